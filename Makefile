@@ -1,0 +1,73 @@
+# tremu: the only build entry.
+#   make         build ./tremu and tools
+#   make check   build and run every test; ends with `N passed, N failed`
+#   make run     build, prepare the default guest, boot it on this terminal
+#   make deps    install build dependencies (Debian, as root) or print the command
+#   make bench   benchmarks against Debian's QEMU
+
+CC      ?= gcc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -I. -MMD -MP -pthread
+LDFLAGS += -pthread
+PKGS    := capstone
+DEB_PKGS := build-essential pkg-config libcapstone-dev libsdl2-dev libslirp-dev \
+            cpio busybox-static qemu-system-x86 qemu-utils acpica-tools
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS += $(PKG_CFLAGS)
+LDLIBS += $(PKG_LIBS) -lm
+
+LIB_SRCS := $(wildcard cpu/*.c accel/*.c accel/jit/*.c hw/*.c block/*.c net/*.c) \
+            $(filter-out ui/main.c,$(wildcard ui/*.c))
+LIB_OBJS := $(LIB_SRCS:.c=.o)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(UNIT_SRCS:.c=.o)
+
+CACHE ?= $(HOME)/.cache/tremu
+
+.PHONY: all check check-unit check-guests run deps bench clean guest test-guests
+all: tremu test-guests
+
+libtremu.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+tremu: ui/main.o libtremu.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests/unit/run-unit: $(UNIT_OBJS) libtremu.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Test guests (assembly, built with the system toolchain).
+test-guests:
+	@$(MAKE) -s -C tests/guests
+
+check: tremu tests/unit/run-unit test-guests
+	@sh tests/check.sh
+
+check-unit: tests/unit/run-unit
+	tests/unit/run-unit
+
+guest:
+	@sh tests/guest/mkguest.sh "$(CACHE)/guest"
+
+run: tremu guest
+	./tremu -m 512 -kernel "$(CACHE)/guest/vmlinuz" -initrd "$(CACHE)/guest/initramfs.cpio.gz" \
+		-append "console=ttyS0" -nographic
+
+bench: tremu guest
+	@sh tests/bench/bench.sh
+
+deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS); \
+	else \
+		echo "run as root: apt-get install -y $(DEB_PKGS)"; \
+	fi
+
+clean:
+	rm -f tremu libtremu.a tests/unit/run-unit $(LIB_OBJS) $(UNIT_OBJS) ui/main.o \
+		$(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) ui/main.d
+	@$(MAKE) -s -C tests/guests clean
+
+-include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) ui/main.d

@@ -1,0 +1,78 @@
+/* The interface every engine implements (tcg: our CPU, kvm: /dev/kvm).
+ * The board (hw/machine.c) owns the vCPU threads and calls these; engines
+ * reach devices only through machine_pio_in/out, machine_mmio_read/write and machine_intr_ack,
+ * which take the device lock. */
+#ifndef ACCEL_ACCEL_H
+#define ACCEL_ACCEL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <pthread.h>
+#include "cpu/state.h"
+
+struct machine;
+
+enum vcpu_exit {
+    VCPU_EXIT_KICK,       /* asked to stop (request pending on the machine) */
+    VCPU_EXIT_SHUTDOWN,   /* triple fault: the board resets (or exits with -no-reboot) */
+    VCPU_EXIT_DEAD_HALT,  /* HLT with IF=0 and nothing that can wake it */
+    VCPU_EXIT_ERROR,      /* engine cannot continue; message already printed */
+};
+
+struct vcpu {
+    struct machine *m;
+    int index;
+    void *priv;                    /* the engine's own per-vCPU data */
+    pthread_t thread;
+    _Atomic int exit_request;      /* set by kicks; engines check it often */
+    _Atomic int intr_line;         /* level of the PIC's INTR output */
+    /* HLT support for engines that emulate HLT in user space. */
+    pthread_mutex_t halt_lock;
+    pthread_cond_t halt_cond;
+};
+
+struct accel_ops {
+    const char *name;
+    /* Can this engine run here? On failure, writes a one-line reason. */
+    bool (*probe)(char *why, size_t len);
+    /* Create the VM: RAM, interrupt controller choice. 0 or -1 (message printed). */
+    int (*init)(struct machine *m);
+    int (*vcpu_init)(struct vcpu *v);
+    /* Run until something the board must handle, or a kick. */
+    enum vcpu_exit (*vcpu_run)(struct vcpu *v);
+    /* Called from any thread: make vcpu_run return soon (exit_request is set). */
+    void (*vcpu_kick)(struct vcpu *v);
+    int (*get_state)(struct vcpu *v, struct x86_state *s);
+    int (*set_state)(struct vcpu *v, const struct x86_state *s);
+    /* The PIC's INTR output changed (user-space interrupt controller). */
+    void (*intr_changed)(struct vcpu *v);
+    /* In-kernel irqchip: drive a GSI there. NULL when the board's PIC is used. */
+    void (*set_gsi)(struct machine *m, int gsi, int level);
+    void (*dump)(struct vcpu *v, FILE *f);
+    void (*destroy)(struct machine *m);
+};
+
+extern const struct accel_ops accel_tcg_ops;
+extern const struct accel_ops accel_kvm_ops;
+
+/* -accel parsing and selection. */
+struct accel_config {
+    char names[4][16];       /* candidates in order (auto = kvm, tcg) */
+    int count;
+    bool fallback;           /* kvm requested explicitly: fall back to tcg with a warning */
+    bool kernel_irqchip;     /* kvm: in-kernel PIC/PIT */
+    bool kernel_irqchip_set;
+    bool is_auto;
+};
+
+/* Parses "auto", "kvm", "tcg", "kvm:tcg", with ",kernel-irqchip=on|off,fallback=on|off".
+ * Returns 0 or -1 with a message in err. Several -accel options add candidates. */
+int accel_parse(struct accel_config *cfg, const char *arg, char *err, size_t errlen);
+/* Picks the engine and prints one line saying which and why (to stderr). */
+const struct accel_ops *accel_select(const struct accel_config *cfg, bool quiet);
+const struct accel_ops *accel_by_name(const char *name);
+
+#endif

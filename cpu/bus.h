@@ -1,0 +1,26 @@
+/* The only window the software CPU has on the machine (DESIGN.md): guest RAM
+ * as one host mapping plus callbacks for everything else. cpu/ includes
+ * nothing from hw/ or accel/; tests drive it with a fake bus. */
+#ifndef CPU_BUS_H
+#define CPU_BUS_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+struct cpu_bus {
+    void *opaque;
+    /* Guest-physical → host pointer for RAM; NULL for MMIO/unbacked.
+     * ROM returns NULL for writes (they go to mmio_write, which drops them).
+     * Pages returned here may be cached by the CPU's TLB until
+     * the bus tells it otherwise (see cpu_bus_invalidate in the CPU). */
+    uint8_t *(*ram_ptr)(void *opaque, uint64_t paddr, bool write);
+    uint64_t (*mmio_read)(void *opaque, uint64_t paddr, unsigned size);
+    void (*mmio_write)(void *opaque, uint64_t paddr, uint64_t val, unsigned size);
+    uint32_t (*pio_in)(void *opaque, uint16_t port, unsigned size);
+    void (*pio_out)(void *opaque, uint16_t port, uint32_t val, unsigned size);
+    /* Interrupt acknowledge (INTA cycle): returns the vector of the highest
+     * pending interrupt, as the PIC delivers it. */
+    int (*intr_ack)(void *opaque);
+};
+
+#endif

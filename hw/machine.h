@@ -1,0 +1,152 @@
+/* The machine: guest RAM, the I/O maps, the clock, the devices, the vCPUs and
+ * the engine. The one mutable global object of tremu (DESIGN.md). */
+#ifndef HW_MACHINE_H
+#define HW_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdatomic.h>
+#include <pthread.h>
+#include "hw/iomap.h"
+#include "hw/clock.h"
+#include "hw/stats.h"
+#include "hw/irq.h"
+#include "hw/chardev.h"
+#include "accel/accel.h"
+
+#define MAX_SERIAL 4
+#define MAX_VCPUS 1
+
+/* Memory map (like QEMU's pc machine): RAM from 0 up to the PCI hole,
+ * the rest above 4 GiB. The hole starts at 3.5 GiB, or 3 GiB when RAM would
+ * fill it, so there is always room for PCI BARs, the APIC pages and the BIOS. */
+#define PCI_HOLE_LOW_SMALL 0xe0000000ULL
+#define PCI_HOLE_LOW_LARGE 0xc0000000ULL
+#define HIGHMEM_BASE       0x100000000ULL
+
+#define E820_RAM      1
+#define E820_RESERVED 2
+#define E820_ACPI     3
+#define E820_NVS      4
+#define E820_MAX      16
+
+struct e820_entry {
+    uint64_t addr, size;
+    uint32_t type;
+};
+
+/* What the command line asked for; the ui fills it, the board consumes it. */
+struct machine_config {
+    uint64_t ram_size;
+    int smp;
+    const char *kernel, *initrd, *append, *bios;
+    struct chardev *serial[MAX_SERIAL];
+    int nserial;
+    bool no_reboot;
+    bool debug_exit;                   /* -device isa-debug-exit present */
+    uint16_t debug_exit_base, debug_exit_size;
+    unsigned debug_mask;               /* -d flags (DBG_*) */
+    FILE *log;                         /* -D file, or stderr */
+    struct accel_config accel;
+};
+
+#define DBG_STATS   (1u << 0)
+#define DBG_UNIMP   (1u << 1)   /* unclaimed ports / MMIO */
+#define DBG_INT     (1u << 2)
+#define DBG_IN_ASM  (1u << 3)
+#define DBG_EXEC    (1u << 4)
+#define DBG_CPU     (1u << 5)
+#define DBG_GUEST_ERRORS (1u << 6)
+#define DBG_POST    (1u << 7)   /* port 0x80 POST codes */
+#define DBG_BOOT    (1u << 8)   /* boot stopwatch marks */
+
+enum machine_request {
+    REQ_NONE = 0,
+    REQ_RESET = 1,       /* reset the machine (or exit 0 under -no-reboot) */
+    REQ_SHUTDOWN = 2,    /* power off / debug-exit: leave with exit_code */
+};
+
+struct board;   /* the PC's devices (hw/pc.c) */
+
+#define MAX_WATCHES 32
+/* Host file descriptors served by the main loop (stdin, slirp, ...). The
+ * callback runs with the device lock held. */
+struct fd_watch {
+    int fd;
+    short events;
+    void (*cb)(void *opaque, int fd, short revents);
+    void *opaque;
+};
+
+struct machine {
+    struct machine_config *cfg;
+    uint8_t *ram;               /* one host mapping for all guest RAM */
+    uint64_t ram_size;
+    uint64_t lowmem;            /* RAM mapped at [0, lowmem) */
+    uint64_t highmem;           /* RAM mapped at [4G, 4G+highmem) */
+    uint8_t *bios;              /* firmware image (read-only), mapped below 4 GiB */
+    uint64_t bios_size;
+    struct e820_entry e820[E820_MAX];
+    int ne820;
+
+    pthread_mutex_t lock;       /* the device lock: held for every device access */
+    struct iomap pio, mmio;
+    struct clock clock;
+    struct stats stats;
+    struct board *board;
+
+    const struct accel_ops *accel;
+    void *accel_priv;
+    struct vcpu vcpu[MAX_VCPUS];
+    int nvcpus;
+
+    _Atomic int request;        /* enum machine_request, pending */
+    int exit_code;
+    uint64_t start_ns;          /* host time at start, for the boot stopwatch */
+    int wake_fd[2];             /* pipe that wakes the main loop */
+    struct fd_watch watches[MAX_WATCHES];
+    int nwatches;
+    FILE *log;
+};
+
+/* Lifecycle (hw/machine.c). */
+int machine_init(struct machine *m, struct machine_config *cfg);
+void machine_destroy(struct machine *m);
+/* Runs the guest until it ends; returns the process exit status. */
+int machine_run(struct machine *m);
+
+/* Guest physical memory, for loaders and engines. NULL if not RAM/ROM. */
+uint8_t *machine_phys_ptr(struct machine *m, uint64_t paddr, uint64_t len);
+int machine_phys_write(struct machine *m, uint64_t paddr, const void *buf, uint64_t len);
+int machine_phys_read(struct machine *m, uint64_t paddr, void *buf, uint64_t len);
+void machine_e820_build(struct machine *m);
+
+/* Engine → board (take the device lock, count by cause). */
+uint32_t machine_pio_in(struct machine *m, uint16_t port, unsigned size);
+void machine_pio_out(struct machine *m, uint16_t port, uint32_t val, unsigned size);
+uint64_t machine_mmio_read(struct machine *m, uint64_t addr, unsigned size);
+void machine_mmio_write(struct machine *m, uint64_t addr, uint64_t val, unsigned size);
+int machine_intr_ack(struct machine *m);        /* -1: nothing pending (spurious) */
+
+int machine_watch_fd(struct machine *m, int fd, short events,
+                     void (*cb)(void *opaque, int fd, short revents), void *opaque);
+void machine_unwatch_fd(struct machine *m, int fd);
+
+/* Devices → board (device lock held). */
+void machine_request(struct machine *m, enum machine_request req, int exit_code);
+void machine_set_gsi(struct machine *m, int gsi, int level);
+void machine_boot_mark(struct machine *m, uint32_t marker);
+void machine_log(struct machine *m, unsigned dbg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The PC board (hw/pc.c): creates and wires devices, resets them. */
+int pc_init(struct machine *m);
+void pc_reset(struct machine *m);
+void pc_destroy(struct machine *m);
+/* The board's interrupt router for a GSI (ISA IRQ n = GSI n). */
+void pc_set_gsi(struct machine *m, int gsi, int level);
+
+/* Boot loaders (hw/boot*.c): fill RAM and the initial CPU state. */
+int boot_load(struct machine *m, struct x86_state *st, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Runs every test suite and sums their closing lines into one:
+#   N passed, N failed[, N skipped]
+cd "$(dirname "$0")/.." || exit 1
+total_p=0; total_f=0; total_s=0
+run_suite() {
+    name=$1; shift
+    out=$("$@" 2>&1); rc=$?
+    printf '%s\n' "$out"
+    line=$(printf '%s\n' "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "$name: no result line (exit $rc): counted as 1 failure"
+        total_f=$((total_f + 1)); return
+    fi
+    p=$(echo "$line" | sed -E 's/.*[^0-9]?([0-9]+) passed.*/\1/; s/^[^0-9]*//')
+    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+    s=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p')
+    total_p=$((total_p + p)); total_f=$((total_f + f)); total_s=$((total_s + ${s:-0}))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "$name: exit status $rc with no failure counted: counted as 1 failure"
+        total_f=$((total_f + 1))
+    fi
+}
+run_suite unit tests/unit/run-unit
+for s in tests/suites/*.sh; do
+    [ -f "$s" ] || continue
+    run_suite "$(basename "$s" .sh)" sh "$s"
+done
+if [ "$total_s" -gt 0 ]; then
+    echo "$total_p passed, $total_f failed, $total_s skipped"
+else
+    echo "$total_p passed, $total_f failed"
+fi
+[ "$total_f" -eq 0 ]

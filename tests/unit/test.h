@@ -1,0 +1,32 @@
+/* A tiny unit-test framework: TEST(name) { CHECK(...); } in any file under
+ * tests/unit/ registers itself; the runner prints `N passed, N failed`. */
+#ifndef TESTS_UNIT_TEST_H
+#define TESTS_UNIT_TEST_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef void (*test_fn)(void);
+void test_register(const char *name, const char *file, test_fn fn);
+void test_fail(const char *file, int line, const char *msg);
+void test_failf(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Marks the running test as skipped (reported separately, never as a pass). */
+void test_skip(const char *why);
+
+#define TEST(name)                                                        \
+    static void name(void);                                               \
+    __attribute__((constructor)) static void name##_register(void)        \
+    { test_register(#name, __FILE__, name); }                             \
+    static void name(void)
+
+#define CHECK(c) do { if (!(c)) test_fail(__FILE__, __LINE__, #c); } while (0)
+#define CHECK_EQ(a, b) do {                                               \
+        unsigned long long _a = (unsigned long long)(a);                  \
+        unsigned long long _b = (unsigned long long)(b);                  \
+        if (_a != _b)                                                     \
+            test_failf(__FILE__, __LINE__, "%s == %s: 0x%llx != 0x%llx",  \
+                       #a, #b, _a, _b);                                   \
+    } while (0)
+
+#endif

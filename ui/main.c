@@ -1,0 +1,459 @@
+/* tremu: the command line (the qemu-system-x86_64 subset course scripts use). */
+#include "hw/machine.h"
+#include "ui/char.h"
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TREMU_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: tremu [options]\n"
+"tremu " TREMU_VERSION ": an x86-64 PC emulator (qemu-system-x86_64 compatible subset)\n\n"
+"Machine:\n"
+"  -m SIZE              guest RAM: 512, 512M, 2G (default 512 MiB)\n"
+"  -smp 1               number of CPUs (only 1 for now)\n"
+"  -M, -machine pc[,accel=A]  the PC machine\n"
+"  -accel A[,opts]      kvm, tcg, auto (default) or kvm:tcg;\n"
+"                       kvm options: kernel-irqchip=on|off, fallback=on|off\n"
+"  -enable-kvm          same as -accel kvm (falls back to tcg with a warning)\n"
+"Boot:\n"
+"  -kernel FILE         bzImage, PVH ELF vmlinux, or multiboot image\n"
+"  -initrd FILE[,FILE]  initrd (multiboot: modules, comma-separated)\n"
+"  -append CMDLINE      kernel command line\n"
+"  -bios FILE           raw firmware image (starts at F000:FFF0)\n"
+"  -no-reboot           exit instead of rebooting\n"
+"Devices and display:\n"
+"  -serial DEV          stdio, mon:stdio, file:PATH, none (repeat for COM2-4)\n"
+"  -nographic           no display; serial on the terminal (Ctrl-A H for keys)\n"
+"  -display none        no display\n"
+"  -monitor none        (the monitor comes later; none and /dev/null accepted)\n"
+"  -device isa-debug-exit[,iobase=0xf4,iosize=0x04]\n"
+"  -nodefaults, -no-user-config\n"
+"Debugging:\n"
+"  -d ITEMS             comma-separated: stats, unimp, int, in_asm, exec, cpu,\n"
+"                       guest_errors, post, boot (-d help lists them)\n"
+"  -D FILE              log to FILE instead of stderr\n"
+"  -name NAME, -pidfile FILE, -version, -h\n");
+}
+
+static const char *pidfile_path;
+static void remove_pidfile(void)
+{
+    if (pidfile_path)
+        unlink(pidfile_path);
+}
+
+static void on_fatal_signal(int sig)
+{
+    chardev_restore_terminal();
+    remove_pidfile();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static int die(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "tremu: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    return 1;
+}
+
+/* QEMU's size syntax: a number, MiB by default, with k/M/G/T suffix. */
+static int parse_mem_size(const char *s, uint64_t *out)
+{
+    if (!strncmp(s, "size=", 5))
+        s += 5;
+    errno = 0;
+    char *end;
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    double v = strtod(s, &end);
+    if (errno || end == s || v <= 0)
+        return -1;
+    uint64_t mul = 1ULL << 20;
+    switch (*end) {
+    case 0: break;
+    case 'b': case 'B': mul = 1; end++; break;
+    case 'k': case 'K': mul = 1ULL << 10; end++; break;
+    case 'm': case 'M': mul = 1ULL << 20; end++; break;
+    case 'g': case 'G': mul = 1ULL << 30; end++; break;
+    case 't': case 'T': mul = 1ULL << 40; end++; break;
+    default: return -1;
+    }
+    if (*end == 'i' || *end == 'B')   /* tolerate MiB / MB spellings */
+        end++;
+    if (*end == 'B')
+        end++;
+    if (*end && *end != ',')
+        return -1;
+    double bytes = v * (double)mul;
+    if (bytes > (double)(1ULL << 40))
+        return -1;
+    *out = (uint64_t)bytes;
+    return 0;
+}
+
+struct dbg_item { const char *name; unsigned bit; const char *help; };
+static const struct dbg_item dbg_items[] = {
+    {"stats", DBG_STATS, "print event counters by cause at exit"},
+    {"unimp", DBG_UNIMP, "log accesses to unclaimed ports and MMIO"},
+    {"int", DBG_INT, "log interrupts and exceptions"},
+    {"in_asm", DBG_IN_ASM, "show guest code as it is translated (tcg)"},
+    {"exec", DBG_EXEC, "trace each executed block (tcg)"},
+    {"cpu", DBG_CPU, "show CPU state before each block (tcg)"},
+    {"guest_errors", DBG_GUEST_ERRORS, "log guest mistakes (bad register values)"},
+    {"post", DBG_POST, "log port 0x80 POST codes"},
+    {"boot", DBG_BOOT, "log boot stopwatch marks with elapsed time"},
+};
+
+static int parse_debug(const char *arg, unsigned *mask)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", arg);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(t, "help")) {
+            printf("Log items (comma separated):\n");
+            for (size_t i = 0; i < sizeof(dbg_items) / sizeof(dbg_items[0]); i++)
+                printf("%-13s %s\n", dbg_items[i].name, dbg_items[i].help);
+            exit(0);
+        }
+        size_t i;
+        for (i = 0; i < sizeof(dbg_items) / sizeof(dbg_items[0]); i++)
+            if (!strcmp(t, dbg_items[i].name)) {
+                *mask |= dbg_items[i].bit;
+                break;
+            }
+        if (i == sizeof(dbg_items) / sizeof(dbg_items[0])) {
+            fprintf(stderr, "tremu: -d: unknown log item '%s' (try -d help)\n", t);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* key=value lists: returns the value of key in "a,k=v,..." or NULL. */
+static const char *opt_get(const char *list, const char *key, char *out, size_t outlen)
+{
+    size_t kl = strlen(key);
+    const char *p = list;
+    while (p && *p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > kl && !strncmp(p, key, kl) && p[kl] == '=') {
+            size_t vl = len - kl - 1;
+            if (vl >= outlen) vl = outlen - 1;
+            memcpy(out, p + kl + 1, vl);
+            out[vl] = 0;
+            return out;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+static int parse_device(struct machine_config *cfg, const char *arg)
+{
+    char driver[64];
+    size_t n = strcspn(arg, ",");
+    if (n >= sizeof(driver))
+        return die("-device: driver name too long: %s", arg);
+    memcpy(driver, arg, n);
+    driver[n] = 0;
+    if (!strcmp(driver, "isa-debug-exit")) {
+        char v[32];
+        cfg->debug_exit = true;
+        cfg->debug_exit_base = 0x501;   /* QEMU's default iobase */
+        cfg->debug_exit_size = 2;
+        /* Reject keys we do not know, as QEMU does. */
+        const char *p = arg + n;
+        while (*p == ',') {
+            p++;
+            size_t kl = strcspn(p, "=,");
+            if (!((kl == 6 && !strncmp(p, "iobase", 6)) || (kl == 6 && !strncmp(p, "iosize", 6)) ||
+                  (kl == 2 && !strncmp(p, "id", 2))))
+                return die("-device isa-debug-exit: unknown property in '%s'", arg);
+            p += strcspn(p, ",");
+        }
+        if (opt_get(arg, "iobase", v, sizeof(v))) {
+            char *e;
+            unsigned long b = strtoul(v, &e, 0);
+            if (*e || b > 0xffff)
+                return die("-device isa-debug-exit: bad iobase '%s'", v);
+            cfg->debug_exit_base = (uint16_t)b;
+        }
+        if (opt_get(arg, "iosize", v, sizeof(v))) {
+            char *e;
+            unsigned long s = strtoul(v, &e, 0);
+            if (*e || s == 0 || s > 8)
+                return die("-device isa-debug-exit: bad iosize '%s' (1-8)", v);
+            cfg->debug_exit_size = (uint16_t)s;
+        }
+        if ((unsigned)cfg->debug_exit_base + cfg->debug_exit_size > 0x10000)
+            return die("-device isa-debug-exit: range past port 0xffff%s", "");
+        return 0;
+    }
+    if (!strcmp(driver, "help"))
+        return die("available devices: isa-debug-exit%s", "");
+    return die("-device: unsupported device '%s'", driver);
+}
+
+static int check_readable(const char *what, const char *path)
+{
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "tremu: %s: cannot open '%s': %s\n", what, path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct machine_config cfg;
+    static struct machine m;
+    const char *serial_spec[MAX_SERIAL];
+    int nserial_spec = 0;
+    bool nographic = false, nodefaults = false, display_none = false;
+    const char *logfile = NULL;
+    char err[256];
+
+    cfg.ram_size = 512ULL << 20;
+    cfg.smp = 1;
+    cfg.accel.fallback = true;
+
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        if (opt[0] != '-')
+            return die("unexpected argument '%s' (options start with -)", opt);
+        if (opt[1] == '-')
+            opt++;    /* --option == -option, as in QEMU */
+        const char *arg = NULL;
+#define NEEDARG() do { if (i + 1 >= argc) return die("option %s needs an argument", opt); arg = argv[++i]; } while (0)
+        if (!strcmp(opt, "-h") || !strcmp(opt, "-help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(opt, "-version")) {
+            printf("tremu version " TREMU_VERSION " (qemu-system-x86_64 compatible subset)\n");
+            return 0;
+        } else if (!strcmp(opt, "-m")) {
+            NEEDARG();
+            if (parse_mem_size(arg, &cfg.ram_size) < 0)
+                return die("-m: invalid RAM size '%s' (examples: 512, 512M, 2G)", arg);
+            if (cfg.ram_size < (2ULL << 20))
+                return die("-m: %s is too small (at least 2 MiB)", arg);
+            cfg.ram_size &= ~0xfffULL;
+        } else if (!strcmp(opt, "-smp")) {
+            NEEDARG();
+            char v[32];
+            const char *n = isdigit((unsigned char)arg[0]) ? arg : opt_get(arg, "cpus", v, sizeof(v));
+            char *e;
+            long c = n ? strtol(n, &e, 10) : 0;
+            if (!n || c < 1 || (*e && *e != ','))
+                return die("-smp: invalid value '%s'", arg);
+            if (c > MAX_VCPUS)
+                return die("-smp %s: only 1 CPU is supported for now", arg);
+            cfg.smp = (int)c;
+        } else if (!strcmp(opt, "-kernel")) {
+            NEEDARG(); cfg.kernel = arg;
+        } else if (!strcmp(opt, "-initrd")) {
+            NEEDARG(); cfg.initrd = arg;
+        } else if (!strcmp(opt, "-append")) {
+            NEEDARG(); cfg.append = arg;
+        } else if (!strcmp(opt, "-bios")) {
+            NEEDARG(); cfg.bios = arg;
+        } else if (!strcmp(opt, "-serial")) {
+            NEEDARG();
+            if (nserial_spec >= MAX_SERIAL)
+                return die("too many -serial options (at most %s)", "4");
+            serial_spec[nserial_spec++] = arg;
+        } else if (!strcmp(opt, "-nographic")) {
+            nographic = true;
+        } else if (!strcmp(opt, "-display")) {
+            NEEDARG();
+            if (strcmp(arg, "none") != 0 && strncmp(arg, "none,", 5) != 0)
+                return die("-display %s: only 'none' is supported for now", arg);
+            display_none = true;
+        } else if (!strcmp(opt, "-monitor")) {
+            NEEDARG();
+            if (strcmp(arg, "none") && strcmp(arg, "/dev/null") && strcmp(arg, "null"))
+                return die("-monitor %s: the monitor is not implemented yet (use none)", arg);
+        } else if (!strcmp(opt, "-accel")) {
+            NEEDARG();
+            if (accel_parse(&cfg.accel, arg, err, sizeof(err)) < 0)
+                return die("%s", err);
+        } else if (!strcmp(opt, "-enable-kvm")) {
+            if (accel_parse(&cfg.accel, "kvm", err, sizeof(err)) < 0)
+                return die("%s", err);
+        } else if (!strcmp(opt, "-M") || !strcmp(opt, "-machine")) {
+            NEEDARG();
+            char type[64];
+            size_t n = strcspn(arg, ",");
+            snprintf(type, sizeof(type), "%.*s", (int)(n < 63 ? n : 63), arg);
+            const char *rest = arg;
+            if (strchr(type, '=')) {
+                /* -machine accel=kvm with no type */
+                type[0] = 0;
+            } else {
+                rest = arg + n + (arg[n] == ',');
+            }
+            if (type[0] && strcmp(type, "pc") && strncmp(type, "pc-i440fx", 9))
+                return die("-machine %s: only the 'pc' machine is supported", type);
+            char v[64];
+            if (opt_get(rest, "accel", v, sizeof(v)) &&
+                accel_parse(&cfg.accel, v, err, sizeof(err)) < 0)
+                return die("%s", err);
+            /* Check the remaining keys: accel is the one we act on; a few
+             * harmless QEMU ones are accepted. */
+            for (const char *p = rest; p && *p;) {
+                size_t kl = strcspn(p, "=,");
+                static const char *ok[] = {"accel", "type", "usb", "vmport", "dump-guest-core",
+                                           "mem-merge", "kernel-irqchip", NULL};
+                int good = 0;
+                for (int k = 0; ok[k]; k++)
+                    if (strlen(ok[k]) == kl && !strncmp(p, ok[k], kl))
+                        good = 1;
+                if (!good)
+                    return die("-machine: unsupported property in '%s'", arg);
+                if (kl == 14 && !strncmp(p, "kernel-irqchip", 14) &&
+                    opt_get(rest, "kernel-irqchip", v, sizeof(v))) {
+                    char a[128];
+                    snprintf(a, sizeof(a), "kvm,kernel-irqchip=%s", v);
+                    if (accel_parse(&cfg.accel, a, err, sizeof(err)) < 0)
+                        return die("%s", err);
+                }
+                const char *c = strchr(p, ',');
+                p = c ? c + 1 : NULL;
+            }
+        } else if (!strcmp(opt, "-no-reboot")) {
+            cfg.no_reboot = true;
+        } else if (!strcmp(opt, "-nodefaults")) {
+            nodefaults = true;
+        } else if (!strcmp(opt, "-no-user-config")) {
+            /* tremu reads no config files */
+        } else if (!strcmp(opt, "-device")) {
+            NEEDARG();
+            if (parse_device(&cfg, arg))
+                return 1;
+        } else if (!strcmp(opt, "-name")) {
+            NEEDARG();
+        } else if (!strcmp(opt, "-pidfile")) {
+            NEEDARG(); pidfile_path = arg;
+        } else if (!strcmp(opt, "-D")) {
+            NEEDARG(); logfile = arg;
+        } else if (!strcmp(opt, "-d")) {
+            NEEDARG();
+            if (parse_debug(arg, &cfg.debug_mask) < 0)
+                return 1;
+        } else {
+            return die("unsupported or unknown option '%s' (see tremu -h)", argv[i]);
+        }
+    }
+
+    /* Validate everything before anything starts. */
+    if (!cfg.kernel && !cfg.bios)
+        return die("nothing to boot: give -kernel FILE or -bios FILE%s", "");
+    if (cfg.kernel && check_readable("-kernel", cfg.kernel) < 0)
+        return 1;
+    if (cfg.bios && check_readable("-bios", cfg.bios) < 0)
+        return 1;
+    if (cfg.initrd && !cfg.kernel)
+        return die("-initrd needs -kernel%s", "");
+    if (cfg.append && !cfg.kernel)
+        return die("-append needs -kernel%s", "");
+    if (cfg.initrd) {
+        char buf[4096];
+        snprintf(buf, sizeof(buf), "%s", cfg.initrd);
+        char *save = NULL;
+        for (char *f = strtok_r(buf, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+            /* multiboot modules may carry arguments after a space */
+            char *sp = strchr(f, ' ');
+            if (sp) *sp = 0;
+            if (check_readable("-initrd", f) < 0)
+                return 1;
+        }
+    }
+
+    if (logfile) {
+        cfg.log = fopen(logfile, "w");
+        if (!cfg.log) {
+            fprintf(stderr, "tremu: -D: cannot open '%s': %s\n", logfile, strerror(errno));
+            return 1;
+        }
+        setvbuf(cfg.log, NULL, _IOLBF, 0);
+    }
+
+    /* Serial ports: explicit -serial, else stdio under -nographic (or when no
+     * display exists at all), else none. */
+    if (nserial_spec == 0 && !nodefaults && !display_none)
+        serial_spec[nserial_spec++] = "stdio";
+    if (nserial_spec == 0 && nographic)
+        serial_spec[nserial_spec++] = "stdio";
+    for (int i = 0; i < nserial_spec; i++) {
+        bool mux = nographic || !strncmp(serial_spec[i], "mon:", 4);
+        cfg.serial[i] = chardev_open(serial_spec[i], mux, err, sizeof(err));
+        if (!cfg.serial[i])
+            return die("-serial: %s", err);
+        cfg.nserial = i + 1;
+    }
+
+    const struct accel_ops *ops = accel_select(&cfg.accel, false);
+    if (!ops)
+        return 1;
+
+    if (pidfile_path) {
+        FILE *pf = fopen(pidfile_path, "w");
+        if (!pf)
+            return die("-pidfile: cannot write '%s'", pidfile_path);
+        fprintf(pf, "%d\n", (int)getpid());
+        fclose(pf);
+        atexit(remove_pidfile);
+    }
+    atexit(chardev_restore_terminal);
+    signal(SIGTERM, on_fatal_signal);
+    signal(SIGHUP, on_fatal_signal);
+    signal(SIGINT, on_fatal_signal);
+    signal(SIGQUIT, on_fatal_signal);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (machine_init(&m, &cfg) < 0)
+        return 1;
+    m.accel = ops;
+    if (ops->init(&m) < 0)
+        return 1;
+    m.nvcpus = cfg.smp;
+    for (int i = 0; i < m.nvcpus; i++) {
+        struct vcpu *v = &m.vcpu[i];
+        v->m = &m;
+        v->index = i;
+        pthread_mutex_init(&v->halt_lock, NULL);
+        pthread_cond_init(&v->halt_cond, NULL);
+        if (ops->vcpu_init(v) < 0)
+            return 1;
+    }
+    struct x86_state st;
+    char berr[512];
+    if (boot_load(&m, &st, berr, sizeof(berr)) < 0) {
+        fprintf(stderr, "tremu: %s\n", berr);
+        return 1;
+    }
+    for (int i = 0; i < m.nvcpus; i++)
+        if (ops->set_state(&m.vcpu[i], &st) < 0)
+            return 1;
+
+    int status = machine_run(&m);
+    if (cfg.debug_mask & DBG_STATS)
+        stats_print(&m.stats, m.log);
+    chardev_restore_terminal();
+    machine_destroy(&m);
+    if (cfg.log)
+        fclose(cfg.log);
+    return status;
+}
