@@ -136,14 +136,21 @@ void machine_destroy(struct machine *m)
     }
 }
 
-int machine_watch_fd(struct machine *m, int fd, short events,
-                     void (*cb)(void *opaque, int fd, short revents), void *opaque)
+int machine_watch_fd_ready(struct machine *m, int fd, short events,
+                           void (*cb)(void *opaque, int fd, short revents),
+                           bool (*ready)(void *opaque), void *opaque)
 {
     if (m->nwatches >= MAX_WATCHES)
         return -1;
-    m->watches[m->nwatches++] = (struct fd_watch){fd, events, cb, opaque};
+    m->watches[m->nwatches++] = (struct fd_watch){fd, events, cb, opaque, ready};
     wake_main_loop(m);
     return 0;
+}
+
+int machine_watch_fd(struct machine *m, int fd, short events,
+                     void (*cb)(void *opaque, int fd, short revents), void *opaque)
+{
+    return machine_watch_fd_ready(m, fd, events, cb, NULL, opaque);
 }
 
 void machine_unwatch_fd(struct machine *m, int fd)
@@ -309,12 +316,22 @@ static void main_loop_iteration(struct machine *m)
     int n = 0;
     pfd[n++] = (struct pollfd){.fd = m->wake_fd[0], .events = POLLIN};
     pthread_mutex_lock(&m->lock);
-    int nw = m->nwatches;
-    for (int i = 0; i < nw; i++)
-        pfd[n++] = (struct pollfd){.fd = m->watches[i].fd, .events = m->watches[i].events};
+    bool throttled = false;
+    for (int i = 0; i < m->nwatches; i++) {
+        struct fd_watch *w = &m->watches[i];
+        if (w->ready && !w->ready(w->opaque)) {
+            throttled = true;
+            continue;
+        }
+        pfd[n++] = (struct pollfd){.fd = w->fd, .events = w->events};
+    }
     uint64_t deadline = clock_next_deadline(&m->clock);
     uint64_t now = clock_ns(&m->clock);
     pthread_mutex_unlock(&m->lock);
+    /* A throttled input is re-checked soon: the guest drains its FIFO on the
+     * vCPU thread, which does not wake us. */
+    if (throttled && (deadline == CLOCK_NEVER || deadline > now + 5000000))
+        deadline = now + 5000000;
 
     struct timespec ts, *tsp = NULL;
     if (deadline != CLOCK_NEVER) {

@@ -76,6 +76,9 @@ struct fd_watch {
     short events;
     void (*cb)(void *opaque, int fd, short revents);
     void *opaque;
+    /* Optional: polled only while this says the consumer has room (input
+     * back-pressure: a full UART FIFO must not make us drop host input). */
+    bool (*ready)(void *opaque);
 };
 
 struct machine {
@@ -130,6 +133,9 @@ int machine_intr_ack(struct machine *m);        /* -1: nothing pending (spurious
 
 int machine_watch_fd(struct machine *m, int fd, short events,
                      void (*cb)(void *opaque, int fd, short revents), void *opaque);
+int machine_watch_fd_ready(struct machine *m, int fd, short events,
+                           void (*cb)(void *opaque, int fd, short revents),
+                           bool (*ready)(void *opaque), void *opaque);
 void machine_unwatch_fd(struct machine *m, int fd);
 
 /* Devices → board (device lock held). */
