@@ -82,10 +82,11 @@ int machine_phys_read(struct machine *m, uint64_t paddr, void *buf, uint64_t len
     return 0;
 }
 
-int machine_init(struct machine *m, struct machine_config *cfg)
+int machine_init(struct machine *m, struct machine_config *cfg, const struct accel_ops *accel)
 {
     memset(m, 0, sizeof(*m));
     m->cfg = cfg;
+    m->accel = accel;
     m->log = cfg->log ? cfg->log : stderr;
     m->start_ns = host_monotonic_ns();
     pthread_mutex_init(&m->lock, NULL);
@@ -115,14 +116,13 @@ int machine_init(struct machine *m, struct machine_config *cfg)
         return -1;
     }
     machine_e820_build(m);
-    if (pc_init(m) < 0)
-        return -1;
     return 0;
 }
 
 void machine_destroy(struct machine *m)
 {
-    pc_destroy(m);
+    if (m->board)
+        pc_destroy(m);
     if (m->accel && m->accel->destroy)
         m->accel->destroy(m);
     if (m->ram)
@@ -220,7 +220,7 @@ void machine_request(struct machine *m, enum machine_request req, int exit_code)
 
 void machine_set_gsi(struct machine *m, int gsi, int level)
 {
-    if (m->accel && m->accel->set_gsi)
+    if (m->irqchip_in_kernel)
         m->accel->set_gsi(m, gsi, level);
     else
         pc_set_gsi(m, gsi, level);

@@ -100,6 +100,7 @@ struct machine {
 
     const struct accel_ops *accel;
     void *accel_priv;
+    bool irqchip_in_kernel;     /* set by the engine's init: PIC/PIT live in KVM */
     struct vcpu vcpu[MAX_VCPUS];
     int nvcpus;
 
@@ -112,8 +113,10 @@ struct machine {
     FILE *log;
 };
 
-/* Lifecycle (hw/machine.c). */
-int machine_init(struct machine *m, struct machine_config *cfg);
+/* Lifecycle (hw/machine.c): machine_init (RAM, maps, clock), then the
+ * engine's init (it may take the interrupt controller into the kernel),
+ * then pc_init (devices, wired to whichever controller is in use). */
+int machine_init(struct machine *m, struct machine_config *cfg, const struct accel_ops *accel);
 void machine_destroy(struct machine *m);
 /* Runs the guest until it ends; returns the process exit status. */
 int machine_run(struct machine *m);
