@@ -365,6 +365,11 @@ void pic_set_irq(struct pic *p, int irq, int level)
     chip_set_input(p, irq >> 3, irq & 7, level != 0);
 }
 
+void pic_irq_handler(void *pic, int irq, int level)
+{
+    pic_set_irq(pic, irq, level);
+}
+
 int pic_intr_ack(struct pic *p)
 {
     struct pic_chip *m = &p->chip[0], *sl = &p->chip[1];

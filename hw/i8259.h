@@ -17,6 +17,9 @@
 
 struct pic;
 
+/* Every entry point expects the caller to hold the device lock; intr_out is
+ * called from inside pic_set_irq/pic_intr_ack/port writes. */
+
 /* Registers the ports on pio. intr_out follows the master's INT pin (the
  * CPU's INTR); it is called only when the level changes. NULL on failure. */
 struct pic *pic_create(struct iomap *pio, struct irq *intr_out);
@@ -28,6 +31,9 @@ void pic_free(struct pic *p);
 /* A device line changed level. irq 0..15; IRQ2 is the cascade input and is
  * driven by the slave only, so irq 2 (and out-of-range numbers) are ignored. */
 void pic_set_irq(struct pic *p, int irq, int level);
+/* An irq_handler_fn for device lines: irq_init(&line, pic_irq_handler, pic, n)
+ * makes `line` drive ISA IRQ n of this PIC pair. */
+void pic_irq_handler(void *pic, int irq, int level);
 /* The CPU's INTA cycle: returns the vector and updates IRR/ISR. When nothing
  * valid is requested it returns the spurious vector of IR7 (master base+7, or
  * slave base+7 after setting the master's cascade ISR bit) without setting the

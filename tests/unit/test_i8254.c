@@ -3,6 +3,7 @@
 #include "test.h"
 #include "hw/i8254.h"
 #include <stdbool.h>
+#include <time.h>
 
 struct prig {
     struct iomap pio;
@@ -732,4 +733,116 @@ TEST(pit_hostile_accesses_are_harmless)
     CHECK_EQ(pit_get_out(r.pit, 3), 0);
     clock_advance(&r.clk, NS_PER_SEC / 10);
     prig_done(&r);
+}
+
+/* The PIT's irq0 wired to the PIC's IRQ0 the way the board does it; the
+ * "CPU" acknowledges whenever INTR is up. */
+#include "hw/i8259.h"
+
+struct cpu_probe {
+    int intr;
+};
+
+static void cpu_intr(void *opaque, int n, int level)
+{
+    (void)n;
+    ((struct cpu_probe *)opaque)->intr = level;
+}
+
+TEST(pit_irq0_through_pic_periodic_and_linux_oneshot)
+{
+    struct iomap pio;
+    struct clock clk;
+    struct irq intr, line0;
+    struct cpu_probe cpu = {0};
+    iomap_init(&pio, "pio", NULL);
+    clock_init(&clk, true);
+    irq_init(&intr, cpu_intr, &cpu, 0);
+    struct pic *pic = pic_create(&pio, &intr);
+    irq_init(&line0, pic_irq_handler, pic, 0);
+    struct pit *pit = pit_create(&pio, &clk, &line0);
+    CHECK(pic && pit);
+    /* Linux init_8259A(): vectors 0x30/0x38, then unmask IRQ0 only. */
+    static const uint8_t seq[][2] = {
+        {0x21, 0xff}, {0xa1, 0xff}, {0x20, 0x11}, {0x21, 0x30}, {0x21, 0x04},
+        {0x21, 0x01}, {0xa0, 0x11}, {0xa1, 0x38}, {0xa1, 0x02}, {0xa1, 0x01},
+        {0x21, 0xfe}, {0xa1, 0xff},
+    };
+    for (unsigned i = 0; i < sizeof(seq) / sizeof(seq[0]); i++)
+        iomap_write(&pio, seq[i][0], seq[i][1], 1);
+    CHECK(!cpu.intr);
+    /* Periodic HZ=250: 0x34, LATCH = (1193182 + 125) / 250 = 4773. */
+    iomap_write(&pio, 0x43, 0x34, 1);
+    iomap_write(&pio, 0x40, 4773 & 0xff, 1);
+    iomap_write(&pio, 0x40, 4773 >> 8, 1);
+    int acks = 0;
+    for (int step = 0; step < 100000; step++) {   /* 100 ms in 1 us steps */
+        clock_advance(&clk, 1000);
+        if (cpu.intr) {
+            CHECK_EQ(pic_intr_ack(pic), 0x30);
+            iomap_write(&pio, 0x20, 0x20, 1);
+            acks++;
+        }
+    }
+    CHECK_EQ(acks, 24);                            /* edges at 4773k <= 119318 */
+    /* Linux oneshot clockevent: mode 4, then per event LSB, MSB of delta. */
+    iomap_write(&pio, 0x43, 0x38, 1);
+    acks = 0;
+    for (int ev = 0; ev < 3; ev++) {
+        unsigned delta = 1193 * (ev + 1);          /* 1, 2, 3 ms */
+        uint64_t t0 = clock_ns(&clk);
+        iomap_write(&pio, 0x40, delta & 0xff, 1);
+        iomap_write(&pio, 0x40, delta >> 8, 1);
+        uint64_t waited = 0;
+        while (!cpu.intr && waited < 10000000) {
+            clock_advance(&clk, 1000);
+            waited += 1000;
+        }
+        uint64_t expect = (uint64_t)(delta + 1) * NS_PER_SEC / PIT_FREQ;
+        CHECK(clock_ns(&clk) - t0 >= expect - 1000);
+        CHECK(clock_ns(&clk) - t0 <= expect + 2000);
+        CHECK_EQ(pic_intr_ack(pic), 0x30);
+        iomap_write(&pio, 0x20, 0x20, 1);
+        acks++;
+    }
+    CHECK_EQ(acks, 3);
+    clock_advance(&clk, NS_PER_SEC / 10);
+    CHECK(!cpu.intr);                              /* one-shot: no more */
+    pit_free(pit);
+    pic_free(pic);
+    CHECK_EQ(pio.count, 0);
+    iomap_destroy(&pio);
+}
+
+/* On the host clock, the counter must fall at 1.193182 MHz of clock_ns. */
+TEST(pit_counter_rate_on_host_clock)
+{
+    struct iomap pio;
+    struct clock clk;
+    iomap_init(&pio, "pio", NULL);
+    clock_init(&clk, false);
+    struct pit *pit = pit_create(&pio, &clk, NULL);
+    iomap_write(&pio, 0x61, 0x01, 1);
+    iomap_write(&pio, 0x43, 0xb0, 1);
+    iomap_write(&pio, 0x42, 0xff, 1);
+    uint64_t a0 = clock_ns(&clk);
+    iomap_write(&pio, 0x42, 0xff, 1);
+    uint64_t a1 = clock_ns(&clk);
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    uint64_t b0 = clock_ns(&clk);
+    iomap_write(&pio, 0x43, 0x80, 1);               /* latch ch2 */
+    uint64_t b1 = clock_ns(&clk);
+    unsigned lo = (unsigned)iomap_read(&pio, 0x42, 1);
+    unsigned count = lo | (unsigned)iomap_read(&pio, 0x42, 1) << 8;
+    uint64_t elapsed = 0xffff - count;
+    /* Elapsed ticks lie between what fits in [a1, b0] and in [a0, b1], give
+     * or take the tick being split by a load or latch. */
+    uint64_t lo_ticks = (b0 - a1) * PIT_FREQ / NS_PER_SEC;
+    uint64_t hi_ticks = (b1 - a0) * PIT_FREQ / NS_PER_SEC + 1;
+    if (lo_ticks > 0)
+        lo_ticks--;
+    CHECK(elapsed >= lo_ticks && elapsed <= hi_ticks);
+    pit_free(pit);
+    iomap_destroy(&pio);
 }
