@@ -24,7 +24,11 @@ struct rtc {
     uint8_t cmos[CMOS_SIZE];
     uint8_t index;
     bool nmi_masked;
-    int64_t base_ns;       /* RTC time (ns since 1970) at clock time ref_ns */
+    /* RTC time at clock time ref_ns: base_sec seconds since 1970 plus
+     * base_sub ns. Seconds and ns apart: a guest may set any year up to
+     * 9999, past what int64 nanoseconds hold. */
+    int64_t base_sec;
+    uint64_t base_sub;
     uint64_t ref_ns;
     struct timer periodic, update;
 };
@@ -98,14 +102,17 @@ static bool rtc_running(struct rtc *r)
     return !(r->cmos[RTC_REG_B] & RTC_B_SET) && (r->cmos[RTC_REG_A] & 0x70) <= 0x20;
 }
 
-static int64_t rtc_now_ns(struct rtc *r)
+/* Current RTC time: whole seconds, and ns into the current second. */
+static int64_t rtc_now(struct rtc *r, uint64_t *frac)
 {
-    return r->base_ns + (int64_t)(clock_ns(r->clk) - r->ref_ns);
+    uint64_t t = r->base_sub + (clock_ns(r->clk) - r->ref_ns);
+    if (frac)
+        *frac = t % NS_PER_SEC;
+    return r->base_sec + (int64_t)(t / NS_PER_SEC);
 }
 
-static void regs_from_time(struct rtc *r, int64_t t_ns)
+static void regs_from_time(struct rtc *r, int64_t secs)
 {
-    int64_t secs = floor_div(t_ns, (int64_t)NS_PER_SEC);
     int64_t days = floor_div(secs, 86400);
     int64_t sod = secs - days * 86400;
     int64_t year;
@@ -160,13 +167,14 @@ static int64_t time_from_regs(struct rtc *r)
 static void rtc_sync_regs(struct rtc *r)
 {
     if (rtc_running(r))
-        regs_from_time(r, rtc_now_ns(r));
+        regs_from_time(r, rtc_now(r, NULL));
 }
 
 /* The registers become the time; sub_ns is where in the second we are. */
-static void rtc_set_from_regs(struct rtc *r, int64_t sub_ns)
+static void rtc_set_from_regs(struct rtc *r, uint64_t sub_ns)
 {
-    r->base_ns = time_from_regs(r) * (int64_t)NS_PER_SEC + sub_ns;
+    r->base_sec = time_from_regs(r);
+    r->base_sub = sub_ns;
     r->ref_ns = clock_ns(r->clk);
 }
 
@@ -238,8 +246,9 @@ static void update_arm(struct rtc *r)
         timer_del(&r->update);
         return;
     }
-    int64_t frac = floor_mod(rtc_now_ns(r), (int64_t)NS_PER_SEC);
-    timer_mod(&r->update, clock_ns(r->clk) + (uint64_t)((int64_t)NS_PER_SEC - frac));
+    uint64_t frac;
+    rtc_now(r, &frac);
+    timer_mod(&r->update, clock_ns(r->clk) + (NS_PER_SEC - frac));
 }
 
 static void update_fire(void *opaque)
@@ -261,8 +270,9 @@ static bool update_in_progress(struct rtc *r)
 {
     if (!rtc_running(r))
         return false;
-    int64_t frac = floor_mod(rtc_now_ns(r), (int64_t)NS_PER_SEC);
-    return frac >= (int64_t)(NS_PER_SEC - RTC_UIP_HOLD_NS);
+    uint64_t frac;
+    rtc_now(r, &frac);
+    return frac >= NS_PER_SEC - RTC_UIP_HOLD_NS;
 }
 
 /* ---- register access ---- */
@@ -282,7 +292,8 @@ static void control_write(struct rtc *r, int idx, uint8_t val)
 {
     bool was_running = rtc_running(r);
     bool was_reset = divider_reset(r);
-    int64_t now = rtc_now_ns(r);
+    uint64_t frac;
+    int64_t now = rtc_now(r, &frac);
     if (was_running)
         regs_from_time(r, now);     /* freeze the registers at this instant */
 
@@ -307,8 +318,7 @@ static void control_write(struct rtc *r, int idx, uint8_t val)
         /* Leaving divider reset, the first update comes half a second
          * later (datasheet "divider"); leaving SET keeps the phase of the
          * divider chain, which kept counting. */
-        int64_t sub = was_reset ? (int64_t)NS_PER_SEC / 2 : floor_mod(now, (int64_t)NS_PER_SEC);
-        rtc_set_from_regs(r, sub);
+        rtc_set_from_regs(r, was_reset ? NS_PER_SEC / 2 : frac);
     }
     periodic_update(r);
     update_arm(r);
@@ -347,10 +357,10 @@ static void data_write(struct rtc *r, uint8_t val)
         if (rtc_running(r)) {
             /* Bring every register up to date, change one, and make the
              * result the new time, keeping the phase within the second. */
-            int64_t now = rtc_now_ns(r);
-            regs_from_time(r, now);
+            uint64_t frac;
+            regs_from_time(r, rtc_now(r, &frac));
             r->cmos[idx] = val;
-            rtc_set_from_regs(r, floor_mod(now, (int64_t)NS_PER_SEC));
+            rtc_set_from_regs(r, frac);
             update_arm(r);
         } else {
             r->cmos[idx] = val;     /* takes effect when SET is cleared */
@@ -492,9 +502,10 @@ static int64_t host_realtime_sec(void)
 
 void rtc_set_time_epoch(struct rtc *r, int64_t unix_seconds)
 {
-    r->base_ns = unix_seconds * (int64_t)NS_PER_SEC;
+    r->base_sec = unix_seconds;
+    r->base_sub = 0;
     r->ref_ns = clock_ns(r->clk);
-    regs_from_time(r, r->base_ns);
+    regs_from_time(r, unix_seconds);
     update_arm(r);
 }
 
@@ -507,7 +518,7 @@ int64_t rtc_get_time_epoch(struct rtc *r)
 {
     if (!rtc_running(r))
         return time_from_regs(r);
-    return floor_div(rtc_now_ns(r), (int64_t)NS_PER_SEC);
+    return rtc_now(r, NULL);
 }
 
 struct rtc *rtc_create(struct iomap *pio, struct clock *clk, struct irq *irq8,

@@ -447,6 +447,21 @@ TEST(rtc_hostile_registers)
         for (int i = 0; i < 256; i++)
             (void)rd(&f, (uint8_t)i);
     }
+    /* 9999-12-31 23:59:59 and one more second: past int64 nanoseconds. */
+    wr(&f, RTC_REG_B, 0x82);
+    wr(&f, RTC_CENTURY, 0x99);
+    wr(&f, RTC_YEAR, 0x99);
+    wr(&f, RTC_MONTH, 0x12);
+    wr(&f, RTC_DAY_OF_MONTH, 0x31);
+    wr(&f, RTC_HOURS, 0x23);
+    wr(&f, RTC_MINUTES, 0x59);
+    wr(&f, RTC_SECONDS, 0x59);
+    wr(&f, RTC_REG_B, 0x02);
+    CHECK_EQ(rtc_get_time_epoch(f.rtc), 253402300799LL);
+    clock_advance(&f.clk, NS_PER_SEC);
+    CHECK_EQ(rtc_get_time_epoch(f.rtc), 253402300800LL);
+    CHECK_EQ(rd(&f, RTC_YEAR), 0x00);
+    CHECK_EQ(rd(&f, RTC_MONTH), 0x01);
     rtc_set_host_time_offset(f.rtc, -(int64_t)200 * 365 * 86400);   /* before 1970 */
     CHECK(rtc_get_time_epoch(f.rtc) < 0);
     (void)rd(&f, RTC_YEAR);
