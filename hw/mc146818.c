@@ -31,6 +31,7 @@ struct rtc {
     uint64_t base_sub;
     uint64_t ref_ns;
     struct timer periodic, update;
+    uint64_t c_read_cycles;    /* 32768 Hz cycle of the last register C read */
 };
 
 /* ---- calendar arithmetic (proleptic Gregorian, UTC) ---- */
@@ -194,9 +195,9 @@ static void rtc_raise(struct rtc *r, uint8_t flags)
 
 /* Periodic rate in 32768 Hz cycles, 0 when off. Rates 1 and 2 give 256 and
  * 128 Hz with a 32768 Hz time base (datasheet table 5 footnote), as QEMU. */
-static uint32_t periodic_cycles(struct rtc *r)
+static uint32_t rate_cycles(struct rtc *r)
 {
-    if (!(r->cmos[RTC_REG_B] & RTC_B_PIE) || divider_reset(r))
+    if (divider_reset(r))
         return 0;
     int rate = r->cmos[RTC_REG_A] & 0x0f;
     if (rate == 0)
@@ -204,6 +205,30 @@ static uint32_t periodic_cycles(struct rtc *r)
     if (rate <= 2)
         rate += 7;
     return 1u << (rate - 1);
+}
+
+/* The timer only runs when the interrupt is enabled (as QEMU). */
+static uint32_t periodic_cycles(struct rtc *r)
+{
+    return (r->cmos[RTC_REG_B] & RTC_B_PIE) ? rate_cycles(r) : 0;
+}
+
+static uint64_t rtc_cycles(struct rtc *r)
+{
+    return muldiv64(clock_ns(r->clk), RTC_FREQ, NS_PER_SEC);
+}
+
+/* PF is set at every period whether or not PIE is (datasheet, "PF");
+ * without PIE there is no timer, so a poller's PF is computed when it
+ * reads register C: did a period boundary pass since the last read? */
+static uint8_t lazy_pf(struct rtc *r)
+{
+    if (r->cmos[RTC_REG_B] & RTC_B_PIE)
+        return 0;
+    uint32_t period = rate_cycles(r);
+    if (!period)
+        return 0;
+    return rtc_cycles(r) / period != r->c_read_cycles / period ? RTC_C_PF : 0;
 }
 
 /* The periodic interrupt ticks on multiples of its period on the 32768 Hz
@@ -216,7 +241,7 @@ static void periodic_update(struct rtc *r)
         timer_del(&r->periodic);
         return;
     }
-    uint64_t cyc = muldiv64(clock_ns(r->clk), RTC_FREQ, NS_PER_SEC);
+    uint64_t cyc = rtc_cycles(r);
     uint64_t next = (cyc / period + 1) * period;
     /* First ns at which the cycle counter reaches `next` (round up). */
     uint64_t deadline = muldiv64(next, NS_PER_SEC, RTC_FREQ);
@@ -337,7 +362,8 @@ static uint8_t data_read(struct rtc *r)
     case RTC_REG_A:
         return r->cmos[RTC_REG_A] | (update_in_progress(r) ? RTC_A_UIP : 0);
     case RTC_REG_C: {
-        uint8_t v = r->cmos[RTC_REG_C];
+        uint8_t v = r->cmos[RTC_REG_C] | lazy_pf(r);
+        r->c_read_cycles = rtc_cycles(r);
         r->cmos[RTC_REG_C] = 0;
         irq_lower(r->irq);
         return v;
@@ -537,6 +563,7 @@ struct rtc *rtc_create(struct iomap *pio, struct clock *clk, struct irq *irq8,
     r->cmos[RTC_REG_C] = 0x00;
     r->cmos[RTC_REG_D] = RTC_D_VRT;
     cmos_init(r, ram_below_4g, ram_above_4g, ncpus);
+    r->c_read_cycles = rtc_cycles(r);
     if (iomap_register(pio, RTC_PORT, 2, rtc_io_read, rtc_io_write, r, "rtc") < 0) {
         free(r);
         return NULL;
@@ -583,6 +610,8 @@ uint8_t rtc_cmos_read(struct rtc *r, int index)
         rtc_sync_regs(r);
     if (index == RTC_REG_A)
         return r->cmos[RTC_REG_A] | (update_in_progress(r) ? RTC_A_UIP : 0);
+    if (index == RTC_REG_C)
+        return r->cmos[RTC_REG_C] | lazy_pf(r);
     return r->cmos[index];
 }
 

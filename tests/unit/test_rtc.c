@@ -244,9 +244,19 @@ TEST(rtc_periodic_needs_pie_and_divider)
 {
     struct fix f;
     fix_init(&f, 128 << 20, 0, 1);
-    clock_advance(&f.clk, NS_PER_SEC);
-    CHECK_EQ(rd(&f, RTC_REG_C) & RTC_C_PF, 0);       /* PIE off: no timer */
+    CHECK_EQ(clock_next_deadline(&f.clk), NS_PER_SEC);   /* only the update timer */
+    clock_advance(&f.clk, 500 * 1000);
+    CHECK_EQ(rd(&f, RTC_REG_C), 0);                  /* first period not over */
+    clock_advance(&f.clk, 500 * 1000);
+    /* PIE off: no timer and no interrupt, but PF can be polled. */
+    CHECK_EQ(rd(&f, RTC_REG_C), RTC_C_PF);
+    CHECK_EQ(rd(&f, RTC_REG_C), 0);                  /* same period: clear */
+    clock_advance(&f.clk, 1000 * 1000);
+    CHECK_EQ(rtc_cmos_read(f.rtc, RTC_REG_C), RTC_C_PF);   /* no side effect */
+    CHECK_EQ(rd(&f, RTC_REG_C), RTC_C_PF);
     CHECK_EQ(f.raises, 0);
+    clock_advance(&f.clk, NS_PER_SEC);
+    rd(&f, RTC_REG_C);
     wr(&f, RTC_REG_B, RTC_B_PIE | RTC_B_24H);
     clock_advance(&f.clk, 2 * MS);                   /* 1024 Hz: ~2 periods */
     CHECK_EQ(f.raises, 1);                           /* level stays up until C read */
@@ -265,6 +275,7 @@ TEST(rtc_update_interrupt)
     struct fix f;
     fix_init(&f, 128 << 20, 0, 1);
     rtc_set_time_epoch(f.rtc, 1709214356);
+    wr(&f, RTC_REG_A, 0x20);                         /* no periodic flag noise */
     clock_advance(&f.clk, 300 * MS);
     rd(&f, RTC_REG_C);
     wr(&f, RTC_REG_B, RTC_B_UIE | RTC_B_24H);
@@ -297,6 +308,7 @@ TEST(rtc_alarm_match)
     struct fix f;
     fix_init(&f, 128 << 20, 0, 1);
     rtc_set_time_epoch(f.rtc, 1749981600);          /* 10:00:00 */
+    wr(&f, RTC_REG_A, 0x20);                         /* no periodic flag noise */
     wr(&f, RTC_SECONDS_ALARM, 0x05);
     wr(&f, RTC_MINUTES_ALARM, 0x00);
     wr(&f, RTC_HOURS_ALARM, 0x10);
@@ -369,7 +381,7 @@ TEST(rtc_nmi_mask_and_index)
     rtc_reset(f.rtc);
     CHECK_EQ(f.level, 0);
     CHECK_EQ(rd(&f, RTC_REG_B), RTC_B_24H);
-    CHECK_EQ(rd(&f, RTC_REG_C), 0);
+    CHECK_EQ(rd(&f, RTC_REG_C) & ~RTC_C_PF, 0);
     CHECK_EQ(rd(&f, 0x0f), 0x0a);
     CHECK_EQ(rtc_cmos_read(f.rtc, 200), 0xff);
     CHECK_EQ(rtc_cmos_read(f.rtc, -1), 0xff);
