@@ -429,8 +429,10 @@ static void write_data(struct i8042 *k, uint8_t v)
     if (cmd >= 0x60 && cmd <= 0x7f) {
         k->ram[cmd & 0x1f] = v;
         if ((cmd & 0x1f) == 0) {
-            /* The command byte's SYS bit is the status register's. */
-            k->status = (k->status & ~I8042_STR_SYS) | (v & I8042_CTR_SYS);
+            /* The command byte's SYS bit sets the status flag. Clearing it
+             * does not clear the flag: QEMU never does, and SeaBIOS writes
+             * a command byte without SYS after its self-test. */
+            k->status |= v & I8042_CTR_SYS;
             refill(k);                    /* enables/disables changed */
         }
         return;

@@ -93,12 +93,12 @@ TEST(i8042_ctr_read_write)
     cmd(&f, 0x60);
     dat(&f, 0x65);                                    /* XLATE|KBDDIS|SYS|KBDINT */
     CHECK_EQ(i8042_command_byte(f.k), 0x65);
-    CHECK_EQ(st(&f) & I8042_STR_SYS, I8042_STR_SYS);  /* SYS mirrors the CTR */
+    CHECK_EQ(st(&f) & I8042_STR_SYS, I8042_STR_SYS);  /* set by the CTR SYS bit */
     cmd(&f, 0x20);
     EXPECT(&f, 0x65, false);
     cmd(&f, 0x60);
     dat(&f, 0x61);
-    CHECK_EQ(st(&f) & I8042_STR_SYS, 0);
+    CHECK_EQ(st(&f) & I8042_STR_SYS, I8042_STR_SYS);  /* sticky, as QEMU */
     cmd(&f, 0xa7);
     cmd(&f, 0x20);
     EXPECT(&f, 0x61 | I8042_CTR_AUXDIS, false);
@@ -387,5 +387,190 @@ TEST(i8042_hostile_and_reset)
     EXPECT_EMPTY(&f);
     CHECK_EQ(i8042_command_byte(f.k), 0x03);
     CHECK_EQ(st(&f) & I8042_STR_SYS, 0);
+    kfix_fini(&f);
+}
+
+/* The same port sequence run on QEMU 7.2 (-machine pc, after SeaBIOS, from
+ * a boot sector printing every byte read): 'O' port,val = out; 'I' port,v =
+ * in expecting v; 'R' st,v = wait for OBF and read data, expecting status
+ * st and byte v; 'F' = flush. Status is compared on OBF/AUXB only: QEMU
+ * keeps A2 and SYS stuck at 1, we implement them. Left out: an unknown
+ * mouse command, which QEMU ignores and we answer with 0xFE (resend). */
+static const struct { char op; uint8_t a, b; } qemu_seq[] = {
+    { 'O', 0x64, 0x60 },
+    { 'O', 0x60, 0x00 },
+    { 'F', 0, 0 },
+    { 'O', 0x64, 0xAA },
+    { 'R', 0x1D, 0x55 },
+    { 'I', 0x64, 0x1C },
+    { 'O', 0x64, 0x20 },
+    { 'R', 0x1D, 0x00 },
+    { 'O', 0x64, 0x60 },
+    { 'O', 0x60, 0x65 },
+    { 'O', 0x64, 0x20 },
+    { 'R', 0x1D, 0x65 },
+    { 'I', 0x64, 0x1C },
+    { 'O', 0x64, 0x60 },
+    { 'O', 0x60, 0x00 },
+    { 'I', 0x64, 0x1C },
+    { 'O', 0x64, 0xAB },
+    { 'R', 0x1D, 0x00 },
+    { 'O', 0x64, 0xA9 },
+    { 'R', 0x1D, 0x00 },
+    { 'O', 0x64, 0xC0 },
+    { 'R', 0x1D, 0x80 },
+    { 'O', 0x64, 0xD0 },
+    { 'R', 0x1D, 0xCF },
+    { 'O', 0x64, 0xD3 },
+    { 'O', 0x60, 0x5A },
+    { 'R', 0x3D, 0x5A },
+    { 'I', 0x64, 0x1C },
+    { 'O', 0x64, 0xD2 },
+    { 'O', 0x60, 0x77 },
+    { 'R', 0x1D, 0x77 },
+    { 'O', 0x64, 0xA7 },
+    { 'O', 0x64, 0x20 },
+    { 'R', 0x1D, 0x20 },
+    { 'O', 0x64, 0xA8 },
+    { 'O', 0x64, 0x20 },
+    { 'R', 0x1D, 0x00 },
+    { 'O', 0x64, 0xAD },
+    { 'O', 0x64, 0x20 },
+    { 'R', 0x1D, 0x10 },
+    { 'O', 0x64, 0xAE },
+    { 'O', 0x64, 0x20 },
+    { 'R', 0x1D, 0x00 },
+    { 'O', 0x60, 0xFF },
+    { 'R', 0x1D, 0xFA },
+    { 'R', 0x1D, 0xAA },
+    { 'O', 0x60, 0xF2 },
+    { 'R', 0x1D, 0xFA },
+    { 'R', 0x1D, 0xAB },
+    { 'R', 0x1D, 0x83 },
+    { 'O', 0x64, 0x60 },
+    { 'O', 0x60, 0x40 },
+    { 'O', 0x60, 0xF2 },
+    { 'R', 0x1D, 0xFA },
+    { 'R', 0x1D, 0xAB },
+    { 'R', 0x1D, 0x41 },
+    { 'O', 0x64, 0x60 },
+    { 'O', 0x60, 0x00 },
+    { 'O', 0x60, 0xEE },
+    { 'R', 0x1D, 0xEE },
+    { 'O', 0x60, 0xED },
+    { 'R', 0x1D, 0xFA },
+    { 'O', 0x60, 0x00 },
+    { 'R', 0x1D, 0xFA },
+    { 'O', 0x60, 0xF3 },
+    { 'R', 0x1D, 0xFA },
+    { 'O', 0x60, 0x00 },
+    { 'R', 0x1D, 0xFA },
+    { 'O', 0x60, 0xF0 },
+    { 'R', 0x1D, 0xFA },
+    { 'O', 0x60, 0x00 },
+    { 'R', 0x1D, 0xFA },
+    { 'R', 0x1D, 0x02 },
+    { 'O', 0x60, 0xF5 },
+    { 'R', 0x1D, 0xFA },
+    { 'O', 0x60, 0xF4 },
+    { 'R', 0x1D, 0xFA },
+    { 'O', 0x60, 0xF6 },
+    { 'R', 0x1D, 0xFA },
+    { 'O', 0x60, 0x42 },
+    { 'R', 0x1D, 0xFE },
+    { 'O', 0x64, 0xD4 },
+    { 'O', 0x60, 0xFF },
+    { 'R', 0x3D, 0xFA },
+    { 'R', 0x3D, 0xAA },
+    { 'R', 0x3D, 0x00 },
+    { 'O', 0x64, 0xD4 },
+    { 'O', 0x60, 0xF2 },
+    { 'R', 0x3D, 0xFA },
+    { 'R', 0x3D, 0x00 },
+    { 'O', 0x64, 0xD4 },
+    { 'O', 0x60, 0xF3 },
+    { 'R', 0x3D, 0xFA },
+    { 'O', 0x64, 0xD4 },
+    { 'O', 0x60, 0xC8 },
+    { 'R', 0x3D, 0xFA },
+    { 'O', 0x64, 0xD4 },
+    { 'O', 0x60, 0xE8 },
+    { 'R', 0x3D, 0xFA },
+    { 'O', 0x64, 0xD4 },
+    { 'O', 0x60, 0x03 },
+    { 'R', 0x3D, 0xFA },
+    { 'O', 0x64, 0xD4 },
+    { 'O', 0x60, 0xE7 },
+    { 'R', 0x3D, 0xFA },
+    { 'O', 0x64, 0xD4 },
+    { 'O', 0x60, 0xE9 },
+    { 'R', 0x3D, 0xFA },
+    { 'R', 0x3D, 0x10 },
+    { 'R', 0x3D, 0x03 },
+    { 'R', 0x3D, 0xC8 },
+    { 'O', 0x64, 0xD4 },
+    { 'O', 0x60, 0xE6 },
+    { 'R', 0x3D, 0xFA },
+    { 'O', 0x64, 0xD4 },
+    { 'O', 0x60, 0xF4 },
+    { 'R', 0x3D, 0xFA },
+    { 'O', 0x64, 0xD4 },
+    { 'O', 0x60, 0xF5 },
+    { 'R', 0x3D, 0xFA },
+    { 'O', 0x64, 0xD4 },
+    { 'O', 0x60, 0xEB },
+    { 'R', 0x3D, 0xFA },
+    { 'R', 0x3D, 0x08 },
+    { 'R', 0x3D, 0x00 },
+    { 'R', 0x3D, 0x00 },
+    { 'O', 0x64, 0xA7 },
+    { 'O', 0x64, 0xD4 },
+    { 'O', 0x60, 0xF2 },
+    { 'O', 0x64, 0x20 },
+    { 'R', 0x3D, 0xFA },
+    { 'R', 0x1D, 0x00 },
+    { 'R', 0x3D, 0x00 },
+    { 'F', 0, 0 },
+};
+
+TEST(i8042_matches_qemu_sequence)
+{
+    struct kfix f;
+    kfix_init(&f);
+    cmd(&f, 0xaa);                                    /* what SeaBIOS leaves */
+    rdd(&f);
+    cmd(&f, 0x60);
+    dat(&f, 0x61);
+    const uint8_t mask = I8042_STR_OBF | I8042_STR_AUXB;
+    for (unsigned i = 0; i < sizeof(qemu_seq) / sizeof(qemu_seq[0]); i++) {
+        uint8_t a = qemu_seq[i].a, b = qemu_seq[i].b;
+        switch (qemu_seq[i].op) {
+        case 'O':
+            iomap_write(&f.pio, a, b, 1);
+            break;
+        case 'I': {
+            uint8_t v = (uint8_t)iomap_read(&f.pio, a, 1);
+            if (a == 0x64) {
+                v &= mask;
+                b &= mask;
+            }
+            if (v != b)
+                test_failf(__FILE__, __LINE__, "step %u: in 0x%x = 0x%x, QEMU 0x%x", i, a, v, b);
+            break;
+        }
+        case 'R': {
+            uint8_t s = st(&f);
+            uint8_t v = rdd(&f);
+            if ((s & mask) != (a & mask) || v != b)
+                test_failf(__FILE__, __LINE__, "step %u: status 0x%x data 0x%x, QEMU 0x%x 0x%x",
+                           i, s, v, a, b);
+            break;
+        }
+        case 'F':
+            for (int n = 0; n < 40 && (st(&f) & I8042_STR_OBF); n++)
+                rdd(&f);
+            break;
+        }
+    }
     kfix_fini(&f);
 }
