@@ -322,15 +322,21 @@ static void control_write(struct rtc *r, int idx, uint8_t val)
     if (was_running)
         regs_from_time(r, now);     /* freeze the registers at this instant */
 
-    if (idx == RTC_REG_A) {
-        r->cmos[RTC_REG_A] = val & ~RTC_A_UIP;     /* UIP is read-only */
-    } else {
-        if (val & RTC_B_SET)
-            val &= ~RTC_B_UIE;      /* datasheet: SET=1 clears UIE */
-        r->cmos[RTC_REG_B] = val;
+    if (idx == RTC_REG_B && (val & RTC_B_SET))
+        val &= ~RTC_B_UIE;          /* datasheet: SET=1 clears UIE */
+    uint8_t new_a = idx == RTC_REG_A ? (val & ~RTC_A_UIP) : r->cmos[RTC_REG_A];
+    uint8_t new_b = idx == RTC_REG_B ? val : r->cmos[RTC_REG_B];
+    bool starts = !was_running && !(new_b & RTC_B_SET) && (new_a & 0x70) <= 0x20;
+    /* The registers were written in the old mode (DM, 24/12 h): read them
+     * that way, as QEMU does, even if this write also changes the mode. */
+    int64_t secs = starts ? time_from_regs(r) : 0;
+
+    r->cmos[RTC_REG_A] = new_a;     /* UIP is read-only */
+    if (idx == RTC_REG_B) {
+        r->cmos[RTC_REG_B] = new_b;
         /* An enable written while its flag is already up raises IRQF at
          * once; clearing the enables drops it (QEMU does the same). */
-        if (val & r->cmos[RTC_REG_C] & 0x70) {
+        if (new_b & r->cmos[RTC_REG_C] & 0x70) {
             r->cmos[RTC_REG_C] |= RTC_C_IRQF;
             irq_raise(r->irq);
         } else {
@@ -339,11 +345,14 @@ static void control_write(struct rtc *r, int idx, uint8_t val)
         }
     }
 
-    if (!was_running && rtc_running(r)) {
+    if (starts) {
         /* Leaving divider reset, the first update comes half a second
          * later (datasheet "divider"); leaving SET keeps the phase of the
          * divider chain, which kept counting. */
-        rtc_set_from_regs(r, was_reset ? NS_PER_SEC / 2 : frac);
+        r->base_sec = secs;
+        r->base_sub = was_reset ? NS_PER_SEC / 2 : frac;
+        r->ref_ns = clock_ns(r->clk);
+        regs_from_time(r, secs);    /* now in the new mode */
     }
     periodic_update(r);
     update_arm(r);

@@ -479,3 +479,30 @@ TEST(rtc_hostile_registers)
     (void)rd(&f, RTC_YEAR);
     fix_fini(&f);
 }
+
+/* Time written in one mode, SET cleared together with a mode change: the
+ * registers are read in the mode they were written in, then shown in the
+ * new one. Same bytes as QEMU 7.2 gives for this sequence. */
+TEST(rtc_mode_change_on_set_clear)
+{
+    struct fix f;
+    fix_init(&f, 128 << 20, 0, 1);
+    wr(&f, RTC_REG_B, RTC_B_SET | RTC_B_DM);         /* 12 h, binary */
+    wr(&f, RTC_SECONDS, 30);
+    wr(&f, RTC_MINUTES, 15);
+    wr(&f, RTC_HOURS, 0x81);                         /* 1 PM */
+    wr(&f, RTC_DAY_OF_MONTH, 10);
+    wr(&f, RTC_MONTH, 6);
+    wr(&f, RTC_YEAR, 24);
+    wr(&f, RTC_CENTURY, 20);
+    wr(&f, RTC_REG_B, RTC_B_24H);                    /* run, 24 h BCD */
+    CHECK_EQ(rd(&f, RTC_HOURS), 0x13);
+    CHECK_EQ(rd(&f, RTC_DAY_OF_MONTH), 0x10);
+    CHECK_EQ(rd(&f, RTC_DAY_OF_WEEK), 0x02);         /* Monday */
+    CHECK_EQ(rd(&f, RTC_SECONDS), 0x30);
+    CHECK_EQ(rd(&f, RTC_MINUTES), 0x15);
+    CHECK_EQ(rd(&f, RTC_MONTH), 0x06);
+    CHECK_EQ(rd(&f, RTC_YEAR), 0x24);
+    CHECK_EQ(rd(&f, RTC_CENTURY), 0x20);
+    fix_fini(&f);
+}
