@@ -21,6 +21,9 @@ struct chardev {
      * read_ready() (device lock held) when it is readable. -1: no input. */
     int in_fd;
     void (*read_ready)(struct chardev *chr);
+    /* Optional, set by the frontend: a break condition on the line (the
+     * stdio mux's Ctrl-A B). Called like receive(), device lock held. */
+    void (*fe_break)(void *opaque);
 };
 
 static inline void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)

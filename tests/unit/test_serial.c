@@ -1,0 +1,527 @@
+/* 16550A UART: every register through the port map, a manual clock, a
+ * capturing chardev and an IRQ probe. */
+#include "test.h"
+#include "hw/serial.h"
+#include "hw/iomap.h"
+#include "hw/clock.h"
+#include "hw/irq.h"
+#include "hw/chardev.h"
+#include <string.h>
+
+#define B 0x3f8
+enum { RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2,
+       LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
+
+struct cap_chr {
+    struct chardev chr;
+    uint8_t out[4096];
+    size_t n;
+};
+
+struct fx {
+    struct iomap pio;
+    struct clock clk;
+    struct irq irq;
+    int level, rises, falls;
+    struct cap_chr cc;
+    struct serial *s;
+};
+
+static void cap_write(struct chardev *chr, const uint8_t *buf, size_t len)
+{
+    struct cap_chr *c = (struct cap_chr *)chr;
+    for (size_t i = 0; i < len && c->n < sizeof(c->out); i++)
+        c->out[c->n++] = buf[i];
+}
+
+static void probe(void *opaque, int n, int level)
+{
+    struct fx *f = opaque;
+    (void)n;
+    if (level && !f->level)
+        f->rises++;
+    if (!level && f->level)
+        f->falls++;
+    f->level = level;
+}
+
+static struct fx *fx_new(void)
+{
+    static struct fx f;
+    memset(&f, 0, sizeof(f));
+    iomap_init(&f.pio, "pio", NULL);
+    clock_init(&f.clk, true);
+    irq_init(&f.irq, probe, &f, 4);
+    f.cc.chr.write = cap_write;
+    f.cc.chr.in_fd = -1;
+    f.s = serial_create(&f.pio, B, &f.irq, &f.cc.chr, &f.clk);
+    return &f;
+}
+
+static void fx_free(struct fx *f)
+{
+    serial_free(f->s);
+    iomap_destroy(&f->pio);
+}
+
+static uint8_t in(struct fx *f, int reg) { return (uint8_t)iomap_read(&f->pio, B + reg, 1); }
+static void out(struct fx *f, int reg, uint8_t v) { iomap_write(&f->pio, B + reg, v, 1); }
+static size_t feed(struct fx *f, const char *s) { return chardev_feed(&f->cc.chr, (const uint8_t *)s, strlen(s)); }
+
+/* One frame's duration, computed independently of the model. */
+static uint64_t char_ns(unsigned bits, unsigned divisor)
+{
+    return (uint64_t)bits * divisor * 1000000000ULL / 115200;
+}
+
+TEST(serial_reset_values)
+{
+    struct fx *f = fx_new();
+    CHECK(f->s != NULL);
+    CHECK_EQ(in(f, IIR), 0x01);
+    CHECK_EQ(in(f, LSR), 0x60);
+    CHECK_EQ(in(f, IER), 0x00);
+    CHECK_EQ(in(f, LCR), 0x00);
+    CHECK_EQ(in(f, MCR), 0x08);     /* QEMU: OUT2 after reset */
+    CHECK_EQ(in(f, MSR), 0xb0);     /* DCD, DSR, CTS */
+    CHECK_EQ(in(f, SCR), 0x00);
+    CHECK_EQ(f->level, 0);
+    out(f, LCR, 0x80);
+    CHECK_EQ(in(f, DLL), 12);       /* 9600 baud */
+    CHECK_EQ(in(f, DLM), 0);
+    /* Dirty everything, then reset. */
+    out(f, DLL, 1);
+    out(f, LCR, 0x03);
+    out(f, FCR, 0x07);
+    out(f, IER, 0x0f);
+    out(f, SCR, 0x5a);
+    out(f, MCR, 0x1f);
+    CHECK_EQ(f->level, 1);
+    serial_reset(f->s);
+    CHECK_EQ(f->level, 0);
+    CHECK_EQ(in(f, IIR), 0x01);
+    CHECK_EQ(in(f, LSR), 0x60);
+    CHECK_EQ(in(f, IER), 0);
+    CHECK_EQ(in(f, SCR), 0);
+    CHECK_EQ(in(f, MCR), 0x08);
+    out(f, LCR, 0x80);
+    CHECK_EQ(in(f, DLL), 12);
+    fx_free(f);
+}
+
+TEST(serial_divisor_latch_and_lcr)
+{
+    struct fx *f = fx_new();
+    out(f, LCR, 0x83);              /* DLAB, 8N1 */
+    CHECK_EQ(in(f, LCR), 0x83);
+    out(f, DLL, 0x01);
+    out(f, DLM, 0x02);
+    CHECK_EQ(in(f, DLL), 0x01);
+    CHECK_EQ(in(f, DLM), 0x02);
+    CHECK_EQ(in(f, IER), 0x02);     /* DLAB: offset 1 is DLM */
+    CHECK_EQ(f->cc.n, 0);           /* DLL write did not transmit */
+    out(f, LCR, 0x03);
+    CHECK_EQ(in(f, IER), 0x00);     /* the real IER was untouched */
+    out(f, IER, 0xff);
+    CHECK_EQ(in(f, IER), 0x0f);     /* upper bits do not exist */
+    out(f, LCR, 0x80);
+    CHECK_EQ(in(f, DLM), 0x02);
+    CHECK_EQ(in(f, DLL), 0x01);
+    out(f, LCR, 0x03);
+    out(f, THR, 'A');
+    CHECK_EQ(f->cc.n, 1);
+    CHECK_EQ(f->cc.out[0], 'A');
+    fx_free(f);
+}
+
+TEST(serial_transmit_and_lsr)
+{
+    struct fx *f = fx_new();
+    const char *msg = "hello\r\n";
+    for (const char *p = msg; *p; p++) {
+        CHECK(in(f, LSR) & 0x20);
+        out(f, THR, (uint8_t)*p);
+    }
+    CHECK_EQ(f->cc.n, strlen(msg));
+    CHECK(!memcmp(f->cc.out, msg, strlen(msg)));
+    CHECK_EQ(in(f, LSR), 0x60);     /* THRE and TEMT: sent at once */
+    /* Same with FIFOs on. */
+    out(f, FCR, 0x07);
+    out(f, THR, 'x');
+    CHECK_EQ(f->cc.n, strlen(msg) + 1);
+    CHECK_EQ(in(f, LSR), 0x60);
+    fx_free(f);
+}
+
+TEST(serial_scratch)
+{
+    struct fx *f = fx_new();
+    for (unsigned v = 0; v < 256; v += 51) {
+        out(f, SCR, (uint8_t)v);
+        CHECK_EQ(in(f, SCR), v);
+    }
+    fx_free(f);
+}
+
+TEST(serial_thre_interrupt)
+{
+    struct fx *f = fx_new();
+    out(f, IER, 0x02);              /* enabling ETBEI with THR empty raises it */
+    CHECK_EQ(f->level, 1);
+    CHECK_EQ(in(f, IIR), 0x02);
+    CHECK_EQ(f->level, 0);          /* reading IIR with THRI as source clears it */
+    CHECK_EQ(in(f, IIR), 0x01);
+    /* Each THR write: the line drops, and rises again once sent. */
+    int rises = f->rises;
+    out(f, THR, 'a');
+    CHECK_EQ(f->level, 1);
+    CHECK_EQ(f->rises, rises + 1);
+    out(f, THR, 'b');
+    CHECK_EQ(f->rises, rises + 2);
+    CHECK_EQ(in(f, IIR), 0x02);
+    /* Writing THR also clears a pending THRI before it is re-raised. */
+    out(f, IER, 0x00);
+    CHECK_EQ(f->level, 0);
+    CHECK_EQ(in(f, IIR), 0x01);
+    out(f, THR, 'c');               /* THRI disabled: no interrupt */
+    CHECK_EQ(f->level, 0);
+    /* Rewriting the same IER value does not resample THRE. */
+    out(f, IER, 0x02);
+    CHECK_EQ(in(f, IIR), 0x02);
+    out(f, IER, 0x02);
+    CHECK_EQ(in(f, IIR), 0x01);
+    CHECK_EQ(f->level, 0);
+    fx_free(f);
+}
+
+/* Linux 8250 serial8250_do_startup: the UART_BUG_THRE probe. A UART that does
+ * not re-assert THRI on IER 0 -> THRI gets the bug flag (and a timer-driven
+ * transmit). Ours must look like a real 16550A. */
+TEST(serial_linux_bug_thre_probe)
+{
+    struct fx *f = fx_new();
+    out(f, IER, 0x02);
+    uint8_t iir1 = in(f, IIR);
+    out(f, IER, 0x00);
+    out(f, IER, 0x02);
+    uint8_t iir = in(f, IIR);
+    out(f, IER, 0x00);
+    CHECK_EQ(iir1 & 0x01, 0);
+    CHECK_EQ(iir & 0x01, 0);
+    CHECK_EQ(iir & 0x0e, 0x02);
+    CHECK(in(f, LSR) & 0x40);
+    fx_free(f);
+}
+
+TEST(serial_loopback)
+{
+    struct fx *f = fx_new();
+    out(f, MCR, 0x10);
+    CHECK_EQ(in(f, MSR), 0x00);     /* inputs follow the (clear) outputs */
+    out(f, MCR, 0x11);
+    CHECK_EQ(in(f, MSR), 0x20);     /* DTR -> DSR */
+    out(f, MCR, 0x12);
+    CHECK_EQ(in(f, MSR), 0x10);     /* RTS -> CTS */
+    out(f, MCR, 0x14);
+    CHECK_EQ(in(f, MSR), 0x40);     /* OUT1 -> RI */
+    out(f, MCR, 0x18);
+    CHECK_EQ(in(f, MSR), 0x80);     /* OUT2 -> DCD */
+    out(f, MCR, 0x1f);
+    CHECK_EQ(in(f, MSR), 0xf0);
+    CHECK_EQ(in(f, MCR), 0x1f);
+    out(f, IER, 0x01);
+    out(f, THR, 0x5a);
+    CHECK_EQ(f->cc.n, 0);           /* nothing on the wire */
+    CHECK_EQ(in(f, LSR), 0x61);
+    CHECK_EQ(in(f, IIR), 0x04);
+    CHECK_EQ(f->level, 1);
+    CHECK_EQ(in(f, RBR), 0x5a);
+    CHECK_EQ(in(f, LSR), 0x60);
+    CHECK_EQ(f->level, 0);
+    /* Host input is held back in loopback (not lost), and taken after. */
+    CHECK_EQ(feed(f, "z"), 0);
+    out(f, FCR, 0x01);
+    for (int i = 0; i < 5; i++)
+        out(f, THR, (uint8_t)('0' + i));
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ(in(f, RBR), '0' + i);
+    CHECK_EQ(in(f, LSR) & 1, 0);
+    out(f, MCR, 0x0b);
+    CHECK_EQ(in(f, MSR) & 0xf0, 0xb0);
+    CHECK_EQ(feed(f, "z"), 1);
+    CHECK_EQ(in(f, RBR), 'z');
+    out(f, THR, 'q');
+    CHECK_EQ(f->cc.n, 1);
+    fx_free(f);
+}
+
+TEST(serial_receive_no_fifo_and_overrun)
+{
+    struct fx *f = fx_new();
+    CHECK_EQ(f->cc.chr.can_receive(f->cc.chr.fe_opaque), 1);
+    out(f, IER, 0x01);
+    CHECK_EQ(feed(f, "ab"), 1);     /* one byte of room without FIFO */
+    CHECK_EQ(in(f, LSR), 0x61);
+    CHECK_EQ(in(f, IIR), 0x04);
+    CHECK_EQ(f->level, 1);
+    CHECK_EQ(f->cc.chr.can_receive(f->cc.chr.fe_opaque), 0);
+    /* A second byte before the read: overrun, the new byte replaces RBR. */
+    f->cc.chr.receive(f->cc.chr.fe_opaque, (const uint8_t *)"b", 1);
+    out(f, IER, 0x05);
+    CHECK_EQ(in(f, IIR), 0x06);     /* line status outranks data */
+    CHECK_EQ(in(f, LSR), 0x63);     /* OE reported once ... */
+    CHECK_EQ(in(f, LSR), 0x61);     /* ... and cleared by the read */
+    CHECK_EQ(in(f, IIR), 0x04);
+    CHECK_EQ(in(f, RBR), 'b');
+    CHECK_EQ(in(f, IIR), 0x01);
+    CHECK_EQ(f->level, 0);
+    CHECK_EQ(in(f, LSR), 0x60);
+    fx_free(f);
+}
+
+TEST(serial_fifo_trigger_levels)
+{
+    static const struct { uint8_t fcr; unsigned level; } t[] = {
+        { 0x01, 1 }, { 0x41, 4 }, { 0x81, 8 }, { 0xc1, 14 },
+    };
+    struct fx *f = fx_new();
+    out(f, IER, 0x01);
+    for (unsigned k = 0; k < 4; k++) {
+        out(f, FCR, t[k].fcr | 0x02);
+        CHECK_EQ(in(f, IIR), 0xc1);
+        CHECK_EQ(f->cc.chr.can_receive(f->cc.chr.fe_opaque), 16);
+        for (unsigned i = 0; i + 1 < t[k].level; i++)
+            CHECK_EQ(feed(f, "x"), 1);
+        CHECK_EQ(in(f, IIR), 0xc1);
+        CHECK_EQ(f->level, 0);
+        CHECK_EQ(feed(f, "y"), 1);
+        CHECK_EQ(in(f, IIR), 0xc4);
+        CHECK_EQ(f->level, 1);
+        CHECK_EQ(f->cc.chr.can_receive(f->cc.chr.fe_opaque), 16 - (int)t[k].level);
+        in(f, RBR);                  /* below the level again */
+        CHECK_EQ(in(f, IIR), 0xc1);
+        CHECK_EQ(f->level, 0);
+    }
+    fx_free(f);
+}
+
+TEST(serial_fifo_overrun_keeps_contents)
+{
+    struct fx *f = fx_new();
+    out(f, FCR, 0x01);
+    char buf[20];
+    for (int i = 0; i < 20; i++)
+        buf[i] = (char)('A' + i);
+    CHECK_EQ(chardev_feed(&f->cc.chr, (const uint8_t *)buf, 20), 16);
+    CHECK_EQ(f->cc.chr.can_receive(f->cc.chr.fe_opaque), 0);
+    CHECK_EQ(in(f, LSR), 0x61);      /* full, no overrun yet */
+    f->cc.chr.receive(f->cc.chr.fe_opaque, (const uint8_t *)"!", 1);
+    CHECK_EQ(in(f, LSR), 0x63);
+    for (int i = 0; i < 16; i++)
+        CHECK_EQ(in(f, RBR), 'A' + i);
+    CHECK_EQ(in(f, LSR), 0x60);
+    CHECK_EQ(in(f, RBR), 0);         /* empty FIFO reads 0 */
+    fx_free(f);
+}
+
+TEST(serial_fcr_resets_and_enable)
+{
+    struct fx *f = fx_new();
+    out(f, FCR, 0x01);
+    CHECK_EQ(in(f, IIR), 0xc1);
+    feed(f, "abc");
+    CHECK_EQ(in(f, LSR) & 1, 1);
+    out(f, FCR, 0x03);               /* RX FIFO reset */
+    CHECK_EQ(in(f, LSR), 0x60);
+    CHECK_EQ(in(f, IIR), 0xc1);      /* reset bits do not stick */
+    feed(f, "abc");
+    out(f, FCR, 0x00);               /* disabling empties the FIFOs */
+    CHECK_EQ(in(f, IIR), 0x01);
+    CHECK_EQ(in(f, LSR), 0x60);
+    CHECK_EQ(f->cc.chr.can_receive(f->cc.chr.fe_opaque), 1);
+    feed(f, "d");
+    out(f, FCR, 0x01);               /* enabling empties too */
+    CHECK_EQ(in(f, LSR), 0x60);
+    /* TX FIFO reset with THRI enabled re-raises THRE. */
+    out(f, IER, 0x02);
+    CHECK_EQ(in(f, IIR), 0xc2);
+    CHECK_EQ(in(f, IIR), 0xc1);
+    out(f, FCR, 0x05);
+    CHECK_EQ(in(f, IIR), 0xc2);
+    fx_free(f);
+}
+
+TEST(serial_char_timeout)
+{
+    struct fx *f = fx_new();
+    out(f, FCR, 0xc1);               /* trigger at 14 */
+    out(f, IER, 0x01);
+    CHECK_EQ(feed(f, "abc"), 3);
+    CHECK_EQ(in(f, IIR), 0xc1);
+    uint64_t ct = char_ns(10, 12);   /* 8N1 at 9600 */
+    clock_advance(&f->clk, 4 * ct - 1000);
+    CHECK_EQ(in(f, IIR), 0xc1);
+    CHECK_EQ(f->level, 0);
+    clock_advance(&f->clk, 1000);
+    CHECK_EQ(in(f, IIR), 0xcc);
+    CHECK_EQ(f->level, 1);
+    CHECK_EQ(in(f, RBR), 'a');       /* a read clears it and restarts the wait */
+    CHECK_EQ(in(f, IIR), 0xc1);
+    CHECK_EQ(f->level, 0);
+    clock_advance(&f->clk, 4 * ct);
+    CHECK_EQ(in(f, IIR), 0xcc);
+    in(f, RBR);
+    in(f, RBR);
+    clock_advance(&f->clk, 100 * ct); /* empty: no timeout */
+    CHECK_EQ(in(f, IIR), 0xc1);
+    /* A new byte restarts the wait too; IER.RDI masks the indication. */
+    feed(f, "d");
+    clock_advance(&f->clk, 2 * ct);
+    feed(f, "e");
+    clock_advance(&f->clk, 2 * ct + ct / 2);
+    CHECK_EQ(in(f, IIR), 0xc1);
+    clock_advance(&f->clk, 2 * ct);
+    CHECK_EQ(in(f, IIR), 0xcc);
+    out(f, IER, 0x00);
+    CHECK_EQ(in(f, IIR), 0xc1);
+    CHECK_EQ(f->level, 0);
+    fx_free(f);
+}
+
+TEST(serial_timeout_follows_divisor_and_lcr)
+{
+    struct fx *f = fx_new();
+    out(f, LCR, 0x80);
+    out(f, DLL, 1);                  /* 115200 baud */
+    out(f, DLM, 0);
+    out(f, LCR, 0x0f);               /* 8 data, parity, 2 stop: 12-bit frames */
+    out(f, FCR, 0xc1);
+    out(f, IER, 0x01);
+    feed(f, "a");
+    uint64_t ct = char_ns(12, 1);
+    clock_advance(&f->clk, 4 * ct - 100);
+    CHECK_EQ(in(f, IIR), 0xc1);
+    clock_advance(&f->clk, 100);
+    CHECK_EQ(in(f, IIR), 0xcc);
+    /* 5 data bits, 1 stop, divisor 0x180 (300 baud). */
+    in(f, RBR);
+    out(f, LCR, 0x80);
+    out(f, DLL, 0x80);
+    out(f, DLM, 0x01);
+    out(f, LCR, 0x00);
+    feed(f, "b");
+    ct = char_ns(7, 0x180);
+    clock_advance(&f->clk, 4 * ct - 100);
+    CHECK_EQ(in(f, IIR), 0xc1);
+    clock_advance(&f->clk, 100);
+    CHECK_EQ(in(f, IIR), 0xcc);
+    fx_free(f);
+}
+
+TEST(serial_iir_priority)
+{
+    struct fx *f = fx_new();
+    out(f, FCR, 0x01);
+    out(f, IER, 0x0f);               /* THRI pending at once */
+    CHECK_EQ(in(f, IIR), 0xc2);      /* read clears THRI */
+    out(f, IER, 0x0d);
+    out(f, IER, 0x0f);               /* THRI pending again */
+    serial_set_modem_inputs(f->s, 0x30);   /* DCD drops: DDCD */
+    char buf[17];
+    memset(buf, 'r', sizeof(buf));
+    chardev_feed(&f->cc.chr, (const uint8_t *)buf, 16);
+    f->cc.chr.receive(f->cc.chr.fe_opaque, (const uint8_t *)"o", 1); /* overrun */
+    CHECK_EQ(f->level, 1);
+    CHECK_EQ(in(f, IIR), 0xc6);      /* line status first */
+    CHECK_EQ(in(f, LSR), 0x63);
+    CHECK_EQ(in(f, IIR), 0xc4);      /* then received data */
+    clock_advance(&f->clk, NS_PER_SEC);
+    CHECK_EQ(in(f, IIR), 0xcc);      /* the timeout takes the same rank */
+    for (int i = 0; i < 16; i++)
+        in(f, RBR);
+    CHECK_EQ(in(f, IIR), 0xc2);      /* then THR empty (cleared by this read) */
+    CHECK_EQ(in(f, IIR), 0xc0);      /* then modem status */
+    CHECK_EQ(f->level, 1);
+    CHECK_EQ(in(f, MSR), 0x38);      /* DSR|CTS and delta DCD */
+    CHECK_EQ(in(f, IIR), 0xc1);
+    CHECK_EQ(f->level, 0);
+    fx_free(f);
+}
+
+TEST(serial_modem_status_deltas)
+{
+    struct fx *f = fx_new();
+    out(f, IER, 0x08);
+    CHECK_EQ(f->level, 0);
+    serial_set_modem_inputs(f->s, 0xf0);   /* RI rises: no TERI */
+    CHECK_EQ(in(f, MSR), 0xf0);
+    CHECK_EQ(f->level, 0);
+    serial_set_modem_inputs(f->s, 0xb0);   /* RI falls: TERI */
+    CHECK_EQ(f->level, 1);
+    CHECK_EQ(in(f, IIR), 0x00);
+    CHECK_EQ(in(f, MSR), 0xb4);
+    CHECK_EQ(in(f, MSR), 0xb0);
+    CHECK_EQ(f->level, 0);
+    serial_set_modem_inputs(f->s, 0x00);   /* DCD, DSR, CTS drop */
+    CHECK_EQ(in(f, MSR), 0x0b);
+    serial_set_modem_inputs(f->s, 0x00);   /* no change: no delta */
+    CHECK_EQ(in(f, MSR), 0x00);
+    CHECK_EQ(in(f, IIR), 0x01);
+    fx_free(f);
+}
+
+TEST(serial_break)
+{
+    struct fx *f = fx_new();
+    out(f, IER, 0x05);
+    CHECK(f->cc.chr.fe_break != NULL);
+    f->cc.chr.fe_break(f->cc.chr.fe_opaque);
+    CHECK_EQ(f->level, 1);
+    CHECK_EQ(in(f, IIR), 0x06);
+    CHECK_EQ(in(f, LSR), 0x71);      /* BI with the NUL byte */
+    CHECK_EQ(in(f, IIR), 0x04);
+    CHECK_EQ(in(f, RBR), 0x00);
+    CHECK_EQ(in(f, LSR), 0x60);
+    out(f, FCR, 0x01);
+    serial_receive_break(f->s);
+    CHECK_EQ(in(f, LSR), 0x71);
+    CHECK_EQ(in(f, RBR), 0x00);
+    CHECK_EQ(in(f, LSR), 0x60);
+    fx_free(f);
+}
+
+TEST(serial_wide_access_and_free)
+{
+    struct fx *f = fx_new();
+    out(f, SCR, 0xa5);
+    out(f, LCR, 0x03);
+    /* A 16-bit read at offset 6 returns MSR | SCR << 8; at 2, IIR | LCR << 8. */
+    CHECK_EQ(iomap_read(&f->pio, B + 6, 2), 0xa5b0);
+    CHECK_EQ(iomap_read(&f->pio, B + 2, 2), 0x0301);
+    /* A 16-bit write to LCR/MCR sets both. */
+    iomap_write(&f->pio, B + 3, 0x0b03, 2);
+    CHECK_EQ(in(f, MCR), 0x0b);
+    CHECK_EQ(in(f, LCR), 0x03);
+    /* A dword at offset 6 runs off the end: the missing bytes read as ones. */
+    CHECK_EQ(iomap_read(&f->pio, B + 6, 4), 0xffffa5b0u);
+    serial_free(f->s);
+    f->s = NULL;
+    CHECK_EQ(iomap_read(&f->pio, B + 5, 1), 0xff);   /* unregistered */
+    CHECK(f->cc.chr.receive == NULL);
+    CHECK_EQ(chardev_feed(&f->cc.chr, (const uint8_t *)"x", 1), 0);
+    iomap_destroy(&f->pio);
+}
+
+TEST(serial_create_rejects_taken_range)
+{
+    struct fx *f = fx_new();
+    struct chardev other = { .in_fd = -1 };
+    CHECK(serial_create(&f->pio, B + 4, NULL, &other, &f->clk) == NULL);
+    CHECK(other.receive == NULL);    /* no frontend left behind */
+    struct serial *s2 = serial_create(&f->pio, 0x2f8, NULL, NULL, &f->clk);
+    CHECK(s2 != NULL);
+    CHECK_EQ(iomap_read(&f->pio, 0x2f8 + 5, 1), 0x60);
+    iomap_write(&f->pio, 0x2f8, 'x', 1);   /* no chardev: discarded */
+    serial_free(s2);
+    fx_free(f);
+}
