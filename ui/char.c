@@ -212,6 +212,11 @@ static void fd_read_ready(struct chardev *chr)
         if ((size_t)r < room)
             room = (size_t)r;
     }
+    /* Never block the I/O thread: a tty read waits for a byte, so read
+     * only when something (data, EOF, error) is there. */
+    struct pollfd p = { .fd = chr->in_fd, .events = POLLIN };
+    if (poll(&p, 1, 0) <= 0)
+        return;
     uint8_t buf[READ_CHUNK];
     ssize_t n = read(chr->in_fd, buf, room);
     if (n < 0) {
