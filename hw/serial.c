@@ -81,10 +81,32 @@ struct serial {
     unsigned rx_itl;        /* receive FIFO trigger level in bytes */
     uint64_t char_ns;       /* one frame (start+data+parity+stop) on the wire */
     int irq_level;          /* last level driven, -1 unknown */
+    bool rx_refused;        /* can_receive() last answered 0 */
     struct fifo rx, tx;
 };
 
 static void fifo_reset(struct fifo *f) { f->head = f->num = 0; }
+
+static int rx_room(const struct serial *s)
+{
+    /* In loopback the receiver is cut from the line: hold host input back
+     * (it is not lost; the backend retries later). */
+    if (s->mcr & MCR_LOOP)
+        return 0;
+    if (s->fcr & FCR_FE)
+        return FIFO_LEN - (int)s->rx.num;
+    return (s->lsr & LSR_DR) ? 0 : 1;
+}
+
+/* Room appeared after the backend was told there was none: tell it (QEMU's
+ * qemu_chr_fe_accept_input), so typed input does not wait for a re-poll. */
+static void check_accept_input(struct serial *s)
+{
+    if (s->rx_refused && rx_room(s) > 0) {
+        s->rx_refused = false;
+        chardev_accept_input(s->chr);
+    }
+}
 
 static bool fifo_push(struct fifo *f, uint8_t v)
 {
@@ -245,6 +267,7 @@ static void write_fcr(struct serial *s, uint8_t val)
         s->iir &= (uint8_t)~IIR_FIFO;
     }
     update_irq(s);
+    check_accept_input(s);
 }
 
 static void write_reg(struct serial *s, unsigned reg, uint8_t val)
@@ -301,6 +324,7 @@ static void write_reg(struct serial *s, unsigned reg, uint8_t val)
         break;
     case REG_MCR:
         s->mcr = val & 0x1f;
+        check_accept_input(s);     /* leaving loopback reconnects the line */
         break;
     case REG_LSR:
     case REG_MSR:
@@ -333,6 +357,7 @@ static uint8_t read_reg(struct serial *s, unsigned reg)
             s->lsr &= (uint8_t)~(LSR_DR | LSR_BI);
         }
         update_irq(s);
+        check_accept_input(s);
         break;
     case REG_IER:
         if (s->lcr & LCR_DLAB)
@@ -408,13 +433,10 @@ static void serial_io_write(void *opaque, uint64_t addr, uint64_t val, unsigned 
 static int serial_can_receive(void *opaque)
 {
     struct serial *s = opaque;
-    /* In loopback the receiver is cut from the line: hold host input back
-     * (it is not lost; the backend retries later). */
-    if (s->mcr & MCR_LOOP)
-        return 0;
-    if (s->fcr & FCR_FE)
-        return FIFO_LEN - (int)s->rx.num;
-    return (s->lsr & LSR_DR) ? 0 : 1;
+    int room = rx_room(s);
+    if (room == 0)
+        s->rx_refused = true;
+    return room;
 }
 
 static void serial_receive(void *opaque, const uint8_t *buf, size_t len)
@@ -483,6 +505,7 @@ void serial_reset(struct serial *s)
     s->char_ns = muldiv64(10 * NS_PER_SEC, s->divider, BAUD_BASE);
     s->irq_level = -1;
     set_irq(s, 0);
+    check_accept_input(s);
 }
 
 static const char *port_name(uint16_t base)

@@ -773,3 +773,37 @@ TEST(serial_random_access_invariants)
     CHECK_EQ(f->level, 0);
     fx_free(f);
 }
+
+static int accept_calls;
+static void on_accept(void *opaque) { (void)opaque; accept_calls++; }
+
+TEST(serial_accept_input_when_room_returns)
+{
+    struct fx *f = fx_new();
+    f->cc.chr.accept_input = on_accept;
+    accept_calls = 0;
+    CHECK_EQ(feed(f, "a"), 1);
+    in(f, RBR);
+    CHECK_EQ(accept_calls, 0);        /* never refused: no call */
+    CHECK_EQ(feed(f, "bc"), 1);
+    CHECK_EQ(feed(f, "c"), 0);        /* refused */
+    CHECK_EQ(in(f, RBR), 'b');
+    CHECK_EQ(accept_calls, 1);
+    CHECK_EQ(feed(f, "c"), 1);
+    in(f, RBR);
+    CHECK_EQ(accept_calls, 1);
+    /* Loopback refuses; leaving it calls back. */
+    out(f, MCR, 0x10);
+    CHECK_EQ(feed(f, "d"), 0);
+    out(f, MCR, 0x08);
+    CHECK_EQ(accept_calls, 2);
+    /* A full FIFO emptied by an RX reset calls back too. */
+    out(f, FCR, 0x01);
+    char buf[16];
+    memset(buf, 'x', sizeof(buf));
+    CHECK_EQ(chardev_feed(&f->cc.chr, (const uint8_t *)buf, 16), 16);
+    CHECK_EQ(feed(f, "y"), 0);
+    out(f, FCR, 0x03);
+    CHECK_EQ(accept_calls, 3);
+    fx_free(f);
+}
