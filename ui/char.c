@@ -34,14 +34,27 @@ struct fd_chardev {
 
 /* The terminal as we found it; restored from atexit and signal handlers, so
  * only plain data and tcsetattr() (async-signal-safe) are used there. */
-static struct termios saved_tty;
+static struct termios saved_tty, raw_tty;
 static volatile sig_atomic_t tty_saved;
+static volatile sig_atomic_t tty_raw;   /* raw mode wanted: after open, before restore */
 static bool stdio_in_use;
 
 void chardev_restore_terminal(void)
 {
+    tty_raw = 0;
     if (tty_saved)
         tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+}
+
+/* After a stop (Ctrl-Z with ISIG, or kill -STOP) the shell put the terminal
+ * back in cooked mode; reapply ours on resume, as QEMU's stdio does. */
+static void on_sigcont(int sig)
+{
+    (void)sig;
+    int e = errno;
+    if (tty_raw)
+        tcsetattr(STDIN_FILENO, TCSANOW, &raw_tty);
+    errno = e;
 }
 
 /* Blocking-safe output: EINTR retried, partial writes continued, a
@@ -316,7 +329,15 @@ static void stdio_raw(bool mux)
     t.c_cflag |= CS8;
     t.c_cc[VMIN] = 1;
     t.c_cc[VTIME] = 0;
+    raw_tty = t;
+    tty_raw = 1;
     tcsetattr(STDIN_FILENO, TCSANOW, &t);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigcont;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCONT, &sa, NULL);
 }
 
 static const char *const not_yet[] = {

@@ -3,6 +3,7 @@
 #include "test.h"
 #include "ui/char.h"
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -350,8 +351,17 @@ static int stdio_child(bool use_pty, bool mux)
             fail |= 2;
         if (!!(during.c_lflag & ISIG) != !mux)
             fail |= 4;
+        /* A shell cooked the terminal while we were stopped: SIGCONT
+         * brings raw mode back. */
+        tcsetattr(0, TCSANOW, &before);
+        raise(SIGCONT);
+        struct termios resumed;
+        tcgetattr(0, &resumed);
+        if (resumed.c_lflag != during.c_lflag || resumed.c_oflag != during.c_oflag)
+            fail |= 64;
         chardev_restore_terminal();
         chardev_restore_terminal();              /* idempotent */
+        raise(SIGCONT);                          /* no raw mode after restore */
         tcgetattr(0, &after);
         if (after.c_lflag != before.c_lflag || after.c_iflag != before.c_iflag ||
             after.c_oflag != before.c_oflag)
