@@ -112,18 +112,30 @@ int boot_bios_load(struct machine *m, char *err, size_t errlen)
         return -1;
     }
 
-    /* Reserve the whole high mapping in e820 (the board's table reserves the
-     * top 256 KiB; a bigger image needs more). */
-    machine_e820_build(m);
-    uint64_t rsv = m->bios_size > 0x40000 ? m->bios_size : 0x40000;
+    /* Reserve the whole high mapping in e820: the board's table reserves the
+     * top 256 KiB; a bigger image needs more. Patched in place (not rebuilt)
+     * so other reservations the board made survive, and idempotent. */
     for (int i = 0; i < m->ne820; i++) {
         struct e820_entry *e = &m->e820[i];
-        if (e->type == E820_RESERVED && e->addr + e->size == 0x100000000ULL) {
-            e->addr = 0x100000000ULL - rsv;
-            e->size = rsv;
+        if (e->type == E820_RESERVED && e->addr + e->size == 0x100000000ULL &&
+            e->size < m->bios_size) {
+            e->addr = 0x100000000ULL - m->bios_size;
+            e->size = m->bios_size;
         }
     }
     return 0;
+}
+
+uint8_t *boot_ram_ptr(struct machine *m, uint64_t paddr, uint64_t len)
+{
+    if (len == 0 || paddr + len < paddr)
+        return NULL;
+    /* Only RAM: the firmware window also has a host pointer, but a kernel
+     * image or module has no business there. */
+    if (paddr + len <= m->lowmem ||
+        (paddr >= HIGHMEM_BASE && paddr - HIGHMEM_BASE + len <= m->highmem))
+        return machine_phys_ptr(m, paddr, len);
+    return NULL;
 }
 
 /* ---- CPU entry states ---- */
@@ -234,7 +246,7 @@ uint64_t boot_place_high(struct machine *m, uint64_t size, uint64_t lo, uint64_t
         if (end <= start || end - start < size)
             continue;
         uint64_t a = (end - size) & ~0xfffULL;
-        if (a >= start && a > best && machine_phys_ptr(m, a, size))
+        if (a >= start && a > best && boot_ram_ptr(m, a, size))
             best = a;
     }
     return best;
@@ -334,7 +346,7 @@ int boot_elf_load(struct machine *m, const struct boot_file *k, uint64_t *lowest
                      (unsigned long long)s.filesz, k->size);
             return -1;
         }
-        if (s.paddr < BOOT_KERNEL_MIN || !machine_phys_ptr(m, s.paddr, s.memsz)) {
+        if (s.paddr < BOOT_KERNEL_MIN || !boot_ram_ptr(m, s.paddr, s.memsz)) {
             snprintf(err, errlen, "'%s': ELF segment %u at 0x%llx-0x%llx is not in guest RAM "
                      "above 1 MiB (RAM below the PCI hole ends at 0x%llx)", k->path, i,
                      (unsigned long long)s.paddr, (unsigned long long)(s.paddr + s.memsz),
@@ -436,6 +448,10 @@ int boot_load(struct machine *m, struct x86_state *st, char *err, size_t errlen)
     }
     /* With -kernel the kernel is entered directly, even when -bios is given
      * (the firmware stays mapped; nothing passes the kernel to it). */
+    if (m->lowmem < 2 * BOOT_KERNEL_MIN) {
+        snprintf(err, errlen, "-kernel needs at least 2 MiB of guest RAM");
+        return -1;
+    }
     struct boot_file k;
     if (boot_read_file(cfg->kernel, m->lowmem, &k, err, errlen) < 0)
         return -1;

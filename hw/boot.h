@@ -65,6 +65,8 @@ void boot_write_gdt(struct machine *m, int long_mode);
 void boot_state_flat32(struct x86_state *st, uint32_t eip);
 /* Long mode with the identity map of the first 4 GiB written to RAM. */
 void boot_state_long64(struct machine *m, struct x86_state *st, uint64_t rip);
+/* Host pointer to guest RAM [paddr, paddr+len) (not the firmware window), or NULL. */
+uint8_t *boot_ram_ptr(struct machine *m, uint64_t paddr, uint64_t len);
 /* Writes the command line at BOOT_CMDLINE_ADDR (NUL-terminated);
  * -1 with err if longer than max bytes (without the NUL). */
 int boot_write_cmdline(struct machine *m, const char *s, uint64_t max,

@@ -164,7 +164,7 @@ int boot_bzimage(struct machine *m, struct x86_state *st, const struct boot_file
     uint64_t load = BZ_LOAD_ADDR;
     uint64_t kend = max64(load + pm_size, max64(load, min64(pref, 1ULL << 32)) + init_size);
     kend = (kend + 0xfff) & ~0xfffULL;
-    if (!machine_phys_ptr(m, load, kend - load)) {
+    if (!boot_ram_ptr(m, load, kend - load)) {
         snprintf(err, errlen, "'%s' needs guest RAM up to 0x%llx (%llu MiB) to decompress; "
                  "the machine has %llu MiB below the PCI hole: give more memory (-m)",
                  k->path, (unsigned long long)kend, (unsigned long long)(kend >> 20) + 1,

@@ -84,7 +84,7 @@ static int load_aout(struct machine *m, const struct boot_file *k, uint64_t hoff
         }
         memlen = (uint64_t)bss_end - load_addr;
     }
-    uint8_t *dst = memlen ? machine_phys_ptr(m, load_addr, memlen) : NULL;
+    uint8_t *dst = memlen ? boot_ram_ptr(m, load_addr, memlen) : NULL;
     if (load_addr < BOOT_KERNEL_MIN || !dst) {
         snprintf(err, errlen, "'%s': multiboot image at 0x%x-0x%llx is not in guest RAM above "
                  "1 MiB (RAM below the PCI hole ends at 0x%llx)", k->path, load_addr,
@@ -133,7 +133,7 @@ static int load_modules(struct machine *m, uint8_t *mbi, uint64_t next, uint64_t
         if (boot_read_file(path, m->lowmem, &mf, err, errlen) < 0)
             goto out;
         next = (next + 0xfff) & ~0xfffULL;
-        uint8_t *dst = mf.size ? machine_phys_ptr(m, next, mf.size) : machine_phys_ptr(m, next, 1);
+        uint8_t *dst = mf.size ? boot_ram_ptr(m, next, mf.size) : boot_ram_ptr(m, next, 1);
         if (!dst || next + mf.size > m->lowmem) {
             snprintf(err, errlen, "multiboot module '%s' (%zu bytes) does not fit in guest RAM "
                      "at 0x%llx: give more memory (-m)", path, mf.size, (unsigned long long)next);
@@ -198,13 +198,13 @@ int boot_multiboot(struct machine *m, struct x86_state *st, const struct boot_fi
          * give a virtual one: translate through the segments like QEMU. */
         entry = boot_elf_vaddr_to_paddr(k, boot_elf_entry(k));
     }
-    if (!machine_phys_ptr(m, entry, 1) || entry < BOOT_KERNEL_MIN) {
+    if (!boot_ram_ptr(m, entry, 1) || entry < BOOT_KERNEL_MIN) {
         snprintf(err, errlen, "'%s': multiboot entry point 0x%llx is not in guest RAM "
                  "above 1 MiB", k->path, (unsigned long long)entry);
         return -1;
     }
 
-    uint8_t *mbi = machine_phys_ptr(m, BOOT_INFO_ADDR, 0x1000);
+    uint8_t *mbi = boot_ram_ptr(m, BOOT_INFO_ADDR, 0x1000);
     memset(mbi, 0, 0x1000);
     uint32_t mf = MBI_MEM | MBI_CMDLINE | MBI_MMAP | MBI_LOADER_NAME;
 

@@ -819,6 +819,19 @@ TEST(boot_multiboot_bad_images)
     cfg.kernel = tmpfile_with(img, 0x50);
     CHECK(load(&st) < 0);
     CHECK_ERR("truncated");
+    /* Loaded into the firmware window (host memory exists there, RAM does not). */
+    static uint8_t fw[0x10000];
+    cfg.bios = tmpfile_with(fw, sizeof(fw));
+    st32(img + 0x4c, 0xffff0040);
+    st32(img + 0x50, 0xffff0000);
+    st32(img + 0x54, 0xffff0000 + MB_FILE);
+    st32(img + 0x58, 0);
+    cfg.kernel = tmpfile_with(img, n);
+    CHECK(load(&st) < 0);
+    CHECK_ERR("not in guest RAM");
+    cfg.bios = NULL;
+    free(img);
+    img = make_mb_aout(&n);
     /* A module that does not exist. */
     cfg.kernel = tmpfile_with(img, n);
     cfg.initrd = "/nonexistent/mod arg";
@@ -901,8 +914,14 @@ TEST(boot_bios_bad_sizes)
 
 TEST(boot_unknown_files)
 {
-    mach(16 << 20);
+    mach(1 << 20);
     struct x86_state st;
+    static const char one[] = "x";
+    cfg.kernel = tmpfile_with(one, 1);
+    CHECK(load(&st) < 0);
+    CHECK_ERR("at least 2 MiB");
+    mach_free();
+    mach(16 << 20);
     CHECK(load(&st) < 0);
     CHECK_ERR("nothing to boot");
     static const char txt[] = "#!/bin/sh\necho this is not a kernel\n";
