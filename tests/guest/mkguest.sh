@@ -18,7 +18,8 @@ INIT=$HERE/init
 [ -f "$INIT" ] || die "missing $INIT"
 
 if [ -f "$OUT/STAMP" ] && [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/vmlinux" ] &&
-   [ -s "$OUT/initramfs.cpio.gz" ] && [ ! "$INIT" -nt "$OUT/STAMP" ]; then
+   [ -s "$OUT/initramfs.cpio.gz" ] && [ ! "$INIT" -nt "$OUT/STAMP" ] &&
+   [ ! "$HERE/mkguest.sh" -nt "$OUT/STAMP" ]; then
     exit 0
 fi
 
