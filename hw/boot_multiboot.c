@@ -235,8 +235,15 @@ int boot_multiboot(struct machine *m, struct x86_state *st, const struct boot_fi
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    snprintf(cl, clen, "%s%s%s", k->path, *append ? " " : "", append);
-    clen = strlen(cl) + 1;
+    size_t plen = strlen(k->path), alen = strlen(append);
+    memcpy(cl, k->path, plen);
+    clen = plen;
+    if (alen) {
+        cl[clen++] = ' ';
+        memcpy(cl + clen, append, alen);
+        clen += alen;
+    }
+    cl[clen++] = 0;
     int wr = machine_phys_write(m, BOOT_CMDLINE_ADDR, cl, clen);
     free(cl);
     if (wr < 0) {
