@@ -97,6 +97,7 @@ static uint64_t max64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 #define HDR_RELOCATABLE   0x234
 #define HDR_XLOADFLAGS    0x236
 #define HDR_CMDLINE_SIZE  0x238
+#define HDR_SETUP_DATA    0x250
 #define HDR_PREF_ADDRESS  0x258
 #define HDR_INIT_SIZE     0x260
 /* Zero page (Documentation/arch/x86/zero-page.rst). */
@@ -198,6 +199,10 @@ int boot_bzimage(struct machine *m, struct x86_state *st, const struct boot_file
     st32(zp + HDR_CODE32_START, (uint32_t)load);
     st32(zp + HDR_CMD_LINE_PTR, (uint32_t)BOOT_CMDLINE_ADDR);
     st32(zp + ZP_EXT_CMD_LINE_PTR, 0);
+    /* setup_data is the loader's list of extra blobs: none (the image's own
+     * value is meaningless here and would be followed by the kernel). */
+    if (hdr_end >= HDR_SETUP_DATA + 8)
+        st64(zp + HDR_SETUP_DATA, 0);
     st32(zp + HDR_RAMDISK_IMAGE, (uint32_t)rd_addr);
     st32(zp + HDR_RAMDISK_SIZE, (uint32_t)rd_size);
     st32(zp + ZP_EXT_RAMDISK_IMAGE, 0);

@@ -140,6 +140,7 @@ static uint8_t *make_bz(size_t *len, uint16_t version, uint16_t xlf)
     b[0x234] = 1;
     st16(b + 0x236, xlf);
     st32(b + 0x238, 255);                /* cmdline_size */
+    st64(b + 0x250, 0xdeadbeef000ULL);   /* setup_data: garbage a loader must clear */
     st64(b + 0x258, 0x1000000);          /* pref_address */
     st32(b + 0x260, 0x200000);           /* init_size */
     for (int i = 0; i < BZ_PM_SIZE; i++)
@@ -190,6 +191,7 @@ TEST(boot_bzimage_64bit_entry)
         CHECK_EQ(ld32(zp + 0x2d0 + i * 20 + 16), M.e820[i].type);
     }
     CHECK_EQ(zp[0], 0);                            /* screen_info: no VGA */
+    CHECK_EQ(ld64(zp + 0x250), 0);                 /* no setup_data */
     /* CPU state: 64-bit boot protocol. */
     CHECK_EQ(st.rip, 0x100200);
     CHECK_EQ(st.gpr[R_ESI], 0x7000);
