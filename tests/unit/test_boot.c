@@ -39,13 +39,16 @@ static void mach_free(void)
     M.bios = NULL;
 }
 
-#define NTMP 8
+#define NTMP 32
 static char tmp_paths[NTMP][64];
 static int ntmp;
 
 static const char *tmpfile_with(const void *data, size_t len)
 {
     char *p = tmp_paths[ntmp++ % NTMP];
+    /* A test that makes more than NTMP files recycles the oldest. */
+    if (p[0])
+        unlink(p);
     strcpy(p, "/tmp/tremu-boot-test-XXXXXX");
     int fd = mkstemp(p);
     if (fd < 0)
