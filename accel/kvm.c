@@ -90,6 +90,12 @@ bool kvm_irqchip_in_kernel(const struct machine *m)
     return m->irqchip_in_kernel;
 }
 
+int kvm_vm_fd(const struct machine *m)
+{
+    const struct kvm_vm *vm = m->accel_priv;
+    return vm ? vm->vm_fd : -1;
+}
+
 int kvm_vcpu_fd(const struct vcpu *v)
 {
     const struct kvm_vcpu_priv *p = v->priv;

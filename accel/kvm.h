@@ -30,6 +30,7 @@ bool kvm_irqchip_in_kernel(const struct machine *m);
  * tools that need an ioctl the engine does not wrap. */
 struct vcpu;
 int kvm_vcpu_fd(const struct vcpu *v);
+int kvm_vm_fd(const struct machine *m);
 
 /* ---- engine internals shared by kvm.c and kvm_probe.c ---- */
 
