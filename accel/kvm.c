@@ -402,7 +402,9 @@ static struct kvm_cpuid2 *build_cpuid(struct kvm_vm *vm, int index)
                 e->ecx &= ~((1u << 21) | (1u << 24));     /* x2APIC, TSC-deadline */
                 e->edx &= ~(1u << 9);                     /* APIC */
             }
-            e->edx &= ~(1u << 28);                        /* HTT: one logical CPU */
+            /* One logical CPU (KVM sets HTT itself since 6.x; with a count
+             * of 1 the guest still sees one thread). */
+            e->edx &= ~(1u << 28);
             e->ebx = (e->ebx & 0xff00) | (1u << 16) | (apic_id << 24);
             break;
         case 4:
@@ -799,7 +801,9 @@ static int kvm_set_state(struct vcpu *v, const struct x86_state *s)
     sr.cr4 = s->cr4;
     sr.cr8 = s->cr8;
     sr.efer = s->efer;
-    sr.apic_base = s->apic_base;
+    /* Without the in-kernel LAPIC there is no APIC at all: KVM derives
+     * CPUID.1:EDX.APIC from the enable bit, so keep it clear. */
+    sr.apic_base = vm->irqchip ? s->apic_base : (s->apic_base & ~(uint64_t)(1u << 11));
     if (ioctl(p->fd, KVM_SET_SREGS, &sr) < 0) {
         machine_log(m, 0, "tremu: kvm: KVM_SET_SREGS: %s\n", strerror(errno));
         return -1;

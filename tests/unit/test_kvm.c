@@ -24,6 +24,7 @@
 #define ROM_HALT1  0x320
 #define ROM_PIC    0x340
 #define ROM_GATE   0x380
+#define ROM_CPUID  0x3c0
 
 static const uint8_t rom_io[] = {
     0xb0, 0x11,                   /* mov $0x11,%al                 */
@@ -177,6 +178,33 @@ static const uint8_t rom_gate[] = {
     0xeb, 0xfd,                   /* jmp 2b                        */
 };
 
+/* CPUID leaves 1, 0x40000000 and 5, reported on port 0x50c. */
+static const uint8_t rom_cpuid[] = {
+    0x66, 0xb8, 0x01, 0x00, 0x00, 0x00, /* mov $1,%eax                */
+    0x0f, 0xa2,                   /* cpuid                         */
+    0x66, 0x89, 0xd6,             /* mov %edx,%esi                 */
+    0xba, 0x0c, 0x05,             /* mov $0x50c,%dx                */
+    0x66, 0x89, 0xc8,             /* mov %ecx,%eax                 */
+    0x66, 0xef,                   /* out %eax,(%dx)   1.ecx        */
+    0x66, 0x89, 0xf0,             /* mov %esi,%eax                 */
+    0x66, 0xef,                   /* out %eax,(%dx)   1.edx        */
+    0x66, 0x89, 0xd8,             /* mov %ebx,%eax                 */
+    0x66, 0xef,                   /* out %eax,(%dx)   1.ebx        */
+    0x66, 0xb8, 0x00, 0x00, 0x00, 0x40, /* mov $0x40000000,%eax       */
+    0x0f, 0xa2,                   /* cpuid                         */
+    0xba, 0x0c, 0x05,             /* mov $0x50c,%dx                */
+    0x66, 0x89, 0xd8,             /* mov %ebx,%eax                 */
+    0x66, 0xef,                   /* out %eax,(%dx)   "KVMK"       */
+    0x66, 0xb8, 0x05, 0x00, 0x00, 0x00, /* mov $5,%eax                */
+    0x0f, 0xa2,                   /* cpuid                         */
+    0xba, 0x0c, 0x05,             /* mov $0x50c,%dx                */
+    0x66, 0xef,                   /* out %eax,(%dx)   5.eax        */
+    0x66, 0x89, 0xd8,             /* mov %ebx,%eax                 */
+    0x66, 0xef,                   /* out %eax,(%dx)   5.ebx        */
+    0xfa,                         /* cli                           */
+    0xf4,                         /* hlt                           */
+};
+
 /* IRQ4 handler (vector 0x0c), copied to RAM at 0000:0700. */
 #define IRQ_HANDLER 0x700
 static const uint8_t ram_irq_handler[] = {
@@ -317,6 +345,7 @@ static struct kt *kt_new(int irqchip /* -1 default, 0 off, 1 on */)
     memcpy(rom + ROM_HALT1, rom_halt1, sizeof(rom_halt1));
     memcpy(rom + ROM_PIC, rom_pic, sizeof(rom_pic));
     memcpy(rom + ROM_GATE, rom_gate, sizeof(rom_gate));
+    memcpy(rom + ROM_CPUID, rom_cpuid, sizeof(rom_cpuid));
     /* F000:FFF0: jmp 0x0000 (IP wraps at 64 KiB). */
     static const uint8_t reset[] = {0xe9, 0x0d, 0x00};
     memcpy(rom + 0xfff0, reset, sizeof(reset));
@@ -925,4 +954,61 @@ TEST(kvm_reset_restores_kernel_pic)
     stop_runner(&r, th);
     CHECK_EQ(t->port50.log[3].val, 0x11);
     kt_free(t);
+}
+
+/* What the guest's CPUID says: the host's features minus what the board
+ * lacks, the hypervisor bit, one CPU. */
+static void check_cpuid(int irqchip)
+{
+    struct kt *t = kt_new(irqchip);
+    if (!t)
+        return;
+    kt_jump(t, ROM_CPUID);
+    struct runner r = {.v = &t->m.vcpu[0]};
+    pthread_t th;
+    pthread_create(&th, NULL, run_thread, &r);
+    for (int i = 0; i < 2000 && t->pio.n < 6; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (irqchip)
+        stop_runner(&r, th);     /* its HLT stays in the kernel */
+    else {
+        CHECK(wait_done(&r, 2000));
+        pthread_join(th, NULL);
+        CHECK_EQ(r.e, VCPU_EXIT_DEAD_HALT);
+    }
+    CHECK_EQ(t->pio.n, 6);
+    if (t->pio.n == 6) {
+        uint32_t ecx = (uint32_t)t->pio.log[0].val, edx = (uint32_t)t->pio.log[1].val;
+        uint32_t ebx = (uint32_t)t->pio.log[2].val;
+        CHECK(ecx & (1u << 31));                 /* hypervisor */
+        CHECK(!(ecx & (1u << 3)));               /* no MONITOR/MWAIT */
+        CHECK(!(ecx & (1u << 5)));               /* no VMX */
+        CHECK(edx & (1u << 0));                  /* FPU */
+        CHECK(edx & (1u << 25));                 /* SSE: the host's */
+        CHECK_EQ((ebx >> 16) & 0xff, 1);         /* one logical CPU (KVM itself sets HTT) */
+        CHECK_EQ(ebx >> 24, 0);                  /* APIC id of vCPU 0 */
+        if (irqchip) {
+            CHECK(edx & (1u << 9));              /* the kernel's LAPIC */
+        } else {
+            CHECK(!(edx & (1u << 9)));           /* no APIC without it */
+            CHECK(!(ecx & (1u << 21)));          /* no x2APIC */
+            CHECK(!(ecx & (1u << 24)));          /* no TSC deadline */
+        }
+        CHECK_EQ(t->pio.log[3].val, 0x4b4d564b); /* "KVMK" */
+        CHECK_EQ(t->pio.log[4].val, 0);          /* leaf 5 empty */
+        CHECK_EQ(t->pio.log[5].val, 0);
+    }
+    kt_free(t);
+}
+
+TEST(kvm_cpuid_user_irqchip)
+{
+    check_cpuid(0);
+}
+
+TEST(kvm_cpuid_kernel_irqchip)
+{
+    check_cpuid(1);
 }
