@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SLOT_LOWMEM  0
@@ -50,6 +51,7 @@ struct kvm_vm {
     long run_size;
     bool readonly_mem;
     bool irqchip;
+    uint64_t private_base;       /* identity map + TSS pages */
     size_t xsave_size;           /* 0: no KVM_GET_XSAVE, use KVM_GET_FPU */
     bool xsave2;
     struct kvm_cpuid2 *supported;
@@ -88,6 +90,12 @@ static struct kvm_vm *vm_of(const struct machine *m)
 bool kvm_irqchip_in_kernel(const struct machine *m)
 {
     return m->irqchip_in_kernel;
+}
+
+uint64_t kvm_private_base(const struct machine *m)
+{
+    const struct kvm_vm *vm = m->accel_priv;
+    return vm ? vm->private_base : 0;
 }
 
 int kvm_vm_fd(const struct machine *m)
@@ -165,13 +173,14 @@ static int sync_bios(struct machine *m)
     struct kvm_vm *vm = vm_of(m);
     if (!m->bios || !m->bios_size)
         return 0;
-    if (m->bios_size > KVM_MAX_BIOS_SIZE) {
-        machine_log(m, 0, "tremu: kvm: firmware image of %llu KiB is larger than the %llu KiB "
-                    "window below 4 GiB\n", (unsigned long long)(m->bios_size >> 10),
-                    (unsigned long long)(KVM_MAX_BIOS_SIZE >> 10));
+    size_t want = (size_t)((m->bios_size + PAGE_SIZE_4K - 1) & ~(PAGE_SIZE_4K - 1));
+    if (m->bios_size > KVM_MAX_BIOS_SIZE ||
+        0x100000000ULL - want < vm->private_base + KVM_PRIVATE_SIZE) {
+        machine_log(m, 0, "tremu: kvm: a firmware image of %llu KiB does not fit below 4 GiB "
+                    "(KVM's own pages are at 0x%llx)\n", (unsigned long long)(m->bios_size >> 10),
+                    (unsigned long long)vm->private_base);
         return -1;
     }
-    size_t want = (size_t)((m->bios_size + PAGE_SIZE_4K - 1) & ~(PAGE_SIZE_4K - 1));
     if (want != vm->bios_mirror_size) {
         if (vm->bios_mirror) {
             /* Size 0 deletes the slot. */
@@ -306,13 +315,20 @@ static int kvm_init(struct machine *m)
         goto fail;
     }
     /* Intel without unrestricted guest needs these for real mode; both
-     * must be set before the first vCPU exists. */
-    if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0) {
+     * must be set before the first vCPU exists, so before the board loads
+     * the firmware: its size comes from the file. */
+    uint64_t fw = m->bios_size;
+    struct stat fst;
+    if (!fw && m->cfg->bios && stat(m->cfg->bios, &fst) == 0)
+        fw = (uint64_t)fst.st_size;
+    vm->private_base = fw > 0x100000000ULL - (KVM_IDENTITY_ADDR + KVM_PRIVATE_SIZE)
+                       ? KVM_IDENTITY_ADDR_LARGE_FW : KVM_IDENTITY_ADDR;
+    if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)(vm->private_base + 0x1000)) < 0) {
         machine_log(m, 0, "tremu: kvm: KVM_SET_TSS_ADDR: %s\n", strerror(errno));
         goto fail;
     }
     if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
-        uint64_t id = KVM_IDENTITY_ADDR;
+        uint64_t id = vm->private_base;
         if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &id) < 0) {
             machine_log(m, 0, "tremu: kvm: KVM_SET_IDENTITY_MAP_ADDR: %s\n", strerror(errno));
             goto fail;

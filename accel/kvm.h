@@ -11,14 +11,20 @@ struct machine;
 struct kvm_cpuid2;
 
 /* Guest-physical addresses KVM needs for itself on Intel without
- * "unrestricted guest" (real mode runs as vm86 inside VMX): three pages of
- * TSS and one page of identity-map page table. They sit just below the
- * 256 KiB firmware window (0xfffc0000), which e820 marks reserved. */
-#define KVM_TSS_ADDR      0xfffbd000ULL
+ * "unrestricted guest" (real mode runs as vm86 inside VMX): one page of
+ * identity-map page table, then three pages of TSS. They sit just below the
+ * 256 KiB firmware window (0xfffc0000). A larger firmware (up to 16 MiB,
+ * from 0xff000000) moves them below that, where QEMU keeps them. The guest
+ * must not use these 16 KiB: worth an e820 reserved entry, as QEMU does. */
 #define KVM_IDENTITY_ADDR 0xfffbc000ULL
-/* Largest firmware image the engine maps below 4 GiB (it must not reach the
- * TSS pages above). */
-#define KVM_MAX_BIOS_SIZE 0x40000ULL
+#define KVM_TSS_ADDR      (KVM_IDENTITY_ADDR + 0x1000)
+#define KVM_IDENTITY_ADDR_LARGE_FW 0xfeffc000ULL
+#define KVM_PRIVATE_SIZE  0x4000ULL
+/* Largest firmware image the engine maps below 4 GiB. */
+#define KVM_MAX_BIOS_SIZE 0x1000000ULL
+
+/* After the engine's init: where the identity map and TSS pages are. */
+uint64_t kvm_private_base(const struct machine *m);
 
 /* After the engine's init: true when the PIC, PIT, IOAPIC and LAPIC live in
  * the kernel (the same as m->irqchip_in_kernel). The kernel then owns ports

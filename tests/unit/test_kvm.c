@@ -312,7 +312,16 @@ static void kt_free(struct kt *t)
 
 /* A machine with 1 MiB of RAM (2 MiB when big), the test ROM, test devices
  * at ports 0x50, 0x500-0x51f and MMIO 0xfec00000, vCPU 0 in its reset state. */
+static struct kt *kt_new_fw(int irqchip, size_t fw_size);
+
 static struct kt *kt_new(int irqchip /* -1 default, 0 off, 1 on */)
+{
+    return kt_new_fw(irqchip, 0x10000);
+}
+
+/* fw_size: the firmware image (a multiple of 64 KiB); the test ROM is its
+ * last 64 KiB, the rest is HLT. */
+static struct kt *kt_new_fw(int irqchip, size_t fw_size)
 {
     if (!kvm_real_mode_ok()) {
         test_skip(kvm_skip_why);
@@ -335,8 +344,9 @@ static struct kt *kt_new(int irqchip /* -1 default, 0 off, 1 on */)
         kt_free(t);
         return NULL;
     }
-    uint8_t *rom = malloc(0x10000);
-    memset(rom, 0xf4, 0x10000);    /* HLT everywhere else */
+    uint8_t *img = malloc(fw_size);
+    memset(img, 0xf4, fw_size);    /* HLT everywhere else */
+    uint8_t *rom = img + fw_size - 0x10000;
     memcpy(rom + ROM_IO, rom_io, sizeof(rom_io));
     memcpy(rom + ROM_MMIO, rom_mmio, sizeof(rom_mmio));
     memcpy(rom + ROM_TRIPLE, rom_triple, sizeof(rom_triple));
@@ -349,8 +359,8 @@ static struct kt *kt_new(int irqchip /* -1 default, 0 off, 1 on */)
     /* F000:FFF0: jmp 0x0000 (IP wraps at 64 KiB). */
     static const uint8_t reset[] = {0xe9, 0x0d, 0x00};
     memcpy(rom + 0xfff0, reset, sizeof(reset));
-    t->m.bios = rom;
-    t->m.bios_size = 0x10000;
+    t->m.bios = img;
+    t->m.bios_size = fw_size;
     iomap_register(&t->m.pio, 0x500, 0x20, pio_rd, pio_wr, &t->pio, "test-pio");
     iomap_register(&t->m.pio, 0x50, 1, pio_rd, pio_wr, &t->port50, "test-50");
     iomap_register(&t->m.pio, 0x52, 1, gate_rd, NULL, &t->gate, "test-gate");
@@ -578,7 +588,7 @@ TEST(kvm_mmio_read_write_sizes)
     CHECK_EQ(t->pio.log[1].val, 0x3456);
     CHECK(reason_count(&t->m, "KVM_EXIT_MMIO") >= 6);
     /* The write into the firmware was dropped: ROM stays ROM. */
-    CHECK_EQ(t->m.bios[0x1000], 0xf4);
+    CHECK_EQ(t->m.bios[t->m.bios_size - 0x10000 + 0x1000], 0xf4);
     CHECK(t->m.stats.event[STAT_MMIO_READ] >= 3);
     kt_free(t);
 }
@@ -1011,4 +1021,22 @@ TEST(kvm_cpuid_user_irqchip)
 TEST(kvm_cpuid_kernel_irqchip)
 {
     check_cpuid(1);
+}
+
+TEST(kvm_large_firmware_moves_kvm_pages)
+{
+    struct kt *t = kt_new(0);
+    if (!t)
+        return;
+    CHECK_EQ(kvm_private_base(&t->m), KVM_IDENTITY_ADDR);
+    kt_free(t);
+    /* 2 MiB of firmware reaches below 0xfffbc000: KVM's pages move. */
+    t = kt_new_fw(0, 2 << 20);
+    if (!t)
+        return;
+    CHECK_EQ(kvm_private_base(&t->m), KVM_IDENTITY_ADDR_LARGE_FW);
+    CHECK_EQ(run_limited(t, 2000), VCPU_EXIT_DEAD_HALT);
+    CHECK_EQ(t->port50.n, 1);
+    CHECK_EQ(t->pio.n, 19);
+    kt_free(t);
 }
