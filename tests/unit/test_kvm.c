@@ -1040,3 +1040,70 @@ TEST(kvm_large_firmware_moves_kvm_pages)
     CHECK_EQ(t->pio.n, 19);
     kt_free(t);
 }
+
+/* ---- through the board's own vCPU thread and main loop (machine_run) ---- */
+
+static void shutdown_wr(void *o, uint64_t a, uint64_t v, unsigned s)
+{
+    (void)a; (void)s;
+    machine_request(o, REQ_SHUTDOWN, (int)v);   /* device lock held, vCPU thread */
+}
+
+static struct timer stop_timer;
+static void stop_tick(void *o)
+{
+    machine_request(o, REQ_SHUTDOWN, 7);         /* main loop thread */
+}
+
+TEST(kvm_machine_run_device_requests_shutdown)
+{
+    struct kt *t = kt_new(0);
+    if (!t)
+        return;
+    /* The port test writes 0x11 to port 0x50: make that port end the run. */
+    iomap_unregister(&t->m.pio, 0x50);
+    iomap_register(&t->m.pio, 0x50, 1, NULL, shutdown_wr, &t->m, "test-exit");
+    uint64_t t0 = host_monotonic_ns();
+    CHECK_EQ(machine_run(&t->m), 0x11);
+    CHECK((host_monotonic_ns() - t0) < 2000ull * 1000 * 1000);
+    kt_free(t);
+}
+
+TEST(kvm_machine_run_timer_stops_spinning_guest)
+{
+    struct kt *t = kt_new(0);
+    if (!t)
+        return;
+    kt_jump(t, ROM_SPIN);
+    timer_init(&stop_timer, &t->m.clock, stop_tick, &t->m);
+    timer_mod(&stop_timer, clock_ns(&t->m.clock) + 30ull * 1000 * 1000);
+    uint64_t t0 = host_monotonic_ns();
+    CHECK_EQ(machine_run(&t->m), 7);
+    CHECK((host_monotonic_ns() - t0) < 2000ull * 1000 * 1000);
+    timer_del(&stop_timer);
+    kt_free(t);
+}
+
+TEST(kvm_machine_run_triple_fault_no_reboot)
+{
+    struct kt *t = kt_new(0);
+    if (!t)
+        return;
+    t->cfg.no_reboot = true;
+    kt_jump(t, ROM_SPIN);
+    CHECK(kvm_force_triple_fault(&t->m.vcpu[0]));
+    CHECK_EQ(machine_run(&t->m), 0);
+    CHECK(strstr(read_log(t), "triple fault") != NULL);
+    kt_free(t);
+}
+
+TEST(kvm_machine_run_dead_halt_stops)
+{
+    struct kt *t = kt_new(0);
+    if (!t)
+        return;
+    CHECK_EQ(machine_run(&t->m), 0);
+    CHECK(strstr(read_log(t), "halted with interrupts disabled") != NULL);
+    CHECK_EQ(t->pio.n, 19);
+    kt_free(t);
+}
