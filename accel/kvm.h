@@ -47,13 +47,16 @@ bool kvm_probe(char *why, size_t len);
  * real mode to protected mode to long mode with paging and loops. */
 struct kvm_probe_result {
     bool ok;
+    bool timed_out;         /* too slow, rather than an error */
     int stage;              /* last stage the guest reported: 1 real, 2 protected, 3 long, 4 done */
     uint64_t elapsed_ns;    /* first KVM_RUN to the final report (or to the failure) */
+    uint64_t cpu_ns;        /* of which this thread's CPU time (guest + KVM) */
     char detail[192];       /* what went wrong, e.g. "KVM_EXIT_INTERNAL_ERROR (suberror 1: ...)" */
 };
 
-/* Opens nothing: uses the /dev/kvm fd given. Never takes longer than about
- * budget_ns + 100 ms (a watchdog thread interrupts KVM_RUN). */
+/* Opens nothing: uses the /dev/kvm fd given. Too slow means more than
+ * budget_ns of this thread's CPU time, or 4 budgets of wall time; a
+ * watchdog thread interrupts KVM_RUN, so it never hangs. */
 void kvm_probe_run(int kvm_fd, uint64_t budget_ns, struct kvm_probe_result *r);
 /* What kind of KVM this host has: "kvm_intel", "kvm_amd", "PVM-style nested
  * KVM, module kvm_pvm", ... (always a printable string). */
