@@ -248,7 +248,7 @@ static void pio_wr(void *o, uint64_t a, uint64_t v, unsigned s)
 static uint64_t mmio_rd(void *o, uint64_t a, unsigned s)
 {
     rec_add(o, a, 0, s, false);
-    return s == 1 ? 0x12 : s == 2 ? 0x3456 : 0x789abcde;
+    return s == 1 ? 0x12 : s == 2 ? 0x3456 : s == 4 ? 0x789abcde : 0x0123456789abcdefULL;
 }
 
 static uint64_t gate_rd(void *o, uint64_t a, unsigned s)
@@ -1105,5 +1105,108 @@ TEST(kvm_machine_run_dead_halt_stops)
     CHECK_EQ(machine_run(&t->m), 0);
     CHECK(strstr(read_log(t), "halted with interrupts disabled") != NULL);
     CHECK_EQ(t->pio.n, 19);
+    kt_free(t);
+}
+
+/* ---- the states boot loaders hand over (32-bit flat, 64-bit long mode) ---- */
+
+static const uint8_t ram_code64[] = {
+    0x66, 0xba, 0x0c, 0x05,       /* mov $0x50c,%dx                */
+    0xb8, 0xef, 0xbe, 0xad, 0xde, /* mov $0xdeadbeef,%eax          */
+    0xef,                         /* out %eax,(%dx)                */
+    0x48, 0xbb, 0x00, 0x00, 0xc0, 0xfe, 0, 0, 0, 0, /* movabs $0xfec00000,%rbx */
+    0x48, 0x8b, 0x43, 0x10,       /* mov 0x10(%rbx),%rax  (8 bytes) */
+    0x48, 0x89, 0x43, 0x18,       /* mov %rax,0x18(%rbx)           */
+    0x48, 0xc1, 0xe8, 0x20,       /* shr $32,%rax                  */
+    0xef,                         /* out %eax,(%dx)                */
+    0x48, 0x89, 0xe0,             /* mov %rsp,%rax                 */
+    0xef,                         /* out %eax,(%dx)                */
+    0xf4,                         /* hlt                           */
+};
+
+static const uint8_t ram_code32[] = {
+    0x66, 0xba, 0x0c, 0x05,       /* mov $0x50c,%dx                */
+    0xb8, 0x32, 0x00, 0xfe, 0xca, /* mov $0xcafe0032,%eax          */
+    0xef,                         /* out %eax,(%dx)                */
+    0xa1, 0x00, 0x06, 0x00, 0x00, /* mov 0x600,%eax                */
+    0xef,                         /* out %eax,(%dx)                */
+    0xf4,                         /* hlt                           */
+};
+
+TEST(kvm_flat32_boot_state_runs)
+{
+    struct kt *t = kt_new(0);
+    if (!t)
+        return;
+    memcpy(t->m.ram + 0x3000, ram_code32, sizeof(ram_code32));
+    uint32_t word = 0x11223344;
+    memcpy(t->m.ram + 0x600, &word, 4);
+    struct x86_state st;
+    x86_state_reset(&st);
+    x86_state_flat32(&st, 0x10, 0x18);
+    st.rip = 0x3000;
+    CHECK_EQ(accel_kvm_ops.set_state(&t->m.vcpu[0], &st), 0);
+    CHECK_EQ(run_limited(t, 2000), VCPU_EXIT_DEAD_HALT);
+    CHECK_EQ(t->pio.n, 2);
+    if (t->pio.n == 2) {
+        CHECK_EQ(t->pio.log[0].val, 0xcafe0032);
+        CHECK_EQ(t->pio.log[1].val, 0x11223344);
+    }
+    struct x86_state out;
+    CHECK_EQ(accel_kvm_ops.get_state(&t->m.vcpu[0], &out), 0);
+    CHECK(out.cr0 & CR0_PE);
+    CHECK_EQ(out.seg[SEG_CS].sel, 0x10);
+    CHECK(out.seg[SEG_CS].attr & SEGA_DB);
+    kt_free(t);
+}
+
+TEST(kvm_long_mode_boot_state_and_8_byte_mmio)
+{
+    struct kt *t = kt_new(0);
+    if (!t)
+        return;
+    uint8_t *ram = t->m.ram;
+    /* Identity map of the first 2 MiB and of the 2 MiB at 0xfec00000,
+     * large pages (the second uncached, bit 4). */
+    uint64_t e = 0x9000 | 3;
+    memcpy(ram + 0x8000, &e, 8);
+    e = 0xa000 | 3;
+    memcpy(ram + 0x9000, &e, 8);
+    e = 0xb000 | 3;
+    memcpy(ram + 0x9000 + 3 * 8, &e, 8);
+    e = 0x83;
+    memcpy(ram + 0xa000, &e, 8);
+    e = 0xfec00000ULL | 0x93;
+    memcpy(ram + 0xb000 + ((0xfec00000ULL >> 21) & 511) * 8, &e, 8);
+    memcpy(ram + 0x2000, ram_code64, sizeof(ram_code64));
+    struct x86_state st;
+    x86_state_reset(&st);
+    x86_state_flat32(&st, 0x08, 0x10);
+    st.seg[SEG_CS].attr = 0xb | SEGA_S | SEGA_P | SEGA_L | SEGA_G;   /* 64-bit: L=1, D=0 */
+    st.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_PG;
+    st.cr4 = CR4_PAE;
+    st.cr3 = 0x8000;
+    st.efer = EFER_LME | EFER_LMA;
+    st.rip = 0x2000;
+    st.gpr[R_ESP] = 0x7000;
+    CHECK_EQ(accel_kvm_ops.set_state(&t->m.vcpu[0], &st), 0);
+    CHECK_EQ(run_limited(t, 2000), VCPU_EXIT_DEAD_HALT);
+    CHECK_EQ(t->pio.n, 3);
+    if (t->pio.n == 3) {
+        CHECK_EQ(t->pio.log[0].val, 0xdeadbeef);
+        CHECK_EQ(t->pio.log[1].val, 0x01234567);   /* high half of the 8-byte read */
+        CHECK_EQ(t->pio.log[2].val, 0x7000);
+    }
+    CHECK_EQ(t->mmio.n, 2);
+    if (t->mmio.n == 2) {
+        CHECK(!t->mmio.log[0].write && t->mmio.log[0].addr == 0x10 && t->mmio.log[0].size == 8);
+        CHECK(t->mmio.log[1].write && t->mmio.log[1].addr == 0x18 && t->mmio.log[1].size == 8);
+        CHECK_EQ(t->mmio.log[1].val, 0x0123456789abcdefULL);
+    }
+    struct x86_state out;
+    CHECK_EQ(accel_kvm_ops.get_state(&t->m.vcpu[0], &out), 0);
+    CHECK(out.efer & EFER_LMA);
+    CHECK(out.seg[SEG_CS].attr & SEGA_L);
+    CHECK_EQ(out.cr3, 0x8000);
     kt_free(t);
 }
