@@ -29,20 +29,20 @@
 static const uint8_t rom_io[] = {
     0xb0, 0x11,                   /* mov $0x11,%al                 */
     0xe6, 0x50,                   /* out %al,$0x50                 */
-    0xba, 0x00, 0x05,             /* mov $0x500,%dx                */
+    0xba, 0xe0, 0x06,             /* mov $0x6e0,%dx                */
     0xb8, 0x33, 0x22,             /* mov $0x2233,%ax               */
     0xef,                         /* out %ax,(%dx)                 */
     0x83, 0xc2, 0x04,             /* add $4,%dx                    */
     0x66, 0xb8, 0x77, 0x66, 0x55, 0x44, /* mov $0x44556677,%eax    */
     0x66, 0xef,                   /* out %eax,(%dx)     port 0x504 */
-    0xba, 0x08, 0x05,             /* mov $0x508,%dx                */
+    0xba, 0xe8, 0x06,             /* mov $0x6e8,%dx                */
     0xec,                         /* in (%dx),%al                  */
     0x88, 0xc3,                   /* mov %al,%bl                   */
     0xed,                         /* in (%dx),%ax                  */
     0x89, 0xc1,                   /* mov %ax,%cx                   */
     0x66, 0xed,                   /* in (%dx),%eax                 */
     0x66, 0x89, 0xc6,             /* mov %eax,%esi                 */
-    0xba, 0x0c, 0x05,             /* mov $0x50c,%dx                */
+    0xba, 0xec, 0x06,             /* mov $0x6ec,%dx                */
     0x88, 0xd8,                   /* mov %bl,%al                   */
     0xee,                         /* out %al,(%dx)     echo        */
     0x89, 0xc8,                   /* mov %cx,%ax                   */
@@ -50,7 +50,7 @@ static const uint8_t rom_io[] = {
     0x66, 0x89, 0xf0,             /* mov %esi,%eax                 */
     0x66, 0xef,                   /* out %eax,(%dx)                */
     0xfc,                         /* cld                           */
-    0xba, 0x10, 0x05,             /* mov $0x510,%dx                */
+    0xba, 0xf0, 0x06,             /* mov $0x6f0,%dx                */
     0xbe, 0x56, 0x00,             /* mov $msg,%si                  */
     0xb9, 0x05, 0x00,             /* mov $5,%cx                    */
     0x2e, 0xf3, 0x6e,             /* rep outsb %cs:(%si),(%dx)     */
@@ -67,7 +67,7 @@ static const uint8_t rom_io[] = {
     'h', 'e', 'l', 'l', 'o',      /* msg (0x56)                    */
 };
 
-/* Entered with FS.base = 0xfec00000 (set by the test). */
+/* Entered with FS.base = 0xfe000000 (set by the test). */
 static const uint8_t rom_mmio[] = {
     0x64, 0xa0, 0x10, 0x00,       /* mov %fs:0x10,%al              */
     0x88, 0xc3,                   /* mov %al,%bl                   */
@@ -77,7 +77,7 @@ static const uint8_t rom_mmio[] = {
     0x64, 0x66, 0xa3, 0x20, 0x00, /* mov %eax,%fs:0x20             */
     0x64, 0xc7, 0x06, 0x24, 0x00, 0xef, 0xbe, /* movw $0xbeef,%fs:0x24 */
     0x64, 0xc6, 0x06, 0x26, 0x00, 0x5a,       /* movb $0x5a,%fs:0x26   */
-    0xba, 0x0c, 0x05,             /* mov $0x50c,%dx                */
+    0xba, 0xec, 0x06,             /* mov $0x6ec,%dx                */
     0x88, 0xd8,                   /* mov %bl,%al                   */
     0xee,                         /* out %al,(%dx)                 */
     0x89, 0xc8,                   /* mov %cx,%ax                   */
@@ -105,7 +105,7 @@ static const uint8_t rom_pm[] = {
     0xb8, 0x10, 0x00, 0x00, 0x00,             /* mov $0x10,%eax             */
     0x8e, 0xd8,                               /* mov %eax,%ds               */
     0x8e, 0xd0,                               /* mov %eax,%ss               */
-    0x66, 0xba, 0x0e, 0x05,                   /* mov $0x50e,%dx             */
+    0x66, 0xba, 0xee, 0x06,                   /* mov $0x6ee,%dx             */
     0xb0, 0x20,                               /* mov $0x20,%al              */
     0xee,                                     /* out %al,(%dx)              */
     0x0f, 0x20, 0xe0,                         /* mov %cr4,%eax              */
@@ -178,12 +178,12 @@ static const uint8_t rom_gate[] = {
     0xeb, 0xfd,                   /* jmp 2b                        */
 };
 
-/* CPUID leaves 1, 0x40000000 and 5, reported on port 0x50c. */
+/* CPUID leaves 1, 0x40000000 and 5, reported on port 0x6ec. */
 static const uint8_t rom_cpuid[] = {
     0x66, 0xb8, 0x01, 0x00, 0x00, 0x00, /* mov $1,%eax                */
     0x0f, 0xa2,                   /* cpuid                         */
     0x66, 0x89, 0xd6,             /* mov %edx,%esi                 */
-    0xba, 0x0c, 0x05,             /* mov $0x50c,%dx                */
+    0xba, 0xec, 0x06,             /* mov $0x6ec,%dx                */
     0x66, 0x89, 0xc8,             /* mov %ecx,%eax                 */
     0x66, 0xef,                   /* out %eax,(%dx)   1.ecx        */
     0x66, 0x89, 0xf0,             /* mov %esi,%eax                 */
@@ -192,12 +192,12 @@ static const uint8_t rom_cpuid[] = {
     0x66, 0xef,                   /* out %eax,(%dx)   1.ebx        */
     0x66, 0xb8, 0x00, 0x00, 0x00, 0x40, /* mov $0x40000000,%eax       */
     0x0f, 0xa2,                   /* cpuid                         */
-    0xba, 0x0c, 0x05,             /* mov $0x50c,%dx                */
+    0xba, 0xec, 0x06,             /* mov $0x6ec,%dx                */
     0x66, 0x89, 0xd8,             /* mov %ebx,%eax                 */
     0x66, 0xef,                   /* out %eax,(%dx)   "KVMK"       */
     0x66, 0xb8, 0x05, 0x00, 0x00, 0x00, /* mov $5,%eax                */
     0x0f, 0xa2,                   /* cpuid                         */
-    0xba, 0x0c, 0x05,             /* mov $0x50c,%dx                */
+    0xba, 0xec, 0x06,             /* mov $0x6ec,%dx                */
     0x66, 0xef,                   /* out %eax,(%dx)   5.eax        */
     0x66, 0x89, 0xd8,             /* mov %ebx,%eax                 */
     0x66, 0xef,                   /* out %eax,(%dx)   5.ebx        */
@@ -235,7 +235,7 @@ static uint64_t pio_rd(void *o, uint64_t a, unsigned s)
 {
     struct rec *r = o;
     rec_add(r, a, 0, s, false);
-    if (a == 0x10)                     /* port 0x510: a byte sequence */
+    if (a == 0x10)                     /* port 0x6f0: a byte sequence */
         return 0x40 + r->in_seq++;
     return s == 1 ? 0xa1 : s == 2 ? 0xb2c3 : 0xd4e5f607;
 }
@@ -311,7 +311,8 @@ static void kt_free(struct kt *t)
 }
 
 /* A machine with 1 MiB of RAM (2 MiB when big), the test ROM, test devices
- * at ports 0x50, 0x500-0x51f and MMIO 0xfec00000, vCPU 0 in its reset state. */
+ * at ports 0x50, 0x52, 0x6e0-0x6ff (clear of QEMU's 0x501 debug-exit and
+ * 0x510 fw_cfg) and MMIO 0xfe000000 (clear of the IOAPIC/HPET/LAPIC pages), vCPU 0 in its reset state. */
 static struct kt *kt_new_fw(int irqchip, size_t fw_size);
 
 static struct kt *kt_new(int irqchip /* -1 default, 0 off, 1 on */)
@@ -361,10 +362,10 @@ static struct kt *kt_new_fw(int irqchip, size_t fw_size)
     memcpy(rom + 0xfff0, reset, sizeof(reset));
     t->m.bios = img;
     t->m.bios_size = fw_size;
-    iomap_register(&t->m.pio, 0x500, 0x20, pio_rd, pio_wr, &t->pio, "test-pio");
+    iomap_register(&t->m.pio, 0x6e0, 0x20, pio_rd, pio_wr, &t->pio, "test-pio");
     iomap_register(&t->m.pio, 0x50, 1, pio_rd, pio_wr, &t->port50, "test-50");
     iomap_register(&t->m.pio, 0x52, 1, gate_rd, NULL, &t->gate, "test-gate");
-    iomap_register(&t->m.mmio, 0xfec00000, 0x1000, mmio_rd, mmio_wr, &t->mmio, "test-mmio");
+    iomap_register(&t->m.mmio, 0xfe000000, 0x1000, mmio_rd, mmio_wr, &t->mmio, "test-mmio");
     struct vcpu *v = &t->m.vcpu[0];
     v->m = &t->m;
     v->index = 0;
@@ -566,7 +567,7 @@ TEST(kvm_mmio_read_write_sizes)
     struct x86_state st;
     CHECK_EQ(accel_kvm_ops.get_state(v, &st), 0);
     st.rip = ROM_MMIO;
-    st.seg[SEG_FS].base = 0xfec00000;   /* real mode with a far base, as at reset for CS */
+    st.seg[SEG_FS].base = 0xfe000000;   /* real mode with a far base, as at reset for CS */
     CHECK_EQ(accel_kvm_ops.set_state(v, &st), 0);
     CHECK_EQ(run_limited(t, 2000), VCPU_EXIT_DEAD_HALT);
     struct rec *r = &t->mmio;
@@ -582,7 +583,7 @@ TEST(kvm_mmio_read_write_sizes)
         CHECK(r->log[5].write && r->log[5].addr == 0x26 && r->log[5].size == 1);
         CHECK_EQ(r->log[5].val, 0x5a);
     }
-    /* The values read reached the guest (echoed on port 0x50c). */
+    /* The values read reached the guest (echoed on port 0x6ec). */
     CHECK_EQ(t->pio.n, 2);
     CHECK_EQ(t->pio.log[0].val, 0x12);
     CHECK_EQ(t->pio.log[1].val, 0x3456);
@@ -883,7 +884,12 @@ TEST(kvm_irq_injection_board_pic)
     struct kt *t = kt_new(0);
     if (!t)
         return;
-    if (pc_init(&t->m) < 0 || !iomap_find(&t->m.pio, 0x20)) {
+    if (pc_init(&t->m) < 0) {
+        test_fail(__FILE__, __LINE__, "pc_init failed (a device port clashing with the test's?)");
+        kt_free(t);
+        return;
+    }
+    if (!iomap_find(&t->m.pio, 0x20)) {
         test_skip("the board has no PIC at port 0x20 yet (hw/pc.c wiring)");
         kt_free(t);
         return;
@@ -900,7 +906,12 @@ TEST(kvm_irq_waits_for_interrupt_window)
     struct kt *t = kt_new(0);
     if (!t)
         return;
-    if (pc_init(&t->m) < 0 || !iomap_find(&t->m.pio, 0x20)) {
+    if (pc_init(&t->m) < 0) {
+        test_fail(__FILE__, __LINE__, "pc_init failed (a device port clashing with the test's?)");
+        kt_free(t);
+        return;
+    }
+    if (!iomap_find(&t->m.pio, 0x20)) {
         test_skip("the board has no PIC at port 0x20 yet (hw/pc.c wiring)");
         kt_free(t);
         return;
@@ -1111,10 +1122,10 @@ TEST(kvm_machine_run_dead_halt_stops)
 /* ---- the states boot loaders hand over (32-bit flat, 64-bit long mode) ---- */
 
 static const uint8_t ram_code64[] = {
-    0x66, 0xba, 0x0c, 0x05,       /* mov $0x50c,%dx                */
+    0x66, 0xba, 0xec, 0x06,       /* mov $0x6ec,%dx                */
     0xb8, 0xef, 0xbe, 0xad, 0xde, /* mov $0xdeadbeef,%eax          */
     0xef,                         /* out %eax,(%dx)                */
-    0x48, 0xbb, 0x00, 0x00, 0xc0, 0xfe, 0, 0, 0, 0, /* movabs $0xfec00000,%rbx */
+    0x48, 0xbb, 0x00, 0x00, 0x00, 0xfe, 0, 0, 0, 0, /* movabs $0xfe000000,%rbx */
     0x48, 0x8b, 0x43, 0x10,       /* mov 0x10(%rbx),%rax  (8 bytes) */
     0x48, 0x89, 0x43, 0x18,       /* mov %rax,0x18(%rbx)           */
     0x48, 0xc1, 0xe8, 0x20,       /* shr $32,%rax                  */
@@ -1125,7 +1136,7 @@ static const uint8_t ram_code64[] = {
 };
 
 static const uint8_t ram_code32[] = {
-    0x66, 0xba, 0x0c, 0x05,       /* mov $0x50c,%dx                */
+    0x66, 0xba, 0xec, 0x06,       /* mov $0x6ec,%dx                */
     0xb8, 0x32, 0x00, 0xfe, 0xca, /* mov $0xcafe0032,%eax          */
     0xef,                         /* out %eax,(%dx)                */
     0xa1, 0x00, 0x06, 0x00, 0x00, /* mov 0x600,%eax                */
@@ -1166,7 +1177,7 @@ TEST(kvm_long_mode_boot_state_and_8_byte_mmio)
     if (!t)
         return;
     uint8_t *ram = t->m.ram;
-    /* Identity map of the first 2 MiB and of the 2 MiB at 0xfec00000,
+    /* Identity map of the first 2 MiB and of the 2 MiB at 0xfe000000,
      * large pages (the second uncached, bit 4). */
     uint64_t e = 0x9000 | 3;
     memcpy(ram + 0x8000, &e, 8);
@@ -1176,8 +1187,8 @@ TEST(kvm_long_mode_boot_state_and_8_byte_mmio)
     memcpy(ram + 0x9000 + 3 * 8, &e, 8);
     e = 0x83;
     memcpy(ram + 0xa000, &e, 8);
-    e = 0xfec00000ULL | 0x93;
-    memcpy(ram + 0xb000 + ((0xfec00000ULL >> 21) & 511) * 8, &e, 8);
+    e = 0xfe000000ULL | 0x93;
+    memcpy(ram + 0xb000 + ((0xfe000000ULL >> 21) & 511) * 8, &e, 8);
     memcpy(ram + 0x2000, ram_code64, sizeof(ram_code64));
     struct x86_state st;
     x86_state_reset(&st);
@@ -1208,5 +1219,22 @@ TEST(kvm_long_mode_boot_state_and_8_byte_mmio)
     CHECK(out.efer & EFER_LMA);
     CHECK(out.seg[SEG_CS].attr & SEGA_L);
     CHECK_EQ(out.cr3, 0x8000);
+    kt_free(t);
+}
+
+TEST(kvm_dump_shows_state)
+{
+    struct kt *t = kt_new(0);
+    if (!t)
+        return;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    accel_kvm_ops.dump(&t->m.vcpu[0], f);
+    fclose(f);
+    CHECK(buf && strstr(buf, "RIP=000000000000fff0") != NULL);
+    CHECK(buf && strstr(buf, "CS  =f000 00000000ffff0000") != NULL);
+    CHECK(buf && strstr(buf, "mp_state") != NULL);
+    free(buf);
     kt_free(t);
 }
