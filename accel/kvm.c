@@ -408,10 +408,10 @@ static struct kvm_cpuid2 *build_cpuid(struct kvm_vm *vm, int index)
         struct kvm_cpuid_entry2 *e = &c->entries[i];
         switch (e->function) {
         case 1:
-            /* MONITOR/MWAIT (bit 3) is not emulated; VMX/SMX/EST/TM2/PDCM/DCA
-             * describe hardware the guest does not own. */
-            e->ecx &= ~((1u << 3) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) |
-                        (1u << 15) | (1u << 18));
+            /* MONITOR/MWAIT (bit 3) is not emulated; DTES64/DS-CPL/VMX/SMX/
+             * EST/TM2/PDCM/DCA describe hardware the guest does not own. */
+            e->ecx &= ~((1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) |
+                        (1u << 7) | (1u << 8) | (1u << 15) | (1u << 18));
             e->ecx |= 1u << 31;                           /* hypervisor */
             if (!vm->irqchip) {
                 /* No local APIC at all: the board's PIC drives INTR. */
@@ -429,6 +429,9 @@ static struct kvm_cpuid2 *build_cpuid(struct kvm_vm *vm, int index)
             break;
         case 5:
             e->eax = e->ebx = e->ecx = e->edx = 0;        /* MONITOR/MWAIT */
+            break;
+        case 6:
+            e->ecx &= ~(1u << 3);     /* no IA32_ENERGY_PERF_BIAS MSR behind it */
             break;
         case 0xb:
         case 0x1f:
