@@ -1041,15 +1041,18 @@ static void report_internal_error(struct vcpu *v, struct kvm_run *run)
             insn_len = (int)sizeof(run->emulation_failure.insn_bytes);
     }
 #endif
+    /* The raw data words only when KVM gave no instruction bytes (they
+     * are those bytes, packed). */
     char extra[160] = "";
     size_t o = 0;
-    uint32_t nd = run->internal.ndata;
-    for (uint32_t i = 0; i < nd && i < 4 && o < sizeof(extra) - 20; i++)
-        o += (size_t)snprintf(extra + o, sizeof(extra) - o, " %llx", (unsigned long long)run->internal.data[i]);
+    uint32_t nd = insn ? 0 : run->internal.ndata;
+    for (uint32_t i = 0; i < nd && i < 4 && o < sizeof(extra) - 24; i++)
+        o += (size_t)snprintf(extra + o, sizeof(extra) - o, "%s%llx", i ? " " : "; data ",
+                              (unsigned long long)run->internal.data[i]);
     report_error(v, insn, insn_len,
-                 "KVM internal error (suberror %u: %s; data%s). KVM could not run or emulate "
+                 "KVM internal error (suberror %u: %s%s). KVM could not run or emulate "
                  "this guest code; on a nested or PVM-style KVM use -accel tcg",
-                 sub, internal_suberror(sub), o ? extra : " none");
+                 sub, internal_suberror(sub), extra);
 }
 
 /* ---- running ---- */
