@@ -1139,11 +1139,10 @@ static void try_inject(struct vcpu *v, struct kvm_run *run)
         int vec = machine_intr_ack(v->m);
         if (vec >= 0) {
             struct kvm_interrupt irq = {.irq = (uint32_t)vec};
-            if (ioctl(p->fd, KVM_INTERRUPT, &irq) == 0) {
-                stats_count(&v->m->stats, STAT_IRQ_INJECTED);
-                machine_log(v->m, DBG_INT, "tremu: kvm: injected vector 0x%02x\n", vec);
-            } else
-                machine_log(v->m, DBG_INT, "tremu: kvm: KVM_INTERRUPT %d: %s\n", vec, strerror(errno));
+            /* machine_intr_ack counted and logged the vector (STAT_IRQ_INJECTED). */
+            if (ioctl(p->fd, KVM_INTERRUPT, &irq) < 0)
+                machine_log(v->m, 0, "tremu: kvm: KVM_INTERRUPT vector 0x%02x lost: %s\n",
+                            vec, strerror(errno));
         }
         /* Never twice before the next KVM_RUN refreshes these flags. */
         run->ready_for_interrupt_injection = 0;
