@@ -22,7 +22,12 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#ifndef sigev_notify_thread_id            /* glibc < 2.38 lacks the alias */
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
 
 #define SLOT_LOWMEM  0
 #define SLOT_HIGHMEM 1
@@ -1171,6 +1176,31 @@ static bool handle_hlt(struct vcpu *v, struct kvm_run *run, enum vcpu_exit *out)
     return atomic_load(&v->exit_request) != 0;
 }
 
+/* With the in-kernel LAPIC, KVM keeps HLT to itself: a guest that halts
+ * with IF=0 (Linux's "poweroff -f" without ACPI does) would sleep in the
+ * kernel forever. A periodic signal lets the run loop look: halted, IF=0,
+ * no NMI pending, and nothing else on the board could send one (one vCPU,
+ * no NMI source) means VCPU_EXIT_DEAD_HALT, as with the user-space PIC. */
+#define DEAD_HALT_CHECK_NS (500ull * 1000 * 1000)
+
+static bool kernel_dead_halt(struct vcpu *v)
+{
+    struct kvm_vcpu_priv *p = v->priv;
+    if (v->m->nvcpus > 1)
+        return false;
+    struct kvm_mp_state mp;
+    struct kvm_regs r;
+    struct kvm_vcpu_events ev;
+    if (ioctl(p->fd, KVM_GET_MP_STATE, &mp) < 0 || mp.mp_state != KVM_MP_STATE_HALTED)
+        return false;
+    if (ioctl(p->fd, KVM_GET_REGS, &r) < 0 || (r.rflags & RFLAGS_IF))
+        return false;
+    if (ioctl(p->fd, KVM_GET_VCPU_EVENTS, &ev) < 0 || ev.nmi.pending || ev.nmi.injected)
+        return false;
+    stats_count(&v->m->stats, STAT_HLT);
+    return true;
+}
+
 static enum vcpu_exit run_loop(struct vcpu *v)
 {
     struct machine *m = v->m;
@@ -1192,6 +1222,8 @@ static enum vcpu_exit run_loop(struct vcpu *v)
         if (rc < 0) {
             if (err == EINTR || err == EAGAIN) {
                 count_exit(m, KVM_EXIT_INTR);
+                if (vm->irqchip && !atomic_load(&v->exit_request) && kernel_dead_halt(v))
+                    return VCPU_EXIT_DEAD_HALT;
                 continue;
             }
             report_error(v, NULL, 0, "KVM_RUN failed: %s", strerror(err));
@@ -1211,6 +1243,8 @@ static enum vcpu_exit run_loop(struct vcpu *v)
             stats_count(&m->stats, STAT_IRQ_WINDOW);
             break;
         case KVM_EXIT_INTR:
+            if (vm->irqchip && !atomic_load(&v->exit_request) && kernel_dead_halt(v))
+                return VCPU_EXIT_DEAD_HALT;
             break;
         case KVM_EXIT_HLT: {
             enum vcpu_exit e;
@@ -1264,7 +1298,27 @@ static enum vcpu_exit kvm_vcpu_run(struct vcpu *v)
     p->thread = pthread_self();
     p->in_run = true;
     pthread_mutex_unlock(&p->kick_lock);
+    /* The dead-halt check's periodic signal, aimed at this thread only. */
+    timer_t tm;
+    bool have_timer = false;
+    if (vm_of(v->m)->irqchip) {
+        struct sigevent sev;
+        memset(&sev, 0, sizeof(sev));
+        sev.sigev_notify = SIGEV_THREAD_ID;
+        sev.sigev_signo = SIGUSR1;
+        sev.sigev_notify_thread_id = gettid();
+        if (timer_create(CLOCK_MONOTONIC, &sev, &tm) == 0) {
+            struct itimerspec its = {
+                .it_interval = {0, (long)DEAD_HALT_CHECK_NS},
+                .it_value = {0, (long)DEAD_HALT_CHECK_NS},
+            };
+            timer_settime(tm, 0, &its, NULL);
+            have_timer = true;
+        }
+    }
     enum vcpu_exit e = run_loop(v);
+    if (have_timer)
+        timer_delete(tm);
     pthread_mutex_lock(&p->kick_lock);
     p->in_run = false;
     pthread_mutex_unlock(&p->kick_lock);
