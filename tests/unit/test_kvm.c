@@ -1227,3 +1227,40 @@ TEST(kvm_dump_shows_state)
     free(buf);
     kt_free(t);
 }
+
+/* The power-on state x86_state does not carry: MSRs, FPU, LAPIC wiring. */
+TEST(kvm_vcpu_power_on_msrs_fpu_lapic)
+{
+    struct kt *t = kt_new(1);
+    if (!t)
+        return;
+    int fd = kvm_vcpu_fd(&t->m.vcpu[0]);
+    struct {
+        struct kvm_msrs hdr;
+        struct kvm_msr_entry e[3];
+    } msrs;
+    memset(&msrs, 0, sizeof(msrs));
+    msrs.hdr.nmsrs = 3;
+    msrs.e[0].index = MSR_IA32_MISC_ENABLE;
+    msrs.e[1].index = MSR_IA32_PAT;
+    msrs.e[2].index = 0x2ff;    /* MTRRdefType */
+    CHECK_EQ(ioctl(fd, KVM_GET_MSRS, &msrs), 3);
+    CHECK(msrs.e[0].data & 1);                       /* fast strings */
+    CHECK_EQ(msrs.e[1].data, 0x0007040600070406ULL);
+    CHECK_EQ(msrs.e[2].data, 0x806);                 /* MTRRs on, default WB */
+    struct x86_state st;
+    CHECK_EQ(accel_kvm_ops.get_state(&t->m.vcpu[0], &st), 0);
+    CHECK_EQ(st.fcw, 0x37f);
+    CHECK_EQ(st.mxcsr, 0x1f80);
+    struct kvm_lapic_state lapic;
+    CHECK_EQ(ioctl(fd, KVM_GET_LAPIC, &lapic), 0);
+    uint32_t lint0, lint1;
+    memcpy(&lint0, lapic.regs + 0x350, 4);
+    memcpy(&lint1, lapic.regs + 0x360, 4);
+    CHECK_EQ(lint0 & 0x10700, 0x700);                /* ExtINT, unmasked */
+    CHECK_EQ(lint1 & 0x10700, 0x400);                /* NMI, unmasked */
+    struct kvm_mp_state mp;
+    CHECK_EQ(ioctl(fd, KVM_GET_MP_STATE, &mp), 0);
+    CHECK_EQ(mp.mp_state, KVM_MP_STATE_RUNNABLE);
+    kt_free(t);
+}
