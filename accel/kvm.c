@@ -251,12 +251,14 @@ static int set_gsi_routing(struct kvm_vm *vm)
     return rc;
 }
 
-static int create_irqchip(struct machine *m)
+/* -1: failed after the kernel created something; -2: nothing created. */
+static int create_irqchip(struct machine *m, bool quiet)
 {
     struct kvm_vm *vm = vm_of(m);
     if (vm_ioctl_retry(vm->vm_fd, KVM_CREATE_IRQCHIP, NULL) < 0) {
-        machine_log(m, 0, "tremu: kvm: KVM_CREATE_IRQCHIP: %s\n", strerror(errno));
-        return -1;
+        if (!quiet)
+            machine_log(m, 0, "tremu: kvm: KVM_CREATE_IRQCHIP: %s\n", strerror(errno));
+        return -2;
     }
     /* The kernel's PIT also answers port 0x61 (speaker gate and OUT2), which
      * Linux reads to calibrate the TSC against PIT channel 2. */
@@ -374,9 +376,16 @@ static int kvm_init(struct machine *m)
         goto fail;
     }
     if (want) {
-        if (create_irqchip(m) < 0)
+        int r = create_irqchip(m, !ac->kernel_irqchip_set);
+        if (r == -2 && !ac->kernel_irqchip_set) {
+            /* Only the default asked for it: the board's PIC will do. */
+            machine_log(m, 0, "tremu: kvm: no in-kernel irqchip (%s); using kernel-irqchip=off\n",
+                        strerror(errno));
+        } else if (r < 0) {
             goto fail;
-        vm->irqchip = true;
+        } else {
+            vm->irqchip = true;
+        }
     }
     m->irqchip_in_kernel = vm->irqchip;
     register_reasons(m);
