@@ -816,6 +816,16 @@ TEST(kvm_kernel_irqchip_on_off)
         return;
     CHECK(!t->m.irqchip_in_kernel);
     kt_free(t);
+    /* Not given: on, when this KVM has one (it has, if it has KVM_CAP_IRQCHIP). */
+    t = kt_new(-1);
+    if (!t)
+        return;
+    int kfd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    bool cap = kfd >= 0 && ioctl(kfd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) > 0;
+    if (kfd >= 0)
+        close(kfd);
+    CHECK_EQ(t->m.irqchip_in_kernel, cap);
+    kt_free(t);
 }
 
 static bool wait_port50(struct kt *t, int n, int ms)
