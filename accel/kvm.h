@@ -54,11 +54,13 @@ struct kvm_probe_result {
     char detail[192];       /* what went wrong, e.g. "KVM_EXIT_INTERNAL_ERROR (suberror 1: ...)" */
 };
 
-/* Opens nothing: uses the /dev/kvm fd given. Too slow means still running
+/* Opens nothing: uses the /dev/kvm fd given. sse: the long-mode part also
+ * runs SSE instructions (an emulating KVM often cannot); without, only the
+ * speed is judged. Too slow means still running
  * after budget_ns with at least half of it on this thread's CPU (a thread
  * the host starved gets up to 4 budgets of wall time); a watchdog thread
  * interrupts KVM_RUN, so it never hangs. */
-void kvm_probe_run(int kvm_fd, uint64_t budget_ns, struct kvm_probe_result *r);
+void kvm_probe_run(int kvm_fd, uint64_t budget_ns, bool sse, struct kvm_probe_result *r);
 /* What kind of KVM this host has: "kvm_intel", "kvm_amd", "PVM-style nested
  * KVM, module kvm_pvm", ... (always a printable string). */
 const char *kvm_host_kind(char *buf, size_t len, bool *is_pvm);
