@@ -679,8 +679,11 @@ static int vcpu_reset(struct vcpu *v)
         return -1;
     if (set_fpu(v, 0x37f, 0x1f80, true) < 0)
         return -1;
+    /* No pending exception, interrupt or NMI, no interrupt shadow (the
+     * flags make KVM take nmi.pending and the shadow from us as well). */
     struct kvm_vcpu_events ev;
     memset(&ev, 0, sizeof(ev));
+    ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
     if (ioctl(p->fd, KVM_SET_VCPU_EVENTS, &ev) < 0) {
         machine_log(v->m, 0, "tremu: kvm: KVM_SET_VCPU_EVENTS: %s\n", strerror(errno));
         return -1;
