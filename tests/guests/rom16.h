@@ -209,6 +209,65 @@ exit_al:
         hlt
         jmp 1b
 
+/* lapic_virtual_wire: let the 8259A's INTR reach the CPU.
+ *
+ * After a power-on reset the local APIC's LVT entries are masked and the
+ * APIC is software-disabled (SDM vol. 3, 10.4.7.1); a PC BIOS then programs
+ * LINT0 as ExtINT ("virtual wire mode", MP spec 3.6.2.2) so that the PIC's
+ * interrupts are delivered. QEMU 7.2 models exactly that on the first boot
+ * (LINT0 masked), so without a BIOS a guest that wants PIC interrupts has to
+ * do it itself. (KVM's in-kernel APIC, and QEMU after a guest reset, start
+ * with LINT0 = ExtINT already: doing it again is harmless.)
+ *
+ * The APIC registers are at FEE00000, out of real mode's reach: this makes a
+ * short trip to 16-bit protected mode with a flat data segment, enables the
+ * APIC (SVR bit 8, spurious vector 0xff), sets LVT0 = ExtINT and LVT1 = NMI
+ * (the MP spec's virtual wire), and comes back with real-mode segment limits
+ * restored (no "unreal" mode is left behind). Interrupts stay disabled. */
+lapic_virtual_wire:
+        pushf
+        cli
+        push %eax
+        push %ebx
+        push %ds
+        push %es
+        lgdtl %cs:vw_gdtr
+        mov %cr0, %eax
+        or $1, %al
+        mov %eax, %cr0
+        ljmp $0x08, $1f         /* 16-bit code, base F0000 */
+1:      mov $0x10, %ax          /* flat 4 GiB data */
+        mov %ax, %ds
+        mov $0xfee000f0, %ebx   /* SVR */
+        movl $0x1ff, (%ebx)
+        mov $0xfee00350, %ebx   /* LVT0 (LINT0): ExtINT, edge, unmasked */
+        movl $0x700, (%ebx)
+        mov $0xfee00360, %ebx   /* LVT1 (LINT1): NMI */
+        movl $0x400, (%ebx)
+        mov $0x18, %ax          /* real-mode-like data: base 0, limit 64 KiB */
+        mov %ax, %ds
+        mov %ax, %es
+        mov %cr0, %eax
+        and $0xfe, %al
+        mov %eax, %cr0
+        ljmp $0xf000, $2f
+2:      pop %es
+        pop %ds
+        pop %ebx
+        pop %eax
+        popf
+        ret
+
+        .balign 8
+vw_gdt:
+        .quad 0
+        .quad 0x00009b0f0000ffff    /* 0x08: code16, base F0000, limit FFFF */
+        .quad 0x00cf93000000ffff    /* 0x10: data, base 0, limit 4 GiB */
+        .quad 0x000093000000ffff    /* 0x18: data, base 0, limit FFFF */
+vw_gdtr:
+        .word vw_gdtr - vw_gdt - 1
+        .long 0xf0000 + vw_gdt
+
 /* The reset vector, at F000:FFF0 (rom16.ld places .reset there). */
         .section .reset, "ax"
         ljmp $0xf000, $rom_start
