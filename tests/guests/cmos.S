@@ -101,16 +101,3 @@ show:
         call hex8
         pop %ax
         ret
-
-/* cmos_read: AL = index -> AL = value. */
-cmos_read:
-        out %al, $0x70
-        in $0x71, %al
-        ret
-
-/* cmos_write: AL = index, AH = value. */
-cmos_write:
-        out %al, $0x70
-        mov %ah, %al
-        out %al, $0x71
-        ret

@@ -209,6 +209,19 @@ exit_al:
         hlt
         jmp 1b
 
+/* cmos_read: AL = CMOS/RTC index -> AL = value (ports 0x70/0x71). */
+cmos_read:
+        out %al, $0x70
+        in $0x71, %al
+        ret
+
+/* cmos_write: AL = index, AH = value. */
+cmos_write:
+        out %al, $0x70
+        mov %ah, %al
+        out %al, $0x71
+        ret
+
 /* lapic_virtual_wire: let the 8259A's INTR reach the CPU.
  *
  * After a power-on reset the local APIC's LVT entries are masked and the
