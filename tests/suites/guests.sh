@@ -145,6 +145,13 @@ guest reset-noreboot  0 rom -bios $B/reset.bin -no-reboot
 # Exits with 0x2a: status 85.
 guest debugexit      85 rom -bios $B/debugexit.bin
 
+# Multiboot kernels (-kernel): flat 32-bit protected mode. QEMU puts the
+# kernel's path in front of the command line, so the paths given here (from
+# the repository root) are part of the golden output.
+guest mbinfo         33 mb -kernel $B/mbinfo.elf -append "hello=world two" \
+    -initrd "$B/mod1.txt arg1 arg2,$B/mod2.txt"
+guest mbirq          33 mb -kernel $B/mbirq.elf
+
 if [ "$skip" -gt 0 ]; then
     echo "guests: $pass passed, $fail failed, $skip skipped"
 else
