@@ -20,6 +20,10 @@ B=$G/build
 QEMU=${QEMU:-qemu-system-x86_64}
 TREMU=${TREMU:-./tremu}
 TIMEOUT=${TIMEOUT:-20}
+# After this many time-outs of one engine, its remaining tests fail at once
+# (reported, not run) so that a hanging engine cannot stretch the suite.
+MAX_TIMEOUTS=${MAX_TIMEOUTS:-2}
+to_kvm=0; to_tcg=0
 FILTER=$1
 pass=0; fail=0; skip=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tremu-guests.XXXXXX") || exit 1
@@ -42,7 +46,7 @@ skipped(){ skip=$((skip + 1)); echo "skip - $1: $2"; }
 # run_emu OUT ERR CMD...: run with the time limit, stdin closed; sets $rc.
 run_emu() {
     out=$1; err=$2; shift 2
-    timeout "$TIMEOUT" "$@" </dev/null >"$out.raw" 2>"$err"
+    timeout -k 5 "$TIMEOUT" "$@" </dev/null >"$out.raw" 2>"$err"
     rc=$?
     # The serial console may write CRLF line ends: compare text only.
     tr -d '\r' <"$out.raw" >"$out"
@@ -114,18 +118,28 @@ guest() {
         if [ ! -e /dev/kvm ]; then
             skipped "$t" "no /dev/kvm"
         else
-            # shellcheck disable=SC2086
-            run_emu "$TMP/k.out" "$TMP/k.err" "$TREMU" -accel kvm,fallback=off $COMMON "$@"
-            if grep -q "KVM engine is not built" "$TMP/k.err"; then
-                skipped "$t" "tremu says: the KVM engine is not built yet"
+            if [ "$to_kvm" -ge "$MAX_TIMEOUTS" ]; then
+                not_ok "$t" "not run: the kvm engine timed out $to_kvm times already"
             else
-                judge "$t" "$want" "$TMP/k.out" "$TMP/k.err"
+                # shellcheck disable=SC2086
+                run_emu "$TMP/k.out" "$TMP/k.err" "$TREMU" -accel kvm,fallback=off $COMMON "$@"
+                [ "$rc" -eq 124 ] && to_kvm=$((to_kvm + 1))
+                if grep -q "KVM engine is not built" "$TMP/k.err"; then
+                    skipped "$t" "tremu says: the KVM engine is not built yet"
+                else
+                    judge "$t" "$want" "$TMP/k.out" "$TMP/k.err"
+                fi
             fi
         fi
     fi
     t="$name tremu-tcg"
+    if [ "$to_tcg" -ge "$MAX_TIMEOUTS" ]; then
+        not_ok "$t" "not run: the tcg engine timed out $to_tcg times already"
+        return
+    fi
     # shellcheck disable=SC2086
     run_emu "$TMP/t.out" "$TMP/t.err" "$TREMU" -accel tcg $COMMON "$@"
+    [ "$rc" -eq 124 ] && to_tcg=$((to_tcg + 1))
     if grep -q "software CPU is not built" "$TMP/t.err"; then
         skipped "$t" "tremu says: the software CPU is not built yet"
     else
