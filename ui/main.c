@@ -397,6 +397,11 @@ int main(int argc, char **argv)
     if (nserial_spec == 0 && nographic)
         serial_spec[nserial_spec++] = "stdio";
     for (int i = 0; i < nserial_spec; i++) {
+        cfg.nserial = i + 1;
+        if (!strcmp(serial_spec[i], "none")) {
+            cfg.serial[i] = NULL;     /* QEMU: no port at all */
+            continue;
+        }
         bool mux = nographic || !strncmp(serial_spec[i], "mon:", 4);
         cfg.serial[i] = chardev_open(serial_spec[i], mux, err, sizeof(err));
         if (!cfg.serial[i])

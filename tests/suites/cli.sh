@@ -48,7 +48,7 @@ expect_err bad_accel_opt    "unknown option 'frob'"  -accel kvm,frob=1 -bios /et
 expect_err bad_irqchip      "bad value 'maybe'"      -accel kvm,kernel-irqchip=maybe -bios /etc/hostname
 expect_err bad_machine      "only the 'pc' machine"  -M q35 -bios /etc/hostname
 expect_err bad_machine_prop "unsupported property"   -M pc,frob=1 -bios /etc/hostname
-expect_err bad_serial       "unsupported serial backend 'tcp:1'" -serial tcp:1 -bios /etc/hostname
+expect_err bad_serial       "'tcp:1' is not supported" -serial tcp:1 -bios /etc/hostname
 expect_err bad_serial_file  "/nonexistent/dir/log"   -serial file:/nonexistent/dir/log -bios /etc/hostname
 expect_err bad_device       "unsupported device 'e1000'" -device e1000 -bios /etc/hostname
 expect_err bad_debugexit    "bad iobase"             -device isa-debug-exit,iobase=0x12345 -bios /etc/hostname
