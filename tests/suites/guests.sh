@@ -4,7 +4,9 @@
 # Each guest prints on COM1 and ends through isa-debug-exit. One test per
 # guest, configuration and emulator: pass when the exit status is the
 # expected one and the serial output equals the golden file
-# tests/guests/NAME.expect. The QEMU run checks the golden file itself, so
+# tests/guests/NAME.expect. Emulators: QEMU -accel tcg; tremu -accel kvm
+# (real-mode ROMs only, with and without the in-kernel irqchip); tremu
+# -accel tcg. The QEMU run checks the golden file itself, so
 # that it cannot silently rot. Engines that are not built are skipped, with
 # the message tremu gave.
 #
@@ -88,6 +90,25 @@ judge() {
 COMMON="-M pc -m 128 -display none -nodefaults -serial stdio -monitor none
         -device isa-debug-exit,iobase=0xf4,iosize=0x04"
 
+# run_kvm TEST STATUS ACCEL ARGS...: one run under tremu's kvm engine.
+run_kvm() {
+    k_t=$1; k_want=$2; k_accel=$3; shift 3
+    if [ ! -e /dev/kvm ]; then
+        skipped "$k_t" "no /dev/kvm"
+    elif [ "$to_kvm" -ge "$MAX_TIMEOUTS" ]; then
+        not_ok "$k_t" "not run: the kvm engine timed out $to_kvm times already"
+    else
+        # shellcheck disable=SC2086
+        run_emu "$TMP/k.out" "$TMP/k.err" "$TREMU" -accel "$k_accel" $COMMON "$@"
+        [ "$rc" -eq 124 ] && to_kvm=$((to_kvm + 1))
+        if grep -q "KVM engine is not built" "$TMP/k.err"; then
+            skipped "$k_t" "tremu says: the KVM engine is not built yet"
+        else
+            judge "$k_t" "$k_want" "$TMP/k.out" "$TMP/k.err"
+        fi
+    fi
+}
+
 # guest NAME STATUS KIND ARGS...: one configuration of one guest.
 #   KIND rom: real mode, runs under tremu's kvm and tcg engines;
 #   KIND mb: protected mode (multiboot), tcg only under tremu.
@@ -114,23 +135,10 @@ guest() {
         return
     fi
     if [ "$kind" = rom ]; then
-        t="$name tremu-kvm"
-        if [ ! -e /dev/kvm ]; then
-            skipped "$t" "no /dev/kvm"
-        else
-            if [ "$to_kvm" -ge "$MAX_TIMEOUTS" ]; then
-                not_ok "$t" "not run: the kvm engine timed out $to_kvm times already"
-            else
-                # shellcheck disable=SC2086
-                run_emu "$TMP/k.out" "$TMP/k.err" "$TREMU" -accel kvm,fallback=off $COMMON "$@"
-                [ "$rc" -eq 124 ] && to_kvm=$((to_kvm + 1))
-                if grep -q "KVM engine is not built" "$TMP/k.err"; then
-                    skipped "$t" "tremu says: the KVM engine is not built yet"
-                else
-                    judge "$t" "$want" "$TMP/k.out" "$TMP/k.err"
-                fi
-            fi
-        fi
+        # With the in-kernel irqchip KVM models the PIC, PIT and speaker
+        # port itself; kernel-irqchip=off runs tremu's own devices.
+        run_kvm "$name tremu-kvm" "$want" kvm,fallback=off "$@"
+        run_kvm "$name tremu-kvm-uirq" "$want" kvm,fallback=off,kernel-irqchip=off "$@"
     fi
     t="$name tremu-tcg"
     if [ "$to_tcg" -ge "$MAX_TIMEOUTS" ]; then
