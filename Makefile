@@ -63,7 +63,7 @@ run: tremu guest
 		-append "console=ttyS0" -nographic
 
 bench: tremu guest
-	@sh tests/bench/bench.sh
+	@bash tests/bench/bench.sh
 
 deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

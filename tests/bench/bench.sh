@@ -42,7 +42,7 @@ bench() {
         if [ $e = tremu ] && ! ./tremu -accel tcg -version >/dev/null 2>&1; then continue; fi
         med[$e]=$(for r in $(seq "$RUNS"); do run_one $e "$kernel" "$cmd" 2>/dev/null | cut -d' ' -f"$field"; done | grep -v fail | median)
     done
-    printf '%-34s qemu %8s s   tremu %8s s' "$name" "${med[qemu]:-n/a}" "${med[tremu]:-n/a}"
+    printf '%-30s qemu %7.2f s   tremu %7.2f s' "$name" "${med[qemu]:-nan}" "${med[tremu]:-nan}"
     if [ -n "${med[qemu]}" ] && [ -n "${med[tremu]}" ] && [ "${med[qemu]}" != nan ] && [ "${med[tremu]}" != nan ]; then
         printf '   tremu/qemu %.2f' "$(echo "${med[tremu]} / ${med[qemu]}" | bc -l)"
     fi
