@@ -182,12 +182,13 @@ static bool nan_rule2(struct fp_ctx *c, fp80 a, struct unp ua, fp80 b,
     bool an = ua.k == K_QNAN || ua.k == K_SNAN, bn = ub.k == K_QNAN || ub.k == K_SNAN;
     if (!an && !bn) return false;
     if (ua.k == K_SNAN || ub.k == K_SNAN) c->flags |= FP_IE;
-    if (an && bn) {
-        /* Both NaN: the larger significand; a tie goes to... the operand
-         * with the larger significand is chosen ignoring the quiet bit. */
-        uint64_t ma = a.mant | (1ull << 62), mb = b.mant | (1ull << 62);
-        if (ma > mb) *res = quiet80(a);
-        else if (mb > ma) *res = quiet80(b);
+    if (an && bn && ua.k != ub.k) {
+        /* An SNaN and a QNaN: the QNaN. */
+        *res = ua.k == K_QNAN ? a : b;
+    } else if (an && bn) {
+        /* Two of a kind: the larger significand, quieted. */
+        if (a.mant > b.mant) *res = quiet80(a);
+        else if (b.mant > a.mant) *res = quiet80(b);
         else *res = quiet80(fp80_sign(a) ? b : a);
     } else {
         *res = quiet80(an ? a : b);
@@ -287,10 +288,11 @@ fp80 fp80_div(struct fp_ctx *c, fp80 a, fp80 b)
     bool s = ua.sign ^ ub.sign;
     if ((ua.k == K_INF && ub.k == K_INF) || (ua.k == K_ZERO && ub.k == K_ZERO))
         return invalid(c);
+    /* A zero divisor reports ZE alone, even with a denormal dividend. */
+    if (ub.k == K_ZERO && ua.k != K_INF) { c->flags |= FP_ZE; return inf80(s); }
     if (ua.k == K_DENORMAL || ub.k == K_DENORMAL) c->flags |= FP_DE;
     if (ua.k == K_INF) return inf80(s);
     if (ub.k == K_INF) return zero80(s);
-    if (ub.k == K_ZERO) { c->flags |= FP_ZE; return inf80(s); }
     if (ua.k == K_ZERO) return zero80(s);
     int32_t e;
     u128 q = div_sig(ua.sig, ub.sig, &e);
@@ -342,8 +344,8 @@ fp80 fp80_rem(struct fp_ctx *c, fp80 a, fp80 b, bool ieee, uint16_t *cc)
     if (nan_rule2(c, a, ua, b, ub, &res)) return res;
     if (ua.k == K_INF || ub.k == K_ZERO) return invalid(c);
     if (ua.k == K_DENORMAL || ub.k == K_DENORMAL) c->flags |= FP_DE;
-    if (ub.k == K_INF || ua.k == K_ZERO) return a;
-    int32_t d = ua.exp - ub.exp;
+    if (ua.k == K_ZERO) return a;
+    int32_t d = ub.k == K_INF ? -2 : ua.exp - ub.exp;
     if (d < -1 || (d == -1 && !ieee))
         return pack80(c, ua.sign, ua.exp + 64, ua.sig, 64);
     bool sign = ua.sign;
@@ -538,7 +540,7 @@ static bool to_int(struct fp_ctx *c, fp80 a, bool trunc, int bits, int64_t *out)
     struct unp u = unpack(a);
     if (u.k == K_UNSUP || u.k == K_QNAN || u.k == K_SNAN || u.k == K_INF) return false;
     if (u.k == K_ZERO) { *out = 0; return true; }
-    if (u.k == K_DENORMAL) c->flags |= FP_DE;
+    /* Stores never report DE (observed on Intel parts, like FST m32). */
     if (u.exp >= 64) return false;
     struct fp_ctx t = *c;
     if (trunc) t.rounding = FP_RC_ZERO;
@@ -623,12 +625,12 @@ static uint64_t to_ieee(struct fp_ctx *c, fp80 a, int ebits, int fbits)
         return sbit | inf;
     case K_ZERO:
         return sbit;
-    case K_DENORMAL:
-        c->flags |= FP_DE;
-        /* fall through */
     default: {
+        /* No DE here: FST m32/m64 of an 80-bit denormal reports only the
+         * underflow (observed on Intel; the SDM lists DE for FST only for
+         * the 32/64-bit *loads*). */
         int32_t emax = (int32_t)(emax_f >> 1);
-        struct fp_rounded r = fp_round_pack(c, u.sign, u.exp + 64, (u128)u.sig << 64,
+        struct fp_rounded r = fp_round_pack(c, u.sign, u.exp, (u128)u.sig << 64,
                                             fbits + 1, 1 - emax, emax, false);
         return sbit | ((uint64_t)r.bexp << fbits) |
                ((r.sig >> (63 - fbits)) & ((1ull << fbits) - 1));
@@ -694,7 +696,7 @@ fp80 fp80_const(const struct fp_ctx *c, enum fp80_constant k)
     uint64_t m = tab[k].mant;
     bool up;
     switch (c->rounding) {
-    case FP_RC_NEAREST: up = tab[k].two > 2 || (tab[k].two == 2 && (m & 1)); break;
+    case FP_RC_NEAREST: up = tab[k].two >= 2; break;  /* more bits follow: no ties */
     case FP_RC_UP:      up = tab[k].two != 0; break;
     default:            up = false; break;
     }

@@ -1,0 +1,376 @@
+/* fp80 soft-float: exact known values everywhere, and on x86-64 hosts a
+ * differential test against the host's x87 over generated operands in every
+ * rounding and precision control setting (results and flags bit-exact). */
+#include "test.h"
+#include "cpu/fp80.h"
+#include <string.h>
+
+static fp80 F(uint16_t sexp, uint64_t mant) { return (fp80){ .mant = mant, .sexp = sexp }; }
+#define CHECK_FP(x, se, m) do { fp80 _x = (x); CHECK_EQ(_x.sexp, se); CHECK_EQ(_x.mant, m); } while (0)
+
+static const fp80 ONE = { 0x8000000000000000ull, 0x3fff };
+static const fp80 TWO = { 0x8000000000000000ull, 0x4000 };
+static const fp80 THREE = { 0xC000000000000000ull, 0x4000 };
+
+TEST(fp80_exact_basic)
+{
+    struct fp_ctx c = fp_ctx_x87();
+    CHECK_FP(fp80_add(&c, ONE, ONE), 0x4000, 0x8000000000000000ull);
+    CHECK_EQ(c.flags, 0);
+    CHECK_FP(fp80_sub(&c, ONE, ONE), 0x0000, 0);
+    CHECK_FP(fp80_mul(&c, THREE, THREE), 0x4002, 0x9000000000000000ull);
+    CHECK_FP(fp80_div(&c, ONE, THREE), 0x3ffd, 0xAAAAAAAAAAAAAAABull);
+    CHECK_EQ(c.flags & FP_PE, FP_PE);
+    CHECK_EQ(c.flags & FP_C1, FP_C1);           /* rounded up */
+    c = fp_ctx_x87();
+    c.rounding = FP_RC_ZERO;
+    CHECK_FP(fp80_div(&c, ONE, THREE), 0x3ffd, 0xAAAAAAAAAAAAAAAAull);
+    CHECK_FP(fp80_sub(&c, ONE, ONE), 0x0000, 0);
+    c.rounding = FP_RC_DOWN;
+    CHECK_FP(fp80_sub(&c, ONE, ONE), 0x8000, 0);  /* x - x = -0 rounding down */
+    c = fp_ctx_x87();
+    CHECK_FP(fp80_sqrt(&c, TWO), 0x3fff, 0xB504F333F9DE6484ull);
+    c.precision = 24;
+    CHECK_FP(fp80_div(&c, ONE, THREE), 0x3ffd, 0xAAAAAB0000000000ull);
+    c.precision = 53;
+    CHECK_FP(fp80_div(&c, ONE, THREE), 0x3ffd, 0xAAAAAAAAAAAAA800ull);
+}
+
+TEST(fp80_exact_specials)
+{
+    struct fp_ctx c = fp_ctx_x87();
+    fp80 inf = F(0x7fff, 1ull << 63), ninf = F(0xffff, 1ull << 63);
+    fp80 r = fp80_sub(&c, inf, inf);
+    CHECK_FP(r, 0xffff, 0xC000000000000000ull);
+    CHECK_EQ(c.flags, FP_IE);
+    c.flags = 0;
+    CHECK_FP(fp80_div(&c, ONE, F(0x8000, 0)), 0xffff, 1ull << 63);
+    CHECK_EQ(c.flags, FP_ZE);
+    c.flags = 0;
+    fp80 snan = F(0x7fff, 0x8000000000000001ull);
+    CHECK_FP(fp80_mul(&c, snan, ONE), 0x7fff, 0xC000000000000001ull);
+    CHECK_EQ(c.flags, FP_IE);
+    c.flags = 0;
+    fp80 unnormal = F(0x3fff, 0x4000000000000000ull);
+    CHECK_FP(fp80_add(&c, unnormal, ONE), 0xffff, 0xC000000000000000ull);
+    CHECK_EQ(c.flags, FP_IE);
+    c.flags = 0;
+    CHECK_FP(fp80_sqrt(&c, ninf), 0xffff, 0xC000000000000000ull);
+    CHECK_EQ(fp80_xam(ONE), FP_C2);
+    CHECK_EQ(fp80_xam(ninf), FP_C1 | FP_C2 | FP_C0);
+    CHECK_EQ(fp80_xam(F(0, 0x8000000000000000ull)), FP_C3 | FP_C2); /* pseudo-denormal */
+    CHECK_EQ(fp80_xam(unnormal), 0);
+    CHECK_EQ(fp80_xam(snan), FP_C0);
+    CHECK_EQ(fp80_xam(F(0x8000, 0)), FP_C3 | FP_C1);
+    c.flags = 0;
+    CHECK_EQ(fp80_compare(&c, F(0x7fff, 0xC000000000000000ull), ONE, true), FP_CMP_UN);
+    CHECK_EQ(c.flags, 0);
+    CHECK_EQ(fp80_compare(&c, F(0x7fff, 0xC000000000000000ull), ONE, false), FP_CMP_UN);
+    CHECK_EQ(c.flags, FP_IE);
+    CHECK_EQ(fp80_compare(&c, F(0x8000, 0), F(0, 0), false), FP_CMP_EQ);
+    CHECK_EQ(fp80_compare(&c, ninf, ONE, false), FP_CMP_LT);
+}
+
+TEST(fp80_exact_conversions)
+{
+    struct fp_ctx c = fp_ctx_x87();
+    CHECK_FP(fp80_from_i64(INT64_MIN), 0xc03e, 0x8000000000000000ull);
+    CHECK_FP(fp80_from_i64(-3), 0xc000, 0xC000000000000000ull);
+    CHECK_EQ(fp80_to_i64(&c, fp80_from_i64(INT64_MIN), false), INT64_MIN);
+    CHECK_EQ(c.flags, 0);
+    fp80 two63 = F(0x403e, 1ull << 63);
+    CHECK_EQ(fp80_to_i64(&c, two63, false), INT64_MIN);
+    CHECK_EQ(c.flags, FP_IE);
+    c.flags = 0;
+    fp80 x25 = F(0x4000, 0xA000000000000000ull);  /* 2.5 */
+    CHECK_EQ(fp80_to_i32(&c, x25, false), 2);
+    CHECK_EQ(fp80_to_i32(&c, F(0x4000, 0xE000000000000000ull), false), 4); /* 3.5 */
+    CHECK_EQ(fp80_to_i16(&c, F(0xc000, 0xE000000000000000ull), true), -3);
+    CHECK_EQ(fp80_to_i16(&c, fp80_from_i64(32768), false), INT16_MIN);
+    c.flags = 0;
+    CHECK_EQ(fp80_to_f32(&c, ONE), 0x3f800000);
+    CHECK_EQ(fp80_to_f64(&c, fp80_div(&c, ONE, THREE)), 0x3FD5555555555555ull);
+    CHECK_EQ(fp80_to_f32(&c, F(0x7fff, 0x8000000000000001ull)), 0x7fc00000);
+    CHECK_EQ(c.flags & FP_IE, FP_IE);
+    c.flags = 0;
+    CHECK_FP(fp80_from_f32(&c, 0x00000001), 0x3f6a, 1ull << 63);
+    CHECK_EQ(c.flags, FP_DE);
+    c.flags = 0;
+    CHECK_FP(fp80_from_f64(&c, 0xFFF0000000000001ull), 0xffff, 0xC000000000000800ull);
+    CHECK_EQ(c.flags, FP_IE);
+    uint8_t bcd[10], want[10] = { 0x89, 0x67, 0x45, 0x23, 0x01, 0, 0, 0, 0, 0x80 };
+    fp80 v = fp80_from_bcd(want);
+    CHECK_FP(v, fp80_from_i64(-123456789).sexp, fp80_from_i64(-123456789).mant);
+    c.flags = 0;
+    fp80_to_bcd(&c, v, bcd);
+    CHECK(memcmp(bcd, want, 10) == 0);
+    fp80_to_bcd(&c, fp80_from_i64(1000000000000000000ll), bcd);
+    CHECK_EQ(bcd[9], 0xff);
+    CHECK_EQ(bcd[8], 0xff);
+    CHECK_EQ(bcd[7], 0xc0);
+    CHECK_EQ(c.flags, FP_IE);
+}
+
+TEST(fp80_exact_rem_const)
+{
+    struct fp_ctx c = fp_ctx_x87();
+    uint16_t cc;
+    fp80 r = fp80_rem(&c, fp80_from_i64(7), fp80_from_i64(2), false, &cc);
+    CHECK_FP(r, ONE.sexp, ONE.mant);
+    CHECK_EQ(cc, FP_C1 | FP_C3);                 /* q = 3 */
+    r = fp80_rem(&c, fp80_from_i64(7), fp80_from_i64(2), true, &cc);
+    CHECK_FP(r, 0xbfff, ONE.mant);               /* q = 4, r = -1 */
+    CHECK_EQ(cc, FP_C0);
+    CHECK_FP(fp80_const(&c, FP80_PI), 0x4000, 0xC90FDAA22168C235ull);
+    c.rounding = FP_RC_DOWN;
+    CHECK_FP(fp80_const(&c, FP80_PI), 0x4000, 0xC90FDAA22168C234ull);
+    CHECK_FP(fp80_const(&c, FP80_L2E), 0x3fff, 0xB8AA3B295C17F0BBull);
+    c.rounding = FP_RC_NEAREST;
+    CHECK_FP(fp80_const(&c, FP80_LN2), 0x3ffe, 0xB17217F7D1CF79ACull);
+    CHECK_FP(fp80_const(&c, FP80_LG2), 0x3ffd, 0x9A209A84FBCFF799ull);
+    CHECK_FP(fp80_const(&c, FP80_L2T), 0x4000, 0xD49A784BCD1B8AFEull);
+    fp80 e, s;
+    fp80_xtract(&c, fp80_from_i64(-12), &e, &s);
+    CHECK_FP(e, 0x4000, 0xC000000000000000ull);
+    CHECK_FP(s, 0xbfff, 0xC000000000000000ull);
+    CHECK_FP(fp80_scale(&c, THREE, fp80_from_i64(-5)), 0x3ffb, 0xC000000000000000ull);
+    CHECK_FP(fp80_round_int(&c, F(0x4000, 0xA000000000000000ull)), 0x4000, 1ull << 63);
+}
+
+/* ---- differential test against the host x87 ---------------------------- */
+
+#if defined(__x86_64__)
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rnd(void)
+{
+    uint64_t x = rng_state;
+    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+    return rng_state = x;
+}
+
+/* Operands covering every class and the exponent extremes. */
+static fp80 gen(void)
+{
+    uint64_t r = rnd(), m = rnd();
+    uint16_t s = (r >> 32) & 0x8000;
+    switch (r % 20) {
+    case 0: return F(s, 0);
+    case 1: return F(s | 0x7fff, 1ull << 63);
+    case 2: return F(s | 0x7fff, (1ull << 63) | (m >> 2) | 1);          /* SNaN */
+    case 3: return F(s | 0x7fff, (3ull << 62) | (m >> ((r >> 8) & 63)));  /* QNaN */
+    case 4: return F(s, m >> 1 >> ((r >> 8) & 63));                     /* denormal */
+    case 5: return F(s, m | (1ull << 63));                              /* pseudo-denormal */
+    case 6: return F(s | ((r >> 8) & 0x7fff), m >> 1);                  /* unnormal/pseudo */
+    case 7: return F(s | (1 + ((r >> 8) & 127)), m | (1ull << 63));    /* tiny normal */
+    case 8: return F(s | (0x7ffe - ((r >> 8) & 127)), m | (1ull << 63)); /* huge */
+    case 9: return fp80_from_i64((int64_t)(m >> ((r >> 8) & 63)) * (s ? -1 : 1));
+    case 10: return F(s | (0x3fff + ((r >> 8) & 63)), (m | (1ull << 63)) &
+                      ~((1ull << ((r >> 16) & 63)) - 1));               /* short mantissa */
+    case 11: return F(s | ((r >> 8) & 0x7fff), m | (1ull << 63));        /* any normal */
+    case 12: return F(s | (0x3fff - 30 + ((r >> 8) & 63)), 1ull << 63 | (m & 0xff));
+    default: return F(s | (0x3fff - 70 + ((r >> 8) & 127)), m | (1ull << 63));
+    }
+}
+
+/* b near a (same or adjacent exponent): exercises cancellation and ties. */
+static fp80 gen_b(fp80 a)
+{
+    uint64_t r = rnd();
+    switch (r % 6) {
+    case 0: return F(a.sexp ^ 0x8000, a.mant ^ (rnd() >> ((r >> 8) & 63)));
+    case 1: return F((uint16_t)(a.sexp + ((r >> 8) & 3) - 1), a.mant + ((r >> 16) & 7) - 3);
+    case 2: return F(a.sexp, rnd() | (1ull << 63));
+    default: return gen();
+    }
+}
+
+enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_SQRT, OP_PREM, OP_PREM1, OP_RND,
+       OP_SCALE, OP_FST32, OP_FST64, OP_FIST16, OP_FIST32, OP_FIST64,
+       OP_FISTT64, OP_FCOM, OP_FUCOM, OP_FXTRACT, OP_FBSTP, OP_FLDPI, OP_FLDL2T,
+       OP_FLDL2E, OP_FLDLG2, OP_FLDLN2, OP_FLD32, OP_FLD64, OP_NOPS };
+static const char *const op_name[OP_NOPS] = {
+    "add", "sub", "mul", "div", "sqrt", "fprem", "fprem1", "frndint", "fscale",
+    "fst32", "fst64", "fist16", "fist32", "fist64", "fisttp64", "fcom", "fucom",
+    "fxtract", "fbstp", "fldpi", "fldl2t", "fldl2e", "fldlg2", "fldln2", "fld32",
+    "fld64" };
+
+struct res { fp80 r, r2; uint64_t i; uint8_t bcd[10]; uint16_t sw; };
+
+#define X87_2(insn)                                                              \
+    __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[b]\n\tfldt %[a]\n\t" insn \
+                     "\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfstp %%st(0)"            \
+                     : [r] "=m"(o->r), [sw] "=m"(o->sw)                          \
+                     : [a] "m"(a), [b] "m"(b), [cw] "m"(cw))
+#define X87_1(insn)                                                              \
+    __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[a]\n\t" insn               \
+                     "\n\tfnstsw %[sw]\n\tfstpt %[r]"                            \
+                     : [r] "=m"(o->r), [sw] "=m"(o->sw)                          \
+                     : [a] "m"(a), [cw] "m"(cw))
+#define X87_ST(insn, dst)                                                        \
+    __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[a]\n\t" insn " %[d]"      \
+                     "\n\tfnstsw %[sw]"                                          \
+                     : [d] "=m"(dst), [sw] "=m"(o->sw)                           \
+                     : [a] "m"(a), [cw] "m"(cw))
+#define X87_LD(insn, src)                                                        \
+    __asm__ volatile("fninit\n\tfldcw %[cw]\n\t" insn " %[s]"                   \
+                     "\n\tfnstsw %[sw]\n\tfstpt %[r]"                            \
+                     : [r] "=m"(o->r), [sw] "=m"(o->sw)                          \
+                     : [s] "m"(src), [cw] "m"(cw))
+
+static void native(int op, fp80 a, fp80 b, uint16_t cw, struct res *o)
+{
+    memset(o, 0, sizeof(*o));
+    uint32_t f32; uint64_t f64; int16_t i16; int32_t i32;
+    switch (op) {
+    case OP_ADD: X87_2("fadd %%st(1), %%st"); break;
+    case OP_SUB: X87_2("fsub %%st(1), %%st"); break;
+    case OP_MUL: X87_2("fmul %%st(1), %%st"); break;
+    case OP_DIV: X87_2("fdiv %%st(1), %%st"); break;
+    case OP_PREM: X87_2("fprem"); break;
+    case OP_PREM1: X87_2("fprem1"); break;
+    case OP_SCALE: X87_2("fscale"); break;
+    case OP_SQRT: X87_1("fsqrt"); break;
+    case OP_RND: X87_1("frndint"); break;
+    case OP_FST32: X87_ST("fstps", f32); o->i = f32; break;
+    case OP_FST64: X87_ST("fstpl", f64); o->i = f64; break;
+    case OP_FIST16: X87_ST("fistps", i16); o->i = (uint16_t)i16; break;
+    case OP_FIST32: X87_ST("fistpl", i32); o->i = (uint32_t)i32; break;
+    case OP_FIST64: X87_ST("fistpll", f64); o->i = f64; break;
+    case OP_FISTT64: X87_ST("fisttpll", f64); o->i = f64; break;
+    case OP_FBSTP: X87_ST("fbstp", o->bcd); break;
+    case OP_FCOM:
+        __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[b]\n\tfldt %[a]\n\tfcompp\n\tfnstsw %[sw]"
+                         : [sw] "=m"(o->sw) : [a] "m"(a), [b] "m"(b), [cw] "m"(cw));
+        break;
+    case OP_FUCOM:
+        __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[b]\n\tfldt %[a]\n\tfucompp\n\tfnstsw %[sw]"
+                         : [sw] "=m"(o->sw) : [a] "m"(a), [b] "m"(b), [cw] "m"(cw));
+        break;
+    case OP_FXTRACT:
+        __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[a]\n\tfxtract\n\tfnstsw %[sw]\n\t"
+                         "fstpt %[s]\n\tfstpt %[e]"
+                         : [sw] "=m"(o->sw), [s] "=m"(o->r), [e] "=m"(o->r2)
+                         : [a] "m"(a), [cw] "m"(cw));
+        break;
+    case OP_FLDPI: X87_1("fstp %%st(0)\n\tfldpi"); break;
+    case OP_FLDL2T: X87_1("fstp %%st(0)\n\tfldl2t"); break;
+    case OP_FLDL2E: X87_1("fstp %%st(0)\n\tfldl2e"); break;
+    case OP_FLDLG2: X87_1("fstp %%st(0)\n\tfldlg2"); break;
+    case OP_FLDLN2: X87_1("fstp %%st(0)\n\tfldln2"); break;
+    case OP_FLD32: f32 = (uint32_t)a.mant; X87_LD("flds", f32); break;
+    case OP_FLD64: f64 = a.mant; X87_LD("fldl", f64); break;
+    }
+}
+
+static void soft(int op, fp80 a, fp80 b, uint16_t cw, struct res *o)
+{
+    memset(o, 0, sizeof(*o));
+    struct fp_ctx c = fp_ctx_from_fcw(cw);
+    uint16_t cc = 0;
+    switch (op) {
+    case OP_ADD: o->r = fp80_add(&c, a, b); break;
+    case OP_SUB: o->r = fp80_sub(&c, a, b); break;
+    case OP_MUL: o->r = fp80_mul(&c, a, b); break;
+    case OP_DIV: o->r = fp80_div(&c, a, b); break;
+    case OP_PREM: o->r = fp80_rem(&c, a, b, false, &cc); break;
+    case OP_PREM1: o->r = fp80_rem(&c, a, b, true, &cc); break;
+    case OP_SCALE: o->r = fp80_scale(&c, a, b); break;
+    case OP_SQRT: o->r = fp80_sqrt(&c, a); break;
+    case OP_RND: o->r = fp80_round_int(&c, a); break;
+    case OP_FST32: o->i = fp80_to_f32(&c, a); break;
+    case OP_FST64: o->i = fp80_to_f64(&c, a); break;
+    case OP_FIST16: o->i = (uint16_t)fp80_to_i16(&c, a, false); break;
+    case OP_FIST32: o->i = (uint32_t)fp80_to_i32(&c, a, false); break;
+    case OP_FIST64: o->i = (uint64_t)fp80_to_i64(&c, a, false); break;
+    case OP_FISTT64: o->i = (uint64_t)fp80_to_i64(&c, a, true); break;
+    case OP_FBSTP: fp80_to_bcd(&c, a, o->bcd); break;
+    case OP_FCOM: cc = fp_cmp_fsw(fp80_compare(&c, a, b, false)); break;
+    case OP_FUCOM: cc = fp_cmp_fsw(fp80_compare(&c, a, b, true)); break;
+    case OP_FXTRACT: fp80_xtract(&c, a, &o->r2, &o->r); break;
+    case OP_FLDPI: o->r = fp80_const(&c, FP80_PI); break;
+    case OP_FLDL2T: o->r = fp80_const(&c, FP80_L2T); break;
+    case OP_FLDL2E: o->r = fp80_const(&c, FP80_L2E); break;
+    case OP_FLDLG2: o->r = fp80_const(&c, FP80_LG2); break;
+    case OP_FLDLN2: o->r = fp80_const(&c, FP80_LN2); break;
+    case OP_FLD32: o->r = fp80_from_f32(&c, (uint32_t)a.mant); break;
+    case OP_FLD64: o->r = fp80_from_f64(&c, a.mant); break;
+    }
+    o->sw = (uint16_t)((c.flags & 0x3f) | cc);
+    /* C1 reports round-up only for instructions that round. */
+    if (c.flags & FP_C1) o->sw |= FP_C1;
+    if (op == OP_PREM || op == OP_PREM1) o->sw = (uint16_t)((o->sw & ~FP_C1) | cc);
+}
+
+/* Which FSW bits the SDM defines for the op (the rest are compared only
+ * where defined: C1 means round-up after an inexact result). */
+static uint16_t sw_mask(int op, const struct res *n)
+{
+    uint16_t m = 0x3f;
+    switch (op) {
+    case OP_PREM: case OP_PREM1:
+        return m | FP_C2 | ((n->sw & FP_C2) ? 0 : FP_C0 | FP_C1 | FP_C3);
+    case OP_FCOM: case OP_FUCOM:
+        return m | FP_C0 | FP_C2 | FP_C3;
+    default:
+        return m | FP_C1;
+    }
+}
+
+static unsigned long run_diff(int op, int n, bool two)
+{
+    static const uint16_t pcs[3] = { 0, 2, 3 };
+    unsigned long cases = 0;
+    int shown = 0;
+    bool uses_pc = op <= OP_SQRT;
+    for (int i = 0; i < n; i++) {
+        fp80 a = gen(), b = two ? gen_b(a) : a;
+        if (op == OP_FLD32) a.mant = rnd() >> (rnd() & 1 ? 32 : 0) & 0xffffffff;
+        if ((op == OP_FLD32 || op == OP_FLD64) && (rnd() & 3) == 0)
+            a.mant = (a.mant & (op == OP_FLD32 ? 0x807fffffull : 0x800fffffffffffffull));
+        if (op == OP_SCALE && (rnd() & 1)) b = fp80_from_i64((int64_t)(rnd() % 40000) - 20000);
+        for (int rc = 0; rc < 4; rc++)
+            for (int p = uses_pc ? 0 : 2; p < 3; p++) {
+                uint16_t cw = (uint16_t)(0x7f | (pcs[p] << 8) | (rc << 10));
+                struct res x, y;
+                native(op, a, b, cw, &x);
+                soft(op, a, b, cw, &y);
+                cases++;
+                uint16_t m = sw_mask(op, &x);
+                bool ok = (x.sw & m) == (y.sw & m) && x.i == y.i &&
+                          memcmp(x.bcd, y.bcd, 10) == 0 &&
+                          x.r.mant == y.r.mant && x.r.sexp == y.r.sexp &&
+                          x.r2.mant == y.r2.mant && x.r2.sexp == y.r2.sexp;
+                if (!ok && shown++ < 2)
+                    printf(
+                               "  %s cw=%04x a=%04x:%016llx b=%04x:%016llx: host %04x:%016llx i=%llx sw=%04x, soft %04x:%016llx i=%llx sw=%04x\n",
+                               op_name[op], cw, a.sexp, (unsigned long long)a.mant, b.sexp,
+                               (unsigned long long)b.mant, x.r.sexp, (unsigned long long)x.r.mant,
+                               (unsigned long long)x.i, x.sw & m, y.r.sexp,
+                               (unsigned long long)y.r.mant, (unsigned long long)y.i, y.sw & m);
+                if (!ok && shown < 3 && memcmp(x.bcd, y.bcd, 10))
+                    printf("    bcd host %02x%02x soft %02x%02x\n", x.bcd[9], x.bcd[0], y.bcd[9], y.bcd[0]);
+            }
+    }
+    if (shown) {
+        printf("  %s: %d mismatches\n", op_name[op], shown);
+        test_fail(__FILE__, __LINE__, op_name[op]);
+    }
+    return cases;
+}
+
+TEST(fp80_vs_host_x87)
+{
+    unsigned long cases = 0;
+    for (int op = 0; op < OP_NOPS; op++) {
+        bool two = op <= OP_DIV || op == OP_PREM || op == OP_PREM1 || op == OP_SCALE ||
+                   op == OP_FCOM || op == OP_FUCOM;
+        int n = op >= OP_FLDPI && op <= OP_FLDLN2 ? 4 : op <= OP_SQRT ? 6000 : 3000;
+        cases += run_diff(op, n, two);
+    }
+    printf("  fp80_vs_host_x87: %lu cases\n", cases);
+}
+
+#else
+TEST(fp80_vs_host_x87) { test_skip("host is not x86-64: no native x87 oracle"); }
+#endif
