@@ -3,6 +3,7 @@
  * rounding and precision control setting (results and flags bit-exact). */
 #include "test.h"
 #include "cpu/fp80.h"
+#include <stdlib.h>
 #include <string.h>
 
 static fp80 F(uint16_t sexp, uint64_t mant) { return (fp80){ .mant = mant, .sexp = sexp }; }
@@ -362,10 +363,13 @@ static unsigned long run_diff(int op, int n, bool two)
 TEST(fp80_vs_host_x87)
 {
     unsigned long cases = 0;
+    /* TREMU_FP_SCALE=N runs N times more cases (for soak runs). */
+    const char *e = getenv("TREMU_FP_SCALE");
+    int scale = e && atoi(e) > 0 ? atoi(e) : 1;
     for (int op = 0; op < OP_NOPS; op++) {
         bool two = op <= OP_DIV || op == OP_PREM || op == OP_PREM1 || op == OP_SCALE ||
                    op == OP_FCOM || op == OP_FUCOM;
-        int n = op >= OP_FLDPI && op <= OP_FLDLN2 ? 4 : op <= OP_SQRT ? 6000 : 3000;
+        int n = (op >= OP_FLDPI && op <= OP_FLDLN2 ? 4 : op <= OP_SQRT ? 24000 : 12000) * scale;
         cases += run_diff(op, n, two);
     }
     printf("  fp80_vs_host_x87: %lu cases\n", cases);
