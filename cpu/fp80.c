@@ -262,10 +262,7 @@ fp80 fp80_mul(struct fp_ctx *c, fp80 a, fp80 b)
     return pack80(c, s, ua.exp + ub.exp + 1, p, prec_of(c));
 }
 
-/* 128 bits of the quotient x / y (x, y normalized 64-bit significands),
- * the last bit sticky; returns value = q * 2^(e - 127) with e = 0 or -1
- * relative to ea - eb. */
-static u128 div_sig(uint64_t x, uint64_t y, int32_t *e)
+u128 fp_div_sig(uint64_t x, uint64_t y, int32_t *e)
 {
     u128 r = x;
     uint64_t ip = 0;
@@ -295,12 +292,11 @@ fp80 fp80_div(struct fp_ctx *c, fp80 a, fp80 b)
     if (ub.k == K_INF) return zero80(s);
     if (ua.k == K_ZERO) return zero80(s);
     int32_t e;
-    u128 q = div_sig(ua.sig, ub.sig, &e);
+    u128 q = fp_div_sig(ua.sig, ub.sig, &e);
     return pack80(c, s, ua.exp - ub.exp + e, q, prec_of(c));
 }
 
-/* floor(sqrt(n)) for a 128-bit n, and the remainder n - root^2. */
-static uint64_t isqrt128(u128 n, u128 *rem)
+uint64_t fp_isqrt128(u128 n, u128 *rem)
 {
     u128 root = 0, bit = (u128)1 << 126, x = n;
     while (bit > x) bit >>= 2;
@@ -328,7 +324,7 @@ fp80 fp80_sqrt(struct fp_ctx *c, fp80 a)
     int32_t e = u.exp - 127;
     if (e & 1) { n >>= 1; e += 1; }       /* loses nothing: low 64 bits are 0 */
     u128 rem;
-    uint64_t root = isqrt128(n, &rem);   /* sqrt(value) ~ root * 2^(e/2) */
+    uint64_t root = fp_isqrt128(n, &rem);   /* sqrt(value) ~ root * 2^(e/2) */
     /* Guard bit and sticky: a square root is never exactly halfway. */
     u128 sig = ((u128)root << 64) | (rem > root ? (u128)1 << 63 : 0) | (rem != 0);
     return pack80(c, false, e / 2 + 63, sig, prec_of(c));

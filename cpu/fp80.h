@@ -151,4 +151,10 @@ struct fp_rounded fp_round_pack(struct fp_ctx *c, bool sign, int32_t exp,
                                 unsigned __int128 sig, int prec,
                                 int32_t emin, int32_t emax, bool ftz);
 
+/* Significand kernels shared with sse_fp.c.  fp_div_sig: 128 bits of
+ * x / y for normalized 64-bit x, y, last bit sticky, as q * 2^(e - 127).
+ * fp_isqrt128: floor(sqrt(n)) and the remainder n - root^2. */
+unsigned __int128 fp_div_sig(uint64_t x, uint64_t y, int32_t *e);
+uint64_t fp_isqrt128(unsigned __int128 n, unsigned __int128 *rem);
+
 #endif
