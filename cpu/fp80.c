@@ -698,3 +698,395 @@ fp80 fp80_const(const struct fp_ctx *c, enum fp80_constant k)
     }
     return fp80_make(false, tab[k].exp, m + up);
 }
+
+/* ---- transcendentals ---------------------------------------------------
+ * Evaluated in a 128-bit-significand float ("xf": m * 2^(e-127), m
+ * normalized) with truncating arithmetic (~125 correct bits after a series),
+ * then rounded once to 64 bits.  Argument reduction for FSIN/FCOS/FPTAN
+ * subtracts k * pi/2 exactly (pi/2 held as integer limbs). */
+
+struct xf { bool s; int32_t e; u128 m; };
+
+static struct xf xf_make(bool s, int32_t e, u128 m)
+{
+    if (!m) return (struct xf){ s, 0, 0 };
+    int z = clz128(m);
+    return (struct xf){ s, e - z, m << z };
+}
+
+#define U128(hi, lo) (((u128)(hi) << 64) | (lo))
+static const struct xf XF_ONE = { false, 0, (u128)1 << 127 };
+static const struct xf XF_PI = { false, 1, U128(0xc90fdaa22168c234ull, 0xc4c6628b80dc1cd1ull) };
+static const struct xf XF_PIO2 = { false, 0, U128(0xc90fdaa22168c234ull, 0xc4c6628b80dc1cd1ull) };
+static const struct xf XF_PIO4 = { false, -1, U128(0xc90fdaa22168c234ull, 0xc4c6628b80dc1cd1ull) };
+static const struct xf XF_2OPI = { false, -1, U128(0xa2f9836e4e441529ull, 0xfc2757d1f534ddc0ull) };
+static const struct xf XF_LN2 = { false, -1, U128(0xb17217f7d1cf79abull, 0xc9e3b39803f2f6afull) };
+static const struct xf XF_LOG2E = { false, 0, U128(0xb8aa3b295c17f0bbull, 0xbe87fed0691d3e88ull) };
+static const u128 SQRT2_M = U128(0xb504f333f9de6484ull, 0x597d89b3754abe9full);
+
+static struct xf xf_neg(struct xf a) { a.s = !a.s; return a; }
+static struct xf xf_from_int(int64_t v)
+{
+    return xf_make(v < 0, 127, v < 0 ? -(uint64_t)v : (uint64_t)v);
+}
+static struct xf xf_from_unp(struct unp u)
+{
+    if (u.k == K_ZERO) return (struct xf){ u.sign, 0, 0 };
+    return xf_make(u.sign, u.exp, (u128)u.sig << 64);
+}
+
+static u128 mul_hi128(u128 a, u128 b)
+{
+    uint64_t a1 = (uint64_t)(a >> 64), a0 = (uint64_t)a, b1 = (uint64_t)(b >> 64), b0 = (uint64_t)b;
+    u128 p00 = (u128)a0 * b0, p01 = (u128)a0 * b1, p10 = (u128)a1 * b0, p11 = (u128)a1 * b1;
+    u128 mid = (p00 >> 64) + (uint64_t)p01 + (uint64_t)p10;
+    return p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+}
+
+static struct xf xf_mul(struct xf a, struct xf b)
+{
+    if (!a.m || !b.m) return (struct xf){ a.s ^ b.s, 0, 0 };
+    return xf_make(a.s ^ b.s, a.e + b.e + 1, mul_hi128(a.m, b.m));
+}
+
+static struct xf xf_add(struct xf a, struct xf b)
+{
+    if (!b.m) return a;
+    if (!a.m) return b;
+    if (a.e < b.e || (a.e == b.e && a.m < b.m)) { struct xf t = a; a = b; b = t; }
+    int32_t d = a.e - b.e;
+    /* Jam the bits shifted out so an inexact sum stays on the right side
+     * of its 64-bit rounding point (PE and C1 of the final rounding). */
+    u128 am = a.m >> 1, bm = shr_jam(b.m, d + 1 > 200 ? 200 : d + 1);
+    return xf_make(a.s, a.e + 1, a.s == b.s ? am + bm : am - bm);
+}
+static struct xf xf_sub(struct xf a, struct xf b) { return xf_add(a, xf_neg(b)); }
+
+static struct xf xf_div(struct xf a, struct xf b)
+{
+    if (!a.m || !b.m) return (struct xf){ a.s ^ b.s, 0, 0 };
+    bool top = a.m >= b.m;
+    u128 r = top ? a.m - b.m : a.m, q = top;
+    for (int i = 0; i < 127; i++) {
+        bool carry = r >> 127;
+        r <<= 1;
+        q <<= 1;
+        if (carry || r >= b.m) { r -= b.m; q |= 1; }
+    }
+    return xf_make(a.s ^ b.s, a.e - b.e, q | (r != 0));
+}
+
+/* a / n for a small positive integer n: three-limb long division. */
+static struct xf xf_div_small(struct xf a, uint64_t n)
+{
+    if (!a.m) return a;
+    uint64_t l1 = (uint64_t)(a.m >> 64), l0 = (uint64_t)a.m;
+    u128 q1 = l1 / n, r = l1 % n;
+    u128 x = (r << 64) | l0;
+    u128 q0 = x / n; r = x % n;
+    u128 qm1 = (r << 64) / n;
+    qm1 |= ((r << 64) % n) != 0;
+    /* quotient = (q1:q0:qm1) * 2^-64 relative to a.m */
+    int z = clz128(q1 << 64 | q0);
+    u128 top = (q1 << 64) | q0;
+    u128 m = z ? (top << z) | (qm1 >> (64 - z)) : top;
+    return (struct xf){ a.s, a.e - z, m };
+}
+
+/* A term this far below the sum ends a series: it is still added (its
+ * sticky bit keeps the sum on the correct side for PE/C1), and the tail
+ * after it is smaller still. */
+static bool xf_small(struct xf term, struct xf sum) { return !term.m || term.e < sum.e - 118; }
+
+/* 2 atanh(t) = 2 (t + t^3/3 + t^5/5 + ...), for |t| <= 0.18. */
+static struct xf xf_atanh2(struct xf t)
+{
+    struct xf t2 = xf_mul(t, t), p = t, sum = t;
+    for (uint64_t k = 3; k < 200; k += 2) {
+        p = xf_mul(p, t2);
+        struct xf term = xf_div_small(p, k);
+        sum = xf_add(sum, term);
+        if (xf_small(term, sum)) break;
+    }
+    sum.e += 1;
+    return sum;
+}
+
+/* log2(x) for x > 0 finite. */
+static struct xf xf_log2(struct xf x)
+{
+    int32_t e = x.e;
+    struct xf m = { false, 0, x.m };
+    if (m.m > SQRT2_M) { m.e = -1; e += 1; }
+    struct xf t = xf_div(xf_sub(m, XF_ONE), xf_add(m, XF_ONE));
+    struct xf l = xf_mul(xf_atanh2(t), XF_LOG2E);
+    return xf_add(xf_from_int(e), l);
+}
+
+/* exp(y) - 1 for |y| <= 0.7 (Taylor, no cancellation: starts at y). */
+static struct xf xf_expm1_small(struct xf y)
+{
+    struct xf term = y, sum = y;
+    for (uint64_t k = 2; k < 200; k++) {
+        term = xf_div_small(xf_mul(term, y), k);
+        sum = xf_add(sum, term);
+        if (xf_small(term, sum)) break;
+    }
+    return sum;
+}
+
+/* sin(r), cos(r) for |r| <= pi/4 + a little. */
+static struct xf xf_sin_small(struct xf r)
+{
+    struct xf r2 = xf_mul(r, r), term = r, sum = r;
+    for (uint64_t k = 2; k < 200; k += 2) {
+        term = xf_neg(xf_div_small(xf_mul(term, r2), k * (k + 1)));
+        sum = xf_add(sum, term);
+        if (xf_small(term, sum)) break;
+    }
+    return sum;
+}
+
+static struct xf xf_cos_small(struct xf r)
+{
+    struct xf r2 = xf_mul(r, r), term = XF_ONE, sum = XF_ONE;
+    for (uint64_t k = 1; k < 200; k += 2) {
+        term = xf_neg(xf_div_small(xf_mul(term, r2), k * (k + 1)));
+        sum = xf_add(sum, term);
+        if (xf_small(term, sum)) break;
+    }
+    return sum;
+}
+
+/* atan(t) for 0 <= t <= 1. */
+static struct xf xf_atan01(struct xf t)
+{
+    static const u128 TAN_PI8 = U128(0xd413cccfe7799211ull, 0x65f626cdd52afa7cull); /* e=-2 */
+    bool shifted = false;
+    if (t.m && (t.e > -2 || (t.e == -2 && t.m > TAN_PI8))) {
+        /* atan(t) = pi/4 + atan((t-1)/(t+1)) */
+        t = xf_div(xf_sub(t, XF_ONE), xf_add(t, XF_ONE));
+        shifted = true;
+    }
+    struct xf t2 = xf_mul(t, t), p = t, sum = t;
+    for (uint64_t k = 3; k < 400; k += 2) {
+        p = xf_neg(xf_mul(p, t2));
+        struct xf term = xf_div_small(p, k);
+        sum = xf_add(sum, term);
+        if (xf_small(term, sum)) break;
+    }
+    return shifted ? xf_add(XF_PIO4, sum) : sum;
+}
+
+static fp80 xf_round(struct fp_ctx *c, struct xf x)
+{
+    if (!x.m) return zero80(x.s);
+    return pack80(c, x.s, x.e, x.m, 64);
+}
+
+/* One-operand NaN/unsupported handling; true when it decided *res. */
+static bool nan_rule1(struct fp_ctx *c, fp80 a, struct unp u, fp80 *res)
+{
+    if (u.k == K_UNSUP) { *res = invalid(c); return true; }
+    if (u.k == K_SNAN) { c->flags |= FP_IE; *res = quiet80(a); return true; }
+    if (u.k == K_QNAN) { *res = a; return true; }
+    return false;
+}
+
+fp80 fp80_f2xm1(struct fp_ctx *c, fp80 x)
+{
+    struct unp u = unpack(x);
+    fp80 res;
+    if (nan_rule1(c, x, u, &res)) return res;
+    if (u.k == K_ZERO) return x;
+    if (u.k == K_INF) return u.sign ? fp80_make(true, 0x3fff, 1ull << 63) : x;
+    if (u.k == K_DENORMAL) c->flags |= FP_DE;
+    /* The SDM defines -1 <= x <= +1; beyond, 2^x - 1 is still computed:
+     * 2^n * 2^f - 1 with n = round(x), |f| <= 1/2. */
+    struct xf xv = xf_from_unp(u);
+    if (u.exp >= 15) xv = xf_make(u.sign, 127, 1 << 15);
+    int64_t n = 0;
+    if (u.exp >= 0) {
+        struct fp_ctx t = { .rounding = FP_RC_NEAREST, .precision = 64 };
+        n = fp80_to_i64(&t, xf_round(&t, xv), false);
+        xv = xf_sub(xv, xf_from_int(n));
+    }
+    struct xf r = xf_expm1_small(xf_mul(xv, XF_LN2));
+    if (n) {
+        r = xf_add(r, XF_ONE);
+        r.e += (int32_t)n;
+        r = xf_sub(r, XF_ONE);
+    }
+    return xf_round(c, r);
+}
+
+fp80 fp80_fyl2x(struct fp_ctx *c, fp80 x, fp80 y)
+{
+    struct unp ux = unpack(x), uy = unpack(y);
+    fp80 res;
+    if (nan_rule2(c, x, ux, y, uy, &res)) return res;
+    if (ux.sign && ux.k != K_ZERO) return invalid(c);
+    /* log2(x): -inf for 0 (ZE if y is finite and nonzero), +inf for
+     * +inf, +0 for 1; then the usual product rules (0 * inf invalid). */
+    bool linf = ux.k == K_ZERO || ux.k == K_INF;
+    bool lneg = ux.k == K_ZERO || (ux.k != K_INF && ux.exp < 0);
+    bool lzero = ux.k != K_ZERO && ux.k != K_INF && ux.exp == 0 && ux.sig == 1ull << 63;
+    if ((linf && uy.k == K_ZERO) || (lzero && uy.k == K_INF)) return invalid(c);
+    if (ux.k == K_DENORMAL || uy.k == K_DENORMAL) c->flags |= FP_DE;
+    bool s = uy.sign ^ lneg;
+    if (linf || uy.k == K_INF) {
+        if (ux.k == K_ZERO && uy.k != K_INF) c->flags |= FP_ZE;
+        return inf80(s);
+    }
+    if (lzero || uy.k == K_ZERO) return zero80(s);
+    return xf_round(c, xf_mul(xf_from_unp(uy), xf_log2(xf_from_unp(ux))));
+}
+
+fp80 fp80_fyl2xp1(struct fp_ctx *c, fp80 x, fp80 y)
+{
+    struct unp ux = unpack(x), uy = unpack(y);
+    fp80 res;
+    if (nan_rule2(c, x, ux, y, uy, &res)) return res;
+    /* Defined for |x| < 1 - sqrt(2)/2; outside, log2(1 + x) as far as it
+     * makes sense, invalid below -1. */
+    struct xf xv = xf_from_unp(ux);
+    struct xf onep = xf_add(XF_ONE, xv);
+    if (ux.k == K_INF ? ux.sign : (onep.s && onep.m)) return invalid(c);
+    bool lzero = ux.k == K_ZERO, lneg = ux.sign;
+    bool linf = ux.k == K_INF || !onep.m;
+    if ((lzero && uy.k == K_INF) || (linf && uy.k == K_ZERO)) return invalid(c);
+    if (ux.k == K_DENORMAL || uy.k == K_DENORMAL) c->flags |= FP_DE;
+    bool s = uy.sign ^ lneg;
+    if (linf || uy.k == K_INF) {
+        if (!onep.m && uy.k != K_INF) c->flags |= FP_ZE;
+        return inf80(s);
+    }
+    if (lzero || uy.k == K_ZERO) return zero80(s);
+    struct xf l;
+    if (ux.exp < -1) {
+        /* ln(1+x) = 2 atanh(x / (2 + x)), accurate for tiny x. */
+        struct xf two = XF_ONE; two.e = 1;
+        l = xf_mul(xf_atanh2(xf_div(xv, xf_add(two, xv))), XF_LOG2E);
+    } else {
+        l = xf_log2(onep);
+    }
+    return xf_round(c, xf_mul(xf_from_unp(uy), l));
+}
+
+fp80 fp80_fpatan(struct fp_ctx *c, fp80 x, fp80 y)
+{
+    struct unp ux = unpack(x), uy = unpack(y);
+    fp80 res;
+    if (nan_rule2(c, x, ux, y, uy, &res)) return res;
+    if (ux.k == K_DENORMAL || uy.k == K_DENORMAL) c->flags |= FP_DE;
+    /* atan2 quadrant rules (SDM vol. 2, FPATAN table 3-29): no invalid
+     * case, signed zeros and infinities pick the angle. */
+    struct xf a;
+    if (uy.k == K_ZERO) {
+        if (!ux.sign) return zero80(uy.sign);
+        a = XF_PI;
+    } else if (ux.k == K_ZERO) {
+        a = XF_PIO2;
+    } else if (uy.k == K_INF) {
+        if (ux.k == K_INF)
+            a = ux.sign ? xf_add(XF_PIO2, XF_PIO4) : XF_PIO4;
+        else
+            a = XF_PIO2;
+    } else if (ux.k == K_INF) {
+        if (!ux.sign) return zero80(uy.sign);
+        a = XF_PI;
+    } else {
+        struct xf ax = xf_from_unp(ux), ay = xf_from_unp(uy);
+        ax.s = ay.s = false;
+        bool swap = ay.e > ax.e || (ay.e == ax.e && ay.m > ax.m);
+        struct xf t = swap ? xf_div(ax, ay) : xf_div(ay, ax);
+        a = xf_atan01(t);
+        if (swap) a = xf_sub(XF_PIO2, a);
+        if (ux.sign) a = xf_sub(XF_PI, a);
+    }
+    a.s = uy.sign;
+    return xf_round(c, a);
+}
+
+/* Reduce x (|x| < 2^63) modulo pi/2: r = x - k * pi/2 with k = round(x *
+ * 2/pi), subtracting k * pi/2 limb by limb so the cancellation is exact.
+ * Intel parts reduce with a 66-bit pi (the famous FSIN inaccuracy near
+ * multiples of pi); we do the same so results match the hardware. */
+static struct xf reduce_pio2(struct unp u, unsigned *quadrant)
+{
+    struct xf x = xf_from_unp(u);
+    x.s = false;
+    *quadrant = 0;
+    if (x.e < -1 || (x.e == -1 && x.m <= XF_PIO4.m)) {
+        x.s = u.sign;
+        return x;
+    }
+    struct fp_ctx t = { .rounding = FP_RC_NEAREST, .precision = 64 };
+    uint64_t k = (uint64_t)fp80_to_i64(&t, xf_round(&t, xf_mul(x, XF_2OPI)), false);
+    /* pi/2 = P1 * 2^-63 + P2 * 2^-127 (66 significant bits). */
+    const uint64_t P1 = 0xc90fdaa22168c234ull, P2 = 0xc000000000000000ull;
+    struct xf kp1 = xf_make(false, 64, (u128)k * P1);
+    struct xf kp2 = xf_make(false, 0, (u128)k * P2);
+    struct xf r = xf_sub(xf_sub(x, kp1), kp2);
+    *quadrant = (unsigned)(k & 3);
+    if (u.sign) {
+        r = xf_neg(r);
+        *quadrant = (4 - *quadrant) & 3;
+    }
+    return r;
+}
+
+/* Shared front end of FSIN/FCOS/FSINCOS/FPTAN: false for |x| >= 2^63. */
+static bool trig(struct fp_ctx *c, fp80 x, fp80 *s_out, fp80 *c_out, fp80 *t_out)
+{
+    struct unp u = unpack(x);
+    fp80 res;
+    if (u.k != K_INF && u.k != K_ZERO && nan_rule1(c, x, u, &res)) {
+        if (s_out) *s_out = res;
+        if (c_out) *c_out = res;
+        if (t_out) *t_out = res;
+        return true;
+    }
+    if (u.k == K_INF) {
+        res = invalid(c);
+        if (s_out) *s_out = res;
+        if (c_out) *c_out = res;
+        if (t_out) *t_out = res;
+        return true;
+    }
+    if (u.k != K_ZERO && u.exp >= 63) return false;
+    if (u.k == K_DENORMAL) c->flags |= FP_DE;
+    if (u.k == K_ZERO) {
+        if (s_out) *s_out = x;
+        if (t_out) *t_out = x;
+        if (c_out) *c_out = fp80_make(false, 0x3fff, 1ull << 63);
+        return true;
+    }
+    unsigned q;
+    struct xf r = reduce_pio2(u, &q);
+    struct xf sr = xf_sin_small(r), cr = xf_cos_small(r);
+    struct xf sv = (q & 1) ? cr : sr, cv = (q & 1) ? sr : cr;
+    if (q == 2 || q == 3) sv = xf_neg(sv);
+    if (q == 1 || q == 2) cv = xf_neg(cv);
+    if (s_out) *s_out = xf_round(c, sv);
+    if (c_out) {
+        /* FSINCOS: C1 reports the rounding of the sine (observed). */
+        uint16_t keep = c->flags & FP_C1;
+        *c_out = xf_round(c, cv);
+        if (s_out) c->flags = (uint16_t)((c->flags & ~FP_C1) | keep);
+    }
+    if (t_out) *t_out = xf_round(c, xf_div(sv, cv));
+    return true;
+}
+
+bool fp80_fsin(struct fp_ctx *c, fp80 x, fp80 *s) { return trig(c, x, s, NULL, NULL); }
+bool fp80_fcos(struct fp_ctx *c, fp80 x, fp80 *co) { return trig(c, x, NULL, co, NULL); }
+bool fp80_fsincos(struct fp_ctx *c, fp80 x, fp80 *s, fp80 *co) { return trig(c, x, s, co, NULL); }
+bool fp80_fptan(struct fp_ctx *c, fp80 x, fp80 *t, fp80 *push)
+{
+    if (!trig(c, x, NULL, NULL, t)) return false;
+    /* A NaN result (NaN operand, infinity, unsupported) is pushed as well
+     * instead of 1.0 (observed on hardware). */
+    *push = fp80_is_nan(*t) ? *t : fp80_make(false, 0x3fff, 1ull << 63);
+    return true;
+}

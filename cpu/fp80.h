@@ -132,11 +132,12 @@ fp80 fp80_fyl2xp1(struct fp_ctx *c, fp80 x /*ST0*/, fp80 y /*ST1*/);
 fp80 fp80_fpatan(struct fp_ctx *c, fp80 x /*ST0*/, fp80 y /*ST1*/);
 /* FSIN/FCOS/FSINCOS/FPTAN: return false (the caller sets C2 and leaves the
  * operand unchanged) when |x| >= 2^63; results are written only on true.
- * For FPTAN the caller pushes 1.0 after the result. */
+ * FPTAN: the caller replaces ST0 with *tan and then pushes *push (1.0, or
+ * the NaN result when the operand was invalid). */
 bool fp80_fsin(struct fp_ctx *c, fp80 x, fp80 *sin);
 bool fp80_fcos(struct fp_ctx *c, fp80 x, fp80 *cos);
 bool fp80_fsincos(struct fp_ctx *c, fp80 x, fp80 *sin, fp80 *cos);
-bool fp80_fptan(struct fp_ctx *c, fp80 x, fp80 *tan);
+bool fp80_fptan(struct fp_ctx *c, fp80 x, fp80 *tan, fp80 *push);
 
 /* Shared with sse_fp.c: round an exact value sig * 2^(exp-127) (sig need
  * not be normalized; sticky information in its low bit) to a binary format
