@@ -735,12 +735,14 @@ static struct xf xf_from_unp(struct unp u)
     return xf_make(u.sign, u.exp, (u128)u.sig << 64);
 }
 
+/* High 128 bits of a 256-bit product, the lost low half jammed into bit 0. */
 static u128 mul_hi128(u128 a, u128 b)
 {
     uint64_t a1 = (uint64_t)(a >> 64), a0 = (uint64_t)a, b1 = (uint64_t)(b >> 64), b0 = (uint64_t)b;
     u128 p00 = (u128)a0 * b0, p01 = (u128)a0 * b1, p10 = (u128)a1 * b0, p11 = (u128)a1 * b1;
     u128 mid = (p00 >> 64) + (uint64_t)p01 + (uint64_t)p10;
-    return p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    bool lost = (uint64_t)p00 != 0 || (uint64_t)mid != 0;
+    return (p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64)) | lost;
 }
 
 static struct xf xf_mul(struct xf a, struct xf b)
@@ -878,8 +880,12 @@ static struct xf xf_atan01(struct xf t)
     return shifted ? xf_add(XF_PIO4, sum) : sum;
 }
 
+/* Final rounding of a transcendental.  The hardware reports PE for every
+ * such result, exactly representable ones included (FYL2X(8, 1) = 3,
+ * F2XM1(1) = 1): its internal value is an approximation. */
 static fp80 xf_round(struct fp_ctx *c, struct xf x)
 {
+    c->flags |= FP_PE;
     if (!x.m) return zero80(x.s);
     return pack80(c, x.s, x.e, x.m, 64);
 }
@@ -1064,7 +1070,19 @@ static bool trig(struct fp_ctx *c, fp80 x, fp80 *s_out, fp80 *c_out, fp80 *t_out
     }
     unsigned q;
     struct xf r = reduce_pio2(u, &q);
-    struct xf sr = xf_sin_small(r), cr = xf_cos_small(r);
+    struct xf sr, cr;
+    if (r.e < -62) {
+        /* |r| < 2^-62: sin r = r - r^3/6 and cos r = 1 - r^2/2 where the
+         * corrections sit below bit 126; a one-unit nudge at bit 0 keeps
+         * rounding (PE, C1, directed modes) on the true side.  r came from
+         * a 64-bit significand, so its low bits are zero. */
+        sr = r;
+        sr.m -= 1;
+        cr = (struct xf){ false, -1, ~(u128)0 };
+    } else {
+        sr = xf_sin_small(r);
+        cr = xf_cos_small(r);
+    }
     struct xf sv = (q & 1) ? cr : sr, cv = (q & 1) ? sr : cr;
     if (q == 2 || q == 3) sv = xf_neg(sv);
     if (q == 1 || q == 2) cv = xf_neg(cv);
