@@ -138,6 +138,35 @@ TEST(fp80_exact_rem_const)
     CHECK_FP(fp80_round_int(&c, F(0x4000, 0xA000000000000000ull)), 0x4000, 1ull << 63);
 }
 
+TEST(fp80_exact_transcendentals)
+{
+    struct fp_ctx c = fp_ctx_x87();
+    fp80 half = F(0x3ffe, 1ull << 63), ten = fp80_from_i64(10), r, r2;
+    CHECK_FP(fp80_fpatan(&c, ONE, ONE), 0x3ffe, 0xC90FDAA22168C235ull);      /* pi/4 */
+    CHECK_EQ(c.flags & FP_PE, FP_PE);
+    CHECK_FP(fp80_fpatan(&c, fp80_from_i64(-1), F(0x8000, 0)), 0xc000, 0xC90FDAA22168C235ull);
+    CHECK_FP(fp80_f2xm1(&c, half), 0x3ffd, 0xD413CCCFE7799211ull);          /* sqrt2 - 1 */
+    CHECK_FP(fp80_fyl2x(&c, ten, ONE), 0x4000, 0xD49A784BCD1B8AFEull);       /* log2 10 */
+    CHECK_FP(fp80_fyl2x(&c, fp80_from_i64(8), ONE), 0x4000, 0xC000000000000000ull);
+    CHECK(fp80_fsin(&c, half, &r));
+    CHECK_FP(r, 0x3ffd, 0xF57743A2582F7F44ull);
+    CHECK(fp80_fsincos(&c, half, &r, &r2));
+    CHECK_FP(r2, 0x3ffe, 0xE0A94032DBEA7CEEull);
+    CHECK(fp80_fptan(&c, half, &r, &r2));
+    CHECK_FP(r, 0x3ffe, 0x8BDA7ADF9A3A5219ull);
+    CHECK_FP(r2, 0x3fff, 1ull << 63);
+    /* Out of range: C2, operand untouched (no result written). */
+    r = ONE;
+    CHECK(!fp80_fsin(&c, F(0x403e, 1ull << 63), &r));
+    CHECK_FP(r, ONE.sexp, ONE.mant);
+    c.flags = 0;
+    CHECK_FP(fp80_fyl2x(&c, F(0, 0), ONE), 0xffff, 1ull << 63);               /* log2 0 */
+    CHECK_EQ(c.flags, FP_ZE);
+    c.flags = 0;
+    CHECK_FP(fp80_fyl2x(&c, fp80_from_i64(-2), ONE), 0xffff, 0xC000000000000000ull);
+    CHECK_EQ(c.flags, FP_IE);
+}
+
 /* ---- differential test against the host x87 ---------------------------- */
 
 #if defined(__x86_64__)
@@ -189,12 +218,13 @@ static fp80 gen_b(fp80 a)
 enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_SQRT, OP_PREM, OP_PREM1, OP_RND,
        OP_SCALE, OP_FST32, OP_FST64, OP_FIST16, OP_FIST32, OP_FIST64,
        OP_FISTT64, OP_FCOM, OP_FUCOM, OP_FXTRACT, OP_FBSTP, OP_FLDPI, OP_FLDL2T,
-       OP_FLDL2E, OP_FLDLG2, OP_FLDLN2, OP_FLD32, OP_FLD64, OP_NOPS };
+       OP_FLDL2E, OP_FLDLG2, OP_FLDLN2, OP_FLD32, OP_FLD64, OP_FXAM, OP_FBLD,
+       OP_FILD64, OP_NOPS };
 static const char *const op_name[OP_NOPS] = {
     "add", "sub", "mul", "div", "sqrt", "fprem", "fprem1", "frndint", "fscale",
     "fst32", "fst64", "fist16", "fist32", "fist64", "fisttp64", "fcom", "fucom",
     "fxtract", "fbstp", "fldpi", "fldl2t", "fldl2e", "fldlg2", "fldln2", "fld32",
-    "fld64" };
+    "fld64", "fxam", "fbld", "fild64" };
 
 struct res { fp80 r, r2; uint64_t i; uint8_t bcd[10]; uint16_t sw; };
 
@@ -261,6 +291,9 @@ static void native(int op, fp80 a, fp80 b, uint16_t cw, struct res *o)
     case OP_FLDLN2: X87_1("fstp %%st(0)\n\tfldln2"); break;
     case OP_FLD32: f32 = (uint32_t)a.mant; X87_LD("flds", f32); break;
     case OP_FLD64: f64 = a.mant; X87_LD("fldl", f64); break;
+    case OP_FXAM: X87_1("fxam"); break;
+    case OP_FBLD: X87_LD("fbld", a); break;
+    case OP_FILD64: f64 = a.mant; X87_LD("fildll", f64); break;
     }
 }
 
@@ -296,6 +329,15 @@ static void soft(int op, fp80 a, fp80 b, uint16_t cw, struct res *o)
     case OP_FLDLN2: o->r = fp80_const(&c, FP80_LN2); break;
     case OP_FLD32: o->r = fp80_from_f32(&c, (uint32_t)a.mant); break;
     case OP_FLD64: o->r = fp80_from_f64(&c, a.mant); break;
+    case OP_FXAM: o->r = a; cc = fp80_xam(a); break;
+    case OP_FBLD: {
+        uint8_t bcd[10];
+        memcpy(bcd, &a.mant, 8);
+        memcpy(bcd + 8, &a.sexp, 2);
+        o->r = fp80_from_bcd(bcd);
+        break;
+    }
+    case OP_FILD64: o->r = fp80_from_i64((int64_t)a.mant); break;
     }
     o->sw = (uint16_t)((c.flags & 0x3f) | cc);
     /* C1 reports round-up only for instructions that round. */
@@ -313,6 +355,8 @@ static uint16_t sw_mask(int op, const struct res *n)
         return m | FP_C2 | ((n->sw & FP_C2) ? 0 : FP_C0 | FP_C1 | FP_C3);
     case OP_FCOM: case OP_FUCOM:
         return m | FP_C0 | FP_C2 | FP_C3;
+    case OP_FXAM:
+        return m | FP_C0 | FP_C1 | FP_C2 | FP_C3;
     default:
         return m | FP_C1;
     }
@@ -330,6 +374,16 @@ static unsigned long run_diff(int op, int n, bool two)
         if ((op == OP_FLD32 || op == OP_FLD64) && (rnd() & 3) == 0)
             a.mant = (a.mant & (op == OP_FLD32 ? 0x807fffffull : 0x800fffffffffffffull));
         if (op == OP_SCALE && (rnd() & 1)) b = fp80_from_i64((int64_t)(rnd() % 40000) - 20000);
+        if (op == OP_FBLD) {
+            /* 18 valid digits (invalid digits are undefined), sign, and the
+             * unused bits of byte 9 clear. */
+            uint64_t d = 0;
+            int nd = (int)(rnd() % 19);
+            for (int k = 0; k < 16; k++) d |= (k < nd ? rnd() % 10 : 0) << (4 * k);
+            a.mant = d;
+            a.sexp = (uint16_t)((nd > 16 ? rnd() % 10 : 0) | (nd > 17 ? (rnd() % 10) << 4 : 0) |
+                                (rnd() & 1 ? 0x8000 : 0));
+        }
         for (int rc = 0; rc < 4; rc++)
             for (int p = uses_pc ? 0 : 2; p < 3; p++) {
                 uint16_t cw = (uint16_t)(0x7f | (pcs[p] << 8) | (rc << 10));
