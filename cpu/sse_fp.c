@@ -367,6 +367,14 @@ uint32_t sse_div_f32(uint32_t *mxcsr, uint32_t a, uint32_t b)
 
 uint32_t sse_sqrt_f32(uint32_t *mxcsr, uint32_t a)
 {
+    /* Positive normal operand, RC nearest: binary64 sqrt then binary32
+     * rounding is innocuous (53 >= 2*24 + 2) and r*r is exact in binary64. */
+    if (fast_ok32(*mxcsr, a, 0x3f800000u) && !(a >> 31)) {
+        double x = (double)f_of(a);
+        float r = (float)sqrt(x);
+        if ((double)r * (double)r != x) *mxcsr |= MXCSR_PE;
+        return bits_f(r);
+    }
     return (uint32_t)soft_sqrt(&F32, mxcsr, a);
 }
 
@@ -412,6 +420,14 @@ uint64_t sse_div_f64(uint32_t *mxcsr, uint64_t a, uint64_t b)
 
 uint64_t sse_sqrt_f64(uint32_t *mxcsr, uint64_t a)
 {
+    /* Positive normal operand away from the bottom of the range (so the
+     * residual x - r*r cannot underflow), RC nearest. */
+    if (fast_ok64(*mxcsr, a, 0x3ff0000000000000ull) && !(a >> 63) &&
+        ((a >> 52) & 0x7ff) >= 120) {
+        double x = d_of(a), r = sqrt(x);
+        if (fma(-r, r, x) != 0) *mxcsr |= MXCSR_PE;
+        return bits_d(r);
+    }
     return soft_sqrt(&F64, mxcsr, a);
 }
 
@@ -444,7 +460,8 @@ uint64_t sse_fp_soft_arith(unsigned op, bool f64, uint32_t *mxcsr, uint64_t a, u
     case 0: return soft_addsub(f, mxcsr, a, b, false);
     case 1: return soft_addsub(f, mxcsr, a, b, true);
     case 2: return soft_mul(f, mxcsr, a, b);
-    default: return soft_div(f, mxcsr, a, b);
+    case 3: return soft_div(f, mxcsr, a, b);
+    default: return soft_sqrt(f, mxcsr, a);
     }
 }
 

@@ -98,7 +98,7 @@ uint32_t sse_rsqrt_f32(uint32_t a);
 
 /* The soft-float reference paths of add/sub/mul/div, without the host fast
  * path: for tests that check both paths agree (op: 0 add, 1 sub, 2 mul,
- * 3 div). */
+ * 3 div, 4 sqrt of a). */
 uint64_t sse_fp_soft_arith(unsigned op, bool f64, uint32_t *mxcsr, uint64_t a, uint64_t b);
 
 #endif
