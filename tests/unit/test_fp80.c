@@ -579,3 +579,216 @@ TEST(fp80_transcendental_vs_host_x87)
 TEST(fp80_vs_host_x87) { test_skip("host is not x86-64: no native x87 oracle"); }
 TEST(fp80_transcendental_vs_host_x87) { test_skip("host is not x86-64: no native x87 oracle"); }
 #endif
+
+/* ---- x87 stack machine: random instruction sequences vs the host ------- */
+
+#include "cpu/x87.h"
+
+#if defined(__x86_64__)
+
+/* Each step runs one instruction on the host's live x87 stack (the
+ * compiler emits no x87 code of its own here: no long double anywhere)
+ * and the same instruction through x87.c; after the sequence both FSAVE
+ * images (environment without the pointer fields, and registers) and
+ * every stored value must be identical. */
+#define STI(insn, i)                                                                  \
+    switch (i) {                                                                      \
+    case 0: __asm__ volatile(insn "(0)" ::: "memory"); break;                          \
+    case 1: __asm__ volatile(insn "(1)" ::: "memory"); break;                          \
+    case 2: __asm__ volatile(insn "(2)" ::: "memory"); break;                          \
+    case 3: __asm__ volatile(insn "(3)" ::: "memory"); break;                          \
+    case 4: __asm__ volatile(insn "(4)" ::: "memory"); break;                          \
+    case 5: __asm__ volatile(insn "(5)" ::: "memory"); break;                          \
+    case 6: __asm__ volatile(insn "(6)" ::: "memory"); break;                          \
+    default: __asm__ volatile(insn "(7)" ::: "memory"); break;                         \
+    }
+#define STI2(pre, post, i)                                                            \
+    switch (i) {                                                                      \
+    case 0: __asm__ volatile(pre "%%st(0)" post ::: "memory"); break;                  \
+    case 1: __asm__ volatile(pre "%%st(1)" post ::: "memory"); break;                  \
+    case 2: __asm__ volatile(pre "%%st(2)" post ::: "memory"); break;                  \
+    case 3: __asm__ volatile(pre "%%st(3)" post ::: "memory"); break;                  \
+    case 4: __asm__ volatile(pre "%%st(4)" post ::: "memory"); break;                  \
+    case 5: __asm__ volatile(pre "%%st(5)" post ::: "memory"); break;                  \
+    case 6: __asm__ volatile(pre "%%st(6)" post ::: "memory"); break;                  \
+    default: __asm__ volatile(pre "%%st(7)" post ::: "memory"); break;                 \
+    }
+
+enum { P_FLD80, P_FLD64, P_FLD32, P_FADD0I, P_FADDI0, P_FADDP, P_FSUB, P_FSUBR, P_FMUL,
+       P_FDIV, P_FDIVR, P_FSTP, P_FXCH, P_FCOMP, P_FUCOMPP, P_FSQRT, P_FCHS, P_FABS,
+       P_FRNDINT, P_FPREM, P_FPREM1, P_FSCALE, P_FXTRACT, P_FSTPS, P_FISTPL, P_FINCSTP,
+       P_FDECSTP, P_FFREE, P_FLDST, P_FLDPI, P_FLDZ, P_FXAM, P_FTST, P_FCOMI, P_FIADDL,
+       P_FADDL, P_FBSTP, P_FISTTPLL, P_FST80, P_NOPS };
+
+TEST(x87_programs_vs_host)
+{
+    const char *e = getenv("TREMU_FP_SCALE");
+    int scale = e && atoi(e) > 0 ? atoi(e) : 1;
+    unsigned long progs = 0, steps = 0;
+    int shown = 0;
+    for (int n = 0; n < 3000 * scale; n++) {
+        struct x87_state s;
+        memset(&s, 0, sizeof(s));
+        x87_init(&s);
+        uint16_t cw = (uint16_t)(0x7f | ((rnd() % 3 + 1) << 8 & 0x300) | ((rnd() & 3) << 10));
+        if ((cw & 0x300) == 0x100) cw &= (uint16_t)~0x100;
+        fp80 init[8];
+        for (int k = 0; k < 8; k++) init[k] = gen();
+        __asm__ volatile("fninit" ::: "memory");
+        for (int k = 0; k < 8; k++) __asm__ volatile("fldt %0" :: "m"(init[k]) : "memory");
+        for (int k = 0; k < 8; k++) __asm__ volatile("fstp %%st(0)" ::: "memory");
+        __asm__ volatile("fldcw %0" :: "m"(cw) : "memory");
+        for (int k = 0; k < 8; k++) x87_load(&s, init[k], 0);
+        for (int k = 0; k < 8; k++) x87_store_st(&s, 0, true);
+        x87_fldcw(&s, cw);
+        int len = 4 + (int)(rnd() % 14);
+        int ops[20];
+        int first_bad = -1;
+        uint16_t bad_h = 0, bad_s = 0;
+        bool bad = false;
+        for (int k = 0; k < len && !bad; k++) {
+            int op = (int)(rnd() % P_NOPS);
+            unsigned i = (unsigned)(rnd() & 7);
+            ops[k] = op;
+            fp80 m80 = gen();
+            uint64_t m64 = rnd(), o64 = 0, s64 = 0;
+            uint32_t m32 = (uint32_t)rnd(), o32 = 0, s32 = 0;
+            int32_t mi = (int32_t)rnd() >> (rnd() % 31);
+            uint8_t ob[10] = { 0 }, sb[10] = { 0 };
+            fp80 o80 = { 0, 0 }, s80 = { 0, 0 };
+            int64_t si = 0;
+            uint64_t fl = 0;
+            unsigned sfl = 0;
+            struct fp_ctx lc = fp_ctx_x87();
+            steps++;
+            switch (op) {
+            case P_FLD80: __asm__ volatile("fldt %0" :: "m"(m80) : "memory"); x87_load(&s, m80, 0); break;
+            case P_FLD64: {
+                __asm__ volatile("fldl %0" :: "m"(m64) : "memory");
+                fp80 v = fp80_from_f64(&lc, m64);
+                x87_load(&s, v, lc.flags);
+                break;
+            }
+            case P_FLD32: {
+                __asm__ volatile("flds %0" :: "m"(m32) : "memory");
+                fp80 v = fp80_from_f32(&lc, m32);
+                x87_load(&s, v, lc.flags);
+                break;
+            }
+            case P_FADD0I: STI2("fadd ", ", %%st", i); x87_binop_st(&s, X87_FADD, 0, i, false); break;
+            case P_FADDI0: STI2("fadd %%st, ", "", i); x87_binop_st(&s, X87_FADD, i, 0, false); break;
+            case P_FADDP: STI2("faddp %%st, ", "", i); x87_binop_st(&s, X87_FADD, i, 0, true); break;
+            case P_FSUB: STI2("fsub ", ", %%st", i); x87_binop_st(&s, X87_FSUB, 0, i, false); break;
+            case P_FSUBR: STI2("fsubr ", ", %%st", i); x87_binop_st(&s, X87_FSUBR, 0, i, false); break;
+            case P_FMUL: STI2("fmul ", ", %%st", i); x87_binop_st(&s, X87_FMUL, 0, i, false); break;
+            case P_FDIV: STI2("fdiv ", ", %%st", i); x87_binop_st(&s, X87_FDIV, 0, i, false); break;
+            case P_FDIVR: STI2("fdivr ", ", %%st", i); x87_binop_st(&s, X87_FDIVR, 0, i, false); break;
+            case P_FSTP: STI2("fstp ", "", i); x87_store_st(&s, i, true); break;
+            case P_FXCH: STI2("fxch ", "", i); x87_fxch(&s, i); break;
+            case P_FCOMP: STI2("fcomp ", "", i); x87_fcom_st(&s, i, false, 1); break;
+            case P_FUCOMPP: __asm__ volatile("fucompp" ::: "memory"); x87_fcom_st(&s, 1, true, 2); break;
+            case P_FSQRT: __asm__ volatile("fsqrt" ::: "memory"); x87_unop(&s, X87_FSQRT); break;
+            case P_FCHS: __asm__ volatile("fchs" ::: "memory"); x87_unop(&s, X87_FCHS); break;
+            case P_FABS: __asm__ volatile("fabs" ::: "memory"); x87_unop(&s, X87_FABS); break;
+            case P_FRNDINT: __asm__ volatile("frndint" ::: "memory"); x87_unop(&s, X87_FRNDINT); break;
+            case P_FPREM: __asm__ volatile("fprem" ::: "memory"); x87_binop2(&s, X87_FPREM); break;
+            case P_FPREM1: __asm__ volatile("fprem1" ::: "memory"); x87_binop2(&s, X87_FPREM1); break;
+            case P_FSCALE: __asm__ volatile("fscale" ::: "memory"); x87_binop2(&s, X87_FSCALE); break;
+            case P_FXTRACT: __asm__ volatile("fxtract" ::: "memory"); x87_fxtract(&s); break;
+            case P_FSTPS:
+                __asm__ volatile("fstps %0" : "=m"(o32) :: "memory");
+                if (!x87_store_f32(&s, true, &s32)) s32 = 0;
+                bad |= o32 != s32;
+                break;
+            case P_FISTPL: {
+                int32_t v = 0;
+                __asm__ volatile("fistpl %0" : "=m"(v) :: "memory");
+                o32 = (uint32_t)v;
+                if (x87_store_int(&s, 32, false, true, &si)) s32 = (uint32_t)si;
+                bad |= o32 != s32;
+                break;
+            }
+            case P_FINCSTP: __asm__ volatile("fincstp" ::: "memory"); x87_fincstp(&s); break;
+            case P_FDECSTP: __asm__ volatile("fdecstp" ::: "memory"); x87_fdecstp(&s); break;
+            case P_FFREE: STI2("ffree ", "", i); x87_ffree(&s, i); break;
+            case P_FLDST: STI2("fld ", "", i); x87_load_st(&s, i); break;
+            case P_FLDPI: __asm__ volatile("fldpi" ::: "memory"); x87_load_const(&s, FP80_PI); break;
+            case P_FLDZ: __asm__ volatile("fldz" ::: "memory"); x87_load_const(&s, FP80_ZERO); break;
+            case P_FXAM: __asm__ volatile("fxam" ::: "memory"); x87_fxam(&s); break;
+            case P_FTST: __asm__ volatile("ftst" ::: "memory"); x87_ftst(&s); break;
+            case P_FCOMI:
+#define FCOMI_I(k) case k: __asm__ volatile("fcomi %%st(" #k "), %%st\n\tpushfq\n\tpopq %0" : "=r"(fl) :: "memory", "cc"); break;
+                switch (i) { FCOMI_I(0) FCOMI_I(1) FCOMI_I(2) FCOMI_I(3) FCOMI_I(4) FCOMI_I(5) FCOMI_I(6) default: FCOMI_I(7) }
+                sfl = x87_fcomi(&s, i, false, false);
+                bad |= (fl & 0x45) != sfl;
+                break;
+            case P_FIADDL:
+                __asm__ volatile("fiaddl %0" :: "m"(mi) : "memory");
+                x87_binop_mem(&s, X87_FADD, fp80_from_i64(mi), 0);
+                break;
+            case P_FADDL: {
+                __asm__ volatile("faddl %0" :: "m"(m64) : "memory");
+                fp80 v = fp80_from_f64(&lc, m64);
+                x87_binop_mem(&s, X87_FADD, v, lc.flags);
+                break;
+            }
+            case P_FBSTP:
+                __asm__ volatile("fbstp %0" : "=m"(ob) :: "memory");
+                if (!x87_store_bcd(&s, sb)) memset(sb, 0, 10);
+                bad |= memcmp(ob, sb, 10) != 0;
+                break;
+            case P_FISTTPLL:
+                __asm__ volatile("fisttpll %0" : "=m"(o64) :: "memory");
+                if (x87_store_int(&s, 64, true, true, &si)) s64 = (uint64_t)si;
+                bad |= o64 != s64;
+                break;
+            case P_FST80:
+                __asm__ volatile("fstpt %0" : "=m"(o80) :: "memory");
+                x87_store_f80(&s, true, &s80);
+                bad |= o80.mant != s80.mant || o80.sexp != s80.sexp;
+                break;
+            }
+            uint16_t hsw;
+            __asm__ volatile("fnstsw %0" : "=m"(hsw) :: "memory");
+            /* C0 C2 C3 are undefined after a stack fault (SDM vol. 1,
+             * 8.5.1.1): adopt the host's so they do not propagate. */
+            const uint16_t undef = FSW_C0 | FSW_C2 | FSW_C3;
+            if ((s.fsw & FSW_SF) && (hsw & ~undef) == (s.fsw & ~undef))
+                s.fsw = hsw;
+            if (first_bad < 0 && hsw != s.fsw) { first_bad = k; bad_h = hsw; bad_s = s.fsw; }
+        }
+        uint8_t img_h[108], img_s[108];
+        __asm__ volatile("fnsave %0" : "=m"(img_h) :: "memory");
+        x87_fsave(&s, true, false, img_s);
+        progs++;
+        /* Bytes 12..27 are FIP/FCS/FOP/FDP/FDS: the interpreter's job. */
+        bool same = !bad && memcmp(img_h, img_s, 12) == 0 && memcmp(img_h + 28, img_s + 28, 80) == 0;
+        if (!same && shown++ < 3) {
+            printf("  x87 program %d (cw %04x):", n, cw);
+            for (int k = 0; k < len; k++) printf(" %d", ops[k]);
+            if (first_bad >= 0)
+                printf(" [fsw first differs after step %d (op %d): host %04x soft %04x]",
+                       first_bad, ops[first_bad], bad_h, bad_s);
+            printf("%s\n    host fcw %04x fsw %04x ftw %04x, soft fcw %04x fsw %04x ftw %04x\n",
+                   bad ? " (stored value differs)" : "",
+                   img_h[0] | img_h[1] << 8, img_h[4] | img_h[5] << 8, img_h[8] | img_h[9] << 8,
+                   img_s[0] | img_s[1] << 8, img_s[4] | img_s[5] << 8, img_s[8] | img_s[9] << 8);
+            for (int r = 0; r < 8; r++) {
+                const uint8_t *a = img_h + 28 + 10 * r, *b = img_s + 28 + 10 * r;
+                if (memcmp(a, b, 10))
+                    printf("    st%d host %02x%02x:%02x%02x%02x%02x%02x%02x%02x%02x soft %02x%02x:%02x%02x%02x%02x%02x%02x%02x%02x\n",
+                           r, a[9], a[8], a[7], a[6], a[5], a[4], a[3], a[2], a[1], a[0],
+                           b[9], b[8], b[7], b[6], b[5], b[4], b[3], b[2], b[1], b[0]);
+            }
+        }
+    }
+    printf("  x87_programs_vs_host: %lu programs, %lu instructions\n", progs, steps);
+    if (shown) {
+        printf("  x87_programs_vs_host: %d programs differ\n", shown);
+        test_fail(__FILE__, __LINE__, "x87 programs differ from the host");
+    }
+}
+
+#else
+TEST(x87_programs_vs_host) { test_skip("host is not x86-64: no native x87 oracle"); }
+#endif
