@@ -169,9 +169,25 @@ void x87_binop_st(struct x87_state *s, enum x87_binop op, unsigned dst, unsigned
     if (do_pop) pop(s);
 }
 
+/* A memory operand arrives converted: an SNaN already quieted (with IE in
+ * load_flags), a denormal already normalized (with DE).  Undo that for
+ * the operation's NaN rules: the SNaN loses to a QNaN in ST0, and a NaN
+ * in either operand suppresses DE (observed, SDM vol. 1, 4.9.2). */
+static fp80 mem_operand(fp80 st0, fp80 m, uint16_t *load_flags)
+{
+    if ((*load_flags & FP_IE) && fp80_is_nan(m)) {
+        m.mant &= ~(1ull << 62);
+        *load_flags &= (uint16_t)~FP_IE;
+    }
+    if (fp80_is_nan(st0) || fp80_is_unsupported(st0) || fp80_is_nan(m))
+        *load_flags &= (uint16_t)~FP_DE;
+    return m;
+}
+
 void x87_binop_mem(struct x87_state *s, enum x87_binop op, fp80 m, uint16_t load_flags)
 {
     if (!nonempty(s, 0)) { underflow(s, 0, false); return; }
+    m = mem_operand(x87_st(s, 0), m, &load_flags);
     struct fp_ctx c = ctx(s);
     c.flags = load_flags & 0x3f;
     fp80 r = binop(&c, op, x87_st(s, 0), m);
@@ -242,10 +258,10 @@ static void underflow_push(struct x87_state *s)
 /* FPTAN, FSINCOS, FXTRACT replace ST0 and push a second result. */
 static void replace_and_push(struct x87_state *s, fp80 r0, fp80 pushed, uint16_t flags)
 {
-    if (!finish(s, flags)) return;
     if (x87_tag(s, 7) != X87_TAG_EMPTY) {
-        /* Stack overflow: the masked response leaves the indefinite in
-         * ST0 and pushes another. */
+        /* Stack overflow, reported instead of the operation's own flags:
+         * the masked response leaves the indefinite in ST0 and pushes
+         * another (observed). */
         s->fsw |= FSW_IE | FSW_SF | FSW_C1;
         if (masked(s, FSW_IE)) {
             set_st(s, 0, fp80_indefinite());
@@ -255,6 +271,7 @@ static void replace_and_push(struct x87_state *s, fp80 r0, fp80 pushed, uint16_t
         }
         return;
     }
+    if (!finish(s, flags)) return;
     set_st(s, 0, r0);
     push(s, pushed);
 }
@@ -335,6 +352,7 @@ void x87_fcom_mem(struct x87_state *s, fp80 m, uint16_t load_flags, bool do_pop)
         }
         return;
     }
+    m = mem_operand(x87_st(s, 0), m, &load_flags);
     struct fp_ctx c = ctx(s);
     enum fp_cmp r = fp80_compare(&c, x87_st(s, 0), m, false);
     compare_done(s, r, c.flags | (load_flags & 0x3f), do_pop);
