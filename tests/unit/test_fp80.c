@@ -798,3 +798,117 @@ TEST(x87_programs_vs_host)
 #else
 TEST(x87_programs_vs_host) { test_skip("host is not x86-64: no native x87 oracle"); }
 #endif
+
+/* x87 layer, host-independent: stack faults, unmasked exceptions, images. */
+TEST(x87_stack_and_exceptions)
+{
+    struct x87_state s;
+    memset(&s, 0, sizeof(s));
+    x87_init(&s);
+    CHECK_EQ(s.fcw, 0x037f);
+    CHECK_EQ(s.ftw, 0xffff);
+    for (int k = 1; k <= 8; k++) x87_load(&s, fp80_from_i64(k), 0);
+    CHECK_EQ(x87_top(&s), 0);
+    CHECK_EQ(s.fsw & (FSW_IE | FSW_SF), 0);
+    fp80 v = x87_st(&s, 0);
+    CHECK_FP(v, fp80_from_i64(8).sexp, fp80_from_i64(8).mant);
+    /* Ninth push: stack overflow, masked: the indefinite, C1 = 1. */
+    x87_load(&s, ONE, 0);
+    CHECK_EQ(s.fsw & (FSW_IE | FSW_SF | FSW_C1), FSW_IE | FSW_SF | FSW_C1);
+    v = x87_st(&s, 0);
+    CHECK_FP(v, 0xffff, 0xC000000000000000ull);
+    CHECK(!x87_pending(&s));
+    /* Empty the stack; reading ST0 now underflows (C1 = 0). */
+    x87_init(&s);
+    x87_binop_st(&s, X87_FADD, 0, 1, false);
+    CHECK_EQ(s.fsw & (FSW_IE | FSW_SF | FSW_C1), FSW_IE | FSW_SF);
+    CHECK_EQ(x87_tag(&s, 0), X87_TAG_SPECIAL);   /* indefinite written */
+    /* Unmasked divide by zero: no write, ES and B set, #MF pending. */
+    x87_init(&s);
+    x87_fldcw(&s, 0x037f & ~FSW_ZE);
+    x87_load(&s, F(0, 0), 0);
+    x87_load(&s, THREE, 0);
+    x87_binop_st(&s, X87_FDIV, 0, 1, false);
+    CHECK_EQ(s.fsw & (FSW_ZE | FSW_ES | FSW_B), FSW_ZE | FSW_ES | FSW_B);
+    CHECK(x87_pending(&s));
+    v = x87_st(&s, 0);
+    CHECK_FP(v, THREE.sexp, THREE.mant);
+    /* Masking it again clears ES (FLDCW re-evaluates the summary). */
+    x87_fldcw(&s, 0x037f);
+    CHECK(!x87_pending(&s));
+    /* Stores: unmasked invalid forbids the memory write. */
+    x87_fldcw(&s, 0x037f & ~FSW_IE);
+    x87_load(&s, F(0x7fff, 1ull << 63), 0);             /* +inf */
+    int64_t iv = 42;
+    CHECK(!x87_store_int(&s, 32, false, true, &iv));
+    CHECK_EQ(iv, 42);
+    CHECK_EQ(x87_tag(&s, 0), X87_TAG_SPECIAL);          /* not popped */
+    x87_fldcw(&s, 0x037f);
+    x87_fclex(&s);
+    CHECK(x87_store_int(&s, 32, false, true, &iv));
+    CHECK_EQ(iv, INT32_MIN);
+    /* FPTAN pushes 1.0; FXAM of an empty register is C3 C0. */
+    x87_init(&s);
+    x87_load(&s, F(0x3ffe, 1ull << 63), 0);
+    x87_fptan(&s);
+    v = x87_st(&s, 0);
+    CHECK_FP(v, 0x3fff, 1ull << 63);
+    v = x87_st(&s, 1);
+    CHECK_FP(v, 0x3ffe, 0x8BDA7ADF9A3A5219ull);
+    x87_ffree(&s, 0);
+    x87_fxam(&s);
+    CHECK_EQ(s.fsw & (FSW_C3 | FSW_C2 | FSW_C0), FSW_C3 | FSW_C0);
+    CHECK_EQ(x87_fcomi(&s, 1, false, false), 0x45);    /* ST0 empty: unordered */
+}
+
+TEST(x87_images_roundtrip)
+{
+    struct x87_state s, t;
+    memset(&s, 0, sizeof(s));
+    x87_init(&s);
+    x87_fldcw(&s, 0x0b7f);
+    x87_load(&s, THREE, 0);
+    x87_load(&s, F(0, 0), 0);
+    x87_load(&s, F(0x7fff, 0xC000000000000001ull), 0);
+    s.fip = 0x123456789abcull; s.fdp = 0xfedcba98ull; s.fop = 0x5d9; s.fcs = 0x10; s.fds = 0x18;
+    uint8_t fx[160], sv[108], env[28];
+    uint32_t mx = 0;
+    x87_fxsave(&s, 0x1f80, 0xffff, true, fx);
+    CHECK_EQ(fx[4], 0xe0);                 /* abridged tags: R5 R6 R7 in use */
+    memset(&t, 0, sizeof(t));
+    CHECK(x87_fxrstor(&t, &mx, 0xffff, true, fx));
+    CHECK_EQ(mx, 0x1f80);
+    CHECK_EQ(t.fcw, s.fcw);
+    CHECK_EQ(t.fsw, s.fsw);
+    CHECK_EQ(t.ftw, s.ftw);
+    CHECK_EQ(t.fip, s.fip);
+    CHECK_EQ(t.fdp, s.fdp);
+    CHECK_EQ(t.fop, s.fop);
+    for (int k = 0; k < 8; k++) {
+        CHECK_EQ(t.st[k].mant, s.st[k].mant);
+        CHECK_EQ(t.st[k].sexp, s.st[k].sexp);
+    }
+    fx[26] = 1;                            /* MXCSR bit 16: reserved */
+    CHECK(!x87_fxrstor(&t, &mx, 0xffff, true, fx));
+    x87_fstenv(&s, true, false, env);
+    CHECK_EQ(s.fcw, 0x0b7f);               /* already all masked */
+    CHECK_EQ(env[8] | env[9] << 8, 0x1bff);  /* R7 valid, R6 zero, R5 special */
+    CHECK_EQ(env[18] | env[19] << 8, 0x5d9);
+    memcpy(&t, &s, sizeof(s));
+    x87_fsave(&s, true, false, sv);
+    CHECK_EQ(s.ftw, 0xffff);               /* FSAVE reinitializes */
+    x87_frstor(&s, true, false, sv);
+    CHECK_EQ(s.fsw, t.fsw);
+    CHECK_EQ(s.ftw, t.ftw);
+    for (int k = 0; k < 8; k++) {
+        CHECK_EQ(s.st[k].mant, t.st[k].mant);
+        CHECK_EQ(s.st[k].sexp, t.st[k].sexp);
+    }
+    CHECK_EQ(s.fip, t.fip & 0xffffffff);
+    uint8_t env16[14];
+    x87_fstenv(&s, false, true, env16);
+    struct x87_state u = s;
+    x87_fldenv(&u, false, true, env16);
+    CHECK_EQ(u.fip, s.fip & 0xfffff);
+    CHECK_EQ(u.fop, s.fop);
+}
