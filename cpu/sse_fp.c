@@ -607,6 +607,46 @@ static uint64_t convert(const struct fmt *from, const struct fmt *to, uint32_t *
 uint64_t sse_cvt_f32_f64(uint32_t *mxcsr, uint32_t a) { return convert(&F32, &F64, mxcsr, a); }
 uint32_t sse_cvt_f64_f32(uint32_t *mxcsr, uint64_t a) { return (uint32_t)convert(&F64, &F32, mxcsr, a); }
 
+/* ---- ROUNDSS/ROUNDSD ----------------------------------------------------- */
+
+static uint64_t round_int(const struct fmt *f, uint32_t *mxcsr, uint64_t a, unsigned imm)
+{
+    struct unp u = unpack(f, a, *mxcsr);
+    if (is_nan(u.k)) {
+        if (u.k == K_SNAN) *mxcsr |= MXCSR_IE;
+        return a | qbit(f);
+    }
+    if (u.k == K_ZERO) return zero_of(f, u.sign);
+    if (u.k == K_INF || u.exp >= f->fbits) return a;
+    struct fp_ctx c = ctx_of(*mxcsr);
+    if (!(imm & 4)) c.rounding = (uint8_t)(imm & 3);
+    /* Round the value to an integer: a 64-bit window whose unit bit is 2^0. */
+    int shift = 63 - u.exp;                 /* > 0 here */
+    u128 sig = u.sig;
+    u128 kept = shift >= 64 ? 0 : sig >> shift;
+    u128 rb = shift >= 64 ? sig : sig & (((u128)1 << shift) - 1);
+    bool inexact = rb != 0, up = false;
+    switch (c.rounding) {
+    case FP_RC_NEAREST:
+        if (shift <= 64) {
+            u128 half = (u128)1 << (shift - 1);
+            up = rb > half || (rb == half && (kept & 1));
+        }
+        break;
+    case FP_RC_DOWN: up = u.sign && inexact; break;
+    case FP_RC_UP: up = !u.sign && inexact; break;
+    default: break;
+    }
+    kept += up;
+    if (inexact && !(imm & 8)) *mxcsr |= MXCSR_PE;
+    if (kept == 0) return zero_of(f, u.sign);
+    c.flags = 0;
+    return pack(f, &c, u.sign, 127, kept);  /* exact */
+}
+
+uint32_t sse_round_f32(uint32_t *mxcsr, uint32_t a, unsigned imm) { return (uint32_t)round_int(&F32, mxcsr, a, imm); }
+uint64_t sse_round_f64(uint32_t *mxcsr, uint64_t a, unsigned imm) { return round_int(&F64, mxcsr, a, imm); }
+
 /* ---- reciprocal approximations ------------------------------------------ */
 
 uint32_t sse_rcp_f32(uint32_t a)

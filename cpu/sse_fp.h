@@ -90,6 +90,11 @@ int64_t sse_cvt_f64_i64(uint32_t *mxcsr, uint64_t a, bool trunc);
 uint64_t sse_cvt_f32_f64(uint32_t *mxcsr, uint32_t a);
 uint32_t sse_cvt_f64_f32(uint32_t *mxcsr, uint64_t a);
 
+/* ROUNDSS/ROUNDSD/ROUNDPS/ROUNDPD (SSE4.1): imm8 bits 1..0 pick the
+ * rounding mode unless bit 2 says "use MXCSR.RC"; bit 3 suppresses PE. */
+uint32_t sse_round_f32(uint32_t *mxcsr, uint32_t a, unsigned imm);
+uint64_t sse_round_f64(uint32_t *mxcsr, uint64_t a, unsigned imm);
+
 /* RCPSS/RCPPS and RSQRTSS/RSQRTPS: approximations with relative error
  * <= 1.5 * 2^-12; no flags, MXCSR.RC ignored, denormal inputs act as zero
  * and tiny results flush to zero (SDM vol. 2, RCPSS/RSQRTSS). */

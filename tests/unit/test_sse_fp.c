@@ -145,11 +145,11 @@ static uint64_t gen_b(uint64_t a, bool wide)
 
 enum { S_ADD, S_SUB, S_MUL, S_DIV, S_SQRT, S_MIN, S_MAX, S_CMP, S_COMI, S_UCOMI,
        S_CVTSI32, S_CVTSI64, S_CVT2SI32, S_CVTT2SI32, S_CVT2SI64, S_CVTT2SI64,
-       S_CVTFF, S_NOPS };
+       S_CVTFF, S_ROUND, S_NOPS };
 static const char *const sname[S_NOPS] __attribute__((unused)) = {
     "add", "sub", "mul", "div", "sqrt", "min", "max", "cmp", "comi", "ucomi",
     "cvtsi2s(32)", "cvtsi2s(64)", "cvts2si32", "cvtts2si32", "cvts2si64",
-    "cvtts2si64", "cvt f32<->f64" };
+    "cvtts2si64", "cvt f32<->f64", "round" };
 
 #if defined(__x86_64__)
 /* One scalar instruction on the host with the given MXCSR (all exceptions
@@ -227,6 +227,12 @@ static uint64_t native(int op, bool w, uint64_t a, uint64_t b, unsigned imm, uin
         if (w) SSECVT("cvttsd2si %%xmm0, %[r]", "movq %[a], %%xmm0", "");
         else SSECVT("cvttss2si %%xmm0, %[r]", "movq %[a], %%xmm0", "");
         break;
+    case S_ROUND:
+#define RNDC(i) case i: if (w) SSE2OP("roundsd $" #i ",", "movq"); else SSE2OP("roundss $" #i ",", "movq"); break;
+        /* roundss $imm, %xmm1, %xmm0 rounds xmm1 into xmm0: pass a as b. */
+        b = a;
+        switch (imm) { RNDC(0) RNDC(1) RNDC(2) RNDC(3) RNDC(4) RNDC(8) RNDC(9) RNDC(10) RNDC(11) default: RNDC(12) }
+        break;
     case S_CVTFF:   /* w: f64 -> f32, else f32 -> f64 */
         if (w) SSECVT("cvtsd2ss %%xmm0, %%xmm0", "movq %[a], %%xmm0", "movd %%xmm0, %k[r]");
         else SSECVT("cvtss2sd %%xmm0, %%xmm0", "movq %[a], %%xmm0", "movq %%xmm0, %[r]");
@@ -259,6 +265,7 @@ static uint64_t soft(int op, bool w, uint64_t a, uint64_t b, unsigned imm, uint3
     case S_CVT2SI64: return (uint64_t)(w ? sse_cvt_f64_i64(m, a, false) : sse_cvt_f32_i64(m, a32, false));
     case S_CVTT2SI64: return (uint64_t)(w ? sse_cvt_f64_i64(m, a, true) : sse_cvt_f32_i64(m, a32, true));
     case S_CVTFF: return w ? sse_cvt_f64_f32(m, a) : sse_cvt_f32_f64(m, a32);
+    case S_ROUND: return w ? sse_round_f64(m, a, imm) : sse_round_f32(m, a32, imm);
     }
     return 0;
 }
@@ -277,6 +284,7 @@ TEST(sse_vs_host)
             if (op == S_CVTSI32 || op == S_CVTSI64)
                 a = rnd() >> (rnd() % 64) ^ (rnd() & 1 ? ~0ull : 0);
             unsigned imm = (unsigned)(rnd() & 7);
+            if (op == S_ROUND) imm = (unsigned)(rnd() % 5) | (rnd() & 1 ? 8 : 0);
             for (unsigned mode = 0; mode < 16; mode++) {
                 uint32_t mx = MXCSR_MASKS | ((mode & 3) << MXCSR_RC_SHIFT) |
                               (mode & 4 ? MXCSR_FTZ : 0) | (mode & 8 ? MXCSR_DAZ : 0);
@@ -299,8 +307,49 @@ TEST(sse_vs_host)
     printf("  sse_vs_host: %lu cases\n", cases);
 }
 
+/* The VEX compare predicates 8..31 (VCMPSS/VCMPSD) need AVX on the host. */
+TEST(sse_cmp_predicates_vs_host_avx)
+{
+    if (!__builtin_cpu_supports("avx")) { test_skip("host has no AVX"); return; }
+    unsigned long cases = 0;
+    int shown = 0;
+    for (int i = 0; i < 20000; i++) {
+        bool w = i & 1;
+        uint64_t a = gen(w), b = gen_b(a, w), r = 0;
+        if (!w) { a &= 0xffffffff; b &= 0xffffffff; }
+        unsigned imm = (unsigned)(rnd() & 31);
+        uint32_t mx = MXCSR_MASKS | (rnd() & 1 ? MXCSR_DAZ : 0), save, ms = mx;
+#define VC(k) case k:                                                                     \
+        if (w) __asm__ volatile("stmxcsr %[save]\n\tldmxcsr %[m]\n\tvmovq %[a], %%xmm0\n\t"    \
+                                "vmovq %[b], %%xmm1\n\tvcmpsd $" #k ", %%xmm1, %%xmm0, %%xmm0\n\t" \
+                                "vmovq %%xmm0, %[r]\n\tstmxcsr %[m]\n\tldmxcsr %[save]"          \
+                                : [r] "=r"(r), [m] "+m"(mx), [save] "=m"(save)                \
+                                : [a] "r"(a), [b] "r"(b) : "xmm0", "xmm1");                   \
+        else __asm__ volatile("stmxcsr %[save]\n\tldmxcsr %[m]\n\tvmovq %[a], %%xmm0\n\t"      \
+                              "vmovq %[b], %%xmm1\n\tvcmpss $" #k ", %%xmm1, %%xmm0, %%xmm0\n\t"   \
+                              "vmovq %%xmm0, %[r]\n\tstmxcsr %[m]\n\tldmxcsr %[save]"            \
+                              : [r] "=r"(r), [m] "+m"(mx), [save] "=m"(save)                  \
+                              : [a] "r"(a), [b] "r"(b) : "xmm0", "xmm1");                     \
+        break;
+        switch (imm) {
+        VC(0) VC(1) VC(2) VC(3) VC(4) VC(5) VC(6) VC(7) VC(8) VC(9) VC(10) VC(11) VC(12) VC(13)
+        VC(14) VC(15) VC(16) VC(17) VC(18) VC(19) VC(20) VC(21) VC(22) VC(23) VC(24) VC(25)
+        VC(26) VC(27) VC(28) VC(29) VC(30) default: VC(31)
+        }
+        bool hr = r & 1;
+        bool sr = w ? sse_cmp_f64(&ms, a, b, imm) : sse_cmp_f32(&ms, (uint32_t)a, (uint32_t)b, imm);
+        cases++;
+        if ((hr != sr || mx != ms) && shown++ < 3)
+            printf("  vcmp%s $%u a=%llx b=%llx: host %d/%04x soft %d/%04x\n", w ? "sd" : "ss", imm,
+                   (unsigned long long)a, (unsigned long long)b, hr, mx, sr, ms);
+    }
+    printf("  sse_cmp_predicates_vs_host_avx: %lu cases\n", cases);
+    CHECK_EQ(shown, 0);
+}
+
 #else
 TEST(sse_vs_host) { test_skip("host is not x86-64: no native SSE oracle"); }
+TEST(sse_cmp_predicates_vs_host_avx) { test_skip("host is not x86-64: no native SSE oracle"); }
 #endif
 
 /* The soft reference and the host fast path agree (RC nearest, where the
