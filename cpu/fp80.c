@@ -58,19 +58,38 @@ struct fp_rounded fp_round_pack(struct fp_ctx *c, bool sign, int32_t exp,
 {
     struct fp_rounded r = { 0, 0 };
     int32_t bias = 1 - emin;
+    int32_t adjust = 3 * (emax + 1) / 2;    /* 24576, 1536, 192 */
     if (sig == 0)
         return r;
     int z = clz128(sig);
     sig <<= z;
     exp -= z;
+    bool inexact, inc;
+    if (exp > emax && (c->traps & FP_OE)) {
+        /* Unmasked overflow: deliver the bias-adjusted result; beyond even
+         * that range, an infinity whatever RC says (observed). */
+        c->flags |= FP_OE;
+        exp -= adjust;
+        if (exp > emax) {
+            c->flags |= FP_PE | FP_C1;
+            r.sig = 1ull << 63;
+            r.bexp = emax + bias + 1;
+            return r;
+        }
+    }
     if (exp > emax)
         goto overflow;
-    bool inexact, inc;
     if (exp >= emin) {
         u128 k = round_bits(c, sign, sig, 128 - prec, &inexact, &inc);
         if (k >> prec) { k >>= 1; exp++; }
-        if (exp > emax)
-            goto overflow;
+        if (exp > emax) {
+            if (c->traps & FP_OE) {
+                c->flags |= FP_OE;
+                exp -= adjust;
+            } else {
+                goto overflow;
+            }
+        }
         if (inexact) c->flags |= FP_PE;
         if (inc) c->flags |= FP_C1;
         r.sig = (uint64_t)k << (64 - prec);
@@ -85,6 +104,23 @@ struct fp_rounded fp_round_pack(struct fp_ctx *c, bool sign, int32_t exp,
         bool ix, ic;
         u128 k = round_bits(c, sign, sig, 128 - prec, &ix, &ic);
         if (k >> prec) tiny = false;
+    }
+    if (tiny && (c->traps & FP_UE)) {
+        /* Unmasked underflow: UE even when exact, bias-adjusted result
+         * (too tiny even for that: the masked response, UE still set). */
+        c->flags |= FP_UE;
+        if (exp + adjust < emin) {
+            c->flags |= FP_PE;      /* a zero, whatever RC says */
+            return r;
+        }
+        exp += adjust;
+        u128 k = round_bits(c, sign, sig, 128 - prec, &inexact, &inc);
+        if (k >> prec) { k >>= 1; exp++; }
+        if (inexact) c->flags |= FP_PE;
+        if (inc) c->flags |= FP_C1;
+        r.sig = (uint64_t)k << (64 - prec);
+        r.bexp = exp + bias;
+        return r;
     }
     if (ftz && tiny) {
         /* MXCSR.FTZ with UE masked: a zero of the result's sign. */

@@ -41,6 +41,11 @@ struct fp_ctx {
     uint8_t precision;  /* x87 PC as significand bits: 24, 53 or 64 */
     uint16_t flags;     /* FP_IE.. FP_PE, FP_C1: accumulated, never cleared here */
     bool daz, ftz;      /* SSE only: denormals-are-zero, flush-to-zero */
+    /* Unmasked exceptions (FP_OE, FP_UE matter here): an overflow or
+     * underflow then yields the result with its exponent biased by
+     * -/+ 3*2^(k-2) (24576 for 80-bit; SDM vol. 1, 4.9.1.4-5, 8.5.4-5) and
+     * UE is reported for every tiny result, exact or not. */
+    uint16_t traps;
 };
 
 /* Initial context: round to nearest, 64-bit precision, no flags. */
@@ -54,7 +59,8 @@ static inline struct fp_ctx fp_ctx_from_fcw(uint16_t fcw)
 {
     static const uint8_t pc[4] = { 24, 64, 53, 64 };
     return (struct fp_ctx){ .rounding = (uint8_t)((fcw >> 10) & 3),
-                            .precision = pc[(fcw >> 8) & 3] };
+                            .precision = pc[(fcw >> 8) & 3],
+                            .traps = (uint16_t)(~fcw & 0x3f) };
 }
 
 static inline fp80 fp80_make(bool sign, uint16_t exp, uint64_t mant)
@@ -147,7 +153,6 @@ bool fp80_fptan(struct fp_ctx *c, fp80 x, fp80 *tan, fp80 *push);
  * (bias = 1 - emin; 0 for denormals and zero; emax + bias + 1 for an
  * infinity, whose significand is 1 << 63). */
 struct fp_rounded { uint64_t sig; int32_t bexp; };
-enum fp_tininess { FP_TINY_BEFORE, FP_TINY_AFTER };
 struct fp_rounded fp_round_pack(struct fp_ctx *c, bool sign, int32_t exp,
                                 unsigned __int128 sig, int prec,
                                 int32_t emin, int32_t emax, bool ftz);

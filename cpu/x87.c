@@ -67,6 +67,12 @@ static void signal_unmasked(struct x87_state *s)
 static bool finish(struct x87_state *s, uint16_t flags)
 {
     uint16_t exc = flags & 0x3f;
+    /* An unmasked pre-computation exception (IE, DE, ZE) stops the
+     * instruction before the result exists: no OE/UE/PE, no C1. */
+    if (exc & ~s->fcw & (FSW_IE | FSW_DE | FSW_ZE)) {
+        exc &= FSW_IE | FSW_DE | FSW_ZE;
+        flags &= (uint16_t)~FP_C1;
+    }
     s->fsw = (uint16_t)((s->fsw & ~FSW_C1) | exc | ((flags & FP_C1) ? FSW_C1 : 0));
     signal_unmasked(s);
     return !(exc & ~s->fcw & (FSW_IE | FSW_DE | FSW_ZE));
@@ -403,6 +409,15 @@ unsigned x87_fcomi(struct x87_state *s, unsigned i, bool quiet, bool do_pop)
 
 /* ---- stores ----------------------------------------------------------------- */
 
+/* An unmasked overflow or underflow on a store to memory stores nothing
+ * (only register destinations get the bias-adjusted value, SDM 8.5.4). */
+static bool mem_trap(const struct x87_state *s, uint16_t *flags)
+{
+    if (!(*flags & ~s->fcw & (FSW_OE | FSW_UE))) return false;
+    *flags &= (uint16_t)~(FP_PE | FP_C1);     /* nothing was rounded */
+    return true;
+}
+
 /* Common frame: returns false if nothing may be written.  On stack
  * underflow with IE masked, *indef tells the caller to store the
  * format's indefinite. */
@@ -424,7 +439,8 @@ bool x87_store_f32(struct x87_state *s, bool do_pop, uint32_t *out)
     if (indef) { *out = 0xFFC00000u; return true; }
     struct fp_ctx c = ctx(s);
     uint32_t v = fp80_to_f32(&c, x87_st(s, 0));
-    if (!finish(s, c.flags)) return false;
+    bool trap = mem_trap(s, &c.flags);
+    if (!finish(s, c.flags) || trap) return false;
     *out = v;
     if (do_pop) pop(s);
     return true;
@@ -437,7 +453,8 @@ bool x87_store_f64(struct x87_state *s, bool do_pop, uint64_t *out)
     if (indef) { *out = 0xFFF8000000000000ull; return true; }
     struct fp_ctx c = ctx(s);
     uint64_t v = fp80_to_f64(&c, x87_st(s, 0));
-    if (!finish(s, c.flags)) return false;
+    bool trap = mem_trap(s, &c.flags);
+    if (!finish(s, c.flags) || trap) return false;
     *out = v;
     if (do_pop) pop(s);
     return true;

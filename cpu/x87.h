@@ -10,8 +10,9 @@
  * FSW.ES and FSW.B, and x87_pending() then tells the interpreter to raise
  * #MF (CR0.NE=1) or FERR#/IRQ13 before the next waiting x87 instruction
  * (SDM vol. 1, 8.7).  An unmasked IE, DE or ZE leaves the destination and
- * the stack untouched.  Unmasked OE/UE results are stored as their masked
- * responses (the 2^24576 bias adjustment of SDM 8.5.4/8.5.5 is not done).
+ * the stack untouched.  An unmasked OE/UE writes a register destination
+ * with its exponent bias-adjusted by 2^-/+24576 (SDM 8.5.4/8.5.5) and
+ * leaves a memory destination unwritten.
  */
 #ifndef CPU_X87_H
 #define CPU_X87_H

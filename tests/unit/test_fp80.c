@@ -795,8 +795,76 @@ TEST(x87_programs_vs_host)
     }
 }
 
+/* Unmasked exceptions: the x87 completes the instruction (bias-adjusted
+ * result for OE/UE, nothing for IE/DE/ZE) and only faults at the next
+ * waiting instruction; FNSAVE is non-waiting, so the image shows it all. */
+TEST(x87_unmasked_vs_host)
+{
+    const char *e = getenv("TREMU_FP_SCALE");
+    int scale = e && atoi(e) > 0 ? atoi(e) : 1;
+    unsigned long cases = 0;
+    int shown = 0;
+    for (int n = 0; n < 20000 * scale; n++) {
+        fp80 a = gen(), b = gen_b(a);
+        int op = (int)(rnd() % 7);
+        if (op == 5 && (rnd() & 1)) b = fp80_from_i64((int64_t)(rnd() % 40000) - 20000);
+        uint16_t cw = (uint16_t)(0x40 | (rnd() & 0x3f) | ((rnd() % 3 + 1) & 2 ? 0x300 : 0) |
+                                 ((rnd() & 3) << 10));
+        uint8_t h[108], sv[108];
+        uint32_t hm = 0x5a5a5a5a, sm = 0x5a5a5a5a;
+        switch (op) {
+#define UM(insn) __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[b]\n\tfldt %[a]\n\t" insn \
+                                  "\n\tfnsave %[img]" : [img] "=m"(h) : [a] "m"(a), [b] "m"(b), \
+                                  [cw] "m"(cw) : "memory")
+        case 0: UM("fadd %%st(1), %%st"); break;
+        case 1: UM("fsub %%st(1), %%st"); break;
+        case 2: UM("fmul %%st(1), %%st"); break;
+        case 3: UM("fdiv %%st(1), %%st"); break;
+        case 4: UM("fsqrt"); break;
+        case 5: UM("fscale"); break;
+        default:
+            __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[b]\n\tfldt %[a]\n\tfsts %[m]\n\tfnsave %[img]"
+                             : [img] "=m"(h), [m] "+m"(hm) : [a] "m"(a), [b] "m"(b), [cw] "m"(cw)
+                             : "memory");
+            break;
+        }
+        struct x87_state s;
+        memset(&s, 0, sizeof(s));
+        x87_init(&s);
+        x87_fldcw(&s, cw);
+        x87_load(&s, b, 0);
+        x87_load(&s, a, 0);
+        switch (op) {
+        case 0: x87_binop_st(&s, X87_FADD, 0, 1, false); break;
+        case 1: x87_binop_st(&s, X87_FSUB, 0, 1, false); break;
+        case 2: x87_binop_st(&s, X87_FMUL, 0, 1, false); break;
+        case 3: x87_binop_st(&s, X87_FDIV, 0, 1, false); break;
+        case 4: x87_unop(&s, X87_FSQRT); break;
+        case 5: x87_binop2(&s, X87_FSCALE); break;
+        default: {
+            uint32_t v;
+            if (x87_store_f32(&s, false, &v)) sm = v;
+            break;
+        }
+        }
+        x87_fsave(&s, true, false, sv);
+        cases++;
+        bool ok = memcmp(h, sv, 12) == 0 && memcmp(h + 28, sv + 28, 20) == 0 && hm == sm;
+        if (!ok && shown++ < 4) {
+            const uint8_t *x = h + 28, *y = sv + 28;
+            printf("  unmasked op %d cw=%04x a=%04x:%016llx b=%04x:%016llx: host fsw %04x st0 %02x%02x:%02x%02x%02x%02x%02x%02x%02x%02x m %08x, soft fsw %04x st0 %02x%02x:%02x%02x%02x%02x%02x%02x%02x%02x m %08x\n",
+                   op, cw, a.sexp, (unsigned long long)a.mant, b.sexp, (unsigned long long)b.mant,
+                   h[4] | h[5] << 8, x[9], x[8], x[7], x[6], x[5], x[4], x[3], x[2], x[1], x[0], hm,
+                   sv[4] | sv[5] << 8, y[9], y[8], y[7], y[6], y[5], y[4], y[3], y[2], y[1], y[0], sm);
+        }
+    }
+    printf("  x87_unmasked_vs_host: %lu cases\n", cases);
+    CHECK_EQ(shown, 0);
+}
+
 #else
 TEST(x87_programs_vs_host) { test_skip("host is not x86-64: no native x87 oracle"); }
+TEST(x87_unmasked_vs_host) { test_skip("host is not x86-64: no native x87 oracle"); }
 #endif
 
 /* x87 layer, host-independent: stack faults, unmasked exceptions, images. */
