@@ -110,7 +110,12 @@ struct fp_rounded fp_round_pack(struct fp_ctx *c, bool sign, int32_t exp,
          * (too tiny even for that: the masked response, UE still set). */
         c->flags |= FP_UE;
         if (exp + adjust < emin) {
-            c->flags |= FP_PE;      /* a zero, whatever RC says */
+            /* Too tiny even for that.  The x87 delivers a zero, inexact
+             * whatever RC says; SSE delivers nothing and reports PE only
+             * if the significand itself does not fit (both observed). */
+            bool ix, ic;
+            round_bits(c, sign, sig, 128 - prec, &ix, &ic);
+            if (ix || emax == FP80_BIAS) c->flags |= FP_PE;
             return r;
         }
         exp += adjust;

@@ -66,11 +66,16 @@ static inline bool is_nan(enum cls k) { return k == K_QNAN || k == K_SNAN; }
 static struct fp_ctx ctx_of(uint32_t mxcsr)
 {
     return (struct fp_ctx){ .rounding = (uint8_t)((mxcsr >> MXCSR_RC_SHIFT) & 3),
-                            .precision = 64, .ftz = (mxcsr & MXCSR_FTZ) != 0 };
+                            .precision = 64, .ftz = (mxcsr & MXCSR_FTZ) != 0,
+                            .traps = (uint16_t)(~(mxcsr >> 7) & MXCSR_FLAGS) };
 }
 
-static void put_flags(uint32_t *mxcsr, const struct fp_ctx *c)
+/* Post-computation flags (OE UE PE) of the rounding.  An unmasked DE
+ * (pre-computation) raised by this operation means the result was never
+ * computed, so it reports DE alone (SDM vol. 1, 11.5.2). */
+static void put_flags(uint32_t *mxcsr, const struct fp_ctx *c, bool de)
 {
+    if (de && !(*mxcsr & (MXCSR_DE << 7))) return;
     *mxcsr |= c->flags & MXCSR_FLAGS;
 }
 
@@ -97,9 +102,10 @@ static bool nan2(const struct fmt *f, uint32_t *mxcsr, uint64_t a, const struct 
     return true;
 }
 
-static void denormal_check(uint32_t *mxcsr, const struct unp *ua, const struct unp *ub)
+static bool denormal_check(uint32_t *mxcsr, const struct unp *ua, const struct unp *ub)
 {
-    if (ua->k == K_DENORMAL || (ub && ub->k == K_DENORMAL)) *mxcsr |= MXCSR_DE;
+    if (ua->k == K_DENORMAL || (ub && ub->k == K_DENORMAL)) { *mxcsr |= MXCSR_DE; return true; }
+    return false;
 }
 
 /* ---- soft-float arithmetic ------------------------------------------- */
@@ -118,7 +124,7 @@ static uint64_t soft_addsub(const struct fmt *f, uint32_t *mxcsr, uint64_t a, ui
         denormal_check(mxcsr, &ua, &ub);
         return ua.k == K_INF ? inf_of(f, ua.sign) : inf_of(f, sb);
     }
-    denormal_check(mxcsr, &ua, &ub);
+    bool de = denormal_check(mxcsr, &ua, &ub);
     struct fp_ctx c = ctx_of(*mxcsr);
     if (ua.k == K_ZERO && ub.k == K_ZERO)
         return zero_of(f, ua.sign == sb ? ua.sign : c.rounding == FP_RC_DOWN);
@@ -143,7 +149,7 @@ static uint64_t soft_addsub(const struct fmt *f, uint32_t *mxcsr, uint64_t a, ui
     else { r = xb - xa; s = sb; }
     if (r == 0) return zero_of(f, c.rounding == FP_RC_DOWN);
     res = pack(f, &c, s, e + 2, r);
-    put_flags(mxcsr, &c);
+    put_flags(mxcsr, &c, de);
     return res;
 }
 
@@ -157,12 +163,12 @@ static uint64_t soft_mul(const struct fmt *f, uint32_t *mxcsr, uint64_t a, uint6
         *mxcsr |= MXCSR_IE;
         return indefinite(f);
     }
-    denormal_check(mxcsr, &ua, &ub);
+    bool de = denormal_check(mxcsr, &ua, &ub);
     if (ua.k == K_INF || ub.k == K_INF) return inf_of(f, s);
     if (ua.k == K_ZERO || ub.k == K_ZERO) return zero_of(f, s);
     struct fp_ctx c = ctx_of(*mxcsr);
     res = pack(f, &c, s, ua.exp + ub.exp + 1, (u128)ua.sig * ub.sig);
-    put_flags(mxcsr, &c);
+    put_flags(mxcsr, &c, de);
     return res;
 }
 
@@ -178,7 +184,7 @@ static uint64_t soft_div(const struct fmt *f, uint32_t *mxcsr, uint64_t a, uint6
     }
     /* A zero divisor reports ZE alone, even with a denormal dividend. */
     if (ub.k == K_ZERO && ua.k != K_INF) { *mxcsr |= MXCSR_ZE; return inf_of(f, s); }
-    denormal_check(mxcsr, &ua, &ub);
+    bool de = denormal_check(mxcsr, &ua, &ub);
     if (ua.k == K_INF) return inf_of(f, s);
     if (ub.k == K_INF) return zero_of(f, s);
     if (ua.k == K_ZERO) return zero_of(f, s);
@@ -186,7 +192,7 @@ static uint64_t soft_div(const struct fmt *f, uint32_t *mxcsr, uint64_t a, uint6
     int32_t e;
     u128 q = fp_div_sig(ua.sig, ub.sig, &e);
     res = pack(f, &c, s, ua.exp - ub.exp + e, q);
-    put_flags(mxcsr, &c);
+    put_flags(mxcsr, &c, de);
     return res;
 }
 
@@ -200,7 +206,7 @@ static uint64_t soft_sqrt(const struct fmt *f, uint32_t *mxcsr, uint64_t a)
     if (u.k == K_ZERO) return zero_of(f, u.sign);
     if (u.sign) { *mxcsr |= MXCSR_IE; return indefinite(f); }
     if (u.k == K_INF) return a;
-    denormal_check(mxcsr, &u, NULL);
+    bool de = denormal_check(mxcsr, &u, NULL);
     u128 n = (u128)u.sig << 64;
     int32_t e = u.exp - 127;
     if (e & 1) { n >>= 1; e += 1; }
@@ -209,7 +215,7 @@ static uint64_t soft_sqrt(const struct fmt *f, uint32_t *mxcsr, uint64_t a)
     u128 sig = ((u128)root << 64) | (rem > root ? (u128)1 << 63 : 0) | (rem != 0);
     struct fp_ctx c = ctx_of(*mxcsr);
     uint64_t res = pack(f, &c, false, e / 2 + 63, sig);
-    put_flags(mxcsr, &c);
+    put_flags(mxcsr, &c, de);
     return res;
 }
 
@@ -526,7 +532,7 @@ static uint64_t from_int(const struct fmt *f, uint32_t *mxcsr, int64_t v)
     uint64_t m = s ? -(uint64_t)v : (uint64_t)v;
     struct fp_ctx c = ctx_of(*mxcsr);
     uint64_t r = pack(f, &c, s, 127, m);
-    put_flags(mxcsr, &c);
+    put_flags(mxcsr, &c, false);
     return r;
 }
 
@@ -597,10 +603,10 @@ static uint64_t convert(const struct fmt *from, const struct fmt *to, uint32_t *
     case K_ZERO: return zero_of(to, u.sign);
     default: break;
     }
-    denormal_check(mxcsr, &u, NULL);
+    bool de = denormal_check(mxcsr, &u, NULL);
     struct fp_ctx c = ctx_of(*mxcsr);
     uint64_t r = pack(to, &c, u.sign, u.exp + 64, u.sig);
-    put_flags(mxcsr, &c);
+    put_flags(mxcsr, &c, de);
     return r;
 }
 

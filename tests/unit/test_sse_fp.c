@@ -307,6 +307,110 @@ TEST(sse_vs_host)
     printf("  sse_vs_host: %lu cases\n", cases);
 }
 
+/* Unmasked exceptions: the host faults (#XM -> SIGFPE); the MXCSR in the
+ * signal frame holds the flags the instruction set.  The helpers must
+ * report exactly those flags, and a trap exactly when the host faults. */
+#include <setjmp.h>
+#include <signal.h>
+#include <ucontext.h>
+
+static sigjmp_buf xm_jb;
+static volatile uint32_t xm_mxcsr, xm_save, xm_m;
+static volatile uint64_t xm_a, xm_b, xm_r;
+
+static void xm_handler(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig; (void)si;
+    ucontext_t *uc = ucv;
+    xm_mxcsr = uc->uc_mcontext.fpregs->mxcsr;
+    siglongjmp(xm_jb, 1);
+}
+
+/* Runs operation sel on the host with MXCSR mx; returns true if it
+ * faulted.  Only globals cross the longjmp. */
+static __attribute__((noinline)) bool xm_native(int sel, uint32_t mx)
+{
+    xm_m = mx;
+    if (sigsetjmp(xm_jb, 1)) {
+        uint32_t restore = xm_save;
+        __asm__ volatile("ldmxcsr %0" :: "m"(restore));
+        return true;
+    }
+#define XMI(insn) __asm__ volatile("stmxcsr %[save]\n\tldmxcsr %[m]\n\tmovq %[a], %%xmm0\n\t"      \
+                                   "movq %[b], %%xmm1\n\t" insn "\n\t"                             \
+                                   "movq %%xmm0, %[r]\n\tstmxcsr %[m]\n\tldmxcsr %[save]"         \
+                                   : [r] "=m"(xm_r), [m] "+m"(xm_m), [save] "=m"(xm_save)         \
+                                   : [a] "m"(xm_a), [b] "m"(xm_b) : "xmm0", "xmm1", "memory")
+    switch (sel) {
+    case 0: XMI("addss %%xmm1, %%xmm0"); break;
+    case 1: XMI("addsd %%xmm1, %%xmm0"); break;
+    case 2: XMI("mulss %%xmm1, %%xmm0"); break;
+    case 3: XMI("mulsd %%xmm1, %%xmm0"); break;
+    case 4: XMI("divss %%xmm1, %%xmm0"); break;
+    case 5: XMI("divsd %%xmm1, %%xmm0"); break;
+    case 6: XMI("sqrtss %%xmm0, %%xmm0"); break;
+    case 7: XMI("sqrtsd %%xmm0, %%xmm0"); break;
+    case 8: XMI("cvtss2sd %%xmm0, %%xmm0"); break;
+    default: XMI("cvtsd2ss %%xmm0, %%xmm0"); break;
+    }
+    return false;
+}
+
+TEST(sse_unmasked_vs_host)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = xm_handler;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGFPE, &sa, &old);
+    const char *e = getenv("TREMU_FP_SCALE");
+    int scale = e && atoi(e) > 0 ? atoi(e) : 1;
+    unsigned long cases = 0, faults = 0;
+    int shown = 0;
+    for (int i = 0; i < 20000 * scale; i++) {
+        bool w = i & 1;
+        uint64_t a = gen(w), b = gen_b(a, w);
+        if (!w) { a &= 0xffffffff; b &= 0xffffffff; }
+        int op = (int)(rnd() % 5);
+        uint32_t mx = ((uint32_t)(rnd() & 0x3f) << 7) | ((uint32_t)(rnd() & 3) << MXCSR_RC_SHIFT) |
+                      (rnd() & 1 ? MXCSR_FTZ : 0) | (rnd() & 1 ? MXCSR_DAZ : 0);
+        xm_a = a;
+        xm_b = b;
+        bool faulted = xm_native(op * 2 + w, mx);
+        uint64_t host_r = xm_r;
+        uint32_t host_m = faulted ? xm_mxcsr : xm_m;
+        uint32_t sm = mx;
+        uint64_t sr;
+        switch (op * 2 + w) {
+        case 0: sr = sse_add_f32(&sm, (uint32_t)a, (uint32_t)b); break;
+        case 1: sr = sse_add_f64(&sm, a, b); break;
+        case 2: sr = sse_mul_f32(&sm, (uint32_t)a, (uint32_t)b); break;
+        case 3: sr = sse_mul_f64(&sm, a, b); break;
+        case 4: sr = sse_div_f32(&sm, (uint32_t)a, (uint32_t)b); break;
+        case 5: sr = sse_div_f64(&sm, a, b); break;
+        case 6: sr = sse_sqrt_f32(&sm, (uint32_t)a); break;
+        case 7: sr = sse_sqrt_f64(&sm, a); break;
+        case 8: sr = sse_cvt_f32_f64(&sm, (uint32_t)a); break;
+        default: sr = sse_cvt_f64_f32(&sm, a); break;
+        }
+        bool soft_trap = (sm & MXCSR_FLAGS) & ~(mx >> 7);
+        cases++;
+        faults += faulted;
+        /* Result width: f64 for the sd forms and cvtss2sd, else f32. */
+        bool r64 = op == 4 ? !w : w;
+        bool ok = faulted == soft_trap && host_m == sm &&
+                  (faulted || (r64 ? host_r == sr : (uint32_t)host_r == (uint32_t)sr));
+        if (!ok && shown++ < 4)
+            printf("  unmasked op %d w=%d mxcsr=%04x a=%llx b=%llx: host %s r=%llx mxcsr %04x, soft r=%llx mxcsr %04x\n",
+                   op, w, mx, (unsigned long long)a, (unsigned long long)b, faulted ? "#XM" : "ok",
+                   (unsigned long long)host_r, host_m, (unsigned long long)sr, sm);
+    }
+    sigaction(SIGFPE, &old, NULL);
+    printf("  sse_unmasked_vs_host: %lu cases, %lu faults\n", cases, faults);
+    CHECK_EQ(shown, 0);
+}
+
 /* The VEX compare predicates 8..31 (VCMPSS/VCMPSD) need AVX on the host. */
 TEST(sse_cmp_predicates_vs_host_avx)
 {
@@ -350,6 +454,7 @@ TEST(sse_cmp_predicates_vs_host_avx)
 #else
 TEST(sse_vs_host) { test_skip("host is not x86-64: no native SSE oracle"); }
 TEST(sse_cmp_predicates_vs_host_avx) { test_skip("host is not x86-64: no native SSE oracle"); }
+TEST(sse_unmasked_vs_host) { test_skip("host is not x86-64: no native SSE oracle"); }
 #endif
 
 /* The soft reference and the host fast path agree (RC nearest, where the
