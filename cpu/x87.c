@@ -195,8 +195,10 @@ void x87_binop_mem(struct x87_state *s, enum x87_binop op, fp80 m, uint16_t load
     if (!nonempty(s, 0)) { underflow(s, 0, false); return; }
     m = mem_operand(x87_st(s, 0), m, &load_flags);
     struct fp_ctx c = ctx(s);
-    c.flags = load_flags & 0x3f;
     fp80 r = binop(&c, op, x87_st(s, 0), m);
+    /* A zero divisor reports ZE alone, even with a denormal dividend. */
+    if (c.flags & FP_ZE) load_flags &= (uint16_t)~FP_DE;
+    c.flags |= load_flags & 0x3f;
     if (!finish(s, c.flags)) return;
     set_st(s, 0, r);
 }
@@ -539,7 +541,7 @@ void x87_fxch(struct x87_state *s, unsigned i)
 void x87_fcmov(struct x87_state *s, unsigned i, bool cond)
 {
     if (!nonempty(s, i) || !nonempty(s, 0)) { underflow(s, 0, false); return; }
-    s->fsw &= (uint16_t)~FSW_C1;
+    /* C1 is left alone when nothing faults (observed). */
     if (cond) set_st(s, 0, x87_st(s, i));
 }
 

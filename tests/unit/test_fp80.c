@@ -618,7 +618,8 @@ enum { P_FLD80, P_FLD64, P_FLD32, P_FADD0I, P_FADDI0, P_FADDP, P_FSUB, P_FSUBR, 
        P_FDIV, P_FDIVR, P_FSTP, P_FXCH, P_FCOMP, P_FUCOMPP, P_FSQRT, P_FCHS, P_FABS,
        P_FRNDINT, P_FPREM, P_FPREM1, P_FSCALE, P_FXTRACT, P_FSTPS, P_FISTPL, P_FINCSTP,
        P_FDECSTP, P_FFREE, P_FLDST, P_FLDPI, P_FLDZ, P_FXAM, P_FTST, P_FCOMI, P_FIADDL,
-       P_FADDL, P_FBSTP, P_FISTTPLL, P_FST80, P_NOPS };
+       P_FADDL, P_FBSTP, P_FISTTPLL, P_FST80, P_FICOML, P_FSUBRL, P_FDIVRS, P_FISTPS,
+       P_FLD1, P_FLDLG2, P_FUCOMIP, P_FSTI, P_FCMOVB, P_FIDIVL, P_NOPS };
 
 TEST(x87_programs_vs_host)
 {
@@ -660,6 +661,8 @@ TEST(x87_programs_vs_host)
             uint64_t fl = 0;
             unsigned sfl = 0;
             struct fp_ctx lc = fp_ctx_x87();
+            fp80 dbg_st0 = x87_st(&s, 0);
+            unsigned dbg_tag = x87_tag(&s, 0);
             steps++;
             switch (op) {
             case P_FLD80: __asm__ volatile("fldt %0" :: "m"(m80) : "memory"); x87_load(&s, m80, 0); break;
@@ -747,6 +750,51 @@ TEST(x87_programs_vs_host)
                 x87_store_f80(&s, true, &s80);
                 bad |= o80.mant != s80.mant || o80.sexp != s80.sexp;
                 break;
+            case P_FICOML:
+                __asm__ volatile("ficoml %0" :: "m"(mi) : "memory");
+                x87_fcom_mem(&s, fp80_from_i64(mi), 0, false);
+                break;
+            case P_FSUBRL: {
+                __asm__ volatile("fsubrl %0" :: "m"(m64) : "memory");
+                fp80 v = fp80_from_f64(&lc, m64);
+                x87_binop_mem(&s, X87_FSUBR, v, lc.flags);
+                break;
+            }
+            case P_FDIVRS: {
+                __asm__ volatile("fdivrs %0" :: "m"(m32) : "memory");
+                fp80 v = fp80_from_f32(&lc, m32);
+                x87_binop_mem(&s, X87_FDIVR, v, lc.flags);
+                break;
+            }
+            case P_FISTPS: {
+                int16_t v = 0;
+                __asm__ volatile("fistps %0" : "=m"(v) :: "memory");
+                o32 = (uint16_t)v;
+                if (x87_store_int(&s, 16, false, true, &si)) s32 = (uint16_t)si;
+                bad |= o32 != s32;
+                break;
+            }
+            case P_FLD1: __asm__ volatile("fld1" ::: "memory"); x87_load_const(&s, FP80_ONE); break;
+            case P_FLDLG2: __asm__ volatile("fldlg2" ::: "memory"); x87_load_const(&s, FP80_LG2); break;
+            case P_FUCOMIP:
+#define FUCOMIP_I(k) case k: __asm__ volatile("fucomip %%st(" #k "), %%st\n\tpushfq\n\tpopq %0" : "=r"(fl) :: "memory", "cc"); break;
+                switch (i) { FUCOMIP_I(0) FUCOMIP_I(1) FUCOMIP_I(2) FUCOMIP_I(3) FUCOMIP_I(4) FUCOMIP_I(5) FUCOMIP_I(6) default: FUCOMIP_I(7) }
+                sfl = x87_fcomi(&s, i, true, true);
+                bad |= (fl & 0x45) != sfl;
+                break;
+            case P_FSTI: STI2("fst ", "", i); x87_store_st(&s, i, false); break;
+            case P_FCMOVB: {
+                /* CF from a random compare of two integers. */
+                bool cf = rnd() & 1;
+#define FCMOVB_I(k) case k: __asm__ volatile("cmpl %1, %0\n\tfcmovb %%st(" #k "), %%st" :: "r"(0), "r"(cf ? 1 : 0) : "memory", "cc"); break;
+                switch (i) { FCMOVB_I(0) FCMOVB_I(1) FCMOVB_I(2) FCMOVB_I(3) FCMOVB_I(4) FCMOVB_I(5) FCMOVB_I(6) default: FCMOVB_I(7) }
+                x87_fcmov(&s, i, cf);
+                break;
+            }
+            case P_FIDIVL:
+                __asm__ volatile("fidivl %0" :: "m"(mi) : "memory");
+                x87_binop_mem(&s, X87_FDIV, fp80_from_i64(mi), 0);
+                break;
             }
             uint16_t hsw;
             __asm__ volatile("fnstsw %0" : "=m"(hsw) :: "memory");
@@ -761,7 +809,13 @@ TEST(x87_programs_vs_host)
             if ((op == P_FPREM || op == P_FPREM1) && fp80_is_nan(x87_st(&s, 0)) &&
                 (hsw & ~qbits) == (s.fsw & ~qbits))
                 s.fsw = hsw;
-            if (first_bad < 0 && hsw != s.fsw) { first_bad = k; bad_h = hsw; bad_s = s.fsw; }
+            if (first_bad < 0 && hsw != s.fsw) {
+                first_bad = k; bad_h = hsw; bad_s = s.fsw;
+                if (getenv("TREMU_X87_DEBUG"))
+                    printf("  DEBUG op %d st0 before %04x:%016llx tag %u m64 %016llx m32 %08x mi %d\n", op,
+                           dbg_st0.sexp, (unsigned long long)dbg_st0.mant, dbg_tag,
+                           (unsigned long long)m64, m32, mi);
+            }
         }
         uint8_t img_h[108], img_s[108];
         __asm__ volatile("fnsave %0" : "=m"(img_h) :: "memory");
