@@ -4,9 +4,15 @@
  * intermediates): no host long double, no host FPU state, so an x86-64 and
  * an ARM64 host give bit-identical results.  The library knows nothing of
  * the x87 register stack; it computes one operation on values and reports
- * exception flags into a context.  Results are the *masked* responses
- * (SDM vol. 1, 4.9.1 / 8.5): the caller (the x87 layer) raises #MF when an
- * unmasked flag comes back.
+ * exception flags into a context.  Results are the masked responses
+ * (SDM vol. 1, 4.9.1 / 8.5), except that ctx->traps selects the unmasked
+ * overflow/underflow behaviour (bias-adjusted results); deciding whether
+ * to write a result and raising #MF is the caller's (x87.c).
+ *
+ * Behaviour not pinned down by the SDM (DE/ZE precedence, NaN choice,
+ * FPREM's partial-reduction step, constants' rounding, transcendental
+ * flags...) follows what the hardware does; the unit tests compare with
+ * the host's x87 bit for bit (transcendentals: within 1 ulp).
  */
 #ifndef CPU_FP80_H
 #define CPU_FP80_H
@@ -151,7 +157,8 @@ bool fp80_fptan(struct fp_ctx *c, fp80 x, fp80 *tan, fp80 *push);
  * exponent range [emin, emax].  Returns the significand top-aligned in 64
  * bits (integer bit in bit 63 for normal numbers) and the biased exponent
  * (bias = 1 - emin; 0 for denormals and zero; emax + bias + 1 for an
- * infinity, whose significand is 1 << 63). */
+ * infinity, whose significand is 1 << 63).  Tininess is detected after
+ * rounding, as x86 does; ftz flushes tiny results (masked UE) to zero. */
 struct fp_rounded { uint64_t sig; int32_t bexp; };
 struct fp_rounded fp_round_pack(struct fp_ctx *c, bool sign, int32_t exp,
                                 unsigned __int128 sig, int prec,
