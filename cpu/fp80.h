@@ -46,7 +46,8 @@ struct fp_ctx {
     uint8_t rounding;   /* FP_RC_* */
     uint8_t precision;  /* x87 PC as significand bits: 24, 53 or 64 */
     uint16_t flags;     /* FP_IE.. FP_PE, FP_C1: accumulated, never cleared here */
-    bool daz, ftz;      /* SSE only: denormals-are-zero, flush-to-zero */
+    bool ftz;           /* SSE only: flush tiny results to zero (DAZ is
+                         * applied by sse_fp.c when it unpacks operands) */
     /* Unmasked exceptions (FP_OE, FP_UE matter here): an overflow or
      * underflow then yields the result with its exponent biased by
      * -/+ 3*2^(k-2) (24576 for 80-bit; SDM vol. 1, 4.9.1.4-5, 8.5.4-5) and

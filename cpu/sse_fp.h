@@ -7,11 +7,13 @@
  * host's float types, NaN conventions and rounding state never leak in.
  * *mxcsr supplies RC (bits 14..13), FTZ (15) and DAZ (6); the helpers OR
  * the exception flags (bits 5..0: IE DE ZE OE UE PE) into it and return the
- * masked response.  Unmasked exceptions are the caller's business: it
- * compares the new flags with the mask bits (12..7) and raises #XM (or #UD
- * when CR4.OSXMMEXCPT is clear) instead of writing the destination
- * (SDM vol. 1, 11.5.1).  The underflow flag follows the masked rule
- * (tiny and inexact).
+ * result.  Unmasked exceptions: the flags are those the hardware reports
+ * with the MXCSR masks given (an unmasked UM reports UE for every tiny
+ * result, exact or not; an unmasked pre-computation DE reports no OE/UE/PE);
+ * the caller compares the new flags with the mask bits (12..7) and raises
+ * #XM (or #UD when CR4.OSXMMEXCPT is clear) instead of writing the
+ * destination (SDM vol. 1, 11.5); the returned value is then meaningless.
+ * For packed instructions: run every lane into a temporary, then decide.
  *
  * Implementation: integer soft-float sharing fp80.c's rounding core, with a
  * fast path for the common case (normal operands, normal result, round to
