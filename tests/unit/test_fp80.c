@@ -818,6 +818,13 @@ TEST(x87_programs_vs_host)
             }
         }
         uint8_t img_h[108], img_s[108];
+        static uint8_t fx_h[512] __attribute__((aligned(16)));
+        uint8_t fx_s[160];
+        __asm__ volatile("fxsave64 %0" : "=m"(fx_h) :: "memory");
+        x87_fxsave(&s, 0x1f80, 0xffff, true, fx_s);
+        /* FCW, FSW, abridged tags, and the registers (FOP/FIP/FDP and
+         * MXCSR are not the x87 layer's to know here). */
+        bad |= memcmp(fx_h, fx_s, 6) != 0 || memcmp(fx_h + 32, fx_s + 32, 128) != 0;
         __asm__ volatile("fnsave %0" : "=m"(img_h) :: "memory");
         x87_fsave(&s, true, false, img_s);
         progs++;
