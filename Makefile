@@ -29,14 +29,21 @@ CACHE ?= $(HOME)/.cache/tremu
 .PHONY: all check check-unit check-guests run deps bench clean guest test-guests
 all: tremu test-guests
 
+%.o: %.c
+	@echo "  CC      $@"
+	@$(CC) $(CFLAGS) -c -o $@ $<
+
 libtremu.a: $(LIB_OBJS)
-	$(AR) rcs $@ $^
+	@rm -f $@
+	@$(AR) rcs $@ $^
 
 tremu: ui/main.o libtremu.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 tests/unit/run-unit: $(UNIT_OBJS) libtremu.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Test guests (assembly, built with the system toolchain).
 test-guests:

@@ -49,7 +49,7 @@ struct accel_ops {
     int (*set_state)(struct vcpu *v, const struct x86_state *s);
     /* The PIC's INTR output changed (user-space interrupt controller). */
     void (*intr_changed)(struct vcpu *v);
-    /* In-kernel irqchip: drive a GSI there. NULL when the board's PIC is used. */
+    /* In-kernel irqchip (init sets m->irqchip_in_kernel): drive a GSI there. */
     void (*set_gsi)(struct machine *m, int gsi, int level);
     void (*dump)(struct vcpu *v, FILE *f);
     void (*destroy)(struct machine *m);

@@ -82,10 +82,11 @@ int machine_phys_read(struct machine *m, uint64_t paddr, void *buf, uint64_t len
     return 0;
 }
 
-int machine_init(struct machine *m, struct machine_config *cfg)
+int machine_init(struct machine *m, struct machine_config *cfg, const struct accel_ops *accel)
 {
     memset(m, 0, sizeof(*m));
     m->cfg = cfg;
+    m->accel = accel;
     m->log = cfg->log ? cfg->log : stderr;
     m->start_ns = host_monotonic_ns();
     pthread_mutex_init(&m->lock, NULL);
@@ -115,14 +116,13 @@ int machine_init(struct machine *m, struct machine_config *cfg)
         return -1;
     }
     machine_e820_build(m);
-    if (pc_init(m) < 0)
-        return -1;
     return 0;
 }
 
 void machine_destroy(struct machine *m)
 {
-    pc_destroy(m);
+    if (m->board)
+        pc_destroy(m);
     if (m->accel && m->accel->destroy)
         m->accel->destroy(m);
     if (m->ram)
@@ -136,14 +136,21 @@ void machine_destroy(struct machine *m)
     }
 }
 
-int machine_watch_fd(struct machine *m, int fd, short events,
-                     void (*cb)(void *opaque, int fd, short revents), void *opaque)
+int machine_watch_fd_ready(struct machine *m, int fd, short events,
+                           void (*cb)(void *opaque, int fd, short revents),
+                           bool (*ready)(void *opaque), void *opaque)
 {
     if (m->nwatches >= MAX_WATCHES)
         return -1;
-    m->watches[m->nwatches++] = (struct fd_watch){fd, events, cb, opaque};
+    m->watches[m->nwatches++] = (struct fd_watch){fd, events, cb, opaque, ready};
     wake_main_loop(m);
     return 0;
+}
+
+int machine_watch_fd(struct machine *m, int fd, short events,
+                     void (*cb)(void *opaque, int fd, short revents), void *opaque)
+{
+    return machine_watch_fd_ready(m, fd, events, cb, NULL, opaque);
 }
 
 void machine_unwatch_fd(struct machine *m, int fd)
@@ -213,7 +220,7 @@ void machine_request(struct machine *m, enum machine_request req, int exit_code)
 
 void machine_set_gsi(struct machine *m, int gsi, int level)
 {
-    if (m->accel && m->accel->set_gsi)
+    if (m->irqchip_in_kernel)
         m->accel->set_gsi(m, gsi, level);
     else
         pc_set_gsi(m, gsi, level);
@@ -309,12 +316,22 @@ static void main_loop_iteration(struct machine *m)
     int n = 0;
     pfd[n++] = (struct pollfd){.fd = m->wake_fd[0], .events = POLLIN};
     pthread_mutex_lock(&m->lock);
-    int nw = m->nwatches;
-    for (int i = 0; i < nw; i++)
-        pfd[n++] = (struct pollfd){.fd = m->watches[i].fd, .events = m->watches[i].events};
+    bool throttled = false;
+    for (int i = 0; i < m->nwatches; i++) {
+        struct fd_watch *w = &m->watches[i];
+        if (w->ready && !w->ready(w->opaque)) {
+            throttled = true;
+            continue;
+        }
+        pfd[n++] = (struct pollfd){.fd = w->fd, .events = w->events};
+    }
     uint64_t deadline = clock_next_deadline(&m->clock);
     uint64_t now = clock_ns(&m->clock);
     pthread_mutex_unlock(&m->lock);
+    /* A throttled input is re-checked soon: the guest drains its FIFO on the
+     * vCPU thread, which does not wake us. */
+    if (throttled && (deadline == CLOCK_NEVER || deadline > now + 5000000))
+        deadline = now + 5000000;
 
     struct timespec ts, *tsp = NULL;
     if (deadline != CLOCK_NEVER) {

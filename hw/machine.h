@@ -76,6 +76,9 @@ struct fd_watch {
     short events;
     void (*cb)(void *opaque, int fd, short revents);
     void *opaque;
+    /* Optional: polled only while this says the consumer has room (input
+     * back-pressure: a full UART FIFO must not make us drop host input). */
+    bool (*ready)(void *opaque);
 };
 
 struct machine {
@@ -97,6 +100,7 @@ struct machine {
 
     const struct accel_ops *accel;
     void *accel_priv;
+    bool irqchip_in_kernel;     /* set by the engine's init: PIC/PIT live in KVM */
     struct vcpu vcpu[MAX_VCPUS];
     int nvcpus;
 
@@ -109,8 +113,10 @@ struct machine {
     FILE *log;
 };
 
-/* Lifecycle (hw/machine.c). */
-int machine_init(struct machine *m, struct machine_config *cfg);
+/* Lifecycle (hw/machine.c): machine_init (RAM, maps, clock), then the
+ * engine's init (it may take the interrupt controller into the kernel),
+ * then pc_init (devices, wired to whichever controller is in use). */
+int machine_init(struct machine *m, struct machine_config *cfg, const struct accel_ops *accel);
 void machine_destroy(struct machine *m);
 /* Runs the guest until it ends; returns the process exit status. */
 int machine_run(struct machine *m);
@@ -130,6 +136,9 @@ int machine_intr_ack(struct machine *m);        /* -1: nothing pending (spurious
 
 int machine_watch_fd(struct machine *m, int fd, short events,
                      void (*cb)(void *opaque, int fd, short revents), void *opaque);
+int machine_watch_fd_ready(struct machine *m, int fd, short events,
+                           void (*cb)(void *opaque, int fd, short revents),
+                           bool (*ready)(void *opaque), void *opaque);
 void machine_unwatch_fd(struct machine *m, int fd);
 
 /* Devices → board (device lock held). */

@@ -12,9 +12,9 @@ run_suite() {
         echo "$name: no result line (exit $rc): counted as 1 failure"
         total_f=$((total_f + 1)); return
     fi
-    p=$(echo "$line" | sed -E 's/.*[^0-9]?([0-9]+) passed.*/\1/; s/^[^0-9]*//')
-    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
-    s=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p')
+    p=$(echo "$line" | sed -E 's/^(.*[^0-9])?([0-9]+) passed.*/\2/')
+    f=$(echo "$line" | sed -E 's/^(.*[^0-9])?([0-9]+) failed.*/\2/')
+    s=$(echo "$line" | sed -nE 's/^(.*[^0-9])?([0-9]+) skipped.*/\2/p')
     total_p=$((total_p + p)); total_f=$((total_f + f)); total_s=$((total_s + ${s:-0}))
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         echo "$name: exit status $rc with no failure counted: counted as 1 failure"

@@ -423,10 +423,11 @@ int main(int argc, char **argv)
     signal(SIGQUIT, on_fatal_signal);
     signal(SIGPIPE, SIG_IGN);
 
-    if (machine_init(&m, &cfg) < 0)
+    if (machine_init(&m, &cfg, ops) < 0)
         return 1;
-    m.accel = ops;
     if (ops->init(&m) < 0)
+        return 1;
+    if (pc_init(&m) < 0)
         return 1;
     m.nvcpus = cfg.smp;
     for (int i = 0; i < m.nvcpus; i++) {
