@@ -558,7 +558,7 @@ void op_shl(struct cpu *c, const struct insn *i)
     const unsigned sz = i->opsz, bits = sz * 8;
     unsigned n = shift_count(c, i);
     uint64_t lin = 0, a = rmw_read(c, i, sz, &lin);
-    if (!n) { if (!i->mod3) rmw_write(c, i, sz, lin, a); return; }
+    if (!n) { rmw_write(c, i, sz, lin, a); return; }
     uint64_t r = (n >= 64 ? 0 : a << n) & szmask(sz);
     bool cf = n <= bits ? (a >> (bits - n)) & 1 : 0;
     uint32_t f = szp_flags(r, sz) | (cf ? RFLAGS_CF : 0);
@@ -571,7 +571,7 @@ void op_shr(struct cpu *c, const struct insn *i)
     const unsigned sz = i->opsz, bits = sz * 8;
     unsigned n = shift_count(c, i);
     uint64_t lin = 0, a = rmw_read(c, i, sz, &lin);
-    if (!n) { if (!i->mod3) rmw_write(c, i, sz, lin, a); return; }
+    if (!n) { rmw_write(c, i, sz, lin, a); return; }
     uint64_t r = n >= 64 ? 0 : a >> n;
     bool cf = n <= bits ? (a >> (n - 1)) & 1 : 0;
     uint32_t f = szp_flags(r, sz) | (cf ? RFLAGS_CF : 0);
@@ -584,7 +584,7 @@ void op_sar(struct cpu *c, const struct insn *i)
     const unsigned sz = i->opsz;
     unsigned n = shift_count(c, i);
     uint64_t lin = 0, a = rmw_read(c, i, sz, &lin);
-    if (!n) { if (!i->mod3) rmw_write(c, i, sz, lin, a); return; }
+    if (!n) { rmw_write(c, i, sz, lin, a); return; }
     int64_t s = (int64_t)sext(a, sz);
     uint64_t r = (uint64_t)(s >> (n > 63 ? 63 : n)) & szmask(sz);
     bool cf = (s >> (n - 1 > 63 ? 63 : n - 1)) & 1;
@@ -597,7 +597,7 @@ void op_rol(struct cpu *c, const struct insn *i)
     const unsigned sz = i->opsz, bits = sz * 8;
     unsigned n = shift_count(c, i);
     uint64_t lin = 0, a = rmw_read(c, i, sz, &lin);
-    if (!n) { if (!i->mod3) rmw_write(c, i, sz, lin, a); return; }
+    if (!n) { rmw_write(c, i, sz, lin, a); return; }
     unsigned k = n % bits;
     uint64_t r = k ? ((a << k) | (a >> (bits - k))) & szmask(sz) : a;
     flags_materialize(c);
@@ -613,7 +613,7 @@ void op_ror(struct cpu *c, const struct insn *i)
     const unsigned sz = i->opsz, bits = sz * 8;
     unsigned n = shift_count(c, i);
     uint64_t lin = 0, a = rmw_read(c, i, sz, &lin);
-    if (!n) { if (!i->mod3) rmw_write(c, i, sz, lin, a); return; }
+    if (!n) { rmw_write(c, i, sz, lin, a); return; }
     unsigned k = n % bits;
     uint64_t r = k ? ((a >> k) | (a << (bits - k))) & szmask(sz) : a;
     flags_materialize(c);
@@ -631,7 +631,7 @@ void op_rcl(struct cpu *c, const struct insn *i)
     uint64_t lin = 0, a = rmw_read(c, i, sz, &lin);
     if (sz < 4)
         n %= bits + 1;
-    if (!n) { if (!i->mod3) rmw_write(c, i, sz, lin, a); return; }
+    if (!n) { rmw_write(c, i, sz, lin, a); return; }
     flags_materialize(c);
     uint64_t cf = c->eflags & RFLAGS_CF;
     uint64_t r = a;
@@ -653,7 +653,7 @@ void op_rcr(struct cpu *c, const struct insn *i)
     uint64_t lin = 0, a = rmw_read(c, i, sz, &lin);
     if (sz < 4)
         n %= bits + 1;
-    if (!n) { if (!i->mod3) rmw_write(c, i, sz, lin, a); return; }
+    if (!n) { rmw_write(c, i, sz, lin, a); return; }
     flags_materialize(c);
     uint64_t cf = c->eflags & RFLAGS_CF;
     uint64_t f = c->eflags & ~(uint64_t)(RFLAGS_CF | RFLAGS_OF);
@@ -674,7 +674,7 @@ void op_shld(struct cpu *c, const struct insn *i)
     const unsigned sz = i->opsz, bits = sz * 8;
     unsigned n = shift_count(c, i);
     uint64_t lin = 0, a = rmw_read(c, i, sz, &lin);
-    if (!n) { if (!i->mod3) rmw_write(c, i, sz, lin, a); return; }
+    if (!n) { rmw_write(c, i, sz, lin, a); return; }
     uint64_t b = rd_reg(c, i->reg, sz);
     unsigned __int128 w = ((unsigned __int128)a << bits) | b;
     uint64_t r;
@@ -696,7 +696,7 @@ void op_shrd(struct cpu *c, const struct insn *i)
     const unsigned sz = i->opsz, bits = sz * 8;
     unsigned n = shift_count(c, i);
     uint64_t lin = 0, a = rmw_read(c, i, sz, &lin);
-    if (!n) { if (!i->mod3) rmw_write(c, i, sz, lin, a); return; }
+    if (!n) { rmw_write(c, i, sz, lin, a); return; }
     uint64_t b = rd_reg(c, i->reg, sz);
     unsigned __int128 w = ((unsigned __int128)b << bits) | a;
     uint64_t r = (uint64_t)(w >> n) & szmask(sz);
