@@ -228,7 +228,6 @@ static inline bool get_cf(const struct cpu *c)
     default: return cc_compute(c) & RFLAGS_CF;
     }
 }
-bool cc_cond(const struct cpu *c, unsigned cc);
 void set_eflags(struct cpu *c, uint64_t v, uint64_t mask);
 extern const uint8_t parity_table[256];
 
@@ -245,6 +244,42 @@ static inline uint64_t sext(uint64_t v, unsigned sz)
     case 4: return (uint64_t)(int64_t)(int32_t)v;
     default: return v;
     }
+}
+
+/* Condition codes in opcode order (SDM vol. 2, appendix B.1.4.7). A compare
+ * (the common case before a Jcc) is answered from the operands directly. */
+static inline bool cc_cond(const struct cpu *c, unsigned cc)
+{
+    bool r;
+    if (c->cc_op == CC_SUB) {
+        const unsigned sz = c->cc_sz;
+        const uint64_t m = szmask(sz);
+        const uint64_t a = c->cc_a & m, b = c->cc_b & m;
+        switch (cc >> 1) {
+        case 1: r = a < b; goto out;
+        case 2: r = a == b; goto out;
+        case 3: r = a <= b; goto out;
+        case 6: r = (int64_t)sext(a, sz) < (int64_t)sext(b, sz); goto out;
+        case 7: r = (int64_t)sext(a, sz) <= (int64_t)sext(b, sz); goto out;
+        default: break;
+        }
+    } else if (c->cc_op != CC_EAGER && (cc >> 1) == 2) {
+        r = (c->cc_res & szmask(c->cc_sz)) == 0;
+        goto out;
+    }
+    uint32_t f = c->cc_op == CC_EAGER ? (uint32_t)c->eflags : cc_compute(c);
+    switch (cc >> 1) {
+    case 0: r = f & RFLAGS_OF; break;
+    case 1: r = f & RFLAGS_CF; break;
+    case 2: r = f & RFLAGS_ZF; break;
+    case 3: r = f & (RFLAGS_CF | RFLAGS_ZF); break;
+    case 4: r = f & RFLAGS_SF; break;
+    case 5: r = f & RFLAGS_PF; break;
+    case 6: r = !(f & RFLAGS_SF) != !(f & RFLAGS_OF); break;
+    default: r = (f & RFLAGS_ZF) || (!(f & RFLAGS_SF) != !(f & RFLAGS_OF)); break;
+    }
+out:
+    return (cc & 1) ? !r : r;
 }
 
 /* ---- registers ---- */
@@ -411,6 +446,9 @@ void set_cr3(struct cpu *c, uint64_t v);
 struct fetch_ctx;
 unsigned decode_insn(struct cpu *c, struct insn *out, const uint8_t *bytes, unsigned avail,
                      uint32_t mode, bool *ends_block);
+
+/* Picks a size-specialised copy of a hot handler (ops_int.c). */
+insn_fn ops_specialize(insn_fn fn, unsigned opsz, bool mem);
 
 /* ---- handlers referenced by the decode tables ---- */
 #define H(name) void name(struct cpu *c, const struct insn *i)

@@ -524,7 +524,7 @@ opcode:;
     }
     if (op == 0x1a5 || op == 0x1ad)
         in->imm2 = 1;       /* SHLD/SHRD by CL */
-    in->fn = fn;
+    in->fn = ops_specialize(fn, opsz, !in->mod3);
     in->len = (uint8_t)p;
     *ends_block = (f & F_END) != 0;
     return p;

@@ -1115,3 +1115,114 @@ void op_scas(struct cpu *c, const struct insn *i)
         adv(c, R_EDI, asz, d);
     });
 }
+
+/* ---- size-specialised variants, chosen at decode time ----
+ * The generic handlers switch on the operand size at run time; the hot
+ * 32/64-bit register and memory forms get their own copies with the size
+ * constant so the interpreter's common path has no size dispatch. */
+
+#define ALU_SPEC_SZ(n, SZ)                                                        \
+static void op_##n##_EG_r##SZ(struct cpu *c, const struct insn *i)               \
+{                                                                                 \
+    uint64_t a = rd_reg(c, i->rm, SZ), b = rd_reg(c, i->reg, SZ);                 \
+    uint64_t r = ALU_OP_##n(a, b, SZ);                                            \
+    if (ALU_WB_##n) wr_reg(c, i->rm, SZ, r);                                      \
+}                                                                                 \
+static void op_##n##_EG_m##SZ(struct cpu *c, const struct insn *i)               \
+{                                                                                 \
+    uint64_t lin = seg_lin(c, i->seg, insn_ea(c, i), SZ, ALU_WB_##n);             \
+    uint64_t a = mem_read(c, lin, SZ), b = rd_reg(c, i->reg, SZ);                 \
+    uint64_t r = ALU_OP_##n(a, b, SZ);                                            \
+    if (ALU_WB_##n) mem_write(c, lin, SZ, r);                                     \
+}                                                                                 \
+static void op_##n##_GE_r##SZ(struct cpu *c, const struct insn *i)               \
+{                                                                                 \
+    uint64_t a = rd_reg(c, i->reg, SZ), b = rd_reg(c, i->rm, SZ);                 \
+    uint64_t r = ALU_OP_##n(a, b, SZ);                                            \
+    if (ALU_WB_##n) wr_reg(c, i->reg, SZ, r);                                     \
+}                                                                                 \
+static void op_##n##_GE_m##SZ(struct cpu *c, const struct insn *i)               \
+{                                                                                 \
+    uint64_t b = seg_read(c, i->seg, insn_ea(c, i), SZ);                          \
+    uint64_t a = rd_reg(c, i->reg, SZ);                                           \
+    uint64_t r = ALU_OP_##n(a, b, SZ);                                            \
+    if (ALU_WB_##n) wr_reg(c, i->reg, SZ, r);                                     \
+}                                                                                 \
+static void op_##n##_EI_r##SZ(struct cpu *c, const struct insn *i)               \
+{                                                                                 \
+    uint64_t a = rd_reg(c, i->rm, SZ), b = i->imm & szmask(SZ);                   \
+    uint64_t r = ALU_OP_##n(a, b, SZ);                                            \
+    if (ALU_WB_##n) wr_reg(c, i->rm, SZ, r);                                      \
+}                                                                                 \
+static void op_##n##_EI_m##SZ(struct cpu *c, const struct insn *i)               \
+{                                                                                 \
+    uint64_t lin = seg_lin(c, i->seg, insn_ea(c, i), SZ, ALU_WB_##n);             \
+    uint64_t a = mem_read(c, lin, SZ), b = i->imm & szmask(SZ);                   \
+    uint64_t r = ALU_OP_##n(a, b, SZ);                                            \
+    if (ALU_WB_##n) mem_write(c, lin, SZ, r);                                     \
+}
+#define ALU_SPEC(n) ALU_SPEC_SZ(n, 4) ALU_SPEC_SZ(n, 8)
+ALU_SPEC(add) ALU_SPEC(or) ALU_SPEC(adc) ALU_SPEC(sbb)
+ALU_SPEC(and) ALU_SPEC(sub) ALU_SPEC(xor) ALU_SPEC(cmp)
+
+#define MISC_SPEC_SZ(SZ)                                                          \
+static void op_mov_EG_r##SZ(struct cpu *c, const struct insn *i)                 \
+{ wr_reg(c, i->rm, SZ, rd_reg(c, i->reg, SZ)); }                                  \
+static void op_mov_EG_m##SZ(struct cpu *c, const struct insn *i)                 \
+{ seg_write(c, i->seg, insn_ea(c, i), SZ, rd_reg(c, i->reg, SZ)); }               \
+static void op_mov_GE_r##SZ(struct cpu *c, const struct insn *i)                 \
+{ wr_reg(c, i->reg, SZ, rd_reg(c, i->rm, SZ)); }                                  \
+static void op_mov_GE_m##SZ(struct cpu *c, const struct insn *i)                 \
+{ wr_reg(c, i->reg, SZ, seg_read(c, i->seg, insn_ea(c, i), SZ)); }                \
+static void op_mov_EI_m##SZ(struct cpu *c, const struct insn *i)                 \
+{ seg_write(c, i->seg, insn_ea(c, i), SZ, i->imm); }                              \
+static void op_lea_m##SZ(struct cpu *c, const struct insn *i)                    \
+{ wr_reg(c, i->reg, SZ, insn_ea(c, i)); }                                         \
+static void op_test_EG_r##SZ(struct cpu *c, const struct insn *i)                \
+{ cc_set(c, CC_LOGIC, SZ, 0, 0, rd_reg(c, i->rm, SZ) & rd_reg(c, i->reg, SZ)); }  \
+static void op_inc_r##SZ(struct cpu *c, const struct insn *i)                    \
+{ wr_reg(c, i->reg, SZ, do_inc(c, rd_reg(c, i->reg, SZ), SZ)); }                  \
+static void op_dec_r##SZ(struct cpu *c, const struct insn *i)                    \
+{ wr_reg(c, i->reg, SZ, do_dec(c, rd_reg(c, i->reg, SZ), SZ)); }                  \
+static void op_inc_E_r##SZ(struct cpu *c, const struct insn *i)                  \
+{ wr_reg(c, i->rm, SZ, do_inc(c, rd_reg(c, i->rm, SZ), SZ)); }                    \
+static void op_dec_E_r##SZ(struct cpu *c, const struct insn *i)                  \
+{ wr_reg(c, i->rm, SZ, do_dec(c, rd_reg(c, i->rm, SZ), SZ)); }                    \
+static void op_push_r_##SZ(struct cpu *c, const struct insn *i)                  \
+{ push(c, SZ, rd_reg(c, i->reg, SZ)); }                                           \
+static void op_pop_r_##SZ(struct cpu *c, const struct insn *i)                   \
+{ uint64_t v = pop(c, SZ); wr_reg(c, i->reg, SZ, v); }
+MISC_SPEC_SZ(4) MISC_SPEC_SZ(8)
+
+struct spec {
+    insn_fn gen;
+    insn_fn v[2][2];    /* [memory operand][64-bit] */
+};
+#define SP_ALU(n) \
+    {op_##n##_EG, {{op_##n##_EG_r4, op_##n##_EG_r8}, {op_##n##_EG_m4, op_##n##_EG_m8}}}, \
+    {op_##n##_GE, {{op_##n##_GE_r4, op_##n##_GE_r8}, {op_##n##_GE_m4, op_##n##_GE_m8}}}, \
+    {op_##n##_EI, {{op_##n##_EI_r4, op_##n##_EI_r8}, {op_##n##_EI_m4, op_##n##_EI_m8}}}
+static const struct spec specs[] = {
+    SP_ALU(add), SP_ALU(or), SP_ALU(adc), SP_ALU(sbb), SP_ALU(and), SP_ALU(sub), SP_ALU(xor), SP_ALU(cmp),
+    {op_mov_EG, {{op_mov_EG_r4, op_mov_EG_r8}, {op_mov_EG_m4, op_mov_EG_m8}}},
+    {op_mov_GE, {{op_mov_GE_r4, op_mov_GE_r8}, {op_mov_GE_m4, op_mov_GE_m8}}},
+    {op_mov_EI, {{op_mov_EI, op_mov_EI}, {op_mov_EI_m4, op_mov_EI_m8}}},
+    {op_lea, {{op_lea, op_lea}, {op_lea_m4, op_lea_m8}}},
+    {op_test_EG, {{op_test_EG_r4, op_test_EG_r8}, {op_test_EG, op_test_EG}}},
+    {op_inc_r, {{op_inc_r4, op_inc_r8}, {op_inc_r4, op_inc_r8}}},
+    {op_dec_r, {{op_dec_r4, op_dec_r8}, {op_dec_r4, op_dec_r8}}},
+    {op_inc_E, {{op_inc_E_r4, op_inc_E_r8}, {op_inc_E, op_inc_E}}},
+    {op_dec_E, {{op_dec_E_r4, op_dec_E_r8}, {op_dec_E, op_dec_E}}},
+    {op_push_r, {{op_push_r_4, op_push_r_8}, {op_push_r_4, op_push_r_8}}},
+    {op_pop_r, {{op_pop_r_4, op_pop_r_8}, {op_pop_r_4, op_pop_r_8}}},
+};
+
+insn_fn ops_specialize(insn_fn fn, unsigned opsz, bool mem)
+{
+    if (opsz != 4 && opsz != 8)
+        return fn;
+    for (size_t k = 0; k < sizeof(specs) / sizeof(specs[0]); k++)
+        if (specs[k].gen == fn)
+            return specs[k].v[mem][opsz == 8];
+    return fn;
+}
