@@ -454,7 +454,10 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t budget, _Atomic int *exit_request)
         }
         c->cur_block = b;
         const struct insn *i = b->insns;
-        c->cur_end = b->insns + b->ninsn;
+        /* Single-step (TF at the start of an instruction): run one
+         * instruction, then the #DB trap (SDM vol. 3, 17.3.1.4). */
+        const bool tf = c->eflags & RFLAGS_TF;
+        c->cur_end = tf ? b->insns + 1 : b->insns + b->ninsn;
         while (i < c->cur_end) {
             c->cur = i;
             c->next_rip = c->rip + i->len;
@@ -465,6 +468,14 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t budget, _Atomic int *exit_request)
         c->icount += (uint64_t)(i - b->insns);
         c->cur = NULL;
         c->cur_block = NULL;
+        if (unlikely(tf)) {
+            c->dr[6] |= 0x4000;     /* BS */
+            c->delivering = EXC_DB;
+            if (c->trace_on && c->trace.intr)
+                c->trace.intr(c->trace.opaque, EXC_DB, false, 0, c->rip, false);
+            cpu_deliver(c, EXC_DB, EV_TRAP, false, 0, c->rip);
+            c->delivering = -1;
+        }
         if (unlikely(c->stop >= 0))
             return (enum cpu_stop)c->stop;
     }
