@@ -357,7 +357,9 @@ static struct block *translate(struct cpu *c, uint64_t lin, uint64_t phys, uint3
 static inline struct block *find_block(struct cpu *c)
 {
     uint64_t lin = (c->sbase[SEG_CS] + c->rip) & c->lin_mask;
-    uint32_t key = c->mode & DECODE_MODE_MASK;
+    /* Blocks are per privilege too, so a jump-cache hit never skips the
+     * user/supervisor check a CPL 0 fetch of the same page passed. */
+    uint32_t key = (c->mode & DECODE_MODE_MASK) | (c->mmu_idx << 8);
     struct block *b = c->jc[jc_hash(lin)];
     if (likely(b && b->lin_pc == lin && b->mode == key))
         return b;
