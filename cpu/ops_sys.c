@@ -16,6 +16,16 @@ static void need_cpl0(struct cpu *c)
 
 /* ---- descriptors ---- */
 
+/* Writes the interrupt frame on a stack described by (ss base, sp, mask)
+ * with supervisor or user rights, before any register is committed. */
+struct frame {
+    uint64_t base, sp, mask;
+    unsigned width;
+    uint32_t mmu_idx;
+};
+static void frame_push(struct cpu *c, struct frame *fr, uint64_t v);
+static uint32_t tss_read(struct cpu *c, uint32_t off, unsigned sz);
+
 struct desc {
     uint32_t lo, hi;
     uint64_t addr;      /* linear address of the descriptor */
@@ -162,6 +172,104 @@ static void check_code_target(struct cpu *c, uint16_t sel, struct desc *d)
         raise_gp(c, sel & 0xfffc);      /* L and D both set */
 }
 
+/* Far CALL/JMP through a call gate (SDM vol. 3, 5.8.3-5.8.6; 64-bit call
+ * gates: 5.8.3.1). A CALL to a more privileged non-conforming segment
+ * switches to the stack the TSS gives for the new CPL and copies the
+ * gate's parameter count from the old stack. */
+static void call_gate(struct cpu *c, uint16_t gsel, struct desc *g, bool call)
+{
+    const bool lm = c->efer & EFER_LMA;
+    unsigned gdpl = d_dpl(g);
+    if (gdpl < c->cpl || gdpl < (gsel & 3u))
+        raise_gp(c, gsel & 0xfffc);
+    if (!d_p(g))
+        cpu_raise(c, EXC_NP, true, gsel & 0xfffc);
+    bool gate32 = d_type(g) == 0xc;
+    uint16_t sel = (uint16_t)(g->lo >> 16);
+    uint64_t off = (g->lo & 0xffff) | (g->hi & 0xffff0000u);
+    unsigned nparams = g->hi & 31;
+    if (lm) {
+        uint32_t hi2 = (uint32_t)sys_read(c, g->addr + 8, 4);
+        uint32_t t2 = (uint32_t)sys_read(c, g->addr + 12, 4);
+        if ((t2 >> 8) & 0x1f)
+            raise_gp(c, gsel & 0xfffc);
+        off |= (uint64_t)hi2 << 32;
+        nparams = 0;
+    } else if (!gate32) {
+        off &= 0xffff;
+    }
+    if ((sel & ~3u) == 0)
+        raise_gp(c, 0);
+    struct desc d;
+    if (!read_desc(c, sel, &d) || !d_s(&d) || !(d_type(&d) & 8))
+        raise_gp(c, sel & 0xfffc);
+    unsigned dpl = d_dpl(&d);
+    bool conforming = d_type(&d) & 4;
+    if (dpl > c->cpl || (!call && !conforming && dpl != c->cpl))
+        raise_gp(c, sel & 0xfffc);
+    if (!d_p(&d))
+        cpu_raise(c, EXC_NP, true, sel & 0xfffc);
+    if (lm && (!(d.hi & (1u << 21)) || (d.hi & (1u << 22))))
+        raise_gp(c, sel & 0xfffc);
+    unsigned w = lm ? 8 : gate32 ? 4 : 2;
+    uint64_t ret = c->next_rip;
+    uint16_t old_cs = c->seg[SEG_CS].sel;
+    if (!call) {
+        set_accessed(c, &d);
+        set_cs(c, sel, &d, c->cpl);
+        c->next_rip = off;
+        cpu_update_mode(c);
+        return;
+    }
+    if (!conforming && dpl < c->cpl) {
+        uint16_t old_ss = c->seg[SEG_SS].sel;
+        uint64_t old_sp = c->gpr[R_ESP];
+        uint64_t old_ss_base = c->sbase[SEG_SS], old_mask = c->spmask;
+        struct seg_cache nss;
+        struct frame fr;
+        if (lm) {
+            uint64_t nsp = (uint64_t)tss_read(c, 4 + dpl * 8, 4) | ((uint64_t)tss_read(c, 8 + dpl * 8, 4) << 32);
+            nss = (struct seg_cache){0, 0, (uint16_t)dpl, (uint16_t)(SEGA_UNUSABLE | (dpl << 5) | SEGA_P | SEGA_S | 3)};
+            fr = (struct frame){0, nsp, ~0ULL, 8, 0};
+        } else {
+            bool tss32 = (c->tr.attr & 0xf) == 0x9 || (c->tr.attr & 0xf) == 0xb;
+            uint32_t esp = tss32 ? tss_read(c, 4 + dpl * 8, 4) : tss_read(c, 2 + dpl * 4, 2);
+            uint16_t ss = (uint16_t)(tss32 ? tss_read(c, 8 + dpl * 8, 2) : tss_read(c, 4 + dpl * 4, 2));
+            struct desc sd;
+            if ((ss & ~3u) == 0 || (ss & 3) != dpl || !read_desc(c, ss, &sd) || !d_s(&sd) ||
+                (d_type(&sd) & 8) || !(d_type(&sd) & 2) || d_dpl(&sd) != dpl)
+                cpu_raise(c, EXC_TS, true, ss & 0xfffc);
+            if (!d_p(&sd))
+                cpu_raise(c, EXC_SS, true, ss & 0xfffc);
+            desc_to_cache(&nss, ss, &sd);
+            fr = (struct frame){nss.base, esp, (nss.attr & SEGA_DB) ? 0xffffffffULL : 0xffff, w, 0};
+        }
+        frame_push(c, &fr, old_ss);
+        frame_push(c, &fr, old_sp & szmask(w));
+        for (int k = (int)nparams - 1; k >= 0; k--) {
+            uint64_t a = (old_sp + (uint64_t)k * w) & old_mask;
+            uint64_t v = mem_read(c, (old_ss_base + a) & c->lin_mask, w);
+            frame_push(c, &fr, v);
+        }
+        frame_push(c, &fr, old_cs);
+        frame_push(c, &fr, ret & szmask(w));
+        set_accessed(c, &d);
+        c->seg[SEG_SS] = nss;
+        set_cs(c, sel, &d, dpl);
+        cpu_update_mode(c);
+        c->gpr[R_ESP] = lm ? fr.sp : (fr.mask == 0xffff ? (c->gpr[R_ESP] & ~0xffffULL) | (fr.sp & 0xffff)
+                                                         : (uint32_t)fr.sp);
+        c->next_rip = off;
+        return;
+    }
+    push(c, w, old_cs);
+    push(c, w, ret & szmask(w));
+    set_accessed(c, &d);
+    set_cs(c, sel, &d, c->cpl);
+    c->next_rip = off;
+    cpu_update_mode(c);
+}
+
 static void far_jump(struct cpu *c, uint16_t sel, uint64_t off, unsigned opsz, bool call)
 {
     if (!is_pm(c) || is_vm86(c)) {
@@ -175,6 +283,16 @@ static void far_jump(struct cpu *c, uint16_t sel, uint64_t off, unsigned opsz, b
         return;
     }
     struct desc d;
+    if ((sel & ~3u) != 0 && read_desc(c, sel, &d) && !d_s(&d)) {
+        unsigned t = d_type(&d);
+        if (t == 0xc || (t == 0x4 && !(c->efer & EFER_LMA))) {
+            call_gate(c, sel, &d, call);
+            return;
+        }
+        if (!(c->efer & EFER_LMA) && (t == 0x5 || t == 0x1 || t == 0x9))
+            cpu_internal_error(c, "far JMP/CALL to a task (task switch) is not supported");
+        raise_gp(c, sel & 0xfffc);
+    }
     check_code_target(c, sel, &d);
     struct seg_cache tmp;
     desc_to_cache(&tmp, sel, &d);
@@ -477,13 +595,6 @@ static void deliver_real(struct cpu *c, int vec, uint64_t ret)
     c->rip = v & 0xffff;
 }
 
-/* Writes the interrupt frame on a stack described by (ss base, sp, mask)
- * with supervisor or user rights, before any register is committed. */
-struct frame {
-    uint64_t base, sp, mask;
-    unsigned width;
-    uint32_t mmu_idx;
-};
 static void frame_push(struct cpu *c, struct frame *fr, uint64_t v)
 {
     fr->sp = (fr->sp - fr->width) & fr->mask;
