@@ -55,6 +55,7 @@ struct block {
     uint32_t mode;
     uint16_t ninsn;
     uint16_t bytes;
+    uint8_t uncached;       /* fetched from MMIO: one insn, freed after use */
     uint64_t phys_page[2];  /* pages holding its bytes (second = ~0 if none) */
     struct block *hash_next;
     struct block *page_next[2];

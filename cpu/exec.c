@@ -66,6 +66,9 @@ static void exception_taken(struct cpu *c)
         }
     }
     c->delivering = vec;
+    /* A delivery consumes budget, so a guest stuck in an exception loop
+     * that never retires an instruction still returns to the engine. */
+    c->budget_end--;
     if (c->trace_on && c->trace.intr)
         c->trace.intr(c->trace.opaque, vec, has_err, err, c->rip, false);
     cpu_deliver(c, vec, kind, has_err, err, ret);
@@ -254,7 +257,7 @@ static void page_add_block(struct cpu *c, uint64_t ppage, struct block *b, int k
 /* Fetches up to len code bytes at lin without faulting, noting the
  * physical page of each byte. Stops at a fault or at non-RAM. */
 static unsigned fetch_code(struct cpu *c, uint64_t lin, uint8_t *buf, unsigned len,
-                           uint64_t *pages, unsigned *npages)
+                           uint64_t *pages, unsigned *npages, bool *mmio)
 {
     unsigned n = 0;
     *npages = 0;
@@ -264,8 +267,14 @@ static unsigned fetch_code(struct cpu *c, uint64_t lin, uint8_t *buf, unsigned l
         if (!mmu_translate(c, a, ACC_X, c->cpl == 3, true, &pa))
             break;
         uint8_t *p = c->bus->ram_ptr(c->bus->opaque, pa & ~0xfffULL, false);
-        if (!p)
-            break;
+        if (!p) {
+            /* Code in MMIO or unbacked space (all-ones on a PC): fetch it
+             * through the bus; such blocks are never cached. */
+            if (mmio)
+                *mmio = true;
+            buf[n++] = (uint8_t)c->bus->mmio_read(c->bus->opaque, pa, 1);
+            continue;
+        }
         if (*npages < 2)
             pages[(*npages)++] = pa & ~0xfffULL;
         unsigned chunk = 0x1000 - (unsigned)(a & 0xfff);
@@ -291,13 +300,14 @@ static struct block *translate(struct cpu *c, uint64_t lin, uint64_t phys, uint3
     while (n < BLOCK_MAX_INSNS) {
         uint64_t pages[2];
         unsigned np;
-        unsigned avail = fetch_code(c, pc, buf, 15, pages, &np);
+        bool mmio = false;
+        unsigned avail = fetch_code(c, pc, buf, 15, pages, &np, &mmio);
+        if (mmio && n > 0)
+            break;      /* the MMIO part becomes its own uncached block */
         if (avail == 0) {
-            if (n == 0) {
-                uint64_t pa;
+            uint64_t pa;
+            if (n == 0)
                 mmu_translate(c, pc & c->lin_mask, ACC_X, c->cpl == 3, false, &pa);
-                cpu_internal_error(c, "instruction fetch from non-RAM memory");
-            }
             break;
         }
         bool end = false;
@@ -307,9 +317,26 @@ static struct block *translate(struct cpu *c, uint64_t lin, uint64_t phys, uint3
                 /* The instruction runs into a page we cannot fetch. */
                 uint64_t pa;
                 mmu_translate(c, (pc + avail) & c->lin_mask, ACC_X, c->cpl == 3, false, &pa);
-                cpu_internal_error(c, "instruction fetch from non-RAM memory");
+                cpu_internal_error(c, "instruction fetch failed without a fault");
             }
             break;
+        }
+        if (mmio) {
+            n = 1;
+            bytes = len;
+            struct block *b = malloc(sizeof(*b) + sizeof(struct insn));
+            if (!b)
+                cpu_internal_error(c, "out of memory (block)");
+            memset(b, 0, sizeof(*b));
+            b->insns[0] = tmp[0];
+            b->lin_pc = lin;
+            b->phys_pc = phys;
+            b->mode = key;
+            b->ninsn = 1;
+            b->bytes = (uint16_t)len;
+            b->uncached = 1;
+            b->phys_page[0] = b->phys_page[1] = ~0ULL;
+            return b;
         }
         if (bytes + len > ip_room && n > 0)
             break;
@@ -336,6 +363,7 @@ static struct block *translate(struct cpu *c, uint64_t lin, uint64_t phys, uint3
     b->mode = key;
     b->ninsn = (uint16_t)n;
     b->bytes = (uint16_t)bytes;
+    b->uncached = 0;
     b->phys_page[0] = first_page;
     b->phys_page[1] = page2;
     b->page_next[0] = b->page_next[1] = NULL;
@@ -348,7 +376,7 @@ static struct block *translate(struct cpu *c, uint64_t lin, uint64_t phys, uint3
         page_add_block(c, page2, b, 1);
     if (c->trace_on && c->trace.in_asm) {
         uint8_t code[BLOCK_MAX_INSNS * 15];
-        unsigned got = fetch_code(c, lin, code, bytes < sizeof(code) ? bytes : sizeof(code), (uint64_t[2]){0}, &(unsigned){0});
+        unsigned got = fetch_code(c, lin, code, bytes < sizeof(code) ? bytes : sizeof(code), (uint64_t[2]){0}, &(unsigned){0}, NULL);
         c->trace.in_asm(c->trace.opaque, lin, phys, code, got, cpu_code_bits(c));
     }
     return b;
@@ -373,6 +401,11 @@ static inline struct block *find_block(struct cpu *c)
             break;
     if (!b)
         b = translate(c, lin, phys, key);
+    if (unlikely(b->uncached)) {
+        b->free_next = c->free_list;    /* freed at the next block boundary */
+        c->free_list = b;
+        return b;
+    }
     c->jc[jc_hash(lin)] = b;
     return b;
 }

@@ -1032,7 +1032,7 @@ void op_jcxz(struct cpu *c, const struct insn *i)
 /* ---- string instructions (SDM vol. 2, MOVS/CMPS/STOS/LODS/SCAS, REP) ----
  * A REP runs in chunks so interrupts and exit requests are seen: after
  * STR_CHUNK iterations RIP stays on the instruction and the block ends. */
-#define STR_CHUNK 4096
+#define STR_CHUNK 1024
 
 static inline int64_t str_delta(const struct cpu *c, unsigned sz)
 {
@@ -1052,14 +1052,17 @@ static inline void adv(struct cpu *c, int r, unsigned adsz, int64_t d)
         for (;;) {                                                              \
             if (rd_reg(c, R_ECX, asz) == 0) break;                              \
             body;                                                               \
+            n_++;                                                               \
             wr_reg(c, R_ECX, asz, (rd_reg(c, R_ECX, asz) - 1) & szmask(asz));   \
             if (cond_check) break;                                              \
-            if (++n_ >= STR_CHUNK && rd_reg(c, R_ECX, asz) != 0) {              \
+            if (n_ >= STR_CHUNK && rd_reg(c, R_ECX, asz) != 0) {                \
                 c->next_rip = c->rip;                                           \
                 end_block(c);                                                   \
                 break;                                                          \
             }                                                                   \
         }                                                                       \
+        /* Each iteration counts as an instruction (budgets, icount). */       \
+        if (n_ > 1) c->icount += n_ - 1;                                        \
     } while (0)
 
 void op_movs(struct cpu *c, const struct insn *i)

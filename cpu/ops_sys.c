@@ -941,11 +941,12 @@ void op_ins(struct cpu *c, const struct insn *i)
         if (!i->rep)
             break;
         wr_reg(c, R_ECX, asz, (rd_reg(c, R_ECX, asz) - 1) & szmask(asz));
-        if (++n >= 4096 && rd_reg(c, R_ECX, asz)) {
+        if (++n >= 1024 && rd_reg(c, R_ECX, asz)) {
             c->next_rip = c->rip;
             end_block(c);
             break;
         }
+        c->icount++;
     }
 }
 void op_outs(struct cpu *c, const struct insn *i)
@@ -966,11 +967,12 @@ void op_outs(struct cpu *c, const struct insn *i)
         if (!i->rep)
             break;
         wr_reg(c, R_ECX, asz, (rd_reg(c, R_ECX, asz) - 1) & szmask(asz));
-        if (++n >= 4096 && rd_reg(c, R_ECX, asz)) {
+        if (++n >= 1024 && rd_reg(c, R_ECX, asz)) {
             c->next_rip = c->rip;
             end_block(c);
             break;
         }
+        c->icount++;
     }
     end_block(c);
 }
