@@ -190,7 +190,7 @@ static uint32_t walk(struct cpu *c, uint64_t lin, int acc, bool user, uint64_t *
 
 static bool canonical(uint64_t a)
 {
-    return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
 }
 
 bool mmu_translate(struct cpu *c, uint64_t lin, int acc, bool user, bool nofault, uint64_t *paddr)

@@ -1514,7 +1514,7 @@ void op_sysret(struct cpu *c, const struct insn *i)
     bool to64 = i->opsz == 8;
     if (to64) {
         uint64_t t = c->gpr[R_ECX];
-        if ((uint64_t)(((int64_t)t << 16) >> 16) != t)
+        if ((uint64_t)((int64_t)(t << 16) >> 16) != t)
             raise_gp(c, 0);
         flat_seg(&c->seg[SEG_CS], (sel + 16) | 3, 0xb | SEGA_S | SEGA_P | SEGA_L | SEGA_G | (3 << 5));
         c->next_rip = t;
