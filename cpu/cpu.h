@@ -38,6 +38,8 @@ void cpu_set_intr(struct cpu *c, bool level);
 /* Edge on the NMI pin (any thread). */
 void cpu_nmi(struct cpu *c);
 uint64_t cpu_icount(const struct cpu *c);
+/* Blocks decoded so far (for stats and tests of the code cache). */
+uint64_t cpu_blocks_decoded(const struct cpu *c);
 /* DMA/loader writes to RAM: drop decoded code overlapping the range. */
 void cpu_invalidate_phys(struct cpu *c, uint64_t paddr, uint64_t len);
 /* True if HLT is in effect (cpu_run returned CPU_STOP_HLT and nothing woke it). */

@@ -111,6 +111,7 @@ enum exc_vec {
 
 struct code_page {
     uint64_t ppage;
+    uint64_t chunks;        /* 64-byte granules holding decoded code */
     struct block *head;
     struct code_page *next;
 };
@@ -169,6 +170,7 @@ struct cpu {
     int delivering;             /* vector being delivered, -1 none (for #DF) */
 
     uint64_t icount;
+    uint64_t ndecoded;
     uint64_t budget_end;
     _Atomic int *exit_req;
     const struct cpu_bus *bus;
@@ -325,6 +327,7 @@ uint64_t sys_read(struct cpu *c, uint64_t lin, unsigned sz);
 void sys_write(struct cpu *c, uint64_t lin, unsigned sz, uint64_t v);
 /* Code pages and blocks (exec.c) */
 void code_page_written(struct cpu *c, uint64_t ppage);
+void code_write_check(struct cpu *c, uint64_t paddr, unsigned sz);
 bool is_code_page(const struct cpu *c, uint64_t ppage);
 
 static inline uint64_t ld_host(uintptr_t p, unsigned sz)

@@ -233,7 +233,31 @@ static void free_deferred(struct cpu *c)
     }
 }
 
-static void page_add_block(struct cpu *c, uint64_t ppage, struct block *b, int k)
+/* 64-byte granules of the page [first, last] that hold decoded code. */
+static uint64_t chunk_mask(unsigned first, unsigned last)
+{
+    unsigned a = first >> 6, z = last >> 6;
+    uint64_t hi = z >= 63 ? ~0ULL : (1ULL << (z + 1)) - 1;
+    return hi & ~((1ULL << a) - 1);
+}
+
+/* A write to guest-physical [paddr, paddr+sz) (within one page): drops the
+ * page's blocks only if it touches a granule that holds code, so data
+ * living next to code does not force re-decoding. */
+void code_write_check(struct cpu *c, uint64_t paddr, unsigned sz)
+{
+    uint64_t ppage = paddr & ~0xfffULL;
+    struct code_page *p = find_page(c, ppage);
+    if (!p)
+        return;
+    unsigned off = (unsigned)(paddr & 0xfff);
+    unsigned last = off + sz - 1 > 0xfff ? 0xfff : off + sz - 1;
+    if (p->chunks & chunk_mask(off, last))
+        code_page_written(c, ppage);
+}
+
+static void page_add_block(struct cpu *c, uint64_t ppage, struct block *b, int k,
+                           unsigned first, unsigned last)
 {
     struct code_page *p = find_page(c, ppage);
     if (!p) {
@@ -250,6 +274,7 @@ static void page_add_block(struct cpu *c, uint64_t ppage, struct block *b, int k
                 if (c->tlb[i][j].ppage == ppage)
                     c->tlb[i][j].tag_w = TLB_INVALID;
     }
+    p->chunks |= chunk_mask(first, last);
     b->page_next[k] = p->head;
     p->head = b;
 }
@@ -290,6 +315,7 @@ static struct block *translate(struct cpu *c, uint64_t lin, uint64_t phys, uint3
 {
     struct insn tmp[BLOCK_MAX_INSNS];
     uint8_t buf[16];
+    c->ndecoded++;
     uint64_t pc = lin;
     uint64_t page2 = ~0ULL;
     unsigned n = 0, bytes = 0;
@@ -371,9 +397,11 @@ static struct block *translate(struct cpu *c, uint64_t lin, uint64_t phys, uint3
     unsigned h = block_hash(phys, key);
     b->hash_next = c->bhash[h];
     c->bhash[h] = b;
-    page_add_block(c, first_page, b, 0);
+    unsigned off = (unsigned)(phys & 0xfff);
+    unsigned end = off + (bytes ? bytes : 1) - 1;
+    page_add_block(c, first_page, b, 0, off, end > 0xfff ? 0xfff : end);
     if (page2 != ~0ULL)
-        page_add_block(c, page2, b, 1);
+        page_add_block(c, page2, b, 1, 0, end > 0xfff ? end - 0x1000 : 0);
     if (c->trace_on && c->trace.in_asm) {
         uint8_t code[BLOCK_MAX_INSNS * 15];
         unsigned got = fetch_code(c, lin, code, bytes < sizeof(code) ? bytes : sizeof(code), (uint64_t[2]){0}, &(unsigned){0}, NULL);
@@ -659,6 +687,11 @@ void cpu_nmi(struct cpu *c)
 uint64_t cpu_icount(const struct cpu *c)
 {
     return c->icount;
+}
+
+uint64_t cpu_blocks_decoded(const struct cpu *c)
+{
+    return c->ndecoded;
 }
 
 void cpu_invalidate_phys(struct cpu *c, uint64_t paddr, uint64_t len)

@@ -71,8 +71,7 @@ void phys_write(struct cpu *c, uint64_t paddr, unsigned sz, uint64_t v)
             phys_write(c, paddr + k, 1, v >> (8 * k));
         return;
     }
-    if (is_code_page(c, paddr & ~0xfffULL))
-        code_page_written(c, paddr & ~0xfffULL);
+    code_write_check(c, paddr, sz);
     uint8_t *p = ram_page(c, paddr, true);
     if (p)
         st_host((uintptr_t)(p + (paddr & 0xfff)), sz, v);

@@ -1196,6 +1196,25 @@ TEST(cpu_self_modifying_code)
     fake_free(f);
 }
 
+TEST(cpu_data_next_to_code_does_not_redecode)
+{
+    struct fake *f = fake_new();
+    struct x86_state st;
+    /* l: mov [0x7d00], cx; loop l; hlt  — the store hits the code's page
+     * but not the 64-byte granules holding code. */
+    static const uint8_t code[] = {0x89, 0x0e, 0x00, 0x7d, 0xe2, 0xfa, 0xf4};
+    memcpy(f->ram + 0x7c00, code, sizeof(code));
+    x86_state_reset(&st);
+    x86_state_real(&st, 0, 0x7c00, 0);
+    st.gpr[R_ECX] = 1000;
+    cpu_set_state(f->cpu, &st);
+    CHECK_EQ(cpu_run(f->cpu, 100000, NULL), CPU_STOP_HLT);
+    CHECK_EQ(cpu_icount(f->cpu), 2001);
+    CHECK(cpu_blocks_decoded(f->cpu) <= 3);
+    CHECK_EQ(f->ram[0x7d00], 1);
+    fake_free(f);
+}
+
 TEST(cpu_protected_mode_paging_and_page_fault)
 {
     struct fake *f = fake_new();
