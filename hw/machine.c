@@ -304,9 +304,12 @@ static int machine_reset(struct machine *m)
         fprintf(stderr, "tremu: %s\n", err);
         return -1;
     }
-    for (int i = 0; i < m->nvcpus; i++)
+    for (int i = 0; i < m->nvcpus; i++) {
+        if (m->accel->reset && m->accel->reset(&m->vcpu[i]) < 0)
+            return -1;
         if (m->accel->set_state(&m->vcpu[i], &st) < 0)
             return -1;
+    }
     return 0;
 }
 
