@@ -86,6 +86,14 @@ if [ -f $ROM ]; then
     fi
     expect_run accel_tcg            85 "accel tcg" -accel tcg $DX
     expect_run accel_list_tcg       85 "accel tcg" -accel kvm:tcg $DX
+    # -pidfile is written while running and removed at exit; -D takes the log;
+    # -d stats prints the counters by cause.
+    expect_run pidfile_and_log 85 "" -accel tcg -pidfile "$tmp/pid" -D "$tmp/log" -d stats $DX
+    if [ ! -e "$tmp/pid" ] && grep -q "tremu event counters" "$tmp/log" && grep -q "isa-debug-exit" "$tmp/log"; then
+        pass=$((pass + 1)); echo "ok pidfile_removed_stats_in_log"
+    else
+        fail=$((fail + 1)); echo "not ok pidfile_removed_stats_in_log ($(ls "$tmp"); $(head -c 200 "$tmp/log"))"
+    fi
     expect_err bios_bad_size        "multiple of 64 KiB" -bios /etc/hostname
     expect_err kernel_not_an_image  "/etc/hostname" -kernel /etc/hostname
 fi
