@@ -14,16 +14,18 @@
 # buffer-format.rst: an initramfs is a series of concatenated, possibly
 # compressed, cpio archives). The default guest that `make run` boots is untouched.
 #
-# Environment: LINUX_TIMEOUT=120 (seconds per boot), LINUX_KEEP=1 (keep logs),
+# Environment: LINUX_TIMEOUT=120 (seconds per boot, to TREMU-BOOT-OK),
+# LINUX_CMD_TIMEOUT=180 (seconds for the commands after it), LINUX_KEEP=1 (keep logs),
 # LINUX_QEMU=0 (skip the QEMU oracle), CACHE (guest directory, as in the Makefile),
-# LINUX_ONLY=bz|pvh|auto|qemu (comma-separated boots to run; default all),
+# LINUX_ONLY=bz|pvh|auto|restart|qemu (comma-separated boots to run; default all),
 # TREMU=path (the emulator binary to test; default ./tremu).
 # Ends with `linux: N passed, N failed[, N skipped]`; exits non-zero on failure.
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 G=${CACHE:-$HOME/.cache/tremu}/guest
 TIMEOUT=${LINUX_TIMEOUT:-120}
-ONLY=${LINUX_ONLY:-bz,pvh,auto,qemu}
+CMD_TIMEOUT=${LINUX_CMD_TIMEOUT:-180}
+ONLY=${LINUX_ONLY:-bz,pvh,auto,restart,qemu}
 pass=0 fail=0 skip=0
 
 ok()    { pass=$((pass + 1)); echo "ok    $1"; }
@@ -116,34 +118,47 @@ for ((i = 0; i < NT; i++)); do
 done
 
 # ---- running a VM ----
-# vm NAME TIMEOUT CMD... : serial console to NAME.out, stderr to NAME.err, exit
-# status to NAME.rc (124 = timed out). A guest that is known dead (panic, or
-# the kernel's "Giving up" halt) is stopped early instead of waiting for the timeout.
+# vm NAME CMD... : serial console to NAME.out, stderr to NAME.err, exit status
+# to NAME.rc. The boot (to TREMU-BOOT-OK) gets TIMEOUT seconds, the commands
+# after it CMD_TIMEOUT more; "timeout" in NAME.rc when either runs out. A guest
+# that is known dead (panic, or the kernel's "Giving up" halt) is stopped at
+# once instead of waiting for the timeout ("dead").
 vm() {
-    local name=$1 to=$2; shift 2
-    local t0=$SECONDS pid rc dead=
-    timeout -k 5 "$to" "$@" < /dev/null > "$W/$name.out" 2> "$W/$name.err" &
+    local name=$1; shift
+    local t0=$SECONDS pid rc dead= booted= late= enough=
+    timeout -k 5 $((TIMEOUT + CMD_TIMEOUT)) "$@" < /dev/null > "$W/$name.out" 2> "$W/$name.err" &
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
         sleep 0.5
         if [ -z "$dead" ] && grep -qE 'Kernel panic - not syncing|Giving up, no FPU|Attempted to kill init' "$W/$name.out"; then
             dead=$SECONDS
         fi
-        # Let the emulator print what it prints, then stop it.
-        if [ -n "$dead" ] && [ $((SECONDS - dead)) -ge 3 ]; then
+        [ -z "$booted" ] && grep -q TREMU-BOOT-OK "$W/$name.out" && booted=$SECONDS
+        [ -z "$booted" ] && [ $((SECONDS - t0)) -ge "$TIMEOUT" ] && late=1
+        # STOP_AFTER=N: the guest has started userspace N times, that is all we wanted.
+        if [ -n "$STOP_AFTER" ] && [ "$(grep -c TREMU-BOOT-OK "$W/$name.out")" -ge "$STOP_AFTER" ]; then
+            enough=1
             kill "$pid" 2>/dev/null
+            sleep 1
+        fi
+        # A dead guest: let the emulator print what it prints, then stop it.
+        if [ -n "$late" ] || { [ -n "$dead" ] && [ $((SECONDS - dead)) -ge 3 ]; }; then
+            kill "$pid" 2>/dev/null
+            sleep 1
         fi
     done
     wait "$pid"
     rc=$?
     [ -n "$dead" ] && [ "$rc" -ne 0 ] && rc=dead
-    [ "$rc" = 124 ] || [ "$rc" = 137 ] && rc=timeout
+    { [ -n "$late" ] || [ "$rc" = 124 ] || [ "$rc" = 137 ]; } && rc=timeout
+    [ -n "$enough" ] && rc=stopped
     echo "$rc" > "$W/$name.rc"
-    echo "      ($name: exit $rc after $((SECONDS - t0)) s)"
+    echo "      ($name: exit $rc after $((SECONDS - t0)) s${booted:+, userspace after $((booted - t0)) s})"
 }
 
 BATCH="console=ttyS0 tremu.cmd=sh /opt/tremu-tests/batch.sh"
-TREMU=("$TREMU_BIN" -m 512 -display none -nodefaults -serial stdio -monitor none -no-reboot)
+TREMU_REBOOT=("$TREMU_BIN" -m 512 -display none -nodefaults -serial stdio -monitor none)
+TREMU=("${TREMU_REBOOT[@]}" -no-reboot)
 
 # check_boot NAME: the boot-level tests of one run.
 check_boot() {
@@ -159,6 +174,18 @@ check_boot() {
         ok "$k: boot log clean (no PIT calibration failure, FPU give-up, BUG, Oops, panic)"
     else
         notok "$k: boot log clean (no PIT calibration failure, FPU give-up, BUG, Oops, panic)" "${bad:-empty console log}"
+    fi
+}
+
+# check_warnings NAME: no kernel warnings with a backtrace (an unimplemented MSR
+# shows up as "unchecked MSR access error" with a call trace).
+check_warnings() {
+    local k=$1 bad
+    bad=$(tr -d '\r' < "$W/$k.out" | grep -E 'WARNING:|Call Trace|unchecked MSR access' | head -n 5)
+    if [ -z "$bad" ] && [ -s "$W/$k.out" ]; then
+        ok "$k: boot log has no kernel warnings (WARNING:, Call Trace, unchecked MSR access)"
+    else
+        notok "$k: boot log has no kernel warnings (WARNING:, Call Trace, unchecked MSR access)" "${bad:-empty console log}"
     fi
 }
 
@@ -195,16 +222,17 @@ for k in bz pvh; do
     kern=$G/vmlinuz
     [ $k = pvh ] && kern=$G/vmlinux
     echo "linux: booting $k ($(basename "$kern")) under tremu -accel tcg"
-    vm $k "$TIMEOUT" "${TREMU[@]}" -accel tcg -kernel "$kern" -initrd "$INITRD" -append "$BATCH"
+    vm $k "${TREMU[@]}" -accel tcg -kernel "$kern" -initrd "$INITRD" -append "$BATCH"
     check_boot $k
+    check_warnings $k
     check_cmds $k "$W/host" host
     check_poweroff $k
 done
 
 # ---- -accel auto picks tcg here; reboot -f with -no-reboot ends the run ----
 if want auto; then
-    echo "linux: booting under tremu -accel auto, guest runs reboot -f"
-    vm auto "$TIMEOUT" "${TREMU[@]}" -accel auto -kernel "$G/vmlinuz" -initrd "$INITRD" \
+    echo "linux: booting pvh under tremu -accel auto, guest runs reboot -f"
+    vm auto "${TREMU[@]}" -accel auto -kernel "$G/vmlinux" -initrd "$INITRD" \
         -append "console=ttyS0 tremu.cmd=reboot -f"
     if [ -c /dev/kvm ] && grep -q 'accel kvm' "$W/auto.err"; then
         skipt "auto: -accel auto says accel tcg" "KVM is usable on this host"
@@ -222,6 +250,21 @@ if want auto; then
     fi
 fi
 
+# ---- reboot -f without -no-reboot: the machine resets and Linux boots again ----
+if want restart; then
+    echo "linux: booting under tremu -accel tcg without -no-reboot, guest runs reboot -f"
+    STOP_AFTER=2 vm restart "${TREMU_REBOOT[@]}" -accel tcg -kernel "$G/vmlinuz" -initrd "$INITRD" \
+        -append "console=ttyS0 tremu.cmd=reboot -f"
+    n=$(grep -c TREMU-BOOT-OK "$W/restart.out")
+    if [ "$n" -ge 2 ]; then
+        ok "restart: reboot -f resets the machine and Linux boots again"
+    else
+        notok "restart: reboot -f resets the machine and Linux boots again" \
+            "userspace reached $n time(s), exit $(cat "$W/restart.rc"); last console lines:" \
+            "$(tr -d '\r' < "$W/restart.out" | tail -n 4)" "emulator stderr (tail):" "$(tail -n 10 "$W/restart.err")"
+    fi
+fi
+
 # ---- Debian's QEMU as the second oracle ----
 if want qemu; then
     QEMU=$(command -v qemu-system-x86_64)
@@ -229,7 +272,7 @@ if want qemu; then
         skipt "qemu: the same commands under qemu-system-x86_64 -accel tcg" "not installed or LINUX_QEMU=0"
     else
         echo "linux: booting bz under $QEMU -accel tcg (second oracle)"
-        vm qemu "$((TIMEOUT * 2))" "$QEMU" -accel tcg -M pc -m 512 -display none -nodefaults -serial stdio \
+        vm qemu "$QEMU" -accel tcg -M pc -m 512 -display none -nodefaults -serial stdio \
             -monitor none -no-reboot -kernel "$G/vmlinuz" -initrd "$INITRD" -append "$BATCH"
         if ! grep -q TREMU-CMD-EXIT=0 "$W/qemu.out"; then
             notok "qemu: oracle run completes" "exit $(cat "$W/qemu.rc"); $(tr -d '\r' < "$W/qemu.out" | tail -n 3)"
