@@ -46,6 +46,13 @@ struct insn {
     uint8_t pg;             /* enum pg_class */
 };
 
+typedef union {
+    uint8_t b[16]; int8_t sb[16];
+    uint16_t w[8]; int16_t sw[8];
+    uint32_t d[4]; int32_t sd[4];
+    uint64_t q[2]; int64_t sq[2];
+} xmm_t;
+
 #define BLOCK_MAX_INSNS 64
 
 struct block {
@@ -152,6 +159,7 @@ struct cpu {
     uint64_t pdpte[4];
     uint16_t fcw, fsw, ftw;
     uint32_t mxcsr;
+    xmm_t xmm[16];
 
     /* Events. */
     _Atomic int intr_line;

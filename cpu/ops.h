@@ -48,3 +48,22 @@ H(op_lar); H(op_lsl); H(op_syscall); H(op_sysret); H(op_clts); H(op_invd);
 H(op_mov_RC); H(op_mov_CR); H(op_mov_RD); H(op_mov_DR);
 H(op_wrmsr); H(op_rdmsr); H(op_rdtsc); H(op_rdpmc); H(op_sysenter); H(op_sysexit);
 H(op_cpuid); H(op_grp15);
+
+/* ops_sse.c */
+H(op_sse_marker);
+H(op_movups_ld); H(op_movaps_ld); H(op_movups_st); H(op_movaps_st); H(op_movntps);
+H(op_movss_ld); H(op_movss_st); H(op_movsd_ld); H(op_movsd_st);
+H(op_movlps_ld); H(op_movlps_st); H(op_movhps_ld); H(op_movhps_st);
+H(op_movd_x_E); H(op_movd_E_x); H(op_movq_ld); H(op_movq_st); H(op_movnti);
+H(op_movmskps); H(op_pmovmskb); H(op_movdqu_ld);
+H(op_pand); H(op_pandn); H(op_por); H(op_pxor);
+H(op_paddb); H(op_paddw); H(op_paddd); H(op_paddq); H(op_psubb); H(op_psubw); H(op_psubd); H(op_psubq);
+H(op_paddsb); H(op_paddsw); H(op_psubsb); H(op_psubsw); H(op_paddusb); H(op_paddusw);
+H(op_psubusb); H(op_psubusw); H(op_pcmpeqb); H(op_pcmpeqw); H(op_pcmpeqd);
+H(op_pcmpgtb); H(op_pcmpgtw); H(op_pcmpgtd); H(op_pminub); H(op_pmaxub); H(op_pminsw); H(op_pmaxsw);
+H(op_pavgb); H(op_pavgw); H(op_pmullw); H(op_pmulhw); H(op_pmulhuw); H(op_pmuludq); H(op_pmaddwd);
+H(op_psadbw);
+H(op_punpcklbw); H(op_punpckhbw); H(op_punpcklwd); H(op_punpckhwd); H(op_punpckldq); H(op_punpckhdq);
+H(op_punpcklqdq); H(op_punpckhqdq); H(op_packsswb); H(op_packuswb); H(op_packssdw);
+H(op_unpcklps); H(op_unpckhps); H(op_shufps); H(op_pshufd); H(op_pinsrw); H(op_pextrw);
+H(op_pshift_imm); H(op_pshift_x); H(op_maskmovdqu);

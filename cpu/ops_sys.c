@@ -1471,14 +1471,6 @@ void op_cpuid(struct cpu *c, const struct insn *i)
     c->gpr[R_EDX] = d;
 }
 
-void op_grp15(struct cpu *c, const struct insn *i)
-{
-    unsigned r = i->reg & 7;
-    if (i->mod3 && r >= 5)
-        return;     /* LFENCE/MFENCE/SFENCE: ordering is trivially kept */
-    raise_ud(c);    /* FXSAVE/FXRSTOR/LDMXCSR/STMXCSR/CLFLUSH: later */
-}
-
 /* ---- fast system calls ---- */
 
 static void flat_seg(struct seg_cache *s, uint16_t sel, uint16_t attr)

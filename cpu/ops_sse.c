@@ -1,0 +1,542 @@
+/* SSE/SSE2 instructions that need no floating-point arithmetic: moves,
+ * shuffles, bitwise logic and the SSE2 integer set, plus LDMXCSR/STMXCSR
+ * and FXSAVE/FXRSTOR (SDM vol. 1 ch. 10-11, vol. 2). The floating-point
+ * ones (ADDPS, CVT*, COMISS, ...) stay #UD until cpu/sse_fp is wired in;
+ * CPUID does not offer SSE until then. MMX (no 66 prefix on the integer
+ * opcodes) is not implemented: those forms are #UD. */
+#include "cpu/cpu_int.h"
+
+/* Availability (SDM vol. 3, 13.1/table 2-3): EM → #UD, OSFXSR clear → #UD,
+ * TS → #NM. */
+static inline void sse_check(struct cpu *c)
+{
+    if (unlikely((c->cr0 & CR0_EM) || !(c->cr4 & CR4_OSFXSR)))
+        raise_ud(c);
+    if (unlikely(c->cr0 & CR0_TS))
+        cpu_raise(c, EXC_NM, false, 0);
+}
+
+static inline xmm_t *X(struct cpu *c, unsigned r) { return &c->xmm[r & 15]; }
+
+static uint64_t sse_lin(struct cpu *c, const struct insn *i, unsigned sz, bool write, bool aligned)
+{
+    uint64_t lin = seg_lin(c, i->seg, insn_ea(c, i), sz, write);
+    if (aligned && (lin & 15))
+        raise_gp(c, 0);
+    return lin;
+}
+
+/* 128-bit source (register or memory). */
+static xmm_t src128(struct cpu *c, const struct insn *i, bool aligned)
+{
+    if (i->mod3)
+        return *X(c, i->rm);
+    xmm_t v;
+    uint64_t lin = sse_lin(c, i, 16, false, aligned);
+    v.q[0] = mem_read(c, lin, 8);
+    v.q[1] = mem_read(c, (lin + 8) & c->lin_mask, 8);
+    return v;
+}
+static void dst128(struct cpu *c, const struct insn *i, const xmm_t *v, bool aligned)
+{
+    if (i->mod3) {
+        *X(c, i->rm) = *v;
+        return;
+    }
+    uint64_t lin = sse_lin(c, i, 16, true, aligned);
+    /* Probe the second half first so a fault leaves memory unchanged. */
+    mem_write(c, (lin + 8) & c->lin_mask, 8, v->q[1]);
+    mem_write(c, lin, 8, v->q[0]);
+}
+
+/* ---- moves ---- */
+
+void op_movups_ld(struct cpu *c, const struct insn *i) { sse_check(c); *X(c, i->reg) = src128(c, i, false); }
+void op_movaps_ld(struct cpu *c, const struct insn *i) { sse_check(c); *X(c, i->reg) = src128(c, i, true); }
+void op_movups_st(struct cpu *c, const struct insn *i) { sse_check(c); dst128(c, i, X(c, i->reg), false); }
+void op_movaps_st(struct cpu *c, const struct insn *i) { sse_check(c); dst128(c, i, X(c, i->reg), true); }
+void op_movntps(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    if (i->mod3)
+        raise_ud(c);
+    dst128(c, i, X(c, i->reg), true);
+}
+
+void op_movss_ld(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    if (i->mod3) {
+        X(c, i->reg)->d[0] = X(c, i->rm)->d[0];
+        return;
+    }
+    uint32_t v = (uint32_t)seg_read(c, i->seg, insn_ea(c, i), 4);
+    xmm_t *d = X(c, i->reg);
+    d->q[0] = v;
+    d->q[1] = 0;
+}
+void op_movss_st(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    if (i->mod3)
+        X(c, i->rm)->d[0] = X(c, i->reg)->d[0];
+    else
+        seg_write(c, i->seg, insn_ea(c, i), 4, X(c, i->reg)->d[0]);
+}
+void op_movsd_ld(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    if (i->mod3) {
+        X(c, i->reg)->q[0] = X(c, i->rm)->q[0];
+        return;
+    }
+    uint64_t v = seg_read(c, i->seg, insn_ea(c, i), 8);
+    xmm_t *d = X(c, i->reg);
+    d->q[0] = v;
+    d->q[1] = 0;
+}
+void op_movsd_st(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    if (i->mod3)
+        X(c, i->rm)->q[0] = X(c, i->reg)->q[0];
+    else
+        seg_write(c, i->seg, insn_ea(c, i), 8, X(c, i->reg)->q[0]);
+}
+/* 0F 12: MOVLPS/MOVLPD xmm, m64; MOVHLPS xmm, xmm (no prefix, mod 3). */
+void op_movlps_ld(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    if (i->mod3) {
+        if (i->pfx66)
+            raise_ud(c);
+        X(c, i->reg)->q[0] = X(c, i->rm)->q[1];
+        return;
+    }
+    X(c, i->reg)->q[0] = seg_read(c, i->seg, insn_ea(c, i), 8);
+}
+void op_movlps_st(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    if (i->mod3)
+        raise_ud(c);
+    seg_write(c, i->seg, insn_ea(c, i), 8, X(c, i->reg)->q[0]);
+}
+/* 0F 16: MOVHPS/MOVHPD xmm, m64; MOVLHPS xmm, xmm. */
+void op_movhps_ld(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    if (i->mod3) {
+        if (i->pfx66)
+            raise_ud(c);
+        X(c, i->reg)->q[1] = X(c, i->rm)->q[0];
+        return;
+    }
+    X(c, i->reg)->q[1] = seg_read(c, i->seg, insn_ea(c, i), 8);
+}
+void op_movhps_st(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    if (i->mod3)
+        raise_ud(c);
+    seg_write(c, i->seg, insn_ea(c, i), 8, X(c, i->reg)->q[1]);
+}
+/* 66 0F 6E: MOVD/MOVQ xmm, r/m32/64 (zero-extended). */
+void op_movd_x_E(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    unsigned sz = i->opsz == 8 ? 8 : 4;
+    uint64_t v = rd_E(c, i, sz);
+    xmm_t *d = X(c, i->reg);
+    d->q[0] = v;
+    d->q[1] = 0;
+}
+/* 66 0F 7E: MOVD/MOVQ r/m32/64, xmm. */
+void op_movd_E_x(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    unsigned sz = i->opsz == 8 ? 8 : 4;
+    wr_E(c, i, sz, X(c, i->reg)->q[0] & szmask(sz));
+}
+/* F3 0F 7E: MOVQ xmm, xmm/m64 (upper cleared). */
+void op_movq_ld(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    uint64_t v = i->mod3 ? X(c, i->rm)->q[0] : seg_read(c, i->seg, insn_ea(c, i), 8);
+    xmm_t *d = X(c, i->reg);
+    d->q[0] = v;
+    d->q[1] = 0;
+}
+/* 66 0F D6: MOVQ xmm/m64, xmm. */
+void op_movq_st(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    if (i->mod3) {
+        xmm_t *d = X(c, i->rm);
+        d->q[0] = X(c, i->reg)->q[0];
+        d->q[1] = 0;
+    } else {
+        seg_write(c, i->seg, insn_ea(c, i), 8, X(c, i->reg)->q[0]);
+    }
+}
+void op_movnti(struct cpu *c, const struct insn *i)
+{
+    if (i->mod3)
+        raise_ud(c);
+    unsigned sz = i->opsz == 8 ? 8 : 4;
+    seg_write(c, i->seg, insn_ea(c, i), sz, rd_reg(c, i->reg, sz));
+}
+void op_movmskps(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    if (!i->mod3)
+        raise_ud(c);
+    const xmm_t *s = X(c, i->rm);
+    uint64_t m = 0;
+    if (i->pfx66)
+        m = (s->q[0] >> 63) | ((s->q[1] >> 63) << 1);
+    else
+        for (int k = 0; k < 4; k++)
+            m |= (uint64_t)(s->d[k] >> 31) << k;
+    wr_reg(c, i->reg, i->opsz == 8 ? 8 : 4, m);
+}
+void op_pmovmskb(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    if (!i->mod3)
+        raise_ud(c);
+    const xmm_t *s = X(c, i->rm);
+    uint64_t m = 0;
+    for (int k = 0; k < 16; k++)
+        m |= (uint64_t)(s->b[k] >> 7) << k;
+    wr_reg(c, i->reg, i->opsz == 8 ? 8 : 4, m);
+}
+
+/* ---- packed binary operations: d = d op s, lane by lane ---- */
+
+#define PBIN(name, lanes, f, expr)                                      \
+void op_##name(struct cpu *c, const struct insn *i)                     \
+{                                                                       \
+    sse_check(c);                                                       \
+    xmm_t s = src128(c, i, true);                                       \
+    xmm_t *dp = X(c, i->reg), d = *dp, r;                               \
+    for (int k = 0; k < lanes; k++)                                     \
+        r.f[k] = (expr);                                                \
+    *dp = r;                                                            \
+}
+
+static inline int16_t sat16(int32_t v) { return v > 32767 ? 32767 : v < -32768 ? -32768 : (int16_t)v; }
+static inline int8_t sat8(int32_t v) { return v > 127 ? 127 : v < -128 ? -128 : (int8_t)v; }
+static inline uint8_t satu8(int32_t v) { return v > 255 ? 255 : v < 0 ? 0 : (uint8_t)v; }
+static inline uint16_t satu16(int32_t v) { return v > 65535 ? 65535 : v < 0 ? 0 : (uint16_t)v; }
+
+PBIN(pand, 2, q, d.q[k] & s.q[k])
+PBIN(pandn, 2, q, ~d.q[k] & s.q[k])
+PBIN(por, 2, q, d.q[k] | s.q[k])
+PBIN(pxor, 2, q, d.q[k] ^ s.q[k])
+PBIN(paddb, 16, b, (uint8_t)(d.b[k] + s.b[k]))
+PBIN(paddw, 8, w, (uint16_t)(d.w[k] + s.w[k]))
+PBIN(paddd, 4, d, d.d[k] + s.d[k])
+PBIN(paddq, 2, q, d.q[k] + s.q[k])
+PBIN(psubb, 16, b, (uint8_t)(d.b[k] - s.b[k]))
+PBIN(psubw, 8, w, (uint16_t)(d.w[k] - s.w[k]))
+PBIN(psubd, 4, d, d.d[k] - s.d[k])
+PBIN(psubq, 2, q, d.q[k] - s.q[k])
+PBIN(paddsb, 16, sb, sat8(d.sb[k] + s.sb[k]))
+PBIN(paddsw, 8, sw, sat16(d.sw[k] + s.sw[k]))
+PBIN(psubsb, 16, sb, sat8(d.sb[k] - s.sb[k]))
+PBIN(psubsw, 8, sw, sat16(d.sw[k] - s.sw[k]))
+PBIN(paddusb, 16, b, satu8(d.b[k] + s.b[k]))
+PBIN(paddusw, 8, w, satu16(d.w[k] + s.w[k]))
+PBIN(psubusb, 16, b, satu8(d.b[k] - s.b[k]))
+PBIN(psubusw, 8, w, satu16(d.w[k] - s.w[k]))
+PBIN(pcmpeqb, 16, b, d.b[k] == s.b[k] ? 0xff : 0)
+PBIN(pcmpeqw, 8, w, d.w[k] == s.w[k] ? 0xffff : 0)
+PBIN(pcmpeqd, 4, d, d.d[k] == s.d[k] ? 0xffffffffu : 0)
+PBIN(pcmpgtb, 16, b, d.sb[k] > s.sb[k] ? 0xff : 0)
+PBIN(pcmpgtw, 8, w, d.sw[k] > s.sw[k] ? 0xffff : 0)
+PBIN(pcmpgtd, 4, d, d.sd[k] > s.sd[k] ? 0xffffffffu : 0)
+PBIN(pminub, 16, b, d.b[k] < s.b[k] ? d.b[k] : s.b[k])
+PBIN(pmaxub, 16, b, d.b[k] > s.b[k] ? d.b[k] : s.b[k])
+PBIN(pminsw, 8, sw, d.sw[k] < s.sw[k] ? d.sw[k] : s.sw[k])
+PBIN(pmaxsw, 8, sw, d.sw[k] > s.sw[k] ? d.sw[k] : s.sw[k])
+PBIN(pavgb, 16, b, (uint8_t)((d.b[k] + s.b[k] + 1) >> 1))
+PBIN(pavgw, 8, w, (uint16_t)((d.w[k] + s.w[k] + 1) >> 1))
+PBIN(pmullw, 8, w, (uint16_t)(d.sw[k] * s.sw[k]))
+PBIN(pmulhw, 8, w, (uint16_t)((d.sw[k] * s.sw[k]) >> 16))
+PBIN(pmulhuw, 8, w, (uint16_t)(((uint32_t)d.w[k] * s.w[k]) >> 16))
+PBIN(pmuludq, 2, q, (uint64_t)d.d[2 * k] * s.d[2 * k])
+PBIN(pmaddwd, 4, d, (uint32_t)((int64_t)d.sw[2 * k] * s.sw[2 * k] + (int64_t)d.sw[2 * k + 1] * s.sw[2 * k + 1]))
+PBIN(punpcklbw, 16, b, (k & 1) ? s.b[k / 2] : d.b[k / 2])
+PBIN(punpckhbw, 16, b, (k & 1) ? s.b[8 + k / 2] : d.b[8 + k / 2])
+PBIN(punpcklwd, 8, w, (k & 1) ? s.w[k / 2] : d.w[k / 2])
+PBIN(punpckhwd, 8, w, (k & 1) ? s.w[4 + k / 2] : d.w[4 + k / 2])
+PBIN(punpckldq, 4, d, (k & 1) ? s.d[k / 2] : d.d[k / 2])
+PBIN(punpckhdq, 4, d, (k & 1) ? s.d[2 + k / 2] : d.d[2 + k / 2])
+PBIN(punpcklqdq, 2, q, k ? s.q[0] : d.q[0])
+PBIN(punpckhqdq, 2, q, k ? s.q[1] : d.q[1])
+PBIN(packsswb, 16, sb, k < 8 ? sat8(d.sw[k]) : sat8(s.sw[k - 8]))
+PBIN(packuswb, 16, b, k < 8 ? satu8(d.sw[k]) : satu8(s.sw[k - 8]))
+PBIN(packssdw, 8, sw, k < 4 ? sat16(d.sd[k]) : sat16(s.sd[k - 4]))
+/* ANDPS/ANDNPS/ORPS/XORPS and their PD forms use the same handlers (the
+ * bits do not care about the lane type; all need 16-byte alignment). */
+
+/* Never executed: marks SSE table entries whose handler the mandatory
+ * prefix selects at decode time. */
+void op_sse_marker(struct cpu *c, const struct insn *i) { (void)i; raise_ud(c); }
+
+void op_psadbw(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    xmm_t s = src128(c, i, true);
+    xmm_t *d = X(c, i->reg);
+    for (int h = 0; h < 2; h++) {
+        unsigned sum = 0;
+        for (int k = 0; k < 8; k++) {
+            int diff = d->b[h * 8 + k] - s.b[h * 8 + k];
+            sum += (unsigned)(diff < 0 ? -diff : diff);
+        }
+        d->q[h] = sum;
+    }
+}
+
+void op_movdqu_ld(struct cpu *c, const struct insn *i) { sse_check(c); *X(c, i->reg) = src128(c, i, false); }
+
+/* UNPCKLPS/UNPCKHPS/UNPCKLPD/UNPCKHPD (0F 14/15, 66 0F 14/15). */
+void op_unpcklps(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    xmm_t s = src128(c, i, true), d = *X(c, i->reg), r;
+    if (i->pfx66) {
+        r.q[0] = d.q[0];
+        r.q[1] = s.q[0];
+    } else {
+        r.d[0] = d.d[0]; r.d[1] = s.d[0]; r.d[2] = d.d[1]; r.d[3] = s.d[1];
+    }
+    *X(c, i->reg) = r;
+}
+void op_unpckhps(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    xmm_t s = src128(c, i, true), d = *X(c, i->reg), r;
+    if (i->pfx66) {
+        r.q[0] = d.q[1];
+        r.q[1] = s.q[1];
+    } else {
+        r.d[0] = d.d[2]; r.d[1] = s.d[2]; r.d[2] = d.d[3]; r.d[3] = s.d[3];
+    }
+    *X(c, i->reg) = r;
+}
+/* SHUFPS/SHUFPD (0F C6 ib). */
+void op_shufps(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    xmm_t s = src128(c, i, true), d = *X(c, i->reg), r;
+    unsigned im = (unsigned)i->imm;
+    if (i->pfx66) {
+        r.q[0] = d.q[im & 1];
+        r.q[1] = s.q[(im >> 1) & 1];
+    } else {
+        r.d[0] = d.d[im & 3];
+        r.d[1] = d.d[(im >> 2) & 3];
+        r.d[2] = s.d[(im >> 4) & 3];
+        r.d[3] = s.d[(im >> 6) & 3];
+    }
+    *X(c, i->reg) = r;
+}
+/* PSHUFD (66), PSHUFHW (F3), PSHUFLW (F2): 0F 70 ib. */
+void op_pshufd(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    xmm_t s = src128(c, i, true), r;
+    unsigned im = (unsigned)i->imm;
+    if (i->rep == 0xf3) {
+        r.q[0] = s.q[0];
+        for (int k = 0; k < 4; k++)
+            r.w[4 + k] = s.w[4 + ((im >> (2 * k)) & 3)];
+    } else if (i->rep == 0xf2) {
+        r.q[1] = s.q[1];
+        for (int k = 0; k < 4; k++)
+            r.w[k] = s.w[(im >> (2 * k)) & 3];
+    } else {
+        for (int k = 0; k < 4; k++)
+            r.d[k] = s.d[(im >> (2 * k)) & 3];
+    }
+    *X(c, i->reg) = r;
+}
+void op_pinsrw(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    uint16_t v = (uint16_t)(i->mod3 ? rd_reg(c, i->rm, 4) : seg_read(c, i->seg, insn_ea(c, i), 2));
+    X(c, i->reg)->w[i->imm & 7] = v;
+}
+void op_pextrw(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    if (!i->mod3)
+        raise_ud(c);
+    wr_reg(c, i->reg, i->opsz == 8 ? 8 : 4, X(c, i->rm)->w[i->imm & 7]);
+}
+
+/* ---- shifts ---- */
+
+static void shift_lanes(xmm_t *d, unsigned kind, unsigned lane_bits, uint64_t cnt)
+{
+    /* kind: 0 logical right, 1 arithmetic right, 2 left */
+    switch (lane_bits) {
+    case 16:
+        for (int k = 0; k < 8; k++) {
+            if (kind == 1) d->sw[k] = (int16_t)(d->sw[k] >> (cnt > 15 ? 15 : cnt));
+            else if (cnt > 15) d->w[k] = 0;
+            else d->w[k] = (uint16_t)(kind == 2 ? d->w[k] << cnt : d->w[k] >> cnt);
+        }
+        break;
+    case 32:
+        for (int k = 0; k < 4; k++) {
+            if (kind == 1) d->sd[k] = d->sd[k] >> (cnt > 31 ? 31 : cnt);
+            else if (cnt > 31) d->d[k] = 0;
+            else d->d[k] = kind == 2 ? d->d[k] << cnt : d->d[k] >> cnt;
+        }
+        break;
+    default:
+        for (int k = 0; k < 2; k++) {
+            if (cnt > 63) d->q[k] = 0;
+            else d->q[k] = kind == 2 ? d->q[k] << cnt : d->q[k] >> cnt;
+        }
+        break;
+    }
+}
+static void byte_shift(xmm_t *d, unsigned n, bool left)
+{
+    xmm_t r;
+    memset(&r, 0, sizeof(r));
+    if (n > 16)
+        n = 16;
+    for (unsigned k = 0; k < 16; k++) {
+        if (left) { if (k >= n) r.b[k] = d->b[k - n]; }
+        else if (k + n < 16) r.b[k] = d->b[k + n];
+    }
+    *d = r;
+}
+/* 66 0F 71/72/73 /r ib: shifts by immediate on the rm register. */
+void op_pshift_imm(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    if (!i->mod3 || !i->pfx66)
+        raise_ud(c);
+    unsigned r = i->reg & 7;
+    unsigned lane = i->op == 0x171 ? 16 : i->op == 0x172 ? 32 : 64;
+    xmm_t *d = X(c, i->rm);
+    uint64_t n = i->imm & 0xff;
+    if (lane == 64 && r == 3) { byte_shift(d, (unsigned)n, false); return; }   /* PSRLDQ */
+    if (lane == 64 && r == 7) { byte_shift(d, (unsigned)n, true); return; }    /* PSLLDQ */
+    if (r == 2) shift_lanes(d, 0, lane, n);
+    else if (r == 4 && lane != 64) shift_lanes(d, 1, lane, n);
+    else if (r == 6) shift_lanes(d, 2, lane, n);
+    else raise_ud(c);
+}
+/* 66 0F D1-D3, E1-E2, F1-F3: shifts by the low quadword of xmm/m128. */
+void op_pshift_x(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    xmm_t s = src128(c, i, true);
+    unsigned lo = i->op & 0xf, hi = (i->op >> 4) & 0xf;
+    unsigned lane = lo == 1 ? 16 : lo == 2 ? 32 : 64;
+    unsigned kind = hi == 0xd ? 0 : hi == 0xe ? 1 : 2;
+    shift_lanes(X(c, i->reg), kind, lane, s.q[0]);
+}
+
+/* MASKMOVDQU xmm1, xmm2: byte stores to DS:rDI where the mask byte's MSB is set. */
+void op_maskmovdqu(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    if (!i->mod3)
+        raise_ud(c);
+    const xmm_t *v = X(c, i->reg), *m = X(c, i->rm);
+    uint64_t base = rd_reg(c, R_EDI, i->adsz);
+    for (int k = 0; k < 16; k++)
+        if (m->b[k] & 0x80)
+            seg_write(c, i->seg, (base + (uint64_t)k) & szmask(i->adsz), 1, v->b[k]);
+}
+
+/* ---- MXCSR, FXSAVE/FXRSTOR (SDM vol. 2, FXSAVE table 3-53) ---- */
+
+#define MXCSR_MASK_SUPPORTED 0xffffu
+
+void op_grp15(struct cpu *c, const struct insn *i)
+{
+    unsigned r = i->reg & 7;
+    if (i->mod3) {
+        if (r >= 5)
+            return;     /* LFENCE/MFENCE/SFENCE: ordering is trivially kept */
+        raise_ud(c);    /* RDFSBASE & co. (F3) are not offered */
+    }
+    switch (r) {
+    case 0: case 1: {       /* FXSAVE / FXRSTOR */
+        if (c->cr0 & (CR0_EM))
+            raise_ud(c);
+        if (c->cr0 & CR0_TS)
+            cpu_raise(c, EXC_NM, false, 0);
+        uint64_t lin = sse_lin(c, i, 512, r == 0, true);
+        if (r == 0) {
+            /* x87 part: control/status/tag and zeroed registers until the
+             * x87 model is integrated (abridged tag: all empty = 0). */
+            uint8_t ftw_abridged = 0;
+            for (int k = 0; k < 8; k++)
+                if (((c->ftw >> (2 * k)) & 3) != 3)
+                    ftw_abridged |= (uint8_t)(1u << k);
+            mem_write(c, lin + 0, 2, c->fcw);
+            mem_write(c, lin + 2, 2, c->fsw);
+            mem_write(c, lin + 4, 1, ftw_abridged);
+            mem_write(c, lin + 5, 1, 0);
+            for (unsigned o = 6; o < 24; o += 2)
+                mem_write(c, lin + o, 2, 0);
+            mem_write(c, lin + 24, 4, c->mxcsr);
+            mem_write(c, lin + 28, 4, MXCSR_MASK_SUPPORTED);
+            for (unsigned o = 32; o < 160; o += 8)
+                mem_write(c, lin + o, 8, 0);
+            unsigned nx = is_64(c) ? 16 : 8;
+            for (unsigned k = 0; k < nx; k++) {
+                mem_write(c, lin + 160 + 16 * k, 8, c->xmm[k].q[0]);
+                mem_write(c, lin + 168 + 16 * k, 8, c->xmm[k].q[1]);
+            }
+        } else {
+            uint32_t mx = (uint32_t)mem_read(c, lin + 24, 4);
+            if (mx & ~MXCSR_MASK_SUPPORTED)
+                raise_gp(c, 0);
+            c->fcw = (uint16_t)mem_read(c, lin + 0, 2);
+            c->fsw = (uint16_t)mem_read(c, lin + 2, 2);
+            uint8_t ab = (uint8_t)mem_read(c, lin + 4, 1);
+            c->ftw = 0;
+            for (int k = 0; k < 8; k++)
+                c->ftw |= (uint16_t)(((ab >> k) & 1) ? 0 : 3) << (2 * k);
+            c->mxcsr = mx;
+            if (c->cr4 & CR4_OSFXSR) {
+                unsigned nx = is_64(c) ? 16 : 8;
+                for (unsigned k = 0; k < nx; k++) {
+                    c->xmm[k].q[0] = mem_read(c, lin + 160 + 16 * k, 8);
+                    c->xmm[k].q[1] = mem_read(c, lin + 168 + 16 * k, 8);
+                }
+            }
+        }
+        return;
+    }
+    case 2: {               /* LDMXCSR */
+        sse_check(c);
+        uint32_t v = (uint32_t)seg_read(c, i->seg, insn_ea(c, i), 4);
+        if (v & ~MXCSR_MASK_SUPPORTED)
+            raise_gp(c, 0);
+        c->mxcsr = v;
+        return;
+    }
+    case 3:                 /* STMXCSR */
+        sse_check(c);
+        seg_write(c, i->seg, insn_ea(c, i), 4, c->mxcsr);
+        return;
+    case 7:                 /* CLFLUSH: caches are not modelled; check the access */
+        seg_lin(c, i->seg, insn_ea(c, i), 1, false);
+        return;
+    default:
+        raise_ud(c);
+    }
+}
