@@ -146,6 +146,7 @@ struct cpu {
     uint64_t sbase[NSEGS];
     int64_t slim_r[NSEGS], slim_w[NSEGS];
     uint64_t lin_mask;          /* 0xffffffff outside 64-bit mode */
+    uint64_t a20_mask;          /* ~(1 << 20) while the A20 gate is closed */
     struct tlb_entry tlb[2][TLB_SIZE];
     struct block *jc[JC_SIZE];  /* linear pc → block */
 

@@ -553,6 +553,7 @@ struct cpu *cpu_new(const struct cpu_bus *bus)
         return NULL;
     c->bus = bus;
     c->delivering = -1;
+    c->a20_mask = ~0ULL;
     tlb_flush(c);
     struct x86_state s;
     x86_state_reset(&s);
@@ -706,6 +707,15 @@ void cpu_invalidate_phys(struct cpu *c, uint64_t paddr, uint64_t len)
             code_page_written(c, pg);
         if (pg >= (end & ~0xfffULL))
             break;
+    }
+}
+
+void cpu_set_a20(struct cpu *c, bool enabled)
+{
+    uint64_t m = enabled ? ~0ULL : ~(1ULL << 20);
+    if (m != c->a20_mask) {
+        c->a20_mask = m;
+        tlb_flush(c);       /* also drops the jump cache: linear→physical changed */
     }
 }
 

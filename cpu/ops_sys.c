@@ -1415,8 +1415,10 @@ void set_cr0(struct cpu *c, uint64_t v)
     cpu_update_mode(c);
 }
 
-#define CR4_SUPPORTED (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | \
-                       CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_UMIP | CR4_FSGSBASE)
+/* VME/PVI would change how CLI/STI/INT behave in virtual-8086 mode and are
+ * not implemented (nor offered by CPUID): setting them is #GP. */
+#define CR4_SUPPORTED (CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | \
+                       CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_UMIP)
 
 void set_cr4(struct cpu *c, uint64_t v)
 {

@@ -1503,6 +1503,31 @@ TEST(cpu_task_switch_call_iret_and_task_gate)
     fake_free(f);
 }
 
+TEST(cpu_a20_gate_wraps_at_1mib)
+{
+    struct fake *f = fake_new();
+    struct x86_state st;
+    /* mov ax, 0xffff; mov ds, ax; mov al, [0x20]; hlt — FFFF:0020 = 0x100010 */
+    static const uint8_t code[] = {0xb8, 0xff, 0xff, 0x8e, 0xd8, 0xa0, 0x20, 0x00, 0xf4};
+    memcpy(f->ram + 0x7c00, code, sizeof(code));
+    f->ram[0x10] = 0x11;
+    f->ram[0x100010] = 0x22;
+    x86_state_reset(&st);
+    x86_state_real(&st, 0, 0x7c00, 0);
+    cpu_set_state(f->cpu, &st);
+    cpu_set_a20(f->cpu, false);
+    CHECK_EQ(cpu_run(f->cpu, 100, NULL), CPU_STOP_HLT);
+    cpu_get_state(f->cpu, &st);
+    CHECK_EQ(st.gpr[R_EAX] & 0xff, 0x11);       /* wrapped to 0x000010 */
+    st.rip = 0x7c00;
+    cpu_set_state(f->cpu, &st);
+    cpu_set_a20(f->cpu, true);
+    CHECK_EQ(cpu_run(f->cpu, 100, NULL), CPU_STOP_HLT);
+    cpu_get_state(f->cpu, &st);
+    CHECK_EQ(st.gpr[R_EAX] & 0xff, 0x22);
+    fake_free(f);
+}
+
 TEST(cpu_triple_fault_shuts_down)
 {
     struct fake *f = fake_new();
