@@ -1528,6 +1528,52 @@ TEST(cpu_a20_gate_wraps_at_1mib)
     fake_free(f);
 }
 
+/* sti; mov ax, 1; hlt; mov bx, 0x77; hlt; .org 0x40: mov cx, ax; iret */
+static uint8_t code_shadow[0x43] = {0xfb, 0xb8, 0x01, 0x00, 0xf4, 0xbb, 0x77, 0x00, 0xf4};
+/* hlt; mov bx, 0x77; hlt; .org 0x40: inc di; iret */
+static uint8_t code_nmi[0x42] = {0xf4, 0xbb, 0x77, 0x00, 0xf4};
+
+TEST(cpu_sti_interrupt_shadow)
+{
+    struct fake *f = fake_new();
+    struct x86_state st;
+    code_shadow[0x40] = 0x89; code_shadow[0x41] = 0xc1; code_shadow[0x42] = 0xcf;
+    uint16_t ivt8[2] = {0x7c40, 0};
+    memcpy(f->ram + 8 * 4, ivt8, 4);
+    f->intr_vec = 8;
+    cpu_set_intr(f->cpu, true);     /* pending before STI */
+    memcpy(f->ram + 0x7c00, code_shadow, sizeof(code_shadow));
+    x86_state_reset(&st);
+    x86_state_real(&st, 0, 0x7c00, 0);
+    st.gpr[R_ESP] = 0x7000;
+    cpu_set_state(f->cpu, &st);
+    cpu_set_intr(f->cpu, true);
+    CHECK_EQ(cpu_run(f->cpu, 1000, NULL), CPU_STOP_HLT);
+    cpu_get_state(f->cpu, &st);
+    CHECK_EQ(f->acks, 1);
+    CHECK_EQ(st.gpr[R_ECX] & 0xffff, 1);    /* the insn after STI ran before the interrupt */
+    CHECK_EQ(st.gpr[R_EBX] & 0xffff, 0x77);
+    fake_free(f);
+}
+
+TEST(cpu_nmi_wakes_hlt_with_if_clear)
+{
+    struct fake *f = fake_new();
+    struct x86_state st;
+    code_nmi[0x40] = 0x47; code_nmi[0x41] = 0xcf;
+    uint16_t ivt2[2] = {0x7c40, 0};
+    memcpy(f->ram + 2 * 4, ivt2, 4);
+    CHECK_EQ(run_real(f, code_nmi, sizeof(code_nmi), &st), CPU_STOP_HLT);
+    CHECK(!cpu_interrupts_enabled(f->cpu));
+    cpu_nmi(f->cpu);
+    CHECK_EQ(cpu_run(f->cpu, 1000, NULL), CPU_STOP_HLT);
+    cpu_get_state(f->cpu, &st);
+    CHECK_EQ(st.gpr[R_EDI] & 0xffff, 1);
+    CHECK_EQ(st.gpr[R_EBX] & 0xffff, 0x77);
+    CHECK_EQ(f->acks, 0);
+    fake_free(f);
+}
+
 TEST(cpu_triple_fault_shuts_down)
 {
     struct fake *f = fake_new();
