@@ -21,7 +21,21 @@ struct chardev {
      * read_ready() (device lock held) when it is readable. -1: no input. */
     int in_fd;
     void (*read_ready)(struct chardev *chr);
+    /* Optional, set by the frontend: a break condition on the line (the
+     * stdio mux's Ctrl-A B). Called like receive(), device lock held. */
+    void (*fe_break)(void *opaque);
+    /* Optional, set by the main loop: the frontend calls it (through
+     * chardev_accept_input) when it has room again after can_receive()
+     * said 0, so a loop that stopped polling in_fd resumes at once. */
+    void (*accept_input)(void *opaque);
+    void *accept_opaque;
 };
+
+static inline void chardev_accept_input(struct chardev *chr)
+{
+    if (chr && chr->accept_input)
+        chr->accept_input(chr->accept_opaque);
+}
 
 static inline void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)
 {

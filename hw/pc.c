@@ -1,36 +1,230 @@
 /* The PC board: creates the legacy devices, wires their interrupt lines to
  * the PIC (or the in-kernel irqchip), and resets them. */
 #include "hw/machine.h"
+#include "hw/i8259.h"
+#include "hw/i8254.h"
+#include "hw/serial.h"
+#include "hw/mc146818.h"
+#include "hw/i8042.h"
+#include "hw/isa_misc.h"
+#include <poll.h>
 #include <stdlib.h>
+#include <unistd.h>
 
-struct board {
-    int unused;
+static const uint16_t serial_base[MAX_SERIAL] = {0x3f8, 0x2f8, 0x3e8, 0x2e8};
+static const int serial_irq[MAX_SERIAL] = {4, 3, 4, 3};
+
+struct serial_watch {
+    struct machine *m;
+    struct chardev *chr;
 };
 
-int pc_init(struct machine *m)
+/* One UART's interrupt output; COM1/COM3 share IRQ 4 and COM2/COM4 IRQ 3,
+ * so the board ORs the levels of the ports on one line. */
+struct serial_line {
+    struct board *b;
+    int port;
+};
+
+struct board {
+    struct machine *m;
+    struct serial_line serial_line[MAX_SERIAL];
+    struct irq serial_irq[MAX_SERIAL];
+    uint8_t serial_level;       /* bit i: COMi+1 output */
+    struct pic *pic;            /* NULL with the in-kernel irqchip */
+    struct pit *pit;            /* NULL with the in-kernel irqchip */
+    struct serial *serial[MAX_SERIAL];
+    struct rtc *rtc;
+    struct i8042 *kbd;
+    struct irq cpu_intr;        /* PIC INTR → CPU */
+    struct irq isa_irq[16];     /* device lines → board router */
+    struct isa_misc_hooks hooks;
+    struct serial_watch watch[MAX_SERIAL];
+};
+
+/* The PIC's INTR output: tell the engine (it injects at the next boundary). */
+static void pc_cpu_intr(void *opaque, int n, int level)
 {
-    m->board = calloc(1, sizeof(struct board));
-    return m->board ? 0 : -1;
+    struct machine *m = opaque;
+    for (int i = 0; i < m->nvcpus; i++) {
+        /* Only the BSP takes ExtINT from the PIC (no APIC yet). */
+        if (i != 0)
+            continue;
+        atomic_store(&m->vcpu[i].intr_line, level);
+        if (m->accel && m->accel->intr_changed)
+            m->accel->intr_changed(&m->vcpu[i]);
+    }
 }
 
-void pc_reset(struct machine *m)
+static void pc_isa_irq(void *opaque, int n, int level)
 {
-    (void)m;
+    machine_set_gsi(opaque, n, level);
 }
 
-void pc_destroy(struct machine *m)
+static void pc_serial_irq(void *opaque, int n, int level)
 {
-    free(m->board);
-    m->board = NULL;
+    struct serial_line *l = opaque;
+    struct board *b = l->b;
+    if (level)
+        b->serial_level |= (uint8_t)(1u << l->port);
+    else
+        b->serial_level &= (uint8_t)~(1u << l->port);
+    int gsi = serial_irq[l->port];
+    int any = 0;
+    for (int i = 0; i < MAX_SERIAL; i++)
+        if (serial_irq[i] == gsi && (b->serial_level & (1u << i)))
+            any = 1;
+    machine_set_gsi(b->m, gsi, any);
+}
+
+/* The UART has FIFO room again: wake the main loop to poll its input. */
+static void pc_serial_accept(void *opaque)
+{
+    struct machine *m = opaque;
+    char c = 1;
+    ssize_t r = write(m->wake_fd[1], &c, 1);
+    (void)r;
 }
 
 void pc_set_gsi(struct machine *m, int gsi, int level)
 {
-    (void)m; (void)gsi; (void)level;
+    struct board *b = m->board;
+    if (b && b->pic && gsi >= 0 && gsi < 16)
+        pic_set_irq(b->pic, gsi, level);
 }
 
 int machine_intr_ack(struct machine *m)
 {
-    (void)m;
-    return -1;
+    pthread_mutex_lock(&m->lock);
+    struct board *b = m->board;
+    int v = (b && b->pic) ? pic_intr_ack(b->pic) : -1;
+    pthread_mutex_unlock(&m->lock);
+    if (v >= 0) {
+        stats_count(&m->stats, STAT_IRQ_INJECTED);
+        machine_log(m, DBG_INT, "tremu: interrupt vector 0x%02x from the PIC\n", v);
+    }
+    return v;
+}
+
+static void hook_reset(void *opaque)
+{
+    machine_request(opaque, REQ_RESET, 0);
+}
+
+static void hook_a20(void *opaque, bool on)
+{
+    machine_log(opaque, DBG_GUEST_ERRORS, "tremu: A20 gate %s (always enabled here)\n", on ? "on" : "off");
+}
+
+static void hook_post(void *opaque, uint8_t code)
+{
+    machine_log(opaque, DBG_POST, "tremu: POST 0x%02x\n", code);
+}
+
+static void hook_debug_exit(void *opaque, int status)
+{
+    machine_request(opaque, REQ_SHUTDOWN, status);
+}
+
+static void hook_boot_mark(void *opaque, uint32_t marker)
+{
+    machine_boot_mark(opaque, marker);
+}
+
+static void serial_input(void *opaque, int fd, short revents)
+{
+    struct serial_watch *w = opaque;
+    w->chr->read_ready(w->chr);
+    if (w->chr->in_fd < 0)          /* EOF: nothing more will come */
+        machine_unwatch_fd(w->m, fd);
+}
+
+static bool serial_input_ready(void *opaque)
+{
+    struct serial_watch *w = opaque;
+    return w->chr->can_receive && w->chr->can_receive(w->chr->fe_opaque) > 0;
+}
+
+int pc_init(struct machine *m)
+{
+    struct board *b = calloc(1, sizeof(*b));
+    if (!b)
+        return -1;
+    m->board = b;
+    b->m = m;
+    irq_init(&b->cpu_intr, pc_cpu_intr, m, 0);
+    for (int i = 0; i < 16; i++)
+        irq_init(&b->isa_irq[i], pc_isa_irq, m, i);
+    b->hooks = (struct isa_misc_hooks){
+        .opaque = m, .reset_request = hook_reset, .set_a20 = hook_a20,
+        .post_code = hook_post, .debug_exit = hook_debug_exit, .boot_mark = hook_boot_mark,
+    };
+
+    if (!m->irqchip_in_kernel) {
+        b->pic = pic_create(&m->pio, &b->cpu_intr);
+        b->pit = pit_create(&m->pio, &m->clock, &b->isa_irq[0]);
+        if (!b->pic || !b->pit)
+            return -1;
+    }
+    for (int i = 0; i < m->cfg->nserial; i++) {
+        struct chardev *chr = m->cfg->serial[i];
+        if (!chr)      /* -serial none: no port at all, as in QEMU */
+            continue;
+        b->serial_line[i] = (struct serial_line){b, i};
+        irq_init(&b->serial_irq[i], pc_serial_irq, &b->serial_line[i], 0);
+        b->serial[i] = serial_create(&m->pio, serial_base[i], &b->serial_irq[i], chr, &m->clock);
+        chr->accept_input = pc_serial_accept;
+        chr->accept_opaque = m;
+        if (!b->serial[i])
+            return -1;
+        if (chr && chr->in_fd >= 0 && chr->read_ready) {
+            b->watch[i] = (struct serial_watch){m, chr};
+            machine_watch_fd_ready(m, chr->in_fd, POLLIN, serial_input, serial_input_ready, &b->watch[i]);
+        }
+    }
+    b->rtc = rtc_create(&m->pio, &m->clock, &b->isa_irq[8], m->lowmem, m->highmem, m->cfg->smp);
+    b->kbd = i8042_create(&m->pio, &b->isa_irq[1], &b->isa_irq[12], hook_reset, m);
+    if (!b->rtc || !b->kbd)
+        return -1;
+    i8042_set_a20_hook(b->kbd, hook_a20, m);
+    if (port92_create(&m->pio, &b->hooks) < 0 || post_port_create(&m->pio, &b->hooks) < 0 ||
+        stopwatch_create(&m->pio, &b->hooks) < 0)
+        return -1;
+    if (m->cfg->debug_exit &&
+        debug_exit_create(&m->pio, m->cfg->debug_exit_base, m->cfg->debug_exit_size, &b->hooks) < 0) {
+        fprintf(stderr, "tremu: isa-debug-exit at 0x%x conflicts with another device\n",
+                m->cfg->debug_exit_base);
+        return -1;
+    }
+    return 0;
+}
+
+void pc_reset(struct machine *m)
+{
+    struct board *b = m->board;
+    /* PIT first: its reset re-sends IRQ0's level, which the PIC reset then
+     * forgets, as after a real power-on where the BIOS programs the PIC. */
+    if (b->pit) pit_reset(b->pit);
+    if (b->pic) pic_reset(b->pic);
+    for (int i = 0; i < MAX_SERIAL; i++)
+        if (b->serial[i]) serial_reset(b->serial[i]);
+    rtc_reset(b->rtc);
+    i8042_reset(b->kbd);
+    port92_reset(&m->pio);
+}
+
+void pc_destroy(struct machine *m)
+{
+    struct board *b = m->board;
+    if (!b)
+        return;
+    if (b->pic) pic_free(b->pic);
+    if (b->pit) pit_free(b->pit);
+    for (int i = 0; i < MAX_SERIAL; i++)
+        if (b->serial[i]) serial_free(b->serial[i]);
+    if (b->rtc) rtc_free(b->rtc);
+    if (b->kbd) i8042_free(b->kbd);
+    port92_destroy(&m->pio);
+    free(b);
+    m->board = NULL;
 }

@@ -12,6 +12,10 @@
  * plain -serial stdio. Ctrl-A X restores the terminal and exits (status 0),
  * running the atexit handlers that flush images. Returns NULL with a message in err. */
 struct chardev *chardev_open(const char *spec, bool mux, char *err, size_t errlen);
+/* A backend on descriptors the caller owns (not closed), without terminal
+ * handling: input from in_fd (-1: none) with the Ctrl-A mux when mux is set,
+ * output to out_fd (-1: discarded). Used by tests. */
+struct chardev *chardev_open_fds(int in_fd, int out_fd, bool mux);
 /* Restores the terminal; safe to call more than once and from signal handlers. */
 void chardev_restore_terminal(void);
 

@@ -397,6 +397,11 @@ int main(int argc, char **argv)
     if (nserial_spec == 0 && nographic)
         serial_spec[nserial_spec++] = "stdio";
     for (int i = 0; i < nserial_spec; i++) {
+        cfg.nserial = i + 1;
+        if (!strcmp(serial_spec[i], "none")) {
+            cfg.serial[i] = NULL;     /* QEMU: no port at all */
+            continue;
+        }
         bool mux = nographic || !strncmp(serial_spec[i], "mon:", 4);
         cfg.serial[i] = chardev_open(serial_spec[i], mux, err, sizeof(err));
         if (!cfg.serial[i])
@@ -425,6 +430,13 @@ int main(int argc, char **argv)
 
     if (machine_init(&m, &cfg, ops) < 0)
         return 1;
+    /* Images first: the engine maps the firmware when it creates the VM. */
+    struct x86_state st;
+    char berr[512];
+    if (boot_load(&m, &st, berr, sizeof(berr)) < 0) {
+        fprintf(stderr, "tremu: %s\n", berr);
+        return 1;
+    }
     if (ops->init(&m) < 0)
         return 1;
     if (pc_init(&m) < 0)
@@ -438,12 +450,6 @@ int main(int argc, char **argv)
         pthread_cond_init(&v->halt_cond, NULL);
         if (ops->vcpu_init(v) < 0)
             return 1;
-    }
-    struct x86_state st;
-    char berr[512];
-    if (boot_load(&m, &st, berr, sizeof(berr)) < 0) {
-        fprintf(stderr, "tremu: %s\n", berr);
-        return 1;
     }
     for (int i = 0; i < m.nvcpus; i++)
         if (ops->set_state(&m.vcpu[i], &st) < 0)

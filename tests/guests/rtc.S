@@ -1,0 +1,270 @@
+/* rtc: the MC146818 (data sheet: registers A-D, update cycle, periodic
+ * interrupt). Only deterministic facts are printed, never the time:
+ *   - wait for UIP (A bit 7) to clear, then A-D as the board leaves them
+ *     (A = 0x26: 32.768 kHz divider, 1024 Hz rate; B = 0x02: 24 h, BCD;
+ *     C: no interrupt flag; D = 0x80: valid RAM and time);
+ *   - the time registers hold BCD digits, then binary in range after
+ *     B = 0x06 (binary, 24 h);
+ *   - periodic flag PF/IRQF polled with the interrupt masked: reading C
+ *     returns it and clears it;
+ *   - the periodic interrupt at 64 Hz on IRQ 8 through the slave PIC,
+ *     counted over 8 ticks, the handler reading C each time (otherwise the
+ *     RTC keeps its IRQ line asserted and no new edge comes). */
+#include "rom16.h"
+
+#define V_COUNT   0x600         /* word: IRQ 8 interrupts */
+#define V_CFIRST  0x602         /* byte: C as read by the first handler */
+#define V_OTHER   0x604         /* word: other vectors */
+#define NTICKS    8
+
+main:
+        movw $0, V_COUNT
+        movw $0, V_OTHER
+        movb $0xff, V_CFIRST
+
+        call wait_uip
+        PRINT("rtc a")
+        mov $0x0a, %al
+        call cmos_read
+        and $0x7f, %al          /* UIP is timing */
+        call space
+        call hex8
+        EXPECT_AL(0x26)
+        PRINT(" b")
+        mov $0x0b, %al
+        call cmos_read
+        call space
+        call hex8
+        EXPECT_AL(0x02)
+        PRINT(" c.irqf")
+        mov $0x0c, %al
+        call cmos_read
+        and $0x80, %al          /* PF/AF/UF may be set: not enabled, no IRQF */
+        call space
+        call hex8
+        EXPECT_AL(0x00)
+        PRINT(" d")
+        mov $0x0d, %al
+        call cmos_read
+        call space
+        call hex8
+        EXPECT_AL(0x80)
+        call newline
+
+        /* BCD: every nibble of the time registers is a decimal digit. */
+        PRINT("bcd digits")
+        call wait_uip
+        xor %dx, %dx            /* DX: registers with a bad digit */
+        mov $time_regs, %si
+1:      movb %cs:(%si), %al
+        cmp $0xff, %al
+        je 3f
+        call cmos_read
+        mov %al, %ah
+        and $0x0f, %ah
+        cmp $9, %ah
+        ja 2f
+        shr $4, %al
+        cmp $9, %al
+        ja 2f
+        inc %si
+        jmp 1b
+2:      inc %dx
+        inc %si
+        jmp 1b
+3:      call check_dx
+
+        /* Binary, 24 h: written without SET (the running time is kept and
+         * is shown in the new format). */
+        mov $0x0b, %al
+        mov $0x06, %ah
+        call cmos_write
+        PRINT("binary b")
+        mov $0x0b, %al
+        call cmos_read
+        call space
+        call hex8
+        EXPECT_AL(0x06)
+        PRINT(" ranges")
+        call wait_uip
+        xor %dx, %dx
+        mov $time_regs, %si
+        mov $time_max, %di
+4:      movb %cs:(%si), %al
+        cmp $0xff, %al
+        je 6f
+        call cmos_read
+        cmpb %cs:(%di), %al     /* above max */
+        ja 5f
+        cmpb %cs:time_min-time_max(%di), %al
+        jb 5f
+        inc %si
+        inc %di
+        jmp 4b
+5:      inc %dx
+        inc %si
+        inc %di
+        jmp 4b
+6:      call check_dx
+
+        /* Periodic flag without interrupts: rate 64 Hz, PIE on, IF = 0 and
+         * the PIC never set up. Poll C until IRQF; a second read is 0. */
+        mov $0x0a, %al
+        mov $0x2a, %ah          /* DV = 010, RS = 1010: 64 Hz */
+        call cmos_write
+        mov $0x0b, %al
+        mov $0x46, %ah          /* PIE | DM | 24h */
+        call cmos_write
+        mov $64, %di
+7:      mov $POLL_LIMIT, %cx
+8:      mov $0x0c, %al
+        call cmos_read
+        test $0x80, %al
+        jnz 9f
+        loop 8b
+        dec %di
+        jnz 7b
+9:      and $0xc0, %al
+        mov %al, %bl
+        mov $0x0c, %al
+        call cmos_read
+        and $0xc0, %al
+        mov %al, %bh
+        PRINT("polled c")
+        mov %bl, %al
+        call space
+        call hex8
+        EXPECT_AL(0xc0)
+        PRINT(" then")
+        mov %bh, %al
+        call space
+        call hex8
+        EXPECT_AL(0x00)
+        call newline
+
+        /* Now with interrupts: PICs at 0x20/0x28, IRQ 8 = vector 0x28. */
+        call lapic_virtual_wire
+        mov $0x20*4, %bx
+1:      movw $other_irq, (%bx)
+        movw $0xf000, 2(%bx)
+        add $4, %bx
+        cmp $0x30*4, %bx
+        jb 1b
+        movw $irq8, 0x28*4
+        movw $0xf000, 0x28*4+2
+        mov $0x11, %al
+        out %al, $0x20
+        out %al, $0xa0
+        mov $0x20, %al
+        out %al, $0x21
+        mov $0x28, %al
+        out %al, $0xa1
+        mov $0x04, %al
+        out %al, $0x21
+        mov $0x02, %al
+        out %al, $0xa1
+        mov $0x01, %al
+        out %al, $0x21
+        out %al, $0xa1
+        mov $0xfb, %al          /* master: only the cascade (IRQ 2) */
+        out %al, $0x21
+        mov $0xfe, %al          /* slave: only IRQ 8 */
+        out %al, $0xa1
+        mov $0x0c, %al          /* clear any pending flag: a new edge */
+        call cmos_read
+2:      cli
+        cmpw $NTICKS, V_COUNT
+        jae 3f
+        sti
+        hlt
+        jmp 2b
+3:      mov $0xff, %al
+        out %al, $0x21
+        out %al, $0xa1
+        mov $0x0b, %al
+        mov $0x02, %ah          /* back to the defaults: BCD, no PIE */
+        call cmos_write
+        mov $0x0a, %al
+        mov $0x26, %ah
+        call cmos_write
+        PRINT("irq8 ticks ")
+        mov V_COUNT, %ax
+        call dec16
+        PRINT(" c in handler")
+        mov V_CFIRST, %al
+        call space
+        call hex8
+        EXPECT_AL(0xc0)
+        PRINT(" other ")
+        mov V_OTHER, %ax
+        call dec16
+        call newline
+        cmpw $0, V_OTHER
+        je 4f
+        incw V_FAILS
+4:      jmp finish
+
+/* check_dx: print " ok" if DX = 0, else " BAD n" and count a failure. */
+check_dx:
+        test %dx, %dx
+        jnz 1f
+        PRINT(" ok\n")
+        ret
+1:      PRINT(" BAD ")
+        mov %dx, %ax
+        call dec16
+        call newline
+        incw V_FAILS
+        ret
+
+/* wait_uip: until register A's update-in-progress bit is clear; then the
+ * time registers are stable for at least 244 us (data sheet). Bounded. */
+wait_uip:
+        push %ax
+        push %cx
+        push %di
+        mov $64, %di
+1:      mov $POLL_LIMIT, %cx
+2:      mov $0x0a, %al
+        call cmos_read
+        test $0x80, %al
+        jz 3f
+        loop 2b
+        dec %di
+        jnz 1b
+3:      pop %di
+        pop %cx
+        pop %ax
+        ret
+
+irq8:
+        push %ax
+        mov $0x0c, %al          /* reading C acknowledges the RTC */
+        call cmos_read
+        and $0xc0, %al
+        cmpb $0xff, V_CFIRST
+        jne 1f
+        mov %al, V_CFIRST
+1:      incw V_COUNT
+        mov $0x20, %al          /* EOI: slave, then master (cascade) */
+        out %al, $0xa0
+        out %al, $0x20
+        pop %ax
+        iret
+
+other_irq:
+        push %ax
+        incw V_OTHER
+        mov $0x20, %al
+        out %al, $0xa0
+        out %al, $0x20
+        pop %ax
+        iret
+
+/* seconds, minutes, hours, day of week, day of month, month, year */
+time_regs:
+        .byte 0x00, 0x02, 0x04, 0x06, 0x07, 0x08, 0x09, 0xff
+time_max:
+        .byte 59, 59, 23, 7, 31, 12, 99
+time_min:
+        .byte 0, 0, 0, 1, 1, 1, 0
