@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <string.h>
 #include "cpu/cpu.h"
+#include "cpu/x87.h"
+#include "cpu/sse_fp.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -158,7 +160,7 @@ struct cpu {
     uint64_t sysenter_cs, sysenter_esp, sysenter_eip, pat, tsc_aux;
     uint64_t tsc_offset, misc_enable, mtrr_def_type;
     uint64_t pdpte[4];
-    uint16_t fcw, fsw, ftw;
+    struct x87_state x87;
     uint32_t mxcsr;
     xmm_t xmm[16];
 

@@ -625,7 +625,8 @@ void cpu_set_state(struct cpu *c, const struct x86_state *s)
     c->sysenter_eip = s->sysenter_eip;
     c->pat = s->pat;
     c->tsc_aux = s->tsc_aux;
-    c->fcw = s->fcw;
+    x87_init(&c->x87);
+    x87_fldcw(&c->x87, s->fcw);
     c->mxcsr = s->mxcsr;
     c->halted = false;
     c->inhibit = false;
@@ -671,7 +672,7 @@ void cpu_get_state(struct cpu *c, struct x86_state *s)
     s->sysenter_eip = c->sysenter_eip;
     s->pat = c->pat;
     s->tsc_aux = c->tsc_aux;
-    s->fcw = c->fcw;
+    s->fcw = c->x87.fcw;
     s->mxcsr = c->mxcsr;
 }
 

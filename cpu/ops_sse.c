@@ -478,46 +478,46 @@ void op_grp15(struct cpu *c, const struct insn *i)
         if (c->cr0 & CR0_TS)
             cpu_raise(c, EXC_NM, false, 0);
         uint64_t lin = sse_lin(c, i, 512, r == 0, true);
+        bool rex_w = i->opsz == 8;
         if (r == 0) {
-            /* x87 part: control/status/tag and zeroed registers until the
-             * x87 model is integrated (abridged tag: all empty = 0). */
-            uint8_t ftw_abridged = 0;
-            for (int k = 0; k < 8; k++)
-                if (((c->ftw >> (2 * k)) & 3) != 3)
-                    ftw_abridged |= (uint8_t)(1u << k);
-            mem_write(c, lin + 0, 2, c->fcw);
-            mem_write(c, lin + 2, 2, c->fsw);
-            mem_write(c, lin + 4, 1, ftw_abridged);
-            mem_write(c, lin + 5, 1, 0);
-            for (unsigned o = 6; o < 24; o += 2)
-                mem_write(c, lin + o, 2, 0);
-            mem_write(c, lin + 24, 4, c->mxcsr);
-            mem_write(c, lin + 28, 4, MXCSR_MASK_SUPPORTED);
-            for (unsigned o = 32; o < 160; o += 8)
-                mem_write(c, lin + o, 8, 0);
-            unsigned nx = is_64(c) ? 16 : 8;
-            for (unsigned k = 0; k < nx; k++) {
-                mem_write(c, lin + 160 + 16 * k, 8, c->xmm[k].q[0]);
-                mem_write(c, lin + 168 + 16 * k, 8, c->xmm[k].q[1]);
+            uint8_t img[160];
+            x87_fxsave(&c->x87, c->mxcsr, MXCSR_MASK_SUPPORTED, rex_w, img);
+            /* Probe the last byte so a fault leaves the image untouched. */
+            mem_write(c, (lin + 511) & c->lin_mask, 1, mem_read(c, (lin + 511) & c->lin_mask, 1));
+            for (unsigned o = 0; o < 160; o += 8) {
+                uint64_t q;
+                memcpy(&q, img + o, 8);
+                mem_write(c, lin + o, 8, q);
             }
-        } else {
-            uint32_t mx = (uint32_t)mem_read(c, lin + 24, 4);
-            if (mx & ~MXCSR_MASK_SUPPORTED)
-                raise_gp(c, 0);
-            c->fcw = (uint16_t)mem_read(c, lin + 0, 2);
-            c->fsw = (uint16_t)mem_read(c, lin + 2, 2);
-            uint8_t ab = (uint8_t)mem_read(c, lin + 4, 1);
-            c->ftw = 0;
-            for (int k = 0; k < 8; k++)
-                c->ftw |= (uint16_t)(((ab >> k) & 1) ? 0 : 3) << (2 * k);
-            c->mxcsr = mx;
+            unsigned nx = is_64(c) ? 16 : 8;
             if (c->cr4 & CR4_OSFXSR) {
-                unsigned nx = is_64(c) ? 16 : 8;
                 for (unsigned k = 0; k < nx; k++) {
-                    c->xmm[k].q[0] = mem_read(c, lin + 160 + 16 * k, 8);
-                    c->xmm[k].q[1] = mem_read(c, lin + 168 + 16 * k, 8);
+                    mem_write(c, lin + 160 + 16 * k, 8, c->xmm[k].q[0]);
+                    mem_write(c, lin + 168 + 16 * k, 8, c->xmm[k].q[1]);
                 }
             }
+        } else {
+            uint8_t img[160];
+            for (unsigned o = 0; o < 160; o += 8) {
+                uint64_t q = mem_read(c, lin + o, 8);
+                memcpy(img + o, &q, 8);
+            }
+            struct x87_state nx87 = c->x87;
+            uint32_t mx = c->mxcsr;
+            if (!x87_fxrstor(&nx87, &mx, MXCSR_MASK_SUPPORTED, rex_w, img))
+                raise_gp(c, 0);
+            xmm_t nxmm[16];
+            memcpy(nxmm, c->xmm, sizeof(nxmm));
+            if (c->cr4 & CR4_OSFXSR) {
+                unsigned n = is_64(c) ? 16 : 8;
+                for (unsigned k = 0; k < n; k++) {
+                    nxmm[k].q[0] = mem_read(c, lin + 160 + 16 * k, 8);
+                    nxmm[k].q[1] = mem_read(c, lin + 168 + 16 * k, 8);
+                }
+            }
+            c->x87 = nx87;
+            c->mxcsr = mx;
+            memcpy(c->xmm, nxmm, sizeof(nxmm));
         }
         return;
     }

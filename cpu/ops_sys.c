@@ -688,50 +688,6 @@ void op_hlt(struct cpu *c, const struct insn *i)
     end_block(c);
 }
 
-void op_wait(struct cpu *c, const struct insn *i)
-{
-    (void)i;
-    if ((c->cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS))
-        cpu_raise(c, EXC_NM, false, 0);
-}
-
-/* x87: only the control/status handful until the soft-float library lands
- * (FNINIT, FNSTSW, FNSTCW, FLDCW). Everything else is #UD, or #NM when
- * CR0.EM/TS say the OS wants to emulate or lazily switch the FPU. */
-void op_fpu(struct cpu *c, const struct insn *i)
-{
-    if (c->cr0 & (CR0_EM | CR0_TS))
-        cpu_raise(c, EXC_NM, false, 0);
-    unsigned op = i->op & 0xff, reg = i->reg & 7;
-    if (op == 0xdb && i->mod3 && (i->rm & 7) == 3 && reg == 4) {          /* DB E3 FNINIT */
-        c->fcw = 0x37f;
-        c->fsw = 0;
-        c->ftw = 0xffff;
-        return;
-    }
-    if (op == 0xdb && i->mod3 && (i->rm & 7) == 2 && reg == 4) {          /* DB E2 FNCLEX */
-        c->fsw &= 0x7f00;
-        return;
-    }
-    if (op == 0xdf && i->mod3 && (i->rm & 7) == 0 && reg == 4) {          /* DF E0 FNSTSW AX */
-        wr_reg(c, R_EAX, 2, c->fsw);
-        return;
-    }
-    if (op == 0xdd && !i->mod3 && reg == 7) {                             /* FNSTSW m16 */
-        seg_write(c, i->seg, insn_ea(c, i), 2, c->fsw);
-        return;
-    }
-    if (op == 0xd9 && !i->mod3 && reg == 7) {                             /* FNSTCW m16 */
-        seg_write(c, i->seg, insn_ea(c, i), 2, c->fcw);
-        return;
-    }
-    if (op == 0xd9 && !i->mod3 && reg == 5) {                             /* FLDCW m16 */
-        c->fcw = (uint16_t)seg_read(c, i->seg, insn_ea(c, i), 2);
-        return;
-    }
-    raise_ud(c);
-}
-
 /* ---- interrupts and exceptions ---- */
 
 static uint32_t tss_read(struct cpu *c, uint32_t off, unsigned sz)
