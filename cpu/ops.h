@@ -67,3 +67,9 @@ H(op_punpcklbw); H(op_punpckhbw); H(op_punpcklwd); H(op_punpckhwd); H(op_punpckl
 H(op_punpcklqdq); H(op_punpckhqdq); H(op_packsswb); H(op_packuswb); H(op_packssdw);
 H(op_unpcklps); H(op_unpckhps); H(op_shufps); H(op_pshufd); H(op_pinsrw); H(op_pextrw);
 H(op_pshift_imm); H(op_pshift_x); H(op_maskmovdqu);
+H(op_addps); H(op_addpd); H(op_addss); H(op_addsd); H(op_subps); H(op_subpd); H(op_subss); H(op_subsd);
+H(op_mulps); H(op_mulpd); H(op_mulss); H(op_mulsd); H(op_divps); H(op_divpd); H(op_divss); H(op_divsd);
+H(op_minps); H(op_minpd); H(op_minss); H(op_minsd); H(op_maxps); H(op_maxpd); H(op_maxss); H(op_maxsd);
+H(op_sqrtps); H(op_sqrtpd); H(op_sqrtss); H(op_sqrtsd); H(op_rsqrtps); H(op_rsqrtss);
+H(op_cvtps2pd); H(op_cvtpd2ps); H(op_cvtss2sd); H(op_cvtsd2ss); H(op_cvtdq2ps); H(op_cvtpd2dq);
+H(op_cvtsi2ss); H(op_cvtss2si); H(op_comiss); H(op_cmpps);

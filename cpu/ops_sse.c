@@ -1,9 +1,8 @@
-/* SSE/SSE2 instructions that need no floating-point arithmetic: moves,
- * shuffles, bitwise logic and the SSE2 integer set, plus LDMXCSR/STMXCSR
- * and FXSAVE/FXRSTOR (SDM vol. 1 ch. 10-11, vol. 2). The floating-point
- * ones (ADDPS, CVT*, COMISS, ...) stay #UD until cpu/sse_fp is wired in;
- * CPUID does not offer SSE until then. MMX (no 66 prefix on the integer
- * opcodes) is not implemented: those forms are #UD. */
+/* SSE/SSE2 (SDM vol. 1 ch. 10-11, vol. 2): moves, shuffles, bitwise logic,
+ * the SSE2 integer set, floating point through cpu/sse_fp.c, LDMXCSR/
+ * STMXCSR and FXSAVE/FXRSTOR. MMX (the integer opcodes without a 66
+ * prefix) is not implemented: those forms are #UD and CPUID does not
+ * offer MMX. */
 #include "cpu/cpu_int.h"
 
 /* Availability (SDM vol. 3, 13.1/table 2-3): EM → #UD, OSFXSR clear → #UD,
@@ -539,4 +538,259 @@ void op_grp15(struct cpu *c, const struct insn *i)
     default:
         raise_ud(c);
     }
+}
+
+/* ---- floating point (values computed by cpu/sse_fp.c) ----
+ * Each instruction runs its lanes with a private MXCSR whose flags start
+ * clear; if a raised flag is unmasked the flags are still recorded but the
+ * destination is left alone and #XM (or #UD without CR4.OSXMMEXCPT) is
+ * raised (SDM vol. 1, 11.5.1). */
+
+static uint32_t fp_begin(struct cpu *c)
+{
+    sse_check(c);
+    return c->mxcsr & ~MXCSR_FLAGS;
+}
+static void fp_end(struct cpu *c, uint32_t mx)
+{
+    uint32_t raised = mx & MXCSR_FLAGS;
+    c->mxcsr |= raised;
+    if (raised & ~(c->mxcsr >> 7) & MXCSR_FLAGS) {
+        if (c->cr4 & CR4_OSXMMEXCPT)
+            cpu_raise(c, EXC_XM, false, 0);
+        raise_ud(c);
+    }
+}
+/* Scalar sources: low 32/64 bits of xmm or m32/m64. */
+static uint32_t src_f32(struct cpu *c, const struct insn *i)
+{
+    return i->mod3 ? X(c, i->rm)->d[0] : (uint32_t)seg_read(c, i->seg, insn_ea(c, i), 4);
+}
+static uint64_t src_f64(struct cpu *c, const struct insn *i)
+{
+    return i->mod3 ? X(c, i->rm)->q[0] : seg_read(c, i->seg, insn_ea(c, i), 8);
+}
+
+#define SSE_BIN(name, f32fn, f64fn)                                          \
+void op_##name##ps(struct cpu *c, const struct insn *i)                      \
+{                                                                            \
+    uint32_t mx = fp_begin(c);                                               \
+    xmm_t s = src128(c, i, true), r = *X(c, i->reg);                         \
+    for (int k = 0; k < 4; k++)                                              \
+        r.d[k] = f32fn(&mx, r.d[k], s.d[k]);                                 \
+    fp_end(c, mx);                                                           \
+    *X(c, i->reg) = r;                                                       \
+}                                                                            \
+void op_##name##pd(struct cpu *c, const struct insn *i)                      \
+{                                                                            \
+    uint32_t mx = fp_begin(c);                                               \
+    xmm_t s = src128(c, i, true), r = *X(c, i->reg);                         \
+    for (int k = 0; k < 2; k++)                                              \
+        r.q[k] = f64fn(&mx, r.q[k], s.q[k]);                                 \
+    fp_end(c, mx);                                                           \
+    *X(c, i->reg) = r;                                                       \
+}                                                                            \
+void op_##name##ss(struct cpu *c, const struct insn *i)                      \
+{                                                                            \
+    uint32_t mx = fp_begin(c);                                               \
+    uint32_t v = f32fn(&mx, X(c, i->reg)->d[0], src_f32(c, i));              \
+    fp_end(c, mx);                                                           \
+    X(c, i->reg)->d[0] = v;                                                  \
+}                                                                            \
+void op_##name##sd(struct cpu *c, const struct insn *i)                      \
+{                                                                            \
+    uint32_t mx = fp_begin(c);                                               \
+    uint64_t v = f64fn(&mx, X(c, i->reg)->q[0], src_f64(c, i));              \
+    fp_end(c, mx);                                                           \
+    X(c, i->reg)->q[0] = v;                                                  \
+}
+SSE_BIN(add, sse_add_f32, sse_add_f64)
+SSE_BIN(sub, sse_sub_f32, sse_sub_f64)
+SSE_BIN(mul, sse_mul_f32, sse_mul_f64)
+SSE_BIN(div, sse_div_f32, sse_div_f64)
+SSE_BIN(min, sse_min_f32, sse_min_f64)
+SSE_BIN(max, sse_max_f32, sse_max_f64)
+
+void op_sqrtps(struct cpu *c, const struct insn *i)
+{
+    uint32_t mx = fp_begin(c);
+    xmm_t s = src128(c, i, true), r;
+    for (int k = 0; k < 4; k++)
+        r.d[k] = sse_sqrt_f32(&mx, s.d[k]);
+    fp_end(c, mx);
+    *X(c, i->reg) = r;
+}
+void op_sqrtpd(struct cpu *c, const struct insn *i)
+{
+    uint32_t mx = fp_begin(c);
+    xmm_t s = src128(c, i, true), r;
+    for (int k = 0; k < 2; k++)
+        r.q[k] = sse_sqrt_f64(&mx, s.q[k]);
+    fp_end(c, mx);
+    *X(c, i->reg) = r;
+}
+void op_sqrtss(struct cpu *c, const struct insn *i)
+{
+    uint32_t mx = fp_begin(c);
+    uint32_t v = sse_sqrt_f32(&mx, src_f32(c, i));
+    fp_end(c, mx);
+    X(c, i->reg)->d[0] = v;
+}
+void op_sqrtsd(struct cpu *c, const struct insn *i)
+{
+    uint32_t mx = fp_begin(c);
+    uint64_t v = sse_sqrt_f64(&mx, src_f64(c, i));
+    fp_end(c, mx);
+    X(c, i->reg)->q[0] = v;
+}
+void op_rsqrtps(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    xmm_t s = src128(c, i, true), r;
+    for (int k = 0; k < 4; k++)
+        r.d[k] = i->op == 0x152 ? sse_rsqrt_f32(s.d[k]) : sse_rcp_f32(s.d[k]);
+    *X(c, i->reg) = r;
+}
+void op_rsqrtss(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    uint32_t s = src_f32(c, i);
+    X(c, i->reg)->d[0] = i->op == 0x152 ? sse_rsqrt_f32(s) : sse_rcp_f32(s);
+}
+
+/* 0F 5A: CVTPS2PD, 66: CVTPD2PS, F3: CVTSS2SD, F2: CVTSD2SS. */
+void op_cvtps2pd(struct cpu *c, const struct insn *i)
+{
+    uint32_t mx = fp_begin(c);
+    uint64_t lo = i->mod3 ? X(c, i->rm)->q[0] : seg_read(c, i->seg, insn_ea(c, i), 8);
+    xmm_t r;
+    r.q[0] = sse_cvt_f32_f64(&mx, (uint32_t)lo);
+    r.q[1] = sse_cvt_f32_f64(&mx, (uint32_t)(lo >> 32));
+    fp_end(c, mx);
+    *X(c, i->reg) = r;
+}
+void op_cvtpd2ps(struct cpu *c, const struct insn *i)
+{
+    uint32_t mx = fp_begin(c);
+    xmm_t s = src128(c, i, true), r;
+    r.d[0] = sse_cvt_f64_f32(&mx, s.q[0]);
+    r.d[1] = sse_cvt_f64_f32(&mx, s.q[1]);
+    r.q[1] = 0;
+    fp_end(c, mx);
+    *X(c, i->reg) = r;
+}
+void op_cvtss2sd(struct cpu *c, const struct insn *i)
+{
+    uint32_t mx = fp_begin(c);
+    uint64_t v = sse_cvt_f32_f64(&mx, src_f32(c, i));
+    fp_end(c, mx);
+    X(c, i->reg)->q[0] = v;
+}
+void op_cvtsd2ss(struct cpu *c, const struct insn *i)
+{
+    uint32_t mx = fp_begin(c);
+    uint32_t v = sse_cvt_f64_f32(&mx, src_f64(c, i));
+    fp_end(c, mx);
+    X(c, i->reg)->d[0] = v;
+}
+/* 0F 5B: CVTDQ2PS, 66: CVTPS2DQ, F3: CVTTPS2DQ. */
+void op_cvtdq2ps(struct cpu *c, const struct insn *i)
+{
+    uint32_t mx = fp_begin(c);
+    xmm_t s = src128(c, i, true), r;
+    for (int k = 0; k < 4; k++) {
+        if (i->pfx66 || i->rep == 0xf3)
+            r.sd[k] = sse_cvt_f32_i32(&mx, s.d[k], i->rep == 0xf3);
+        else
+            r.d[k] = sse_cvt_i32_f32(&mx, s.sd[k]);
+    }
+    fp_end(c, mx);
+    *X(c, i->reg) = r;
+}
+/* E6: 66 CVTTPD2DQ, F3 CVTDQ2PD, F2 CVTPD2DQ. */
+void op_cvtpd2dq(struct cpu *c, const struct insn *i)
+{
+    uint32_t mx = fp_begin(c);
+    xmm_t r;
+    if (i->rep == 0xf3) {
+        uint64_t lo = i->mod3 ? X(c, i->rm)->q[0] : seg_read(c, i->seg, insn_ea(c, i), 8);
+        r.q[0] = sse_cvt_i32_f64(&mx, (int32_t)lo);
+        r.q[1] = sse_cvt_i32_f64(&mx, (int32_t)(lo >> 32));
+    } else {
+        xmm_t s = src128(c, i, true);
+        bool trunc = i->rep != 0xf2;
+        r.sd[0] = sse_cvt_f64_i32(&mx, s.q[0], trunc);
+        r.sd[1] = sse_cvt_f64_i32(&mx, s.q[1], trunc);
+        r.q[1] = 0;
+    }
+    fp_end(c, mx);
+    *X(c, i->reg) = r;
+}
+/* F3/F2 0F 2A: CVTSI2SS/SD from r/m32 or r/m64 (REX.W). */
+void op_cvtsi2ss(struct cpu *c, const struct insn *i)
+{
+    uint32_t mx = fp_begin(c);
+    unsigned sz = i->opsz == 8 ? 8 : 4;
+    int64_t v = (int64_t)sext(rd_E(c, i, sz), sz);
+    if (i->rep == 0xf3) {
+        uint32_t r = sz == 8 ? sse_cvt_i64_f32(&mx, v) : sse_cvt_i32_f32(&mx, (int32_t)v);
+        fp_end(c, mx);
+        X(c, i->reg)->d[0] = r;
+    } else {
+        uint64_t r = sz == 8 ? sse_cvt_i64_f64(&mx, v) : sse_cvt_i32_f64(&mx, (int32_t)v);
+        fp_end(c, mx);
+        X(c, i->reg)->q[0] = r;
+    }
+}
+/* F3/F2 0F 2C (truncating) and 2D: CVT(T)SS2SI / CVT(T)SD2SI. */
+void op_cvtss2si(struct cpu *c, const struct insn *i)
+{
+    uint32_t mx = fp_begin(c);
+    bool trunc = (i->op & 0xff) == 0x2c;
+    unsigned sz = i->opsz == 8 ? 8 : 4;
+    uint64_t r;
+    if (i->rep == 0xf3) {
+        uint32_t a = src_f32(c, i);
+        r = sz == 8 ? (uint64_t)sse_cvt_f32_i64(&mx, a, trunc) : (uint32_t)sse_cvt_f32_i32(&mx, a, trunc);
+    } else {
+        uint64_t a = src_f64(c, i);
+        r = sz == 8 ? (uint64_t)sse_cvt_f64_i64(&mx, a, trunc) : (uint32_t)sse_cvt_f64_i32(&mx, a, trunc);
+    }
+    fp_end(c, mx);
+    wr_reg(c, i->reg, sz, r);
+}
+/* 0F 2E/2F: (U)COMISS, 66: (U)COMISD. */
+void op_comiss(struct cpu *c, const struct insn *i)
+{
+    uint32_t mx = fp_begin(c);
+    bool sig = (i->op & 0xff) == 0x2f;
+    unsigned f;
+    if (i->pfx66)
+        f = sse_comi_f64(&mx, X(c, i->reg)->q[0], src_f64(c, i), sig);
+    else
+        f = sse_comi_f32(&mx, X(c, i->reg)->d[0], src_f32(c, i), sig);
+    fp_end(c, mx);
+    set_arith(c, f & (RFLAGS_ZF | RFLAGS_PF | RFLAGS_CF));
+}
+/* 0F C2 ib: CMPPS, 66 CMPPD, F3 CMPSS, F2 CMPSD. */
+void op_cmpps(struct cpu *c, const struct insn *i)
+{
+    uint32_t mx = fp_begin(c);
+    unsigned pred = (unsigned)(i->imm & 7);
+    xmm_t r = *X(c, i->reg);
+    if (i->rep == 0xf3) {
+        r.d[0] = sse_cmp_f32(&mx, r.d[0], src_f32(c, i), pred) ? ~0u : 0;
+    } else if (i->rep == 0xf2) {
+        r.q[0] = sse_cmp_f64(&mx, r.q[0], src_f64(c, i), pred) ? ~0ULL : 0;
+    } else {
+        xmm_t s = src128(c, i, true);
+        if (i->pfx66)
+            for (int k = 0; k < 2; k++)
+                r.q[k] = sse_cmp_f64(&mx, r.q[k], s.q[k], pred) ? ~0ULL : 0;
+        else
+            for (int k = 0; k < 4; k++)
+                r.d[k] = sse_cmp_f32(&mx, r.d[k], s.d[k], pred) ? ~0u : 0;
+    }
+    fp_end(c, mx);
+    *X(c, i->reg) = r;
 }

@@ -1,4 +1,5 @@
-/* SSE/SSE2 integer, move and shuffle instructions against the host CPU:
+/* SSE/SSE2 integer, move, shuffle and floating-point instructions against
+ * the host CPU (results bit for bit, default MXCSR):
  * XMM0/XMM1/RAX are loaded from a frame, one instruction runs, and the
  * results are stored back — natively in an executable page and in the
  * software CPU (64-bit mode, CR4.OSFXSR set). Plus the availability rules
@@ -77,6 +78,24 @@ static enum cpu_stop emu_run(const uint8_t *insn, unsigned len, struct sframe *f
 
 static uint64_t rs = 0x853c49e6748fea9bULL;
 static uint64_t rnd(void) { rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17; return rs; }
+static uint64_t fpattern(void)
+{
+    static const uint32_t f32s[] = {0x3f800000, 0x7f800000, 0x00000001, 0x80000000, 0x7fc00000,
+                                    0x7f800001, 0x40490fdb, 0xc2c80000, 0x00800000, 0x4f000000};
+    static const uint64_t f64s[] = {0x3ff0000000000000ULL, 0x7ff0000000000000ULL, 1, 0x8000000000000000ULL,
+                                    0x7ff8000000000000ULL, 0x7ff0000000000001ULL, 0x400921fb54442d18ULL,
+                                    0x41e0000000000000ULL, 0xc3e0000000000000ULL, 0x0010000000000000ULL};
+    uint64_t r = rnd();
+    switch (r & 3) {
+    case 0: return ((uint64_t)f32s[(r >> 8) % 10] << 32) | f32s[(r >> 16) % 10];
+    case 1: return f64s[(r >> 8) % 10];
+    case 2: {   /* moderate random floats: exponents near 1.0 */
+        uint64_t a = rnd();
+        return (a & 0x807fffff807fffffULL) | 0x3f0000003f000000ULL;
+    }
+    default: return (rnd() & 0x800fffffffffffffULL) | 0x3fe0000000000000ULL;
+    }
+}
 static uint64_t pattern(void)
 {
     static const uint64_t special[] = {0, ~0ULL, 0x8000800080008000ULL, 0x7fff7fff7fff7fffULL,
@@ -88,7 +107,7 @@ static uint64_t pattern(void)
 }
 
 #if defined(__x86_64__)
-TEST(cpu_sse_integer_vs_host)
+TEST(cpu_sse_vs_host)
 {
     uint8_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (page == MAP_FAILED) {
@@ -116,6 +135,20 @@ TEST(cpu_sse_integer_vs_host)
         {{0x66, 0x0f, 0x15, 0xc1}, 4}, {{0x66, 0x0f, 0xc6, 0xc1, 0x01}, 5}, {{0xf2, 0x0f, 0x10, 0xc1}, 4},
         {{0x0f, 0x16, 0xc1}, 3}, {{0xf3, 0x0f, 0x70, 0xc1, 0x1b}, 5}, {{0xf2, 0x0f, 0x70, 0xc1, 0xb1}, 5},
         {{0x66, 0x0f, 0x50, 0xc1}, 4}, {{0x66, 0x0f, 0x72, 0xd0, 0x21}, 5}, {{0x66, 0x0f, 0x71, 0xe0, 0x11}, 5},
+        /* floating point (results compared bit for bit, MXCSR default) */
+#define FP4(op) {{0x0f, op, 0xc1}, 3}, {{0x66, 0x0f, op, 0xc1}, 4}, {{0xf3, 0x0f, op, 0xc1}, 4}, \
+                {{0xf2, 0x0f, op, 0xc1}, 4}
+        FP4(0x58), FP4(0x59), FP4(0x5c), FP4(0x5d), FP4(0x5e), FP4(0x5f), FP4(0x51), FP4(0x5a),
+        {{0x0f, 0x5b, 0xc1}, 3}, {{0x66, 0x0f, 0x5b, 0xc1}, 4}, {{0xf3, 0x0f, 0x5b, 0xc1}, 4},
+        {{0x66, 0x0f, 0xe6, 0xc1}, 4}, {{0xf3, 0x0f, 0xe6, 0xc1}, 4}, {{0xf2, 0x0f, 0xe6, 0xc1}, 4},
+        {{0x0f, 0xc2, 0xc1, 0x00}, 4}, {{0x0f, 0xc2, 0xc1, 0x01}, 4}, {{0x66, 0x0f, 0xc2, 0xc1, 0x02}, 5},
+        {{0xf3, 0x0f, 0xc2, 0xc1, 0x03}, 5}, {{0xf2, 0x0f, 0xc2, 0xc1, 0x04}, 5}, {{0x0f, 0xc2, 0xc1, 0x05}, 4},
+        {{0x66, 0x0f, 0xc2, 0xc1, 0x06}, 5}, {{0x0f, 0xc2, 0xc1, 0x07}, 4},
+        {{0x0f, 0x2e, 0xc1, 0x9f}, 4}, {{0x0f, 0x2f, 0xc1, 0x9f}, 4}, {{0x66, 0x0f, 0x2e, 0xc1, 0x9f}, 5},
+        {{0x66, 0x0f, 0x2f, 0xc1, 0x9f}, 5},
+        {{0xf3, 0x0f, 0x2a, 0xc0}, 4}, {{0xf2, 0x48, 0x0f, 0x2a, 0xc0}, 5},
+        {{0xf3, 0x0f, 0x2d, 0xc1}, 4}, {{0xf2, 0x48, 0x0f, 0x2c, 0xc1}, 5},
+        {{0xf3, 0x48, 0x0f, 0x2c, 0xc1}, 5}, {{0xf2, 0x0f, 0x2d, 0xc1}, 4},
     };
     static const uint8_t npre[] = {0x49, 0x89, 0xfb};   /* mov r11, rdi */
     unsigned ncase = sizeof(bin66) + sizeof(extra) / sizeof(extra[0]);
@@ -140,10 +173,11 @@ TEST(cpu_sse_integer_vs_host)
         for (int it = 0; it < 200; it++) {
             struct sframe a, b;
             memset(&a, 0, sizeof(a));
-            a.x0[0] = pattern(); a.x0[1] = pattern();
-            a.x1[0] = (it & 3) == 1 ? rnd() & 0x3f : pattern();   /* small shift counts too */
-            a.x1[1] = pattern();
-            a.rax = pattern();
+            bool fp = k >= sizeof(bin66) + 26;
+            a.x0[0] = fp ? fpattern() : pattern(); a.x0[1] = fp ? fpattern() : pattern();
+            a.x1[0] = fp ? fpattern() : (it & 3) == 1 ? rnd() & 0x3f : pattern();   /* small shift counts too */
+            a.x1[1] = fp ? fpattern() : pattern();
+            a.rax = (fp && (it & 1)) ? (uint64_t)(int64_t)(int32_t)rnd() : pattern();
             b = a;
             fn(&a);
             enum cpu_stop r = emu_run(insn, len, &b);
@@ -162,7 +196,7 @@ TEST(cpu_sse_integer_vs_host)
             }
         }
     }
-    printf("  cpu_sse_integer_vs_host: %d cases, %d mismatches\n", total, fails);
+    printf("  cpu_sse_vs_host: %d cases, %d mismatches\n", total, fails);
     cpu_free(scpu);
     free(sram);
     munmap(page, 4096);
