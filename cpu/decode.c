@@ -185,7 +185,7 @@ static const struct opdesc map1[256] = {
              {op_in, F_B, 0, PRIV, 0}, {op_in, 0, 0, PRIV, 0},
              {op_out, F_B, 0, PRIV, 0}, {op_out, 0, 0, PRIV, 0},
     /* F0 */ UD, {op_int1, F_END, 0, 0, 0}, UD, UD, {op_hlt, F_END, 0, PRIV, 0},
-             {op_cmc, 0, 0, 0, 0}, {0, F_M | F_B, I_B, 0, grp3}, {0, F_M, 0, 0, grp3},
+             {op_cmc, 0, 0, 0, 0}, {0, F_M | F_B, 0, 0, grp3}, {0, F_M, 0, 0, grp3},
     /* F8 */ {op_clc, 0, 0, 0, 0}, {op_stc, 0, 0, 0, 0}, {op_cli, 0, 0, PRIV, 0},
              {op_sti, F_END, 0, PRIV, 0}, {op_cld, 0, 0, 0, 0}, {op_std, 0, 0, 0, 0},
              {0, F_M | F_B, 0, 0, grp4}, {0, F_M, 0, 0, grp5},

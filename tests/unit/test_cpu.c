@@ -2033,6 +2033,10 @@ TEST(cpu_decoder_lengths)
     CHECK_EQ(cpu_classify(addm, sizeof(addm), 32, &k), 8);
     CHECK_EQ(cpu_classify(w16, sizeof(w16), 32, &k), 5);
     CHECK_EQ(cpu_classify(w16, 4, 32, &k), 0);          /* truncated */
+    /* F6 /2-/7 take no immediate; F6 /0 (TEST) takes imm8. */
+    static const uint8_t negal[] = {0xf6, 0xd8, 0xf4, 0x00}, testbl[] = {0xf6, 0xc3, 0x12, 0x90};
+    CHECK_EQ(cpu_classify(negal, sizeof(negal), 64, &k), 2);
+    CHECK_EQ(cpu_classify(testbl, sizeof(testbl), 64, &k), 3);
     CHECK_EQ(cpu_classify(longest, sizeof(longest), 32, &k), 15);
     CHECK_EQ(cpu_classify(toolong, sizeof(toolong), 32, &k), 0);   /* > 15 bytes: #GP */
 }
