@@ -522,6 +522,15 @@ void op_movbe(struct cpu *c, const struct insn *i)
 
 /* ---- shifts and rotates (flags eager; SDM vol. 2, SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR) ---- */
 
+/* Shifts leave SF ZF PF to the result (computed lazily) and CF/OF given. */
+static inline void cc_shift(struct cpu *c, unsigned sz, uint64_t r, uint32_t cfof)
+{
+    c->cc_op = CC_SHIFT;
+    c->cc_sz = sz;
+    c->cc_res = r;
+    c->cc_cin = cfof;
+}
+
 static unsigned shift_count(struct cpu *c, const struct insn *i)
 {
     unsigned n = i->imm2 ? (unsigned)(c->gpr[R_ECX] & 0xff) : (unsigned)(i->imm & 0xff);
@@ -561,10 +570,10 @@ void op_shl(struct cpu *c, const struct insn *i)
     if (!n) { rmw_write(c, i, sz, lin, a); return; }
     uint64_t r = (n >= 64 ? 0 : a << n) & szmask(sz);
     bool cf = n <= bits ? (a >> (bits - n)) & 1 : 0;
-    uint32_t f = szp_flags(r, sz) | (cf ? RFLAGS_CF : 0);
+    uint32_t f = cf ? RFLAGS_CF : 0;
     if (cf ^ ((r >> (bits - 1)) & 1)) f |= RFLAGS_OF;
     rmw_write(c, i, sz, lin, r);
-    set_arith(c, f);
+    cc_shift(c, sz, r, f);
 }
 void op_shr(struct cpu *c, const struct insn *i)
 {
@@ -574,10 +583,10 @@ void op_shr(struct cpu *c, const struct insn *i)
     if (!n) { rmw_write(c, i, sz, lin, a); return; }
     uint64_t r = n >= 64 ? 0 : a >> n;
     bool cf = n <= bits ? (a >> (n - 1)) & 1 : 0;
-    uint32_t f = szp_flags(r, sz) | (cf ? RFLAGS_CF : 0);
+    uint32_t f = cf ? RFLAGS_CF : 0;
     if ((a >> (bits - 1)) & 1) f |= RFLAGS_OF;     /* OF = MSB of original (count 1) */
     rmw_write(c, i, sz, lin, r);
-    set_arith(c, f);
+    cc_shift(c, sz, r, f);
 }
 void op_sar(struct cpu *c, const struct insn *i)
 {
@@ -588,9 +597,9 @@ void op_sar(struct cpu *c, const struct insn *i)
     int64_t s = (int64_t)sext(a, sz);
     uint64_t r = (uint64_t)(s >> (n > 63 ? 63 : n)) & szmask(sz);
     bool cf = (s >> (n - 1 > 63 ? 63 : n - 1)) & 1;
-    uint32_t f = szp_flags(r, sz) | (cf ? RFLAGS_CF : 0);
+    uint32_t f = cf ? RFLAGS_CF : 0;
     rmw_write(c, i, sz, lin, r);
-    set_arith(c, f);
+    cc_shift(c, sz, r, f);
 }
 void op_rol(struct cpu *c, const struct insn *i)
 {
@@ -686,10 +695,10 @@ void op_shld(struct cpu *c, const struct insn *i)
         r = (uint64_t)((w << n) >> bits) & szmask(sz);
         cf = (a >> (bits - n)) & 1;
     }
-    uint32_t f = szp_flags(r, sz) | (cf ? RFLAGS_CF : 0);
+    uint32_t f = cf ? RFLAGS_CF : 0;
     if (((r ^ a) >> (bits - 1)) & 1) f |= RFLAGS_OF;
     rmw_write(c, i, sz, lin, r);
-    set_arith(c, f);
+    cc_shift(c, sz, r, f);
 }
 void op_shrd(struct cpu *c, const struct insn *i)
 {
@@ -701,10 +710,10 @@ void op_shrd(struct cpu *c, const struct insn *i)
     unsigned __int128 w = ((unsigned __int128)b << bits) | a;
     uint64_t r = (uint64_t)(w >> n) & szmask(sz);
     bool cf = (uint64_t)(w >> (n - 1)) & 1;
-    uint32_t f = szp_flags(r, sz) | (cf ? RFLAGS_CF : 0);
+    uint32_t f = cf ? RFLAGS_CF : 0;
     if (((r ^ a) >> (bits - 1)) & 1) f |= RFLAGS_OF;
     rmw_write(c, i, sz, lin, r);
-    set_arith(c, f);
+    cc_shift(c, sz, r, f);
 }
 
 /* ---- bit operations ---- */
