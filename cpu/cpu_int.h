@@ -72,6 +72,11 @@ struct block {
     struct block *hash_next;
     struct block *page_next[2];
     struct block *free_next;
+    /* Direct links to the blocks that followed this one (fall-through and
+     * taken), valid while succ_epoch == cpu->code_epoch. */
+    struct block *succ[2];
+    uint64_t succ_lin[2];
+    uint64_t succ_epoch;
     struct insn insns[];
 };
 
@@ -196,6 +201,12 @@ struct cpu {
     struct code_page *pages[PAGE_HASH];
     struct block *free_list;    /* invalidated, freed at the next block boundary */
     struct block *cur_block;
+    /* Block chaining: the block that ran last and the code epoch then.
+     * The epoch moves on every TLB flush and block invalidation, which is
+     * what makes a stored block pointer safe to follow. */
+    struct block *prev_block;
+    uint64_t prev_epoch;
+    uint64_t code_epoch;
     uint64_t recent[16];
     unsigned recent_pos;
     char errmsg[160];

@@ -27,6 +27,7 @@ void tlb_flush(struct cpu *c)
             c->tlb[k][j].tag_r = c->tlb[k][j].tag_w = c->tlb[k][j].tag_x = TLB_INVALID;
         }
     memset(c->jc, 0, sizeof(c->jc));
+    c->code_epoch++;       /* block-to-block links may follow stale mappings */
 }
 
 void tlb_flush_page(struct cpu *c, uint64_t lin)
@@ -41,6 +42,7 @@ void tlb_flush_page(struct cpu *c, uint64_t lin)
      * every entry whose 4 KiB translation came from a larger page is not
      * tracked, so drop the decoded-code jump cache and be conservative. */
     memset(c->jc, 0, sizeof(c->jc));
+    c->code_epoch++;       /* block-to-block links may follow stale mappings */
 }
 
 /* ---- physical access ---- */
