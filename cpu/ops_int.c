@@ -475,15 +475,21 @@ void op_lahf(struct cpu *c, const struct insn *i)
     uint64_t f = get_eflags(c) & 0xff;
     wr_reg(c, REG_AH, 1, (f & 0xd5) | 2);
 }
-void op_movzx(struct cpu *c, const struct insn *i)
+void op_movzx8(struct cpu *c, const struct insn *i)
 {
-    unsigned ssz = i->op == 0x1b6 ? 1 : 2;
-    wr_reg(c, i->reg, i->opsz, rd_E(c, i, ssz));
+    wr_reg(c, i->reg, i->opsz, rd_E(c, i, 1));
 }
-void op_movsx(struct cpu *c, const struct insn *i)
+void op_movzx16(struct cpu *c, const struct insn *i)
 {
-    unsigned ssz = i->op == 0x1be ? 1 : 2;
-    wr_reg(c, i->reg, i->opsz, sext(rd_E(c, i, ssz), ssz));
+    wr_reg(c, i->reg, i->opsz, rd_E(c, i, 2));
+}
+void op_movsx8(struct cpu *c, const struct insn *i)
+{
+    wr_reg(c, i->reg, i->opsz, sext(rd_E(c, i, 1), 1));
+}
+void op_movsx16(struct cpu *c, const struct insn *i)
+{
+    wr_reg(c, i->reg, i->opsz, sext(rd_E(c, i, 2), 2));
 }
 void op_cmovcc(struct cpu *c, const struct insn *i)
 {
@@ -1206,6 +1212,17 @@ static void op_pop_r_##SZ(struct cpu *c, const struct insn *i)                  
 { uint64_t v = pop(c, SZ); wr_reg(c, i->reg, SZ, v); }
 MISC_SPEC_SZ(4) MISC_SPEC_SZ(8)
 
+#define EXT_SPEC(name, SSZ, SIGNED)                                               \
+static void op_##name##_r4(struct cpu *c, const struct insn *i)                 \
+{ uint64_t v = rd_reg(c, i->rm, SSZ); wr_reg(c, i->reg, 4, SIGNED ? sext(v, SSZ) : v); } \
+static void op_##name##_r8(struct cpu *c, const struct insn *i)                 \
+{ uint64_t v = rd_reg(c, i->rm, SSZ); wr_reg(c, i->reg, 8, SIGNED ? sext(v, SSZ) : v); } \
+static void op_##name##_m4(struct cpu *c, const struct insn *i)                 \
+{ uint64_t v = seg_read(c, i->seg, insn_ea(c, i), SSZ); wr_reg(c, i->reg, 4, SIGNED ? sext(v, SSZ) : v); } \
+static void op_##name##_m8(struct cpu *c, const struct insn *i)                 \
+{ uint64_t v = seg_read(c, i->seg, insn_ea(c, i), SSZ); wr_reg(c, i->reg, 8, SIGNED ? sext(v, SSZ) : v); }
+EXT_SPEC(movzx8, 1, 0) EXT_SPEC(movzx16, 2, 0) EXT_SPEC(movsx8, 1, 1) EXT_SPEC(movsx16, 2, 1)
+
 struct spec {
     insn_fn gen;
     insn_fn v[2][2];    /* [memory operand][64-bit] */
@@ -1227,6 +1244,10 @@ static const struct spec specs[] = {
     {op_dec_E, {{op_dec_E_r4, op_dec_E_r8}, {op_dec_E, op_dec_E}}},
     {op_push_r, {{op_push_r_4, op_push_r_8}, {op_push_r_4, op_push_r_8}}},
     {op_pop_r, {{op_pop_r_4, op_pop_r_8}, {op_pop_r_4, op_pop_r_8}}},
+    {op_movzx8, {{op_movzx8_r4, op_movzx8_r8}, {op_movzx8_m4, op_movzx8_m8}}},
+    {op_movzx16, {{op_movzx16_r4, op_movzx16_r8}, {op_movzx16_m4, op_movzx16_m8}}},
+    {op_movsx8, {{op_movsx8_r4, op_movsx8_r8}, {op_movsx8_m4, op_movsx8_m8}}},
+    {op_movsx16, {{op_movsx16_r4, op_movsx16_r8}, {op_movsx16_m4, op_movsx16_m8}}},
 };
 
 insn_fn ops_specialize(insn_fn fn, unsigned opsz, bool mem)
