@@ -35,6 +35,7 @@ struct net_slirp {
     struct rx_frame rxq[RXQ_LEN];
     unsigned rx_head, rx_count;
     bool in_input;              /* inside slirp_input: defer delivery */
+    bool wake_pending;          /* woke the loop, its next fill not yet run */
     bool flushing;
 
     /* The slice of the main loop's pollfd array handed to fill/dispatch. */
@@ -319,6 +320,7 @@ void net_slirp_poll_fill(void *opaque, struct pollfd *fds, int *nfds, int max,
                          uint64_t *timeout_ns)
 {
     struct net_slirp *s = to_ns(opaque);
+    s->wake_pending = false;
     s->pfds = fds;
     s->npfds = 0;
     s->max_pfds = max > 0 ? max : 0;
@@ -361,9 +363,14 @@ static void ns_send(struct net_backend *nb, const uint8_t *frame, size_t len)
     slirp_input(s->slirp, frame, (int)len);
     s->in_input = false;
     rxq_flush(s);
-    /* The frame may have opened a socket (a guest connect()), which the
-     * sleeping main loop must start polling now, not at its next timeout. */
-    net_slirp_wake(s);
+    /* The frame may have opened a socket (a guest connect()) or armed a TCP
+     * timer, which the sleeping main loop must take into account now, not at
+     * its next timeout. One wake per loop iteration is enough: the fill that
+     * follows it sees everything sent until then (all under the lock). */
+    if (!s->wake_pending) {
+        s->wake_pending = true;
+        net_slirp_wake(s);
+    }
 }
 
 static void ns_client_ready(struct net_backend *nb)

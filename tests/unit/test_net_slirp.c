@@ -835,3 +835,49 @@ TEST(net_slirp_on_machine_main_loop)
     free(cap);
     machine_destroy(&m);
 }
+
+static int wakes;
+static void count_wake(void *opaque)
+{
+    (void)opaque;
+    wakes++;
+}
+
+/* A guest frame wakes the main loop once until its next fill; fill caps the
+ * loop's sleep so libslirp's TCP timers run. */
+TEST(net_slirp_wakes_loop_and_bounds_timeout)
+{
+    struct clock clk;
+    clock_init(&clk, true);
+    struct net_user_config c;
+    net_user_config_default(&c);
+    char err[256];
+    struct net_backend *nb = net_slirp_new(&c, "n0", &clk, count_wake, NULL, NULL,
+                                           err, sizeof(err));
+    CHECK(nb);
+    if (!nb)
+        return;
+    struct cap_nic *cap = calloc(1, sizeof(*cap));
+    cap_attach(nb, cap);
+    uint8_t f[1600];
+    wakes = 0;
+    net_send(nb, f, build_arp_request(f, guest_mac, ip(10, 0, 2, 15), ip(10, 0, 2, 2)));
+    net_send(nb, f, build_arp_request(f, guest_mac, ip(10, 0, 2, 15), ip(10, 0, 2, 2)));
+    CHECK_EQ(wakes, 1);
+    struct pollfd fds[8];
+    int n = -1;
+    uint64_t timeout = CLOCK_NEVER;
+    net_slirp_poll_fill(nb, fds, &n, 8, &timeout);
+    CHECK(n >= 0);
+    CHECK(timeout <= NS_PER_SEC);
+    net_slirp_poll_dispatch(nb, fds, n);
+    net_send(nb, f, build_arp_request(f, guest_mac, ip(10, 0, 2, 15), ip(10, 0, 2, 2)));
+    CHECK_EQ(wakes, 2);
+    /* A shorter deadline from elsewhere in the loop is kept. */
+    timeout = 1000;
+    net_slirp_poll_fill(nb, fds, &n, 8, &timeout);
+    CHECK(timeout <= 1000);
+    net_slirp_poll_dispatch(nb, fds, n);
+    nb->ops->close(nb);
+    free(cap);
+}
