@@ -591,6 +591,15 @@ TEST(net_slirp_hostfwd_port_in_use)
     if (nb)
         nb->ops->close(nb);
     close(hs);
+
+    /* An address this host does not have (TEST-NET-1) is named as such. */
+    net_user_config_default(&c);
+    add_fwd(&c, false, ip(192, 0, 2, 1), free_port(), 22);
+    nb = new_backend(&c, &clk, err, sizeof(err));
+    CHECK(!nb);
+    CHECK(strstr(err, "192.0.2.1 is not an address of this host"));
+    if (nb)
+        nb->ops->close(nb);
 }
 
 TEST(net_slirp_hostfwd_binds_loopback_only)
@@ -880,4 +889,49 @@ TEST(net_slirp_wakes_loop_and_bounds_timeout)
     net_slirp_poll_dispatch(nb, fds, n);
     nb->ops->close(nb);
     free(cap);
+}
+
+/* A NIC whose receive() transmits again (as a guest answering at once
+ * would): every frame still gets through, and libslirp is not re-entered. */
+struct echo_nic {
+    struct net_backend *nb;
+    int replies, depth, max_depth, left;
+};
+
+static void echo_receive(void *opaque, const uint8_t *f, size_t len)
+{
+    struct echo_nic *e = opaque;
+    (void)f;
+    (void)len;
+    e->replies++;
+    e->depth++;
+    if (e->depth > e->max_depth)
+        e->max_depth = e->depth;
+    if (e->left > 0) {
+        e->left--;
+        uint8_t fr[64];
+        net_send(e->nb, fr, build_arp_request(fr, guest_mac, ip(10, 0, 2, 15), ip(10, 0, 2, 2)));
+    }
+    e->depth--;
+}
+
+TEST(net_slirp_receive_may_send)
+{
+    struct clock clk;
+    clock_init(&clk, true);
+    struct net_user_config c;
+    net_user_config_default(&c);
+    char err[256];
+    struct net_backend *nb = new_backend(&c, &clk, err, sizeof(err));
+    CHECK(nb);
+    if (!nb)
+        return;
+    struct echo_nic e = {.nb = nb, .left = 4};
+    struct net_client cl = {NULL, echo_receive, &e};
+    net_set_client(nb, &cl);
+    uint8_t f[64];
+    net_send(nb, f, build_arp_request(f, guest_mac, ip(10, 0, 2, 15), ip(10, 0, 2, 2)));
+    CHECK_EQ(e.replies, 5);
+    CHECK_EQ(e.max_depth, 1);       /* delivered by the outer flush, not nested */
+    nb->ops->close(nb);
 }
