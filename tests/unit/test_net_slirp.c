@@ -1033,3 +1033,58 @@ TEST(net_slirp_survives_garbage_frames)
     nb->ops->close(nb);
     free(cap);
 }
+
+/* "ping 10.0.2.2", the first thing a student tries: libslirp answers for
+ * its own address. */
+TEST(net_slirp_ping_gateway)
+{
+    struct clock clk;
+    clock_init(&clk, true);
+    struct net_user_config c;
+    net_user_config_default(&c);
+    char err[256];
+    struct net_backend *nb = new_backend(&c, &clk, err, sizeof(err));
+    CHECK(nb);
+    if (!nb)
+        return;
+    struct cap_nic *cap = calloc(1, sizeof(*cap));
+    cap_attach(nb, cap);
+    uint8_t f[256], gw[6] = {0x52, 0x55, 10, 0, 2, 2};
+    size_t n = eth_hdr(f, gw, guest_mac, 0x0800);
+    uint8_t *icmp = f + n + 20;
+    memset(icmp, 0, 8 + 16);
+    icmp[0] = 8;                        /* echo request */
+    put16(icmp + 4, 0x4242);            /* id */
+    put16(icmp + 6, 7);                 /* seq */
+    memcpy(icmp + 8, "tremu-ping-data!", 16);
+    put16(icmp + 2, csum_fold(csum_add(0, icmp, 24)));
+    ip_hdr(f + n, 1, ip(10, 0, 2, 15), ip(10, 0, 2, 2), 24);
+    net_send(nb, f, n + 20 + 24);
+    int reply = -1;
+    for (int i = 0; i < 5 && reply < 0; i++) {
+        for (int k = 0; k < cap->n && reply < 0; k++) {
+            const uint8_t *p = frame_eth_ip(cap, k, 1);
+            if (p && p[20] == 0 && get16(p + 24) == 0x4242 && get16(p + 26) == 7)
+                reply = k;
+        }
+        if (reply < 0) {
+            /* Answer libslirp's ARP for the guest, if it asks. */
+            int arp = find_arp_request(cap, 0, ip(10, 0, 2, 15));
+            if (arp >= 0) {
+                net_send(nb, f, build_arp_reply(f, guest_mac, ip(10, 0, 2, 15),
+                                                cap->frame[arp] + 6, ip(10, 0, 2, 2)));
+                cap->frame[arp][12] = 0;    /* handled */
+            }
+            pump(nb, 0);
+        }
+    }
+    CHECK(reply >= 0);
+    if (reply >= 0) {
+        const uint8_t *p = frame_eth_ip(cap, reply, 1);
+        CHECK_EQ(get32(p + 12), ip(10, 0, 2, 2));
+        CHECK_EQ(get32(p + 16), ip(10, 0, 2, 15));
+        CHECK(!memcmp(p + 28, "tremu-ping-data!", 16));
+    }
+    nb->ops->close(nb);
+    free(cap);
+}
