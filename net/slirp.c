@@ -16,8 +16,10 @@ struct rx_frame {
     size_t len;
 };
 
+struct net_slirp;
 struct slirp_timer {
     struct timer t;
+    struct net_slirp *owner;
     SlirpTimerCb cb;
     void *cb_opaque;
 };
@@ -34,7 +36,7 @@ struct net_slirp {
     /* Frames to the guest that could not be delivered yet. */
     struct rx_frame rxq[RXQ_LEN];
     unsigned rx_head, rx_count;
-    bool in_input;              /* inside slirp_input: defer delivery */
+    bool in_slirp;              /* libslirp is running: defer delivery */
     bool wake_pending;          /* woke the loop, its next fill not yet run */
     bool flushing;
 
@@ -180,7 +182,7 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
         s->stats.rx_dropped++;
         return (ssize_t)len;
     }
-    if (s->in_input || s->rx_count || !client_can_take(s)) {
+    if (s->in_slirp || s->rx_count || !client_can_take(s)) {
         rxq_push(s, buf, len);
     } else {
         s->nb.client.receive(s->nb.client.opaque, buf, len);
@@ -209,7 +211,13 @@ static int64_t cb_clock_get_ns(void *opaque)
 static void slirp_timer_fire(void *opaque)
 {
     struct slirp_timer *t = opaque;
+    struct net_slirp *s = t->owner;
+    bool nested = s->in_slirp;
+    s->in_slirp = true;
     t->cb(t->cb_opaque);
+    s->in_slirp = nested;
+    if (!nested)
+        rxq_flush(s);
 }
 
 static void *cb_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
@@ -218,6 +226,7 @@ static void *cb_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
     struct slirp_timer *t = calloc(1, sizeof(*t));
     if (!t)
         abort();    /* libslirp cannot handle a NULL timer */
+    t->owner = s;
     t->cb = cb;
     t->cb_opaque = cb_opaque;
     timer_init(&t->t, s->clock, slirp_timer_fire, t);
@@ -344,7 +353,9 @@ void net_slirp_poll_dispatch(void *opaque, struct pollfd *fds, int nfds)
     s->pfds = fds;
     if (nfds < s->npfds)
         s->npfds = nfds < 0 ? 0 : nfds;
+    s->in_slirp = true;
     slirp_pollfds_poll(s->slirp, 0, cb_get_revents, s);
+    s->in_slirp = false;
     s->pfds = NULL;
     s->npfds = 0;
     rxq_flush(s);
@@ -359,9 +370,9 @@ static void ns_send(struct net_backend *nb, const uint8_t *frame, size_t len)
     if (len < 14 || len > MAX_FRAME)
         return;
     s->stats.tx_frames++;
-    s->in_input = true;
+    s->in_slirp = true;
     slirp_input(s->slirp, frame, (int)len);
-    s->in_input = false;
+    s->in_slirp = false;
     rxq_flush(s);
     /* The frame may have opened a socket (a guest connect()) or armed a TCP
      * timer, which the sleeping main loop must take into account now, not at

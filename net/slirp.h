@@ -8,12 +8,13 @@
  * net_client_ready, the poll hook pair, the timers on the machine's clock —
  * must run with the device lock held, which is how the machine calls them.
  *
- * Delivery to the NIC: the client's receive() is called on the main loop
- * (poll dispatch, timers) or at the end of net_send(), after libslirp has
- * finished with the frame (so a NIC's receive never re-enters libslirp while
- * it is processing the NIC's own transmit). Frames the NIC cannot take
- * (can_receive false) wait in a bounded queue; when it is full they are
- * dropped like on a wire, and TCP retransmits. */
+ * Delivery to the NIC: the client's receive() is never called while libslirp
+ * is running. Frames it emits during net_send(), the poll dispatch or one of
+ * its timers are queued and handed over right after it returns (so at the end
+ * of net_send, the NIC may get the answer to what it just sent; a receive()
+ * that itself calls net_send() is safe). Frames the NIC cannot take
+ * (can_receive false) wait in a bounded queue until net_client_ready(); when
+ * it is full they are dropped as on a wire, and TCP retransmits. */
 #ifndef NET_SLIRP_H
 #define NET_SLIRP_H
 

@@ -19,7 +19,19 @@
  * Usage: netopt_init, one netopt_parse_* per option in command-line order
  * (any order between backends and NICs), then netopt_finish, which resolves
  * references, checks conflicts and assigns MAC addresses and PCI slots.
- * Functions return 0, or -1 with a message in err (no "tremu: " prefix). */
+ * Functions return 0, or -1 with a message in err (no "tremu: " prefix).
+ *
+ * Wiring (branch net-wiring has the ui/main.c part, tested by
+ * tests/suites/net.sh): -netdev/-nic/-net go to the parsers; -device goes to
+ * netopt_parse_device_nic when netopt_device_is_nic(arg); netopt_finish(o,
+ * !nodefaults) with the other validation; after machine_init and before the
+ * vCPUs start, for each netdevs[i]: net_slirp_new(&user, id, &m->clock, NULL,
+ * NULL, log, err) (NULL: print "tremu: <err>", exit 1) and
+ * machine_add_poll_hook(m, net_slirp_poll_fill, net_slirp_poll_dispatch, nb);
+ * for each nics[j]: a virtio-net-pci at pci_slot (-1: first free) with mac,
+ * connected with net_set_client to the backend netdevs[nics[j].netdev] (none
+ * when -1). Create NICs before other automatically placed PCI devices, as
+ * QEMU does, so the first NIC is 00:03.0 (the guest's ens3). */
 #ifndef UI_NETOPT_H
 #define UI_NETOPT_H
 
