@@ -534,14 +534,27 @@ TEST(net_slirp_queue_while_nic_full)
     cap->full = false;
     net_client_ready(nb);
     CHECK_EQ(cap->n, 3);
+    /* A NIC that stays full: the queue holds 4096 frames, then drops. */
+    cap->full = true;
+    for (int i = 0; i < 4100; i++)
+        net_send(nb, f, build_arp_request(f, guest_mac, ip(10, 0, 2, 15), ip(10, 0, 2, 2)));
+    struct net_slirp_stats st0;
+    net_slirp_get_stats(nb, &st0);
+    CHECK_EQ(st0.rx_dropped, 4);
+    cap->full = false;
+    cap->n = 0;
+    net_client_ready(nb);
+    net_slirp_get_stats(nb, &st0);
+    CHECK_EQ(st0.rx_frames, 3 + 4096);
+    cap->n = 3;
     /* With no NIC attached the wire is cut: frames vanish, nothing crashes. */
     struct net_client none = {0};
     net_set_client(nb, &none);
     net_send(nb, f, build_arp_request(f, guest_mac, ip(10, 0, 2, 15), ip(10, 0, 2, 2)));
     struct net_slirp_stats st;
     net_slirp_get_stats(nb, &st);
-    CHECK_EQ(st.rx_frames, 3);
-    CHECK_EQ(st.rx_dropped, 1);
+    CHECK_EQ(st.rx_frames, 3 + 4096);
+    CHECK_EQ(st.rx_dropped, 4 + 1);
     nb->ops->close(nb);
     free(cap);
 }
