@@ -162,7 +162,8 @@ int machine_watch_fd_ready(struct machine *m, int fd, short events,
                            void (*cb)(void *opaque, int fd, short revents),
                            bool (*ready)(void *opaque), void *opaque);
 void machine_unwatch_fd(struct machine *m, int fd);
-/* See struct poll_hook. Returns -1 when all MAX_POLL_HOOKS are taken. */
+/* See struct poll_hook. At setup, before machine_run (hooks are never removed).
+ * Returns -1 when all MAX_POLL_HOOKS are taken. */
 int machine_add_poll_hook(struct machine *m,
                           void (*fill)(void *opaque, struct pollfd *fds, int *nfds,
                                        int max, uint64_t *timeout_ns),

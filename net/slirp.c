@@ -8,7 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RXQ_LEN 256             /* frames waiting for the NIC */
+/* Frames waiting for the NIC. libslirp keeps at most ~128 KiB in flight per
+ * TCP connection (its send buffer, bounded by the guest's window), so this
+ * covers dozens of busy connections; QEMU's own queue is similarly generous.
+ * Dropping here costs a TCP retransmission timeout, so err on the large side. */
+#define RXQ_LEN 4096
 #define MAX_FRAME 65536         /* libslirp never emits more than its MRU + 14 */
 
 struct rx_frame {
