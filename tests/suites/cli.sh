@@ -50,7 +50,7 @@ expect_err bad_machine      "only the 'pc' machine"  -M q35 -bios /etc/hostname
 expect_err bad_machine_prop "unsupported property"   -M pc,frob=1 -bios /etc/hostname
 expect_err bad_serial       "'tcp:1' is not supported" -serial tcp:1 -bios /etc/hostname
 expect_err bad_serial_file  "/nonexistent/dir/log"   -serial file:/nonexistent/dir/log -bios /etc/hostname
-expect_err bad_device       "unsupported device 'e1000'" -device e1000 -bios /etc/hostname
+expect_err bad_device       "unsupported device 'sb16'" -device sb16 -bios /etc/hostname
 expect_err bad_debugexit    "bad iobase"             -device isa-debug-exit,iobase=0x12345 -bios /etc/hostname
 expect_err bad_debugexit_p  "unknown property"       -device isa-debug-exit,speed=9 -bios /etc/hostname
 expect_err bad_monitor      "monitor is not implemented" -monitor stdio -bios /etc/hostname
@@ -86,6 +86,14 @@ if [ -f $ROM ]; then
     fi
     expect_run accel_tcg            85 "accel tcg" -accel tcg $DX
     expect_run accel_list_tcg       85 "accel tcg" -accel kvm:tcg $DX
+    # -pidfile is written while running and removed at exit; -D takes the log;
+    # -d stats prints the counters by cause.
+    expect_run pidfile_and_log 85 "" -accel tcg -pidfile "$tmp/pid" -D "$tmp/log" -d stats $DX
+    if [ ! -e "$tmp/pid" ] && grep -q "tremu event counters" "$tmp/log" && grep -q "isa-debug-exit" "$tmp/log"; then
+        pass=$((pass + 1)); echo "ok pidfile_removed_stats_in_log"
+    else
+        fail=$((fail + 1)); echo "not ok pidfile_removed_stats_in_log ($(ls "$tmp"); $(head -c 200 "$tmp/log"))"
+    fi
     expect_err bios_bad_size        "multiple of 64 KiB" -bios /etc/hostname
     expect_err kernel_not_an_image  "/etc/hostname" -kernel /etc/hostname
 fi
