@@ -15,6 +15,8 @@
 #define V_COUNT   0x600         /* word: IRQ 8 interrupts */
 #define V_CFIRST  0x602         /* byte: C as read by the first handler */
 #define V_OTHER   0x604         /* word: other vectors */
+#define V_PIT     0x606         /* word: PIT ticks (the watchdog) */
+#define WATCHDOG  3000          /* ms to wait for the RTC's interrupts */
 #define NTICKS    8
 
 main:
@@ -152,6 +154,9 @@ main:
         jb 1b
         movw $irq8, 0x28*4
         movw $0xf000, 0x28*4+2
+        movw $pit_tick, 0x20*4
+        movw $0xf000, 0x20*4+2
+        movw $0, V_PIT
         mov $0x11, %al
         out %al, $0x20
         out %al, $0xa0
@@ -166,7 +171,15 @@ main:
         mov $0x01, %al
         out %al, $0x21
         out %al, $0xa1
-        mov $0xfb, %al          /* master: only the cascade (IRQ 2) */
+        /* A watchdog, so that missing RTC interrupts end the run with a
+         * message instead of a hang: PIT channel 0 at 1 kHz on IRQ 0. */
+        mov $0x34, %al
+        out %al, $0x43
+        mov $(1193 & 0xff), %al
+        out %al, $0x40
+        mov $(1193 >> 8), %al
+        out %al, $0x40
+        mov $0xfa, %al          /* master: IRQ 0 and the cascade (IRQ 2) */
         out %al, $0x21
         mov $0xfe, %al          /* slave: only IRQ 8 */
         out %al, $0xa1
@@ -175,9 +188,16 @@ main:
 2:      cli
         cmpw $NTICKS, V_COUNT
         jae 3f
+        cmpw $WATCHDOG, V_PIT
+        jae 5f
         sti
         hlt
         jmp 2b
+5:      PRINT("irq8: no interrupt for 3 s after ")
+        mov V_COUNT, %ax
+        call dec16
+        PRINT(" ticks: ")
+        incw V_FAILS
 3:      mov $0xff, %al
         out %al, $0x21
         out %al, $0xa1
@@ -248,6 +268,14 @@ irq8:
 1:      incw V_COUNT
         mov $0x20, %al          /* EOI: slave, then master (cascade) */
         out %al, $0xa0
+        out %al, $0x20
+        pop %ax
+        iret
+
+pit_tick:
+        push %ax
+        incw V_PIT
+        mov $0x20, %al
         out %al, $0x20
         pop %ax
         iret
