@@ -172,6 +172,9 @@ guest debugexit      85 rom -bios $B/debugexit.bin
 # the repository root) are part of the golden output.
 guest mbinfo         33 mb -kernel $B/mbinfo.elf -append "hello=world two" \
     -initrd "$B/mod1.txt arg1 arg2,$B/mod2.txt"
+# The same as a flat binary with the a.out kludge (header flag 16).
+guest mbaout         33 mb -kernel $B/mbaout.bin -append "hello=world two" \
+    -initrd "$B/mod1.txt arg1 arg2,$B/mod2.txt"
 guest mbirq          33 mb -kernel $B/mbirq.elf
 
 if [ "$skip" -gt 0 ]; then
