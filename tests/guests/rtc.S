@@ -19,6 +19,14 @@
 #define WATCHDOG  3000          /* ms to wait for the RTC's interrupts */
 #define NTICKS    8
 
+/* Wait until `cond` sets ZF=0, for at most n times ~55 ms measured by PIT
+ * channel 2 (one-shot, OUT2 in port 0x61 bit 5); then jump to `timeout`.
+ * Time-based, since a poll costs anything from nanoseconds (a JIT) to
+ * microseconds (KVM's instruction emulator). Uses DI. */
+#define WAIT_55MS(cond, n, timeout) \
+        mov $(n), %di; call pit2_start; 7: cond; jnz 6f; call pit2_done; \
+        jz 7b; call pit2_start; dec %di; jnz 7b; jmp timeout; 6:
+
 main:
         movw $0, V_COUNT
         movw $0, V_OTHER
@@ -118,15 +126,7 @@ main:
         mov $0x0b, %al
         mov $0x46, %ah          /* PIE | DM | 24h */
         call cmos_write
-        mov $64, %di
-7:      mov $POLL_LIMIT, %cx
-8:      mov $0x0c, %al
-        call cmos_read
-        test $0x80, %al
-        jnz 9f
-        loop 8b
-        dec %di
-        jnz 7b
+        WAIT_55MS(call c_irqf, 10, 9f)  /* ~550 ms for one 125 ms period */
 9:      and $0xc0, %al
         mov %al, %bl
         mov $0x0c, %al
@@ -243,23 +243,54 @@ check_dx:
         ret
 
 /* wait_uip: until register A's update-in-progress bit is clear; then the
- * time registers are stable for at least 244 us (data sheet). Bounded. */
+ * time registers are stable for at least 244 us (data sheet). UIP lasts
+ * 244 us once a second: give it ~110 ms. */
 wait_uip:
         push %ax
-        push %cx
         push %di
-        mov $64, %di
-1:      mov $POLL_LIMIT, %cx
-2:      mov $0x0a, %al
+        WAIT_55MS(call uip_clear, 2, uip_timeout)
+        pop %di
+        pop %ax
+        ret
+uip_timeout:
+        PRINT("timeout: UIP stays set\n")
+        incw V_FAILS
+        jmp finish
+
+/* uip_clear: ZF=0 when register A's UIP bit is clear. */
+uip_clear:
+        mov $0x0a, %al
+        call cmos_read
+        not %al
+        test $0x80, %al
+        ret
+
+/* pit2_start: PIT channel 2, mode 0, count 0xffff (~55 ms), gate on. */
+pit2_start:
+        push %ax
+        mov $0x01, %al
+        out %al, $0x61
+        mov $0xb0, %al
+        out %al, $0x43
+        mov $0xff, %al
+        out %al, $0x42
+        out %al, $0x42
+        pop %ax
+        ret
+
+/* pit2_done: ZF=0 once the count has run out (OUT2 high). */
+pit2_done:
+        push %ax
+        in $0x61, %al
+        test $0x20, %al
+        pop %ax
+        ret
+
+/* c_irqf: ZF=0 when register C has IRQF; AL = C. */
+c_irqf:
+        mov $0x0c, %al
         call cmos_read
         test $0x80, %al
-        jz 3f
-        loop 2b
-        dec %di
-        jnz 1b
-3:      pop %di
-        pop %cx
-        pop %ax
         ret
 
 irq8:
