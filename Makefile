@@ -11,7 +11,7 @@ CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter 
 LDFLAGS += -pthread
 PKGS    := capstone
 DEB_PKGS := build-essential pkg-config libcapstone-dev libsdl2-dev libslirp-dev \
-            cpio busybox-static qemu-system-x86 qemu-utils acpica-tools
+            cpio xz-utils bc busybox-static qemu-system-x86 qemu-utils acpica-tools
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -63,7 +63,7 @@ run: tremu guest
 		-append "console=ttyS0" -nographic
 
 bench: tremu guest
-	@sh tests/bench/bench.sh
+	@bash tests/bench/bench.sh
 
 deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

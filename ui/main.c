@@ -430,6 +430,13 @@ int main(int argc, char **argv)
 
     if (machine_init(&m, &cfg, ops) < 0)
         return 1;
+    /* Images first: the engine maps the firmware when it creates the VM. */
+    struct x86_state st;
+    char berr[512];
+    if (boot_load(&m, &st, berr, sizeof(berr)) < 0) {
+        fprintf(stderr, "tremu: %s\n", berr);
+        return 1;
+    }
     if (ops->init(&m) < 0)
         return 1;
     if (pc_init(&m) < 0)
@@ -443,12 +450,6 @@ int main(int argc, char **argv)
         pthread_cond_init(&v->halt_cond, NULL);
         if (ops->vcpu_init(v) < 0)
             return 1;
-    }
-    struct x86_state st;
-    char berr[512];
-    if (boot_load(&m, &st, berr, sizeof(berr)) < 0) {
-        fprintf(stderr, "tremu: %s\n", berr);
-        return 1;
     }
     for (int i = 0; i < m.nvcpus; i++)
         if (ops->set_state(&m.vcpu[i], &st) < 0)

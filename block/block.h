@@ -1,0 +1,42 @@
+/* Disk images behind one interface (raw, qcow2 with backing files).
+ * block/ knows nothing of virtio; devices use it through these calls.
+ * All calls are synchronous and must not be made concurrently on one
+ * block_dev (a device serialises its requests, e.g. on its I/O thread). */
+#ifndef BLOCK_BLOCK_H
+#define BLOCK_BLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct block_dev;
+
+enum block_format { BLOCK_FMT_PROBE, BLOCK_FMT_RAW, BLOCK_FMT_QCOW2 };
+enum block_cache { BLOCK_CACHE_WRITEBACK, BLOCK_CACHE_NONE, BLOCK_CACHE_WRITETHROUGH,
+                   BLOCK_CACHE_DIRECTSYNC, BLOCK_CACHE_UNSAFE };
+
+struct block_opts {
+    enum block_format format;   /* PROBE: like QEMU, with its warning for raw */
+    bool readonly;
+    bool snapshot;              /* writes go to a temporary overlay, discarded at close */
+    enum block_cache cache;
+};
+
+/* Opens path (and its backing chain). NULL with a message in err that says
+ * what is wrong with the image (never a crash on a hostile file). */
+struct block_dev *block_open(const char *path, const struct block_opts *opts,
+                             char *err, size_t errlen);
+void block_close(struct block_dev *bd);
+uint64_t block_size(const struct block_dev *bd);          /* bytes */
+bool block_is_readonly(const struct block_dev *bd);
+const char *block_format_name(const struct block_dev *bd);
+
+/* Byte offsets and lengths (multiples of 512 for devices). 0 or -errno;
+ * a range past the end is -EINVAL. */
+int block_read(struct block_dev *bd, uint64_t offset, void *buf, size_t len);
+int block_write(struct block_dev *bd, uint64_t offset, const void *buf, size_t len);
+int block_flush(struct block_dev *bd);
+int block_discard(struct block_dev *bd, uint64_t offset, uint64_t len);
+int block_write_zeroes(struct block_dev *bd, uint64_t offset, uint64_t len);
+
+#endif
