@@ -1418,11 +1418,8 @@ static int check_l1(struct check_ctx *c, uint64_t l1_off, uint32_t l1_size, bool
                 continue;
             }
             uint64_t o = e & L2E_OFFSET_MASK;
-            if (!o) {
-                if (active && is_zero_entry(q, e))
-                    c->res->allocated_clusters++;
-                continue;
-            }
+            if (!o)
+                continue;           /* unallocated, or zero without a cluster */
             if (o & (q->cs - 1)) {
                 if (c->rep)
                     fprintf(c->rep, "ERROR offset=%" PRIx64 ": Cluster is not properly aligned; "
