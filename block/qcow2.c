@@ -891,7 +891,12 @@ static int open_backing(struct block_dev *bd, char *err, size_t errlen)
     bd->backing = block_open_layer(path, fmt, true, bd->cache, bd->flags | BLOCK_OPEN_QUIET,
                                    bd->depth + 1, bd, inner, sizeof(inner));
     if (!bd->backing) {
-        block_errf(err, errlen, "Could not open backing file of '%s': %s", bd->filename, inner);
+        /* the innermost failure names the image at fault: pass it up as is */
+        if (!strncmp(inner, "Could not open backing file of", 30))
+            block_errf(err, errlen, "%s", inner);
+        else
+            block_errf(err, errlen, "Could not open backing file of '%s': %s", bd->filename,
+                       inner);
         return -ENOENT;
     }
     return 0;
@@ -1564,23 +1569,37 @@ int qcow2_check(struct block_dev *bd, unsigned repair, FILE *report,
         if (o)
             add_ref(&c, o, q->cs);
     }
-    for (uint64_t i = 0; i < c.nclusters; i++) {
+    /* clusters past EOF count too where a refcount block covers them
+     * (a refcount there is a leak) */
+    uint64_t epb = 1ULL << q->rb_bits, scan_end = c.nclusters;
+    for (uint64_t t = 0; t < q->rt_size; t++)
+        if (q->rt[t] && (t + 1) * epb > scan_end)
+            scan_end = (t + 1) * epb;
+    for (uint64_t i = 0; i < scan_end; i++) {
         uint64_t rc;
+        if (i >= c.nclusters) {
+            uint64_t t = i >> q->rb_bits;
+            if (t >= q->rt_size || !q->rt[t]) {
+                i = (t + 1) * epb - 1;
+                continue;
+            }
+        }
+        uint32_t refs = i < c.nclusters ? c.refs[i] : 0;
         if (get_refcount(bd, i, &rc)) {
             if (report)
                 fprintf(report, "ERROR: cannot read the refcount of cluster %" PRIu64 "\n", i);
             res->check_errors++;
             continue;
         }
-        if (rc == c.refs[i])
+        if (rc == refs)
             continue;
-        bool leak = rc > c.refs[i];
+        bool leak = rc > refs;
         bool fix = repair & (leak ? QCOW2_REPAIR_LEAKS : QCOW2_REPAIR_ERRORS);
-        if (fix && set_refcount(bd, i, c.refs[i]))
+        if (fix && set_refcount(bd, i, refs))
             fix = false;
         if (report)
             fprintf(report, "%s cluster %" PRIu64 " refcount=%" PRIu64 " reference=%u\n",
-                    fix ? "Repairing" : leak ? "Leaked" : "ERROR", i, rc, c.refs[i]);
+                    fix ? "Repairing" : leak ? "Leaked" : "ERROR", i, rc, refs);
         if (leak)
             fix ? res->leaks_fixed++ : res->leaks++;
         else
