@@ -32,6 +32,9 @@ struct block_dev {
     const struct block_dev *child_of; /* the overlay that opened us as its backing */
     struct block_dev *backing;
     void *opaque;               /* driver state */
+    /* Tests: when > 0, the crash_at-th image write and every later one fail
+     * without reaching the file, as if the process had been killed there. */
+    long crash_at;
 };
 
 /* Opens one layer (used for backing files too: depth and child_of chain). */

@@ -124,6 +124,11 @@ static int qwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t of
     struct qcow2 *q = Q(bd);
     if (off >= MAX_HOST_OFFSET || len > MAX_HOST_OFFSET - off)
         return -EFBIG;
+    if (bd->crash_at > 0) {
+        if (bd->crash_at == 1)
+            return -EIO;
+        bd->crash_at--;
+    }
     int r = block_pwrite_full(bd->fd, buf, len, off);
     if (!r && off + len > q->file_end)
         q->file_end = off + len;
@@ -1446,7 +1451,7 @@ static int check_snapshots(struct check_ctx *c)
 {
     struct block_dev *bd = c->bd;
     struct qcow2 *q = Q(bd);
-    uint64_t pos = q->snapshots_off;
+    uint64_t pos = q->snapshots_off, walked = 0;
     for (uint32_t i = 0; i < q->nb_snapshots; i++) {
         uint8_t h[40];
         if (pos >= q->file_end)
@@ -1462,6 +1467,9 @@ static int check_snapshots(struct check_ctx *c)
             return -EIO;
         if (l1s && (l1o >= q->file_end || (uint64_t)l1s * 8 > q->file_end - l1o))
             return -EIO;
+        walked += l1s;
+        if (walked > (16u << 20))
+            return -EFBIG;          /* hostile: bound the work */
         add_ref(c, l1o, (uint64_t)l1s * 8);
         if ((r = check_l1(c, l1o, l1s, false)))
             return r;
