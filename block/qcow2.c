@@ -12,10 +12,17 @@
  * before the L1 entry that publishes it, and an old cluster is released only
  * after the entry that referenced it has been rewritten.  Every metadata
  * update is one pwrite of one entry, so the page cache never holds a torn
- * entry.  A kill does not lose written pages, so this ordering is all kill -9
- * needs; power loss also needs the pages on disk in that order, which
- * cache=writethrough/directsync get with an fdatasync between dependent
- * steps, and writeback gets at every block_flush (guest flush).
+ * entry, and a kill does not lose written pages: program order is enough.
+ *
+ * Power loss also needs that order on the disk.  Refcounts are raised for a
+ * batch of clusters and synced before any of them is used; new L2 tables,
+ * refcount blocks and refcount tables are synced before being published;
+ * releases wait for the next flush (after its fdatasync).  So in every cache
+ * mode but unsafe, no durable reference can point at a cluster whose
+ * refcount is not durable; guest data itself is durable at block_flush
+ * (writeback) or at every write (writethrough/directsync, which also sync
+ * between each dependent step).  cache=none is treated as writeback (no
+ * O_DIRECT).
  *
  * Dirty bit (lazy refcounts): tremu never defers refcount updates, so it never
  * sets the bit.  An image that has it was left by a QEMU with lazy_refcounts=on
@@ -92,6 +99,9 @@ struct qcow2 {
     struct tcache l2c[L2_CACHE_N], rbc[RB_CACHE_N];
     uint64_t tick;
     uint64_t free_hint;                 /* no free cluster below this index */
+    uint64_t res_next, res_end;         /* reserved: refcount 1 on disk, unused yet */
+    uint64_t *pend;                     /* clusters to release at the next flush */
+    size_t npend, cappend;
     uint64_t file_end;                  /* bytes, grows with our writes */
     bool sync_steps;
     uint8_t *cbuf, *zbuf, *zeroes;
@@ -140,6 +150,17 @@ static int qwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t of
 static int barrier(struct block_dev *bd)
 {
     if (!Q(bd)->sync_steps)
+        return 0;
+    return fdatasync(bd->fd) ? -errno : 0;
+}
+
+/* Orders metadata on stable storage in every mode but unsafe: used where a
+ * reference to a new table is about to be published (rare), and before
+ * clusters reserved in a batch are handed out, so that after a power loss
+ * no reference points at a cluster whose refcount did not make it. */
+static int meta_sync(struct block_dev *bd)
+{
+    if (bd->cache == BLOCK_CACHE_UNSAFE)
         return 0;
     return fdatasync(bd->fd) ? -errno : 0;
 }
@@ -317,7 +338,7 @@ static int create_refblock(struct block_dev *bd, uint64_t t)
     int r = qwrite(bd, blk, q->cs, off);
     free(blk);
     if (!r)
-        r = barrier(bd);
+        r = meta_sync(bd);
     if (r)
         return r;
     uint8_t e[8];
@@ -326,7 +347,7 @@ static int create_refblock(struct block_dev *bd, uint64_t t)
     if (r)
         return r;
     q->rt[t] = off;
-    return barrier(bd);
+    return meta_sync(bd);
 }
 
 /* A bigger refcount table, placed with its own refcount block in the first
@@ -336,6 +357,8 @@ static int grow_refcount_table(struct block_dev *bd, uint64_t need)
     struct qcow2 *q = Q(bd);
     uint64_t epb = 1ULL << q->rb_bits;
     uint64_t end_clusters = (q->file_end + q->cs - 1) >> q->cluster_bits;
+    if (q->res_end > end_clusters)
+        end_clusters = q->res_end;      /* reserved clusters may lie past EOF */
     uint64_t R = (end_clusters + epb - 1) / epb;
     bool has_R = R < q->rt_size && q->rt[R];
     uint64_t entries = need > R + 1 ? need : R + 1;
@@ -375,11 +398,19 @@ static int grow_refcount_table(struct block_dev *bd, uint64_t need)
         }
         free(blk);
     } else {
+        /* R's block lives elsewhere (QEMU places them freely): its
+         * clusters past EOF must really be free */
+        for (uint64_t k = 0; !r && k < ncl; k++) {
+            uint64_t rc;
+            r = get_refcount(bd, tidx + k, &rc);
+            if (!r && rc)
+                r = -EIO;
+        }
         for (uint64_t k = 0; !r && k < ncl; k++)
             r = set_refcount(bd, tidx + k, 1);
     }
     if (!r)
-        r = barrier(bd);
+        r = meta_sync(bd);
     if (r) {
         free(nrt);
         return r;
@@ -390,7 +421,7 @@ static int grow_refcount_table(struct block_dev *bd, uint64_t need)
     put32(h + 8, (uint32_t)ncl);
     r = qwrite(bd, h, 12, 48);
     if (!r)
-        r = barrier(bd);
+        r = meta_sync(bd);
     if (r) {
         free(nrt);
         return r;
@@ -452,6 +483,76 @@ static int alloc_clusters(struct block_dev *bd, uint64_t n, uint64_t *out)
         q->free_hint = idx + 1;
     *out = idx << q->cluster_bits;
     return barrier(bd);
+}
+
+/* One cluster for data or an L2 table. Refcounts are raised for a batch of
+ * clusters at a time and synced once, so that in writeback mode each
+ * allocation need not wait for the disk; a crash leaks at most the rest of
+ * the batch. */
+#define RESERVE_BATCH 64
+
+static int alloc_cluster(struct block_dev *bd, uint64_t *out)
+{
+    struct qcow2 *q = Q(bd);
+    if (q->res_next >= q->res_end) {
+        uint64_t first;
+        int r = alloc_clusters(bd, 1, &first);
+        if (r)
+            return r;
+        q->res_next = first >> q->cluster_bits;
+        q->res_end = q->res_next + 1;
+        while (q->res_end - q->res_next < RESERVE_BATCH) {
+            uint8_t *blk;
+            uint64_t boff, rc;
+            if (rb_load(bd, q->res_end, &blk, &boff) != 0 ||
+                get_refcount(bd, q->res_end, &rc) || rc || set_refcount(bd, q->res_end, 1))
+                break;
+            q->res_end++;
+        }
+        if (q->free_hint >= q->res_next && q->free_hint < q->res_end)
+            q->free_hint = q->res_end;
+        if ((r = meta_sync(bd)))
+            return r;
+    }
+    *out = q->res_next++ << q->cluster_bits;
+    return 0;
+}
+
+/* Releases are deferred to the next flush: the entry that dropped the
+ * reference must be on disk before the cluster can be handed out again. */
+static int settle(struct block_dev *bd, bool unreserve)
+{
+    struct qcow2 *q = Q(bd);
+    int r = 0;
+    if (q->npend) {
+        r = meta_sync(bd);
+        for (size_t i = 0; !r && i < q->npend; i++)
+            r = dec_refcount(bd, q->pend[i]);
+        q->npend = 0;
+    }
+    if (unreserve) {
+        while (!r && q->res_next < q->res_end)
+            r = set_refcount(bd, q->res_next++, 0);
+        q->res_next = q->res_end = 0;
+    }
+    return r;
+}
+
+static int defer_release(struct block_dev *bd, uint64_t idx)
+{
+    struct qcow2 *q = Q(bd);
+    if (q->npend == q->cappend) {
+        if (q->cappend >= 4096)
+            return settle(bd, false) ? -EIO : defer_release(bd, idx);
+        size_t nc = q->cappend ? q->cappend * 2 : 64;
+        uint64_t *p = realloc(q->pend, nc * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        q->pend = p;
+        q->cappend = nc;
+    }
+    q->pend[q->npend++] = idx;
+    return 0;
 }
 
 /* ------------------------------------------------------------ mapping */
@@ -604,10 +705,10 @@ static int ensure_l2(struct block_dev *bd, uint64_t v, uint8_t **tbl, uint64_t *
         *l2off = off;
         return cache_get(bd, q->l2c, L2_CACHE_N, off, tbl);
     }
-    if ((r = alloc_clusters(bd, 1, &off)))
+    if ((r = alloc_cluster(bd, &off)))
         return r;
     cache_drop(q, off);
-    if ((r = qwrite(bd, q->zeroes, q->cs, off)) || (r = barrier(bd)))
+    if ((r = qwrite(bd, q->zeroes, q->cs, off)) || (r = meta_sync(bd)))
         return r;
     put64(ent, off | OFLAG_COPIED);
     if ((r = qwrite(bd, ent, 8, q->l1_off + i1 * 8)))
@@ -637,7 +738,7 @@ static int release_entry(struct block_dev *bd, uint64_t e, uint64_t keep)
         compressed_range(q, e, &off, &len);
         uint64_t first = off >> q->cluster_bits, last = (off + len - 1) >> q->cluster_bits;
         for (uint64_t i = first; i <= last; i++) {
-            int r = dec_refcount(bd, i);
+            int r = defer_release(bd, i);
             if (r)
                 return r;
         }
@@ -646,7 +747,7 @@ static int release_entry(struct block_dev *bd, uint64_t e, uint64_t keep)
     uint64_t off = e & L2E_OFFSET_MASK;
     if (!off || off == keep)
         return 0;
-    return dec_refcount(bd, off >> q->cluster_bits);
+    return defer_release(bd, off >> q->cluster_bits);
 }
 
 /* Writes n bytes at guest offset v, all inside one cluster. */
@@ -700,7 +801,7 @@ static int write_piece(struct block_dev *bd, uint64_t v, const uint8_t *buf, uin
     uint64_t target;
     if (!compressed && off && zero && rc == 1)
         target = off;                   /* preallocated zero cluster: reuse */
-    else if ((r = alloc_clusters(bd, 1, &target)))
+    else if ((r = alloc_cluster(bd, &target)))
         return r;
     if ((r = qwrite(bd, data, q->cs, target)) || (r = barrier(bd)))
         return r;
@@ -792,9 +893,9 @@ static int qcow2_discard(struct block_dev *bd, uint64_t off, uint64_t len)
 
 static int qcow2_flush(struct block_dev *bd)
 {
-    if (bd->cache == BLOCK_CACHE_UNSAFE)
-        return 0;
-    return fdatasync(bd->fd) ? -errno : 0;
+    int r = bd->cache == BLOCK_CACHE_UNSAFE ? 0 : fdatasync(bd->fd) ? -errno : 0;
+    /* now that the entries are durable, their old clusters can go */
+    return r ? r : settle(bd, false);
 }
 
 static int entry_status(const struct qcow2 *q, uint64_t e)
@@ -833,6 +934,9 @@ static void qcow2_close(struct block_dev *bd)
     struct qcow2 *q = Q(bd);
     if (!q)
         return;
+    if (!bd->readonly && q->l1)
+        settle(bd, true);           /* errors here only leak clusters */
+    free(q->pend);
     for (int i = 0; i < L2_CACHE_N; i++)
         free(q->l2c[i].buf);
     for (int i = 0; i < RB_CACHE_N; i++)
@@ -1550,6 +1654,8 @@ int qcow2_check(struct block_dev *bd, unsigned repair, FILE *report,
     struct qcow2 *q = Q(bd);
     if (bd->readonly)
         repair = 0;
+    else if (settle(bd, true))
+        res->check_errors++;
     struct check_ctx c = { .bd = bd, .res = res, .rep = report };
     c.nclusters = (q->file_end + q->cs - 1) >> q->cluster_bits;
     if (c.nclusters > (256u << 20)) {
