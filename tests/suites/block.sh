@@ -128,6 +128,34 @@ t dirty_refused_rw sh -c "[ $rc -ne 0 ] && grep -q 'check -r all' err.txt"
 "$T" check -r all dirty.qcow2 >/dev/null
 t dirty_cleared_by_repair sh -c "'$T' write dirty.qcow2 0 512 1 && ! qemu-img info --output=json dirty.qcow2 | grep -q 'dirty-flag.: true'"
 
+# --- other refcount widths, internal snapshots, QEMU's lazy refcounts ------------
+for rb in 1 8 64; do
+    qemu-img create -q -f qcow2 -o refcount_bits=$rb rc$rb.qcow2 32M
+    qemu-io -c "write -P 1 0 1M" rc$rb.qcow2 >/dev/null
+    "$T" write rc$rb.qcow2 500000 3000000 7 && "$T" write rc$rb.qcow2 0 65536 -1
+    t "refcount_bits_${rb}_clean_for_qemu" qcheck rc$rb.qcow2
+    t "refcount_bits_${rb}_reads_same" same_content x rc$rb.qcow2
+done
+qemu-img create -q -f qcow2 snap.qcow2 8M
+qemu-io -c "write -P 1 0 1M" snap.qcow2 >/dev/null
+qemu-img snapshot -c s1 snap.qcow2
+qemu-io -c "write -P 2 0 64k" snap.qcow2 >/dev/null
+t internal_snapshots_check_clean "$T" check snap.qcow2
+t internal_snapshots_read_same   same_content x snap.qcow2
+"$T" write snap.qcow2 0 512 1 2>err.txt; rc=$?
+t internal_snapshots_refused_rw sh -c "[ $rc -ne 0 ] && grep -q 'internal snapshots' err.txt"
+qemu-img create -q -f qcow2 -o lazy_refcounts=on lazy.qcow2 32M
+qemu-io -c "write -P 3 0 4M" -c "sigraise 9" lazy.qcow2 >/dev/null 2>&1
+cp lazy.qcow2 lazy-q.qcow2
+"$T" check lazy.qcow2 >/dev/null; rc=$?
+qemu-img check lazy.qcow2 >/dev/null 2>&1; qrc=$?
+t lazy_dirty_check_agrees_with_qemu sh -c "[ $rc = 2 ] && [ $qrc = 2 ]"
+"$T" check -r all lazy.qcow2 >/dev/null; rc=$?
+qemu-img check -r all lazy-q.qcow2 >/dev/null 2>&1
+t lazy_dirty_repaired sh -c "[ $rc = 0 ] && qemu-img check lazy.qcow2 >/dev/null && ! qemu-img info --output=json lazy.qcow2 | grep -q 'dirty-flag.: true'"
+qemu-img convert -O raw lazy-q.qcow2 lq.raw
+t lazy_dirty_repaired_reads_same sh -c "'$T' convert -O raw lazy.qcow2 lt.raw && cmp -s lq.raw lt.raw"
+
 # --- crash safety: kill -9 during writes --------------------------------------
 "$T" create -q -f qcow2 -o cluster_size=4096 -b base.raw -F raw crash.qcow2 32M
 crash_bad=0; i=0
