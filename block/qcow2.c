@@ -122,7 +122,9 @@ static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)(v >> 32)); put32
 
 bool qcow2_probe(const uint8_t *buf, size_t len)
 {
-    return len >= 8 && be32(buf) == QCOW2_MAGIC && be32(buf + 4) >= 2 && be32(buf + 4) <= 3;
+    /* magic only, as QEMU: a qcow2 with a bad version must be refused, not
+     * handed to the guest as a raw disk */
+    return len >= 4 && be32(buf) == QCOW2_MAGIC;
 }
 
 static struct qcow2 *Q(struct block_dev *bd) { return bd->opaque; }
@@ -1046,6 +1048,10 @@ int qcow2_open(struct block_dev *bd, char *err, size_t errlen)
         return -errno;
     }
     uint64_t fsize = (uint64_t)st.st_size;
+    if (S_ISBLK(st.st_mode)) {
+        off_t end = lseek(bd->fd, 0, SEEK_END);
+        fsize = end > 0 ? (uint64_t)end : 0;
+    }
     uint8_t h[112];
     if (fsize < 72) {
         block_errf(err, errlen, "'%s': qcow2 header truncated (file is %" PRIu64 " bytes)",

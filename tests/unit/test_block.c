@@ -238,3 +238,20 @@ TEST(drive_hda_and_snapshot)
     CHECK(drive_from_hd("", 1, &d[0], err, sizeof(err)) < 0);
     CHECK(strstr(err, "-hdb"));
 }
+
+TEST(probe_bad_version_qcow2_is_refused_not_raw)
+{
+    /* QEMU probes on the magic alone: a damaged qcow2 must not become a raw
+     * disk the guest can write */
+    char p[512], err[256] = "";
+    path(p, "badver.img");
+    mkraw(p, 65536, 0);
+    int fd = open(p, O_WRONLY);
+    CHECK_EQ(pwrite(fd, "QFI\xfb\0\0\0\x09", 8, 0), 8);
+    close(fd);
+    struct block_dev *bd = block_open(p, &(struct block_opts){.flags = BLOCK_OPEN_QUIET},
+                                      err, sizeof(err));
+    CHECK(!bd);
+    CHECK(strstr(err, "version 9"));
+    block_close(bd);
+}
