@@ -104,6 +104,7 @@ struct qcow2 {
     size_t npend, cappend;
     uint64_t file_end;                  /* bytes, grows with our writes */
     bool sync_steps;
+    bool corrupt_now;                   /* inconsistency seen: no more writes */
     uint8_t *cbuf, *zbuf, *zeroes;
 };
 
@@ -193,7 +194,7 @@ static int cache_get(struct block_dev *bd, struct tcache *c, int n, uint64_t off
             victim = i;
     }
     if (!off || (off & (q->cs - 1)) || off >= q->file_end)
-        return -EIO;            /* metadata outside the file: a corrupt image */
+        return -EUCLEAN;            /* metadata outside the file: a corrupt image */
     struct tcache *v = &c[victim];
     if (!v->buf && !(v->buf = malloc(q->cs)))
         return -ENOMEM;
@@ -287,7 +288,7 @@ static int set_refcount(struct block_dev *bd, uint64_t idx, uint64_t v)
         return -ERANGE;
     int r = rb_load(bd, idx, &blk, &boff);
     if (r)
-        return r < 0 ? r : -EIO;
+        return r < 0 ? r : -EUCLEAN;
     rb_entry_set(q, blk, idx & ((1ULL << q->rb_bits) - 1), v, &byte, &nb);
     r = qwrite(bd, blk + byte, nb, boff + byte);
     if (!r && v == 0 && idx < q->free_hint)
@@ -302,7 +303,7 @@ static int dec_refcount(struct block_dev *bd, uint64_t idx)
     if (r)
         return r;
     if (rc == 0)
-        return -EIO;            /* would underflow: the image was inconsistent */
+        return -EUCLEAN;            /* would underflow: the image was inconsistent */
     return set_refcount(bd, idx, rc - 1);
 }
 
@@ -320,7 +321,7 @@ static int create_refblock(struct block_dev *bd, uint64_t t)
         if (t < q->rt_size && q->rt[t])
             return 0;
         if (t >= q->rt_size)
-            return -EIO;
+            return -EUCLEAN;
     }
     uint64_t idx = t << q->rb_bits;
     uint64_t off = idx << q->cluster_bits;
@@ -329,7 +330,7 @@ static int create_refblock(struct block_dev *bd, uint64_t t)
     /* A hostile image could leave the range of its own metadata uncovered. */
     if (idx == 0 || (off >= q->l1_off && off < q->l1_off + (uint64_t)q->l1_size * 8) ||
         (off >= q->rt_off && off < q->rt_off + (uint64_t)q->rt_clusters * q->cs))
-        return -EIO;
+        return -EUCLEAN;
     uint8_t *blk = calloc(1, q->cs);
     if (!blk)
         return -ENOMEM;
@@ -406,7 +407,7 @@ static int grow_refcount_table(struct block_dev *bd, uint64_t need)
             uint64_t rc;
             r = get_refcount(bd, tidx + k, &rc);
             if (!r && rc)
-                r = -EIO;
+                r = -EUCLEAN;
         }
         for (uint64_t k = 0; !r && k < ncl; k++)
             r = set_refcount(bd, tidx + k, 1);
@@ -601,7 +602,7 @@ static int read_compressed(struct block_dev *bd, uint64_t e, uint8_t *out)
     uint64_t off, len;
     compressed_range(q, e, &off, &len);
     if (off >= q->file_end || len > 2 * q->cs)
-        return -EIO;
+        return -EUCLEAN;
     int r = block_pread_full(bd->fd, q->zbuf, len, off);
     if (r)
         return r;
@@ -616,7 +617,7 @@ static int read_compressed(struct block_dev *bd, uint64_t e, uint8_t *out)
     int zr = inflate(&z, Z_FINISH);
     bool ok = (zr == Z_STREAM_END || zr == Z_BUF_ERROR || zr == Z_OK) && z.avail_out == 0;
     inflateEnd(&z);
-    return ok ? 0 : -EIO;
+    return ok ? 0 : -EUCLEAN;
 }
 
 static int read_backing(struct block_dev *bd, uint64_t v, uint8_t *buf, uint64_t n)
@@ -661,8 +662,29 @@ static int read_piece(struct block_dev *bd, uint64_t v, uint8_t *buf, uint64_t n
     if (!off)
         return read_backing(bd, v, buf, n);
     if (off & (q->cs - 1))
-        return -EIO;
+        return -EUCLEAN;
     return block_pread_full(bd->fd, buf, n, off + in);
+}
+
+/* Metadata found inconsistent (-EUCLEAN inside this file): like QEMU, set
+ * the corrupt bit so that no later run writes through it, and stop writing
+ * now. The caller sees -EIO. */
+static int corrupt_event(struct block_dev *bd, int r)
+{
+    struct qcow2 *q = Q(bd);
+    if (r != -EUCLEAN)
+        return r;
+    if (!bd->readonly && !(q->incompat & INCOMPAT_CORRUPT) && q->version >= 3 &&
+        !(bd->flags & BLOCK_OPEN_CHECK)) {
+        fprintf(stderr, "qcow2: Marking image '%s' as corrupt: inconsistent metadata; "
+                "further writes are refused (see 'tremu-img check')\n", bd->filename);
+        uint8_t f[8];
+        put64(f, q->incompat | INCOMPAT_CORRUPT);
+        if (qwrite(bd, f, 8, 72) == 0)
+            q->incompat |= INCOMPAT_CORRUPT;
+    }
+    q->corrupt_now = true;
+    return -EIO;
 }
 
 static int qcow2_read(struct block_dev *bd, uint64_t off, void *buf, size_t len)
@@ -675,7 +697,7 @@ static int qcow2_read(struct block_dev *bd, uint64_t off, void *buf, size_t len)
             n = len;
         int r = read_piece(bd, off, p, n);
         if (r)
-            return r;
+            return corrupt_event(bd, r);
         off += n; p += n; len -= n;
     }
     return 0;
@@ -687,7 +709,7 @@ static int ensure_l2(struct block_dev *bd, uint64_t v, uint8_t **tbl, uint64_t *
     struct qcow2 *q = Q(bd);
     uint64_t i1 = l1_index(q, v);
     if (i1 >= q->l1_size)
-        return -EIO;
+        return -EUCLEAN;
     uint64_t e = q->l1[i1], off = e & L1E_OFFSET_MASK;
     uint8_t ent[8];
     int r;
@@ -767,7 +789,7 @@ static int write_piece(struct block_dev *bd, uint64_t v, const uint8_t *buf, uin
     uint64_t rc = 0;
     if (!compressed && off) {
         if (off & (q->cs - 1))
-            return -EIO;
+            return -EUCLEAN;
         if ((r = get_refcount(bd, off >> q->cluster_bits, &rc)))
             return r;
     }
@@ -819,13 +841,15 @@ static int qcow2_write(struct block_dev *bd, uint64_t off, const void *buf, size
 {
     struct qcow2 *q = Q(bd);
     const uint8_t *p = buf;
+    if (q->corrupt_now)
+        return -EIO;
     while (len) {
         uint64_t n = q->cs - (off & (q->cs - 1));
         if (n > len)
             n = len;
         int r = write_piece(bd, off, p, n);
         if (r)
-            return r;
+            return corrupt_event(bd, r);
         off += n; p += n; len -= n;
     }
     return 0;
@@ -885,19 +909,25 @@ static int zero_range(struct block_dev *bd, uint64_t off, uint64_t len, bool dis
 
 static int qcow2_write_zeroes(struct block_dev *bd, uint64_t off, uint64_t len)
 {
-    return zero_range(bd, off, len, false);
+    if (Q(bd)->corrupt_now)
+        return -EIO;
+    return corrupt_event(bd, zero_range(bd, off, len, false));
 }
 
 static int qcow2_discard(struct block_dev *bd, uint64_t off, uint64_t len)
 {
-    return zero_range(bd, off, len, true);
+    if (Q(bd)->corrupt_now)
+        return -EIO;
+    return corrupt_event(bd, zero_range(bd, off, len, true));
 }
 
 static int qcow2_flush(struct block_dev *bd)
 {
     int r = bd->cache == BLOCK_CACHE_UNSAFE ? 0 : fdatasync(bd->fd) ? -errno : 0;
     /* now that the entries are durable, their old clusters can go */
-    return r ? r : settle(bd, false);
+    if (r || Q(bd)->corrupt_now)
+        return r;
+    return corrupt_event(bd, settle(bd, false));
 }
 
 static int entry_status(const struct qcow2 *q, uint64_t e)
@@ -936,7 +966,7 @@ static void qcow2_close(struct block_dev *bd)
     struct qcow2 *q = Q(bd);
     if (!q)
         return;
-    if (!bd->readonly && q->l1)
+    if (!bd->readonly && q->l1 && !q->corrupt_now)
         settle(bd, true);           /* errors here only leak clusters */
     free(q->pend);
     for (int i = 0; i < L2_CACHE_N; i++)

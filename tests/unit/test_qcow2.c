@@ -467,19 +467,29 @@ TEST(qcow2_hostile_tables_no_crash)
     if (!bd)
         return;
     uint8_t r[65536];
+    int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);           /* the "marking as corrupt" message */
     CHECK_EQ(block_read(bd, 0, r, 512), -EIO);
     CHECK_EQ(block_read(bd, 65536, r, 512), 0);         /* past EOF reads as zeroes */
     CHECK(block_read(bd, 2 * 65536, r, 512) < 0);
     CHECK(block_write(bd, 0, w, 512) < 0);
+    dup2(saved, 2);
+    close(saved);
+    close(devnull);
+    CHECK_EQ(block_write(bd, 4 * 65536, w, 512), -EIO);    /* no more writes at all */
     struct qcow2_check_result cr;
     CHECK_EQ(qcow2_check(bd, 0, NULL, &cr), 0);
     CHECK(cr.corruptions > 0);
     block_close(bd);
+    /* the corrupt bit now keeps it read-only */
+    bd = op(p, false, err);
+    CHECK(!bd);
+    CHECK(strstr(err, "corrupt"));
     /* L1 entry pointing beyond EOF is refused at open */
     fd = open(p, O_RDWR);
     wr64(fd, (off_t)l1, 0x80000000ff000000ULL);
     close(fd);
-    bd = op(p, false, err);
+    bd = op(p, true, err);
     CHECK(!bd);
     CHECK(strstr(err, "L1 entry 0"));
 }
