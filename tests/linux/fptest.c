@@ -119,6 +119,16 @@ static void test_long_double(void)
         LINE("ld %u: exp %.21Lg log %.21Lg sin %.21Lg pow %.21Lg", i, expl(a / 1e3L), logl(fabsl(a)),
              sinl(a / 1e3L), powl(fabsl(a), 0.25L));
     }
+    /* glibc implements these with x87 instructions: FPATAN, FPREM, FPREM1,
+     * FPTAN, FSCALE, FRNDINT, FXTRACT, FIST(P) in the current rounding mode. */
+    for (unsigned i = 0; i < NVL; i++) {
+        long double a = vl[i] / 1e3L, b = vl[(i + 2) % NVL];
+        if (fabsl(a) > 1e10L)
+            a = 1.0L / a;
+        LINE("ldx87 %u: atan2 %La fmod %La rem %La tan %La", i, atan2l(a, b), fmodl(b, a), remainderl(b, a), tanl(a));
+        LINE("ldx87 %u: scalb %La rint %La floor %La logb %La llrint %lld cbrt %La", i, scalbnl(a, 7), rintl(a * 7),
+             floorl(-a * 3), logbl(a), llrintl(a * 1e3L), cbrtl(a));
+    }
     volatile long double third = 1.0L / 3.0L;
     long double acc = 0;
     for (int i = 0; i < 3000; i++)
