@@ -357,6 +357,23 @@ TEST(acpi_dump)
             unlink(path);
     }
     CHECK_EQ(written, 6);
+    /* TREMU_ACPI_DUMP_BASE=ADDR: also the whole area built for that guest
+     * address (area.bin), to load into another VMM's RAM and boot Linux with
+     * acpi_rsdp=ADDR (the end-to-end check of tests/lab). */
+    const char *b = getenv("TREMU_ACPI_DUMP_BASE");
+    if (b && dir != tmp) {
+        static uint8_t img[ACPI_AREA_SIZE];
+        uint64_t base = strtoull(b, NULL, 0);
+        CHECK_EQ(acpi_build_tables(img, sizeof(img), base, &cfg), base);
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/area.bin", dir);
+        FILE *f = fopen(path, "wb");
+        CHECK(f != NULL);
+        if (f) {
+            CHECK_EQ(fwrite(img, 1, sizeof(img), f), sizeof(img));
+            fclose(f);
+        }
+    }
     if (dir == tmp)
         rmdir(tmp);
 }
