@@ -290,7 +290,8 @@ int acpi_prt_gsi(const struct acpi_config *cfg, unsigned slot, unsigned pin)
 {
     if (slot > 31 || pin > 3)
         return -1;
-    return cfg->pirq_irq[(slot + pin) & 3];
+    /* (slot - 1 + pin) & 3 without going negative for slot 0. */
+    return cfg->pirq_irq[(slot + pin + 3) & 3];
 }
 
 /* An ISA device: _HID, optional _UID, _CRS from the caller's descriptors. */

@@ -36,8 +36,9 @@ struct acpi_config {
     uint16_t pm_base;          /* PM1a_EVT at +0 (4), PM1a_CNT at +4 (2), PM_TMR at +8 (4) */
     uint8_t sci_irq;           /* ISA IRQ of the SCI */
     /* PIRQA..D → ISA IRQ as the PIIX3's PIRQRC registers route them. A PCI
-     * device in slot s raising INTx (pin 0..3 = A..D) drives PIRQ[(s + pin) & 3]
-     * (the PC's usual rotating swizzle, QEMU's pci_slot_get_pirq). */
+     * device in slot s raising INTx (pin 0..3 = A..D) drives
+     * PIRQ[(s - 1 + pin) & 3], the board's wiring (QEMU pc's
+     * pci_slot_get_pirq, and hw/pci.c's router). */
     uint8_t pirq_irq[4];
     uint8_t serial_mask;       /* bit i: COMi+1 present (0x3f8, 0x2f8, 0x3e8, 0x2e8) */
     uint64_t pci_mem_base;     /* 32-bit PCI MMIO window [base, 0xfebfffff]: the low RAM end */
@@ -71,7 +72,8 @@ struct acpi_table_ref {
 int acpi_list_tables(const uint8_t *area, size_t area_len, uint64_t area_base,
                      struct acpi_table_ref *out, int max);
 
-/* The GSI the _PRT gives slot/pin (pin 0 = INTA). -1 if out of range. */
+/* The GSI the _PRT gives slot/pin (pin 0 = INTA): pirq_irq[(slot + pin + 3) & 3].
+ * -1 if out of range. */
 int acpi_prt_gsi(const struct acpi_config *cfg, unsigned slot, unsigned pin);
 
 /* Checksum byte sum (a valid table sums to 0 mod 256). */

@@ -12,10 +12,12 @@
  * Writing SLP_EN with SLP_TYP = ACPI_SLP_TYP_S5 (0, as QEMU's PIIX4) calls the
  * poweroff hook; other sleep types are ignored (no S1-S4).
  *
- * 0xCF9 lies inside the PCI host bridge's CONFIG_ADDRESS dword (0xCF8-0xCFB).
- * On a board with a PCI host the bridge forwards byte accesses at 0xCF9 to
- * acpi_pm_cf9_read/acpi_pm_cf9_write (as the PIIX3 decodes them); without
- * one, acpi_pm_create(..., claim_cf9 = true) registers 0xCF9 itself. */
+ * 0xCF9 lies inside the PCI host bridge's CONFIG_ADDRESS dword (0xCF8-0xCFB),
+ * which only a dword access at 0xCF8 selects (PCI 3.0 §3.2.2.3.2). hw/pci.c
+ * registers 0xCF8 as a 1-port region (dword accesses dispatch by their first
+ * port), so acpi_pm_create(..., claim_cf9 = true) can own the byte at 0xCF9;
+ * a host bridge that claims all four ports instead forwards byte accesses
+ * at 0xCF9 to acpi_pm_cf9_read/acpi_pm_cf9_write. */
 #ifndef HW_ACPI_PM_H
 #define HW_ACPI_PM_H
 

@@ -9,9 +9,19 @@
 #         -netdev user,id=n0,hostfwd=tcp::22223-:22 -device virtio-net-pci,netdev=n0 -nographic
 #   ssh -i OUT/id_ed25519 -p 22223 root@localhost
 #
-# Usage: tests/lab/mkrootfs.sh OUTDIR      (root; no loop mounts; needs the Debian mirror)
+# Usage: tests/lab/mkrootfs.sh [--check|--check-acpi] OUTDIR
+#   (root; no loop mounts; needs the Debian mirror)
 # The result is cached: OUTDIR/STAMP says it is complete; it is rebuilt when
-# STAMP or any product is missing, or when this script changed.
+# STAMP or any product is missing, or when IMAGE_VERSION below changes (bump
+# it whenever the image's content changes).
+#   --check       then boot it under Debian's QEMU (TCG) on a throwaway
+#                 overlay: time to `login:` and to the first ssh, and
+#                 `systemctl poweroff` must end QEMU (ACPI S5).
+#   --check-acpi  the same with tremu's ACPI tables instead of QEMU's
+#                 (tests/unit/run-unit acpi_dump builds them for 0x30000000,
+#                 QEMU's loader puts them there, the kernel gets
+#                 acpi_rsdp=0x30000000): the kernel must take them, reboot
+#                 through their reset register and power off through \_S5.
 #
 # Image: Debian 12 (bookworm), systemd, openssh-server, sudo, iproute2,
 # systemd-networkd with DHCP on the first Ethernet NIC (ens3 under QEMU pc with
@@ -22,21 +32,108 @@
 # key authorised for root so automated tests need no password.
 set -euo pipefail
 
-OUT=${1:?usage: $0 OUTDIR}
+CHECK=""
+case "${1:-}" in
+--check|--check-acpi) CHECK=$1; shift ;;
+esac
+OUT=${1:?usage: $0 [--check|--check-acpi] OUTDIR}
 SUITE=bookworm
 SIZE=2G
+IMAGE_VERSION=1
 SELF=$(readlink -f "$0")
+TOP=$(dirname "$SELF")/../..
+
+# boot_check MODE: boots OUT's image on a throwaway overlay under QEMU TCG.
+boot_check() {
+    # set -e stays on: every command that may fail here is tested or `|| true`.
+    local mode=$1 T port qpid start login="" sshok="" rc=0 n=0
+    T=$(mktemp -d)
+    port=$((20000 + $$ % 20000))
+    qemu-img create -q -f qcow2 -b "$OUT/base.raw" -F raw "$T/ov.qcow2"
+    local append="root=/dev/vda console=ttyS0" extra=()
+    if [ "$mode" = --check-acpi ]; then
+        [ -x "$TOP/tests/unit/run-unit" ] || { echo "check: build tests/unit/run-unit first" >&2; rm -rf "$T"; return 1; }
+        TREMU_ACPI_DUMP_DIR="$T" TREMU_ACPI_DUMP_BASE=0x30000000 "$TOP/tests/unit/run-unit" acpi_dump >/dev/null ||
+            { echo "check: acpi_dump failed" >&2; rm -rf "$T"; return 1; }
+        # Reserved in the e820 map so Linux leaves the tables alone; nokaslr
+        # so the decompressed kernel cannot land on them.
+        append+=' acpi_rsdp=0x30000000 memmap=64K$0x30000000 nokaslr'
+        extra=(-device loader,file="$T/area.bin",addr=0x30000000,force-raw=on)
+    fi
+    local ssh=(ssh -q -i "$OUT/id_ed25519" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+               -o ConnectTimeout=3 -p "$port" root@127.0.0.1)
+    start=$(date +%s.%N)
+    qemu-system-x86_64 -accel tcg -m 1G -kernel "$OUT/vmlinuz" -initrd "$OUT/initrd.img" -append "$append" \
+        "${extra[@]}" -drive file="$T/ov.qcow2",if=virtio \
+        -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$port-:22 -device virtio-net-pci,netdev=n0 \
+        -nographic -monitor none -serial file:"$T/console.log" </dev/null &
+    qpid=$!
+    # shellcheck disable=SC2064
+    trap "kill $qpid 2>/dev/null; rm -rf '$T'" EXIT
+    since() { echo "$(date +%s.%N) $start" | awk '{printf "%.1f", $1 - $2}'; }
+    for _ in $(seq 1 600); do
+        sleep 0.5
+        if [ -z "$login" ] && grep -qa "login:" "$T/console.log" 2>/dev/null; then
+            login=$(since); echo "check: login: after $login s"
+        fi
+        if [ -z "$sshok" ] && timeout 8 "${ssh[@]}" uname -a >"$T/ssh.out" 2>/dev/null; then
+            sshok=$(since); echo "check: first ssh after $sshok s: $(cat "$T/ssh.out")"
+        fi
+        [ -n "$login" ] && [ -n "$sshok" ] && break
+        kill -0 $qpid 2>/dev/null || break
+    done
+    [ -n "$login" ] && [ -n "$sshok" ] || { echo "check: FAILED: no login:/ssh"; rc=1; }
+    if [ $rc = 0 ] && [ "$mode" = --check-acpi ]; then
+        "${ssh[@]}" dmesg >"$T/dmesg" 2>&1 || true
+        for pat in 'ACPI: RSDP 0x0000000030000000 000024 (v02 TREMU )' 'ACPI: DSDT 0x' \
+                   'ACPI: PM: (supports S0 S5)' 'ACPI: Using PIC for interrupt routing' \
+                   'PCI: Using ACPI for IRQ routing' 'i8042: PNP: PS/2 Controller' \
+                   'clocksource: acpi_pm: mask: 0xffffff'; do
+            if grep -qF -- "$pat" "$T/dmesg"; then echo "check: dmesg has '$pat'"
+            else echo "check: FAILED: dmesg lacks '$pat'"; rc=1; fi
+        done
+        # Reboot through the FADT's reset register, then wait for the second boot.
+        "${ssh[@]}" systemctl reboot 2>/dev/null || true
+        for _ in $(seq 1 300); do
+            sleep 1
+            n=$(grep -ac "Linux version" "$T/console.log" || true)
+            [ "$n" -ge 2 ] && break
+            kill -0 $qpid 2>/dev/null || break
+        done
+        if [ "${n:-0}" -ge 2 ]; then echo "check: rebooted after $(since) s"
+        else echo "check: FAILED: no reboot"; rc=1; fi
+        for _ in $(seq 1 300); do
+            sleep 1
+            timeout 8 "${ssh[@]}" true 2>/dev/null && break
+            kill -0 $qpid 2>/dev/null || break
+        done
+    fi
+    timeout 10 "${ssh[@]}" systemctl poweroff 2>/dev/null || true
+    for _ in $(seq 1 240); do kill -0 $qpid 2>/dev/null || break; sleep 0.5; done
+    if kill -0 $qpid 2>/dev/null; then
+        echo "check: FAILED: QEMU still running after poweroff"; kill $qpid 2>/dev/null || true; rc=1
+    else
+        echo "check: poweroff ended QEMU after $(since) s"
+    fi
+    rm -rf "$T"
+    trap - EXIT
+    return $rc
+}
 
 [ "$(id -u)" = 0 ] || { echo "mkrootfs: must run as root (debootstrap, file ownership)" >&2; exit 1; }
 mkdir -p "$OUT"
 OUT=$(readlink -f "$OUT")
 
 products="base.raw private.qcow2 vmlinuz initrd.img id_ed25519 id_ed25519.pub"
-want_stamp="mkrootfs $(sha256sum "$SELF" | cut -d' ' -f1)"
+want_stamp="mkrootfs image v$IMAGE_VERSION"
 if [ -f "$OUT/STAMP" ] && [ "$(head -n1 "$OUT/STAMP")" = "$want_stamp" ]; then
     ok=1
     for f in $products; do [ -s "$OUT/$f" ] || ok=0; done
-    if [ $ok = 1 ]; then echo "mkrootfs: $OUT is up to date"; exit 0; fi
+    if [ $ok = 1 ]; then
+        echo "mkrootfs: $OUT is up to date"
+        if [ -n "$CHECK" ]; then boot_check "$CHECK"; exit; fi
+        exit 0
+    fi
 fi
 rm -f "$OUT/STAMP"
 
@@ -166,3 +263,5 @@ rm -rf "$ROOT"
     echo "built $(date -u +%FT%TZ) in $(( $(date +%s) - t0 )) s from $mirror"
 } > "$OUT/STAMP"
 echo "mkrootfs: done: $OUT (kernel $kver)"
+trap - EXIT
+if [ -n "$CHECK" ]; then boot_check "$CHECK"; exit; fi

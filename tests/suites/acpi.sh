@@ -87,9 +87,13 @@ expect dsdt_pci_io_high   dsdt.dsl '0x0D00, // Range Minimum 0xFFFF, // Range Ma
 expect dsdt_pci_vga       dsdt.dsl '0x000A0000, // Range Minimum 0x000BFFFF, // Range Maximum'
 expect dsdt_pci_hole      dsdt.dsl '0xFEBFFFFF, // Range Maximum'
 expect dsdt_prt_128       dsdt.dsl 'Name (_PRT, Package (0x80)'
-# 00:03.0 (the NIC under QEMU pc) INTA: PIRQ[(3 + 0) & 3] = PIRQD → IRQ 11.
+# PIRQ[(slot - 1 + pin) & 3] → 10, 10, 11, 11. 00:03.0 (the NIC under QEMU
+# pc) INTA: PIRQC → IRQ 11; 00:05.0 INTA: PIRQA → 10; 00:05.0 INTB: PIRQB → 10.
 expect dsdt_prt_slot3     dsdt.dsl 'Package (0x04) { 0x0003FFFF, Zero, Zero, 0x0B }'
 expect dsdt_prt_slot4_b   dsdt.dsl 'Package (0x04) { 0x0004FFFF, One, Zero, 0x0A }'
+expect dsdt_prt_slot5_a   dsdt.dsl 'Package (0x04) { 0x0005FFFF, Zero, Zero, 0x0A }'
+expect dsdt_prt_slot5_c   dsdt.dsl 'Package (0x04) { 0x0005FFFF, 0x02, Zero, 0x0B }'
+expect dsdt_prt_slot0_a   dsdt.dsl 'Package (0x04) { 0xFFFF, Zero, Zero, 0x0B }'
 expect dsdt_kbd           dsdt.dsl 'EisaId ("PNP0303")'
 expect dsdt_mouse         dsdt.dsl 'EisaId ("PNP0F13")'
 expect dsdt_rtc           dsdt.dsl 'EisaId ("PNP0B00")'

@@ -225,11 +225,15 @@ TEST(acpi_dsdt_prt)
     CHECK(d != NULL);
     if (!d)
         return;
-    /* PIRQ[(slot + pin) & 3] → 10, 10, 11, 11 */
-    CHECK_EQ(acpi_prt_gsi(&cfg, 0, 0), 10);
-    CHECK_EQ(acpi_prt_gsi(&cfg, 1, 1), 11);
-    CHECK_EQ(acpi_prt_gsi(&cfg, 3, 0), 11);   /* 00:03.0 INTA: PIRQD */
-    CHECK_EQ(acpi_prt_gsi(&cfg, 4, 0), 10);
+    /* PIRQ[(slot - 1 + pin) & 3] → 10, 10, 11, 11, as the PIIX3 router
+     * (hw/pci.c, QEMU pc) wires it. */
+    CHECK_EQ(acpi_prt_gsi(&cfg, 0, 0), 11);   /* PIRQD */
+    CHECK_EQ(acpi_prt_gsi(&cfg, 1, 0), 10);   /* PIRQA */
+    CHECK_EQ(acpi_prt_gsi(&cfg, 1, 2), 11);   /* PIRQC */
+    CHECK_EQ(acpi_prt_gsi(&cfg, 3, 0), 11);   /* 00:03.0 INTA: PIRQC */
+    CHECK_EQ(acpi_prt_gsi(&cfg, 4, 0), 11);   /* 00:04.0 INTA: PIRQD */
+    CHECK_EQ(acpi_prt_gsi(&cfg, 5, 0), 10);   /* 00:05.0 INTA: PIRQA */
+    CHECK_EQ(acpi_prt_gsi(&cfg, 5, 3), 11);   /* 00:05.0 INTD: PIRQD */
     CHECK_EQ(acpi_prt_gsi(&cfg, 32, 0), -1);
     CHECK_EQ(acpi_prt_gsi(&cfg, 0, 4), -1);
     /* Name(_PRT, Package(128) {...}) */
