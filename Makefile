@@ -9,7 +9,7 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -I. -MMD -MP -pthread
 LDFLAGS += -pthread
-PKGS    := capstone
+PKGS    := capstone slirp
 DEB_PKGS := build-essential pkg-config libcapstone-dev libsdl2-dev libslirp-dev \
             cpio xz-utils bc busybox-static qemu-system-x86 qemu-utils acpica-tools
 

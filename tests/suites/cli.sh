@@ -50,7 +50,7 @@ expect_err bad_machine      "only the 'pc' machine"  -M q35 -bios /etc/hostname
 expect_err bad_machine_prop "unsupported property"   -M pc,frob=1 -bios /etc/hostname
 expect_err bad_serial       "'tcp:1' is not supported" -serial tcp:1 -bios /etc/hostname
 expect_err bad_serial_file  "/nonexistent/dir/log"   -serial file:/nonexistent/dir/log -bios /etc/hostname
-expect_err bad_device       "unsupported device 'e1000'" -device e1000 -bios /etc/hostname
+expect_err bad_device       "unsupported device 'sb16'" -device sb16 -bios /etc/hostname
 expect_err bad_debugexit    "bad iobase"             -device isa-debug-exit,iobase=0x12345 -bios /etc/hostname
 expect_err bad_debugexit_p  "unknown property"       -device isa-debug-exit,speed=9 -bios /etc/hostname
 expect_err bad_monitor      "monitor is not implemented" -monitor stdio -bios /etc/hostname
