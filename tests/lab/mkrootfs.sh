@@ -56,8 +56,9 @@ boot_check() {
         TREMU_ACPI_DUMP_DIR="$T" TREMU_ACPI_DUMP_BASE=0x30000000 "$TOP/tests/unit/run-unit" acpi_dump >/dev/null ||
             { echo "check: acpi_dump failed" >&2; rm -rf "$T"; return 1; }
         # Reserved in the e820 map so Linux leaves the tables alone; nokaslr
-        # so the decompressed kernel cannot land on them.
-        append+=' acpi_rsdp=0x30000000 memmap=64K$0x30000000 nokaslr'
+        # so the decompressed kernel cannot land on them; pci=nomsi so the
+        # virtio devices interrupt through INTx, routed by our _PRT alone.
+        append+=' acpi_rsdp=0x30000000 memmap=64K$0x30000000 nokaslr pci=nomsi'
         extra=(-device loader,file="$T/area.bin",addr=0x30000000,force-raw=on)
     fi
     local ssh=(ssh -q -i "$OUT/id_ed25519" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
@@ -85,6 +86,14 @@ boot_check() {
     [ -n "$login" ] && [ -n "$sshok" ] || { echo "check: FAILED: no login:/ssh"; rc=1; }
     if [ $rc = 0 ] && [ "$mode" = --check-acpi ]; then
         "${ssh[@]}" dmesg >"$T/dmesg" 2>&1 || true
+        "${ssh[@]}" cat /proc/interrupts >"$T/interrupts" 2>&1 || true
+        # The disk (00:04.0) and the NIC (00:03.0) on PIC IRQs from the _PRT:
+        # had it named the wrong PIRQ, root on /dev/vda would not have come up.
+        if grep -qE '^ *1[01]:.*XT-PIC.*virtio' "$T/interrupts"; then
+            echo "check: virtio INTx on $(grep -E 'virtio' "$T/interrupts" | awk '{printf "IRQ %s ", $1}')"
+        else
+            echo "check: FAILED: virtio not on PIC IRQ 10/11: $(grep virtio "$T/interrupts" | tr -s ' ' | head -c 200)"; rc=1
+        fi
         for pat in 'ACPI: RSDP 0x0000000030000000 000024 (v02 TREMU )' 'ACPI: DSDT 0x' \
                    'ACPI: PM: (supports S0 S5)' 'ACPI: Using PIC for interrupt routing' \
                    'PCI: Using ACPI for IRQ routing' 'i8042: PNP: PS/2 Controller' \
