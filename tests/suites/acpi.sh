@@ -120,4 +120,28 @@ if (cd "$tmp/rt" && iasl -oa dsdt.dsl) >"$tmp/rt.log" 2>&1 && [ -s "$tmp/rt/dsdt
 else
     bad dsdt_recompiles_clean "$(tail -n 3 "$tmp/rt.log")"
 fi
+
+# End to end in tremu itself, once the board wires the PM device and the boot
+# loader builds the tables (hw/pc.c calls acpi_pm_create): the default guest
+# (make guest) runs `poweroff -f`; Linux must find our RSDP, route the SCI,
+# offer the PM timer as a clocksource and leave through S5 with status 0.
+GUEST=${CACHE:-$HOME/.cache/tremu}/guest
+if ! grep -q acpi_pm_create hw/pc.c 2>/dev/null; then
+    echo "skip: tremu_poweroff_s5 (hw/pc.c does not create the ACPI PM device yet)"; skip=$((skip + 1))
+elif [ ! -x ./tremu ] || [ ! -s "$GUEST/vmlinuz" ] || [ ! -s "$GUEST/initramfs.cpio.gz" ]; then
+    echo "skip: tremu_poweroff_s5 (needs ./tremu and the default guest: make guest)"; skip=$((skip + 1))
+else
+    cmd='cat /proc/interrupts /sys/devices/system/clocksource/clocksource0/available_clocksource; dmesg | grep -E "ACPI: RSDP|Using PIC|supports S0 S5"'
+    timeout 300 ./tremu -accel tcg -m 256 -kernel "$GUEST/vmlinuz" -initrd "$GUEST/initramfs.cpio.gz" \
+        -append "console=ttyS0 tremu.cmd64=$(printf '%s' "$cmd" | base64 -w0)" -nographic -no-reboot \
+        </dev/null >"$tmp/boot.log" 2>&1; rc=$?
+    missing=""
+    for pat in 'ACPI: RSDP 0x00000000000E0000' 'ACPI: Using PIC for interrupt routing' \
+               'ACPI: PM: (supports S0 S5)' 'XT-PIC      acpi' 'acpi_pm' 'TREMU-CMD-EXIT=0' \
+               'Preparing to enter system sleep state S5'; do
+        grep -qaF -- "$pat" "$tmp/boot.log" || missing="$missing '$pat'"
+    done
+    if [ $rc -eq 0 ] && [ -z "$missing" ]; then ok tremu_poweroff_s5
+    else bad tremu_poweroff_s5 "exit $rc, missing:$missing; $(tail -n 3 "$tmp/boot.log" | tr '\n' ' ')"; fi
+fi
 finish
