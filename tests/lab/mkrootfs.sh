@@ -23,7 +23,7 @@
 #                 acpi_rsdp=0x30000000): the kernel must take them, reboot
 #                 through their reset register and power off through \_S5.
 #
-# Image: Debian 12 (bookworm), systemd, openssh-server, sudo, iproute2,
+# Image: Debian 12 (bookworm), systemd, openssh-server, sudo, iproute2, sshfs,
 # systemd-networkd with DHCP on the first Ethernet NIC (ens3 under QEMU pc with
 # the NIC at 00:03.0, eth0 elsewhere: matched by name pattern), hostname utopia,
 # users root/root and user/user (user in sudo). This is a lab VM reachable only
@@ -39,7 +39,7 @@ esac
 OUT=${1:?usage: $0 [--check|--check-acpi] OUTDIR}
 SUITE=bookworm
 SIZE=2G
-IMAGE_VERSION=1
+IMAGE_VERSION=2
 SELF=$(readlink -f "$0")
 TOP=$(dirname "$SELF")/../..
 
@@ -84,6 +84,14 @@ boot_check() {
         kill -0 $qpid 2>/dev/null || break
     done
     [ -n "$login" ] && [ -n "$sshok" ] || { echo "check: FAILED: no login:/ssh"; rc=1; }
+    if [ $rc = 0 ]; then
+        # What the course uses in the guest.
+        if "${ssh[@]}" 'command -v sshfs sudo ip >/dev/null && id user | grep -q "(sudo)" && [ "$(hostname)" = utopia ]' 2>/dev/null; then
+            echo "check: guest has sshfs, sudo, ip; user in sudo; hostname utopia"
+        else
+            echo "check: FAILED: guest lacks sshfs/sudo/ip, user not in sudo or hostname not utopia"; rc=1
+        fi
+    fi
     if [ $rc = 0 ] && [ "$mode" = --check-acpi ]; then
         "${ssh[@]}" dmesg >"$T/dmesg" 2>&1 || true
         "${ssh[@]}" cat /proc/interrupts >"$T/interrupts" 2>&1 || true
@@ -176,7 +184,9 @@ t0=$(date +%s)
 # minbase lacks e2fsprogs (no fsck in the initramfs otherwise) and the init
 # system: name what the lab needs explicitly.
 include=systemd,systemd-sysv,udev,dbus,openssh-server,sudo,iproute2,iputils-ping,
-include+=e2fsprogs,initramfs-tools,kmod,procps,netbase,less,ca-certificates,libpam-systemd
+include+=e2fsprogs,initramfs-tools,kmod,procps,netbase,less,ca-certificates,libpam-systemd,
+# sshfs: the course mounts the host home from 10.0.2.2 in the guest.
+include+=sshfs,fuse3,openssh-client
 debootstrap --variant=minbase --include="$include" "$SUITE" "$ROOT" "$mirror"
 
 mount -t proc proc "$ROOT/proc"
