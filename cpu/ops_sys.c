@@ -1568,7 +1568,7 @@ void op_cpuid(struct cpu *c, const struct insn *i)
     (void)sub;
     switch (leaf) {
     case 0:
-        a = 7;
+        a = 0x16;
         b = 0x756e6547; d = 0x49656e69; cx = 0x6c65746e;    /* GenuineIntel */
         break;
     case 1:
@@ -1581,6 +1581,19 @@ void op_cpuid(struct cpu *c, const struct insn *i)
             (1u << 24) | (1u << 25) | (1u << 26);              /* FXSR SSE SSE2 */
         break;
     case 7:
+        break;
+    case 0x15:
+        /* TSC/crystal ratio: our TSC runs at 1 GHz (cpu_rdtsc), so the
+         * guest need not calibrate it against the PIT (SDM vol. 2, CPUID
+         * leaf 15H; Linux's native_calibrate_tsc). */
+        a = 1;
+        b = 1;
+        cx = 1000000000;
+        break;
+    case 0x16:
+        a = 1000;       /* base MHz */
+        b = 1000;       /* max MHz */
+        cx = 100;       /* bus MHz */
         break;
     case 0x80000000:
         a = 0x80000008;
