@@ -1558,8 +1558,8 @@ void op_wrmsr(struct cpu *c, const struct insn *i)
         raise_gp(c, 0);
 }
 
-/* CPUID advertises exactly what is implemented: x87, SSE and SSE2 yes;
- * MMX, SSE3 and later, XSAVE, AVX, APIC (the board's business) no. */
+/* CPUID advertises exactly what is implemented: x87, MMX, SSE and SSE2
+ * yes; SSE3 and later, XSAVE, AVX, APIC (the board's business) no. */
 void op_cpuid(struct cpu *c, const struct insn *i)
 {
     (void)i;
@@ -1578,7 +1578,7 @@ void op_cpuid(struct cpu *c, const struct insn *i)
         d = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) |   /* FPU PSE TSC MSR */
             (1u << 6) | (1u << 8) | (1u << 11) | (1u << 13) |  /* PAE CX8 SEP PGE */
             (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | /* CMOV PAT PSE36 CLFSH */
-            (1u << 24) | (1u << 25) | (1u << 26);              /* FXSR SSE SSE2 */
+            (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26); /* MMX FXSR SSE SSE2 */
         break;
     case 7:
         break;

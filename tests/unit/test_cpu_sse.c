@@ -245,3 +245,86 @@ TEST(cpu_sse_availability_and_fxsave)
     cpu_free(scpu);
     free(sram);
 }
+
+#if defined(__x86_64__)
+/* MMX forms of the integer ops (no 66 prefix) against the host: MM0/MM1
+ * loaded from the frame, one instruction, stored back, EMMS. */
+TEST(cpu_mmx_vs_host)
+{
+    uint8_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) {
+        test_skip("host refuses an executable mapping");
+        return;
+    }
+    setup();
+    static const uint8_t mpre[] = {0x49, 0x8b, 0x43, 0x40, 0x41, 0x0f, 0x6f, 0x03, 0x41, 0x0f, 0x6f, 0x4b, 0x10};
+    static const uint8_t mpost[] = {0x41, 0x0f, 0x7f, 0x43, 0x20, 0x41, 0x0f, 0x7f, 0x4b, 0x30,
+                                    0x49, 0x89, 0x43, 0x48, 0x0f, 0x77};
+    static const uint8_t ops[] = {
+        0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x74, 0x75, 0x76,
+        0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf,
+        0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee, 0xef,
+        0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe,
+    };
+    static const struct { uint8_t b[6]; unsigned len; } extra[] = {
+        {{0x0f, 0x70, 0xc1, 0x1b}, 4}, {{0x0f, 0x71, 0xd0, 0x03}, 4}, {{0x0f, 0x72, 0xe0, 0x05}, 4},
+        {{0x0f, 0x73, 0xf0, 0x21}, 4}, {{0x0f, 0xd7, 0xc1}, 3}, {{0x0f, 0xc5, 0xc1, 0x02}, 4},
+        {{0x0f, 0xc4, 0xc0, 0x01}, 4}, {{0x0f, 0x6e, 0xc0}, 3}, {{0x48, 0x0f, 0x7e, 0xc8}, 4},
+    };
+    static const uint8_t npre[] = {0x49, 0x89, 0xfb};
+    unsigned ncase = sizeof(ops) + sizeof(extra) / sizeof(extra[0]);
+    int fails = 0, total = 0;
+    for (unsigned k = 0; k < ncase; k++) {
+        uint8_t insn[8];
+        unsigned len;
+        if (k < sizeof(ops)) {
+            insn[0] = 0x0f; insn[1] = ops[k]; insn[2] = 0xc1;
+            len = 3;
+        } else {
+            len = extra[k - sizeof(ops)].len;
+            memcpy(insn, extra[k - sizeof(ops)].b, len);
+        }
+        unsigned n = 0;
+        memcpy(page, npre, sizeof(npre)); n = sizeof(npre);
+        memcpy(page + n, mpre, sizeof(mpre)); n += sizeof(mpre);
+        memcpy(page + n, insn, len); n += len;
+        memcpy(page + n, mpost, sizeof(mpost)); n += sizeof(mpost);
+        page[n] = 0xc3;
+        void (*fn)(struct sframe *) = (void (*)(struct sframe *))(void *)page;
+        /* Emulated: same body, then HLT. */
+        n = 0;
+        memcpy(sram + 0x10000, mpre, sizeof(mpre)); n = sizeof(mpre);
+        memcpy(sram + 0x10000 + n, insn, len); n += len;
+        memcpy(sram + 0x10000 + n, mpost, sizeof(mpost)); n += sizeof(mpost);
+        sram[0x10000 + n] = 0xf4;
+        for (int it = 0; it < 150; it++) {
+            struct sframe a, b;
+            memset(&a, 0, sizeof(a));
+            a.x0[0] = pattern();
+            a.x1[0] = (it & 3) == 1 ? rnd() & 0x3f : pattern();
+            a.rax = pattern();
+            b = a;
+            fn(&a);
+            memcpy(sram + 0x20000, &b, sizeof(b));
+            struct x86_state st;
+            state64(&st, CR4_OSFXSR, 0);
+            cpu_set_state(scpu, &st);
+            enum cpu_stop r = cpu_run(scpu, 100, NULL);
+            memcpy(&b, sram + 0x20000, sizeof(b));
+            total++;
+            if (r != CPU_STOP_HLT || a.o0[0] != b.o0[0] || a.o1[0] != b.o1[0] || a.orax != b.orax) {
+                if (fails++ < 6)
+                    test_failf(__FILE__, __LINE__, "mmx %02x %02x %02x %02x: mm0=%016llx mm1=%016llx: host %016llx "
+                               "rax %llx, emu %016llx rax %llx (stop %d)", insn[0], insn[1], insn[2], insn[3],
+                               (unsigned long long)b.x0[0], (unsigned long long)b.x1[0],
+                               (unsigned long long)a.o0[0], (unsigned long long)a.orax,
+                               (unsigned long long)b.o0[0], (unsigned long long)b.orax, r);
+            }
+        }
+    }
+    printf("  cpu_mmx_vs_host: %d cases, %d mismatches\n", total, fails);
+    cpu_free(scpu);
+    free(sram);
+    munmap(page, 4096);
+}
+#endif
