@@ -57,7 +57,7 @@ static void setup(void)
 }
 
 /* Runs insn in the emulator on frame f (outputs filled). Returns the stop. */
-static enum cpu_stop emu_run(const uint8_t *insn, unsigned len, struct sframe *f)
+__attribute__((unused)) static enum cpu_stop emu_run(const uint8_t *insn, unsigned len, struct sframe *f)
 {
     unsigned n = 0;
     memcpy(sram + 0x10000, pre, sizeof(pre));
@@ -77,8 +77,8 @@ static enum cpu_stop emu_run(const uint8_t *insn, unsigned len, struct sframe *f
 }
 
 static uint64_t rs = 0x853c49e6748fea9bULL;
-static uint64_t rnd(void) { rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17; return rs; }
-static uint64_t fpattern(void)
+__attribute__((unused)) static uint64_t rnd(void) { rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17; return rs; }
+__attribute__((unused)) static uint64_t fpattern(void)
 {
     static const uint32_t f32s[] = {0x3f800000, 0x7f800000, 0x00000001, 0x80000000, 0x7fc00000,
                                     0x7f800001, 0x40490fdb, 0xc2c80000, 0x00800000, 0x4f000000};
@@ -96,7 +96,7 @@ static uint64_t fpattern(void)
     default: return (rnd() & 0x800fffffffffffffULL) | 0x3fe0000000000000ULL;
     }
 }
-static uint64_t pattern(void)
+__attribute__((unused)) static uint64_t pattern(void)
 {
     static const uint64_t special[] = {0, ~0ULL, 0x8000800080008000ULL, 0x7fff7fff7fff7fffULL,
                                        0x80807f7f0001ff00ULL, 0x0000000000000005ULL, 0x21ULL};
