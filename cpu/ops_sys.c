@@ -654,9 +654,7 @@ void op_popf(struct cpu *c, const struct insn *i)
         mask = (mask | RFLAGS_IF) & ~(uint64_t)RFLAGS_IOPL;
     if (i->opsz == 2)
         mask &= 0xffff;
-    bool was_if = c->eflags & RFLAGS_IF;
     set_eflags(c, v, mask);
-    (void)was_if;
 }
 
 void op_cli(struct cpu *c, const struct insn *i)
@@ -1113,11 +1111,11 @@ void op_outs(struct cpu *c, const struct insn *i)
 
 /* ---- descriptor-table instructions ---- */
 
-static uint64_t umip_check(struct cpu *c)
+/* CR4.UMIP: SGDT/SIDT/SLDT/SMSW/STR are #GP(0) outside CPL 0. */
+static void umip_check(struct cpu *c)
 {
     if ((c->cr4 & CR4_UMIP) && c->cpl > 0)
         raise_gp(c, 0);
-    return 0;
 }
 
 static void store_dt(struct cpu *c, const struct insn *i, const struct x86_dtable *t)
