@@ -59,9 +59,11 @@ run net_bad_model     '!0' "unknown NIC model 'frob'" $DX -net nic,model=frob -n
 # A host port someone else holds: a clear error naming rule and port, and
 # the guest never runs.
 P=$(free_port)
-python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1', $P)); s.listen(1); time.sleep(60)" &
+rm -f "$tmp/held"
+python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1', $P)); s.listen(1); open('$tmp/held','w').close(); time.sleep(60)" &
 holder=$!
-sleep 0.5
+# Wait until the port is really held (a loaded machine starts python slowly).
+for i in $(seq 100); do [ -e "$tmp/held" ] && break; sleep 0.1; done
 run hostfwd_port_in_use '!0' "could not set up host forwarding rule 'tcp::$P-:22': port $P is in use" \
     $DX -netdev user,id=n0,hostfwd=tcp::$P-:22 -device virtio-net-pci,netdev=n0
 kill $holder 2>/dev/null; wait $holder 2>/dev/null; holder=
