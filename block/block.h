@@ -27,6 +27,7 @@ struct block_opts {
 #define BLOCK_OPEN_NO_BACKING 1u   /* do not open the backing chain (info, rebase -u) */
 #define BLOCK_OPEN_CHECK      2u   /* allow dirty/corrupt qcow2 read-write (check -r) */
 #define BLOCK_OPEN_QUIET      4u   /* no probing warning on stderr */
+#define BLOCK_OPEN_FORCE_SHARE 8u  /* take no image locks (qemu-img -U) */
 
 /* Opens path (and its backing chain). NULL with a message in err that says
  * what is wrong with the image (never a crash on a hostile file). */

@@ -250,12 +250,13 @@ static int cmd_info(int argc, char **argv)
 {
     const char *fmt = NULL;
     bool json = false;
+    unsigned share = 0;
     static const struct option lo[] = {{"output", required_argument, 0, 'O'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "+f:hU", lo, NULL)) != -1) {
         switch (c) {
         case 'f': fmt = optarg; break;
-        case 'U': break;
+        case 'U': share = BLOCK_OPEN_FORCE_SHARE; break;
         case 'O':
             if (!strcmp(optarg, "json")) json = true;
             else if (strcmp(optarg, "human")) die("--output must be used with human or json as argument.");
@@ -266,7 +267,8 @@ static int cmd_info(int argc, char **argv)
     if (optind != argc - 1)
         die("Expecting one image file name");
     const char *file = argv[optind];
-    struct block_dev *bd = open_img(file, fmt, true, BLOCK_OPEN_NO_BACKING | BLOCK_OPEN_QUIET);
+    struct block_dev *bd = open_img(file, fmt, true, BLOCK_OPEN_NO_BACKING | BLOCK_OPEN_QUIET |
+                                    share);
     struct qcow2_info qi;
     bool is_q = qcow2_get_info(bd, &qi) == 0;
     uint64_t vs = block_size(bd), ds = block_disk_usage(bd);
@@ -361,7 +363,7 @@ static int check_exit(const struct qcow2_check_result *r)
 static int cmd_check(int argc, char **argv)
 {
     const char *fmt = NULL;
-    unsigned repair = 0;
+    unsigned repair = 0, share = 0;
     bool quiet = false;
     static const struct option lo[] = {{"output", required_argument, 0, 'O'}, {0, 0, 0, 0}};
     int c;
@@ -369,7 +371,8 @@ static int cmd_check(int argc, char **argv)
         switch (c) {
         case 'f': fmt = optarg; break;
         case 'q': quiet = true; break;
-        case 'U': case 'O': break;
+        case 'U': share = BLOCK_OPEN_FORCE_SHARE; break;
+        case 'O': break;
         case 'r':
             if (!strcmp(optarg, "leaks"))
                 repair = QCOW2_REPAIR_LEAKS;
@@ -384,8 +387,10 @@ static int cmd_check(int argc, char **argv)
     if (optind != argc - 1)
         die("Expecting one image file name");
     const char *file = argv[optind];
+    if (repair && share)
+        die("cannot repair an image while sharing it (-U)");
     struct block_dev *bd = open_img(file, fmt, !repair, BLOCK_OPEN_NO_BACKING |
-                                    BLOCK_OPEN_CHECK | BLOCK_OPEN_QUIET);
+                                    BLOCK_OPEN_CHECK | BLOCK_OPEN_QUIET | share);
     struct qcow2_check_result r;
     int ret = qcow2_check(bd, repair, quiet ? NULL : stdout, &r);
     if (ret == -ENOTSUP) {
@@ -443,15 +448,17 @@ static int cmd_commit(int argc, char **argv)
     if (optind != argc - 1)
         die("Expecting one image file name");
     const char *file = argv[optind];
-    struct block_dev *top = open_img(file, fmt, true, BLOCK_OPEN_QUIET);
+    /* The top layer alone: the backing file is opened once, read-write (an
+     * open of it inside the chain would hold a reader's lock against us). */
+    struct block_dev *top = open_img(file, fmt, true, BLOCK_OPEN_QUIET | BLOCK_OPEN_NO_BACKING);
     struct qcow2_info qi;
-    if (qcow2_get_info(top, &qi) || !block_backing(top))
+    if (qcow2_get_info(top, &qi) || !qi.backing[0])
         die("Image '%s' does not have a backing file", file);
-    struct block_dev *old = block_backing(top);
     char bpath[PATH_MAX * 2];
     backing_path(file, qi.backing, bpath, sizeof(bpath));
-    /* The one operation that writes a backing file: open it on its own, read-write. */
-    struct block_dev *base = open_img(bpath, block_format_name(old), false, BLOCK_OPEN_QUIET);
+    /* The one operation that writes a backing file. */
+    struct block_dev *base = open_img(bpath, qi.backing_fmt[0] ? qi.backing_fmt : NULL, false,
+                                      BLOCK_OPEN_QUIET);
     uint64_t size = block_size(top) < block_size(base) ? block_size(top) : block_size(base);
     if (block_size(top) > block_size(base))
         die("The overlay is larger than its backing file; resizing is not supported");
@@ -503,6 +510,7 @@ static int cmd_convert(int argc, char **argv)
     const char *fmt = NULL, *ofmt = "raw";
     struct create_o o = {0};
     bool quiet = false;
+    unsigned share = 0;
     int c;
     while ((c = getopt(argc, argv, "+f:O:o:qhpUnS:W")) != -1) {
         switch (c) {
@@ -510,7 +518,8 @@ static int cmd_convert(int argc, char **argv)
         case 'O': ofmt = optarg; break;
         case 'o': parse_o(optarg, &o); break;
         case 'q': quiet = true; break;
-        case 'p': case 'U': case 'n': case 'S': case 'W': break;
+        case 'U': share = BLOCK_OPEN_FORCE_SHARE; break;
+        case 'p': case 'n': case 'S': case 'W': break;
         default: usage(stderr); return 1;
         }
     }
@@ -519,7 +528,7 @@ static int cmd_convert(int argc, char **argv)
     parse_fmt(ofmt);
     if (o.backing)
         die("convert does not create backing files");
-    struct block_dev *src = open_img(argv[optind], fmt, true, BLOCK_OPEN_QUIET);
+    struct block_dev *src = open_img(argv[optind], fmt, true, BLOCK_OPEN_QUIET | share);
     uint64_t size = block_size(src);
     do_create_image(argv[optind + 1], ofmt, size, &o, true);
     struct block_dev *dst = open_img(argv[optind + 1], ofmt, false, BLOCK_OPEN_QUIET);

@@ -177,6 +177,35 @@ t kill9_base_unchanged sha256sum -c --quiet base.sum
 "$T" check -r leaks crash.qcow2 >/dev/null
 t kill9_leaks_repaired qcheck crash.qcow2
 
+# --- image locks, compatible with QEMU's -----------------------------------------
+"$T" create -q -f qcow2 -b base.raw -F raw lk.qcow2
+"$T" crash-writer lk.qcow2 1 >lk.out 2>&1 &
+lpid=$!
+n=0; while [ ! -s lk.out ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+"$T" write lk.qcow2 0 512 1 2>err.txt; rc=$?
+t lock_second_writer_refused sh -c "[ $rc -ne 0 ] && grep -q 'Failed to get \"write\" lock' err.txt"
+qemu-img info lk.qcow2 >/dev/null 2>err.txt; rc=$?
+t lock_seen_by_qemu sh -c "[ $rc -ne 0 ] && grep -q 'lock' err.txt"
+qemu-img info base.raw >/dev/null 2>err.txt; rc=$?
+t lock_backing_shared_with_qemu_reader [ $rc = 0 ]
+qemu-io -c "write 0 512" base.raw >/dev/null 2>err.txt; rc=$?
+t lock_backing_not_writable_by_qemu sh -c "grep -q 'lock' err.txt"
+t lock_info_U_works sh -c "'$T' info -U lk.qcow2 | grep -q 'file format: qcow2'"
+kill -9 $lpid; wait $lpid 2>/dev/null
+t lock_released_on_kill "$T" write lk.qcow2 0 512 1
+if command -v qemu-system-x86_64 >/dev/null; then
+    timeout 20 qemu-system-x86_64 -S -display none -monitor none -serial none \
+        -drive file=lk.qcow2,if=virtio >/dev/null 2>&1 &
+    qpid=$!
+    ino=$(stat -c %i lk.qcow2)
+    n=0; while ! grep -q ":$ino 101 " /proc/locks && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+    "$T" write lk.qcow2 0 512 1 2>err.txt; rc=$?
+    t lock_qemu_vm_keeps_tremu_out sh -c "[ $rc -ne 0 ] && grep -q 'lock' err.txt"
+    kill $qpid; wait $qpid 2>/dev/null
+else
+    skp lock_qemu_vm_keeps_tremu_out "no qemu-system-x86_64"
+fi
+
 # --- commit --------------------------------------------------------------------
 cp base.raw cbase.raw
 "$T" create -q -f qcow2 -b cbase.raw -F raw cov.qcow2
