@@ -198,7 +198,7 @@ if command -v qemu-system-x86_64 >/dev/null; then
         -drive file=lk.qcow2,if=virtio >/dev/null 2>&1 &
     qpid=$!
     ino=$(stat -c %i lk.qcow2)
-    n=0; while ! grep -q ":$ino 101 " /proc/locks && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+    n=0; while ! grep -q ":$ino 10[01] " /proc/locks && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
     "$T" write lk.qcow2 0 512 1 2>err.txt; rc=$?
     t lock_qemu_vm_keeps_tremu_out sh -c "[ $rc -ne 0 ] && grep -q 'lock' err.txt"
     kill $qpid; wait $qpid 2>/dev/null
