@@ -364,7 +364,7 @@ static int cmd_check(int argc, char **argv)
 {
     const char *fmt = NULL;
     unsigned repair = 0, share = 0;
-    bool quiet = false;
+    bool quiet = false, json = false;
     static const struct option lo[] = {{"output", required_argument, 0, 'O'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "+f:r:qhU", lo, NULL)) != -1) {
@@ -372,7 +372,10 @@ static int cmd_check(int argc, char **argv)
         case 'f': fmt = optarg; break;
         case 'q': quiet = true; break;
         case 'U': share = BLOCK_OPEN_FORCE_SHARE; break;
-        case 'O': break;
+        case 'O':
+            if (!strcmp(optarg, "json")) json = true;
+            else if (strcmp(optarg, "human")) die("--output must be used with human or json as argument.");
+            break;
         case 'r':
             if (!strcmp(optarg, "leaks"))
                 repair = QCOW2_REPAIR_LEAKS;
@@ -392,6 +395,8 @@ static int cmd_check(int argc, char **argv)
     struct block_dev *bd = open_img(file, fmt, !repair, BLOCK_OPEN_NO_BACKING |
                                     BLOCK_OPEN_CHECK | BLOCK_OPEN_QUIET | share);
     struct qcow2_check_result r;
+    if (json)
+        quiet = true;
     int ret = qcow2_check(bd, repair, quiet ? NULL : stdout, &r);
     if (ret == -ENOTSUP) {
         fprintf(stderr, "tremu-img: This image format does not support checks\n");
@@ -411,9 +416,26 @@ static int cmd_check(int argc, char **argv)
             qcow2_check(bd, repair, NULL, &r2);
         }
     }
-    print_check(&r, quiet);
     if (block_flush(bd))
         r.check_errors++;
+    if (json) {
+        printf("{\n");
+        if (r.image_end_offset)
+            printf("    \"image-end-offset\": %" PRIu64 ",\n", r.image_end_offset);
+        printf("    \"total-clusters\": %" PRIu64 ",\n", r.total_clusters);
+        printf("    \"allocated-clusters\": %" PRIu64 ",\n", r.allocated_clusters);
+        printf("    \"compressed-clusters\": %" PRIu64 ",\n", r.compressed_clusters);
+        printf("    \"check-errors\": %" PRIu64 ",\n", r.check_errors);
+        if (r.leaks)
+            printf("    \"leaks\": %" PRIu64 ",\n", r.leaks);
+        if (r.corruptions)
+            printf("    \"corruptions\": %" PRIu64 ",\n", r.corruptions);
+        printf("    \"filename\": ");
+        json_str(file);
+        printf(",\n    \"format\": \"%s\"\n}\n", block_format_name(bd));
+    } else {
+        print_check(&r, quiet);
+    }
     block_close(bd);
     return check_exit(&r);
 }

@@ -106,6 +106,7 @@ truncate -s 1M leak.qcow2
 printf '\000\001' | dd of=leak.qcow2 bs=1 seek=$((0x20000 + 14)) conv=notrunc 2>/dev/null
 "$T" check leak.qcow2 >out.txt; rc=$?
 qemu-img check leak.qcow2 >/dev/null 2>&1; qrc=$?
+t check_json sh -c "'$T' check --output=json leak.qcow2 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"leaks\"]==1 and d[\"format\"]==\"qcow2\"'"
 t check_leak_exit_3 sh -c "[ $rc = 3 ] && [ $qrc = 3 ] && grep -q 'Leaked cluster 7 refcount=1 reference=0' out.txt"
 "$T" check -r leaks leak.qcow2 >out.txt; rc=$?
 t check_repair_leaks sh -c "[ $rc = 0 ] && grep -q 'Repairing cluster 7' out.txt && qemu-img check leak.qcow2 >/dev/null"
