@@ -445,9 +445,15 @@ static int alloc_clusters(struct block_dev *bd, uint64_t n, uint64_t *out)
 {
     struct qcow2 *q = Q(bd);
     uint64_t idx = q->free_hint ? q->free_hint : 1;
+    /* Past EOF everything is free but a few reservations a crash leaked: a
+     * hostile refcount table claiming otherwise must not make us scan for
+     * hours. */
+    uint64_t limit = ((q->file_end + q->cs - 1) >> q->cluster_bits) + (1u << 20);
     for (;;) {
         if (((idx + n) << q->cluster_bits) >= MAX_HOST_OFFSET)
             return -ENOSPC;
+        if (idx > limit)
+            return -EUCLEAN;
         bool restart = false;
         uint64_t k;
         for (k = 0; k < n; k++) {
@@ -1725,6 +1731,8 @@ int qcow2_check(struct block_dev *bd, unsigned repair, FILE *report,
     for (uint64_t t = 0; t < q->rt_size; t++)
         if (q->rt[t] && (t + 1) * epb > scan_end)
             scan_end = (t + 1) * epb;
+    if (scan_end > c.nclusters + (4u << 20))
+        scan_end = c.nclusters + (4u << 20);     /* hostile table: bound the work */
     for (uint64_t i = 0; i < scan_end; i++) {
         uint64_t rc;
         if (i >= c.nclusters) {
