@@ -182,6 +182,8 @@ TEST(drive_parse_full)
     CHECK_EQ(d.opts.cache, BLOCK_CACHE_NONE);
     CHECK_EQ(drive_parse("file=c.iso,media=cdrom", &d, err, sizeof(err)), 0);
     CHECK(d.opts.readonly);
+    CHECK_EQ(drive_parse("file=d.img,snapshot,readonly", &d, err, sizeof(err)), 0);
+    CHECK(d.opts.readonly && d.opts.snapshot);
 }
 
 TEST(drive_parse_errors_name_the_problem)
