@@ -246,16 +246,22 @@ static void json_str(const char *s)
     putchar('"');
 }
 
+static void info_one(const char *file, const char *fmt, bool json, unsigned share,
+                     char *next, size_t nextlen, const char **next_fmt);
+
 static int cmd_info(int argc, char **argv)
 {
     const char *fmt = NULL;
     bool json = false;
     unsigned share = 0;
-    static const struct option lo[] = {{"output", required_argument, 0, 'O'}, {0, 0, 0, 0}};
+    static const struct option lo[] = {{"output", required_argument, 0, 'O'},
+                                       {"backing-chain", no_argument, 0, 'C'}, {0, 0, 0, 0}};
+    bool chain = false;
     int c;
     while ((c = getopt_long(argc, argv, "+f:hU", lo, NULL)) != -1) {
         switch (c) {
         case 'f': fmt = optarg; break;
+        case 'C': chain = true; break;
         case 'U': share = BLOCK_OPEN_FORCE_SHARE; break;
         case 'O':
             if (!strcmp(optarg, "json")) json = true;
@@ -266,7 +272,31 @@ static int cmd_info(int argc, char **argv)
     }
     if (optind != argc - 1)
         die("Expecting one image file name");
-    const char *file = argv[optind];
+    if (json && chain)
+        die("--backing-chain with --output=json is not supported");
+    char cur[PATH_MAX * 2];
+    snprintf(cur, sizeof(cur), "%s", argv[optind]);
+    /* a loop in the chain ends at the same depth limit the block layer has */
+    for (int depth = 0; depth < 16; depth++) {
+        if (depth)
+            printf("\n");
+        const char *next_fmt = NULL;
+        char next[PATH_MAX * 2] = "";
+        info_one(cur, fmt, json, share, next, sizeof(next), &next_fmt);
+        if (!chain || !next[0])
+            return 0;
+        snprintf(cur, sizeof(cur), "%s", next);
+        fmt = next_fmt;
+    }
+    die("backing chain too deep");
+}
+
+static char next_fmt_buf[32];
+
+/* One image's information; *next gets its backing file's path ("" if none). */
+static void info_one(const char *file, const char *fmt, bool json, unsigned share,
+                     char *next, size_t nextlen, const char **next_fmt)
+{
     struct block_dev *bd = open_img(file, fmt, true, BLOCK_OPEN_NO_BACKING | BLOCK_OPEN_QUIET |
                                     share);
     struct qcow2_info qi;
@@ -325,8 +355,12 @@ static int cmd_info(int argc, char **argv)
                 printf("    dirty: true\n");
         }
     }
+    if (is_q && qi.backing[0]) {
+        snprintf(next, nextlen, "%s", full);
+        snprintf(next_fmt_buf, sizeof(next_fmt_buf), "%s", qi.backing_fmt);
+        *next_fmt = next_fmt_buf[0] ? next_fmt_buf : NULL;
+    }
     block_close(bd);
-    return 0;
 }
 
 static void print_check(const struct qcow2_check_result *r, bool quiet)

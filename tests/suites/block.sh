@@ -81,6 +81,9 @@ t v2_512_refcount_growth_reads_same     same_content x old.qcow2
 t create_size_from_backing sh -c "qemu-img info --output=json sized.qcow2 | grep -q '\"virtual-size\": 6291456'"
 t info_human sh -c "'$T' info sized.qcow2 | grep -q '^backing file: base.raw' && '$T' info sized.qcow2 | grep -q 'virtual size: 6 MiB (6291456 bytes)'"
 t info_json sh -c "'$T' info --output=json sized.qcow2 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"format\"]==\"qcow2\" and d[\"virtual-size\"]==6291456 and d[\"backing-filename\"]==\"base.raw\" and d[\"cluster-size\"]==65536 and d[\"dirty-flag\"] is False'"
+mkdir -p sub && "$T" create -q -f qcow2 -b ../sized.qcow2 -F qcow2 sub/deep.qcow2
+t info_backing_chain_relative sh -c "'$T' info --backing-chain sub/deep.qcow2 | grep -q '^image: sub/../base.raw'"
+t relative_backing_reads_same same_content x sub/deep.qcow2
 t info_matches_qemu sh -c "qemu-img info sized.qcow2 | grep -q 'backing file format: raw'"
 t create_raw sh -c "'$T' create -q -f raw r.img 3M && [ \$(stat -c %s r.img) = 3145728 ]"
 "$T" create -f qcow2 bad.qcow2 12Q >/dev/null 2>err.txt; rc=$?
