@@ -646,7 +646,11 @@ static bool is_zero_entry(const struct qcow2 *q, uint64_t e)
     return q->version >= 3 && !(e & OFLAG_COMPRESSED) && (e & OFLAG_ZERO);
 }
 
-static int read_piece(struct block_dev *bd, uint64_t v, uint8_t *buf, uint64_t n)
+/* Reads from guest offset v as far as the clusters keep one kind (host-
+ * contiguous data, zeroes, or fall-through to the backing file), so a large
+ * request on a well-laid-out image is one pread; *done = bytes read. */
+static int read_run(struct block_dev *bd, uint64_t v, uint8_t *buf, uint64_t len,
+                    uint64_t *done)
 {
     struct qcow2 *q = Q(bd);
     uint64_t e;
@@ -654,22 +658,36 @@ static int read_piece(struct block_dev *bd, uint64_t v, uint8_t *buf, uint64_t n
     if (r)
         return r;
     uint64_t in = v & (q->cs - 1);
+    uint64_t n = q->cs - in < len ? q->cs - in : len;
     if (e & OFLAG_COMPRESSED) {
         r = read_compressed(bd, e, q->cbuf);
         if (!r)
             memcpy(buf, q->cbuf + in, n);
+        *done = n;
         return r;
     }
-    if (is_zero_entry(q, e)) {
+    enum { DATA, ZERO, BACKING } kind = is_zero_entry(q, e) ? ZERO
+                                      : (e & L2E_OFFSET_MASK) ? DATA : BACKING;
+    uint64_t host = (e & L2E_OFFSET_MASK) + in;
+    if (kind == DATA && ((e & L2E_OFFSET_MASK) & (q->cs - 1)))
+        return -EUCLEAN;
+    while (n < len) {
+        uint64_t e2;
+        if (l2_lookup(bd, v + n, &e2) || (e2 & OFLAG_COMPRESSED))
+            break;
+        int k2 = is_zero_entry(q, e2) ? ZERO : (e2 & L2E_OFFSET_MASK) ? DATA : BACKING;
+        if (k2 != (int)kind || (kind == DATA && (e2 & L2E_OFFSET_MASK) != host + n))
+            break;
+        n += q->cs < len - n ? q->cs : len - n;
+    }
+    *done = n;
+    if (kind == ZERO) {
         memset(buf, 0, n);
         return 0;
     }
-    uint64_t off = e & L2E_OFFSET_MASK;
-    if (!off)
+    if (kind == BACKING)
         return read_backing(bd, v, buf, n);
-    if (off & (q->cs - 1))
-        return -EUCLEAN;
-    return block_pread_full(bd->fd, buf, n, off + in);
+    return block_pread_full(bd->fd, buf, n, host);
 }
 
 /* Metadata found inconsistent (-EUCLEAN inside this file): like QEMU, set
@@ -695,13 +713,10 @@ static int corrupt_event(struct block_dev *bd, int r)
 
 static int qcow2_read(struct block_dev *bd, uint64_t off, void *buf, size_t len)
 {
-    struct qcow2 *q = Q(bd);
     uint8_t *p = buf;
     while (len) {
-        uint64_t n = q->cs - (off & (q->cs - 1));
-        if (n > len)
-            n = len;
-        int r = read_piece(bd, off, p, n);
+        uint64_t n;
+        int r = read_run(bd, off, p, len, &n);
         if (r)
             return corrupt_event(bd, r);
         off += n; p += n; len -= n;
