@@ -38,6 +38,7 @@ static void usage(FILE *f)
         "  commit [-q] [-f fmt] [-d] FILE\n"
         "  convert [-q] [-f fmt] [-O fmt] [-o cluster_size=N] SRC DST\n"
         "  rebase [-q] [-f fmt] [-u] -b NEWBACKING [-F fmt] FILE\n"
+        "  compare [-q] [-f fmt] [-F fmt] FILE1 FILE2\n"
         "SIZE takes k, M, G, T suffixes (powers of 1024).\n");
 }
 
@@ -705,6 +706,82 @@ static int cmd_rebase(int argc, char **argv)
     return 0;
 }
 
+/* compare A B: same content (a shorter image reads as zeroes past its end),
+ * exit 0; different, exit 1 with the first differing offset; errors 2. */
+static int cmd_compare(int argc, char **argv)
+{
+    const char *fa = NULL, *fb = NULL;
+    unsigned share = 0;
+    bool quiet = false;
+    int c;
+    while ((c = getopt(argc, argv, "+f:F:qUps")) != -1) {
+        switch (c) {
+        case 'f': fa = optarg; break;
+        case 'F': fb = optarg; break;
+        case 'q': quiet = true; break;
+        case 'U': share = BLOCK_OPEN_FORCE_SHARE; break;
+        case 'p': case 's': break;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc - 2)
+        die("Expecting two image file names");
+    char err[1024];
+    struct block_opts oa = { .format = parse_fmt(fa), .readonly = true,
+                             .flags = BLOCK_OPEN_QUIET | share };
+    struct block_opts ob = oa;
+    ob.format = parse_fmt(fb);
+    struct block_dev *a = block_open(argv[optind], &oa, err, sizeof(err));
+    if (!a) {
+        fprintf(stderr, "tremu-img: %s\n", err);
+        return 2;
+    }
+    struct block_dev *b = block_open(argv[optind + 1], &ob, err, sizeof(err));
+    if (!b) {
+        fprintf(stderr, "tremu-img: %s\n", err);
+        return 2;
+    }
+    uint64_t sa = block_size(a), sb = block_size(b), end = sa > sb ? sa : sb;
+    uint8_t *x = malloc(CHUNK), *y = malloc(CHUNK);
+    if (!x || !y)
+        die("out of memory");
+    int ret = 0;
+    for (uint64_t off = 0; off < end && !ret;) {
+        size_t n = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
+        memset(x, 0, n);
+        memset(y, 0, n);
+        int r = 0;
+        if (off < sa)
+            r = block_read(a, off, x, sa - off < n ? (size_t)(sa - off) : n);
+        if (!r && off < sb)
+            r = block_read(b, off, y, sb - off < n ? (size_t)(sb - off) : n);
+        if (r) {
+            fprintf(stderr, "tremu-img: error while reading at offset %" PRIu64 ": %s\n", off,
+                    strerror(-r));
+            ret = 2;
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (x[i] != y[i]) {
+                if (!quiet)
+                    printf("Content mismatch at offset %" PRIu64 "!\n", off + i);
+                ret = 1;
+                break;
+            }
+        }
+        off += n;
+    }
+    if (!ret && sa != sb && !quiet)
+        printf("Warning: Image size mismatch!\n");
+    if (!ret && !quiet)
+        printf("Images are identical.\n");
+    free(x);
+    free(y);
+    block_close(a);
+    block_close(b);
+    return ret;
+}
+
 /* Hidden, for tests: `write FILE OFFSET LEN BYTE` and `crash-writer FILE SEED`
  * (writes random data at random offsets through the block layer until killed). */
 static int cmd_write(int argc, char **argv)
@@ -764,6 +841,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "commit")) return cmd_commit(argc, argv);
     if (!strcmp(cmd, "convert")) return cmd_convert(argc, argv);
     if (!strcmp(cmd, "rebase")) return cmd_rebase(argc, argv);
+    if (!strcmp(cmd, "compare")) return cmd_compare(argc, argv);
     if (!strcmp(cmd, "write")) return cmd_write(argc, argv);
     if (!strcmp(cmd, "crash-writer")) return cmd_crash_writer(argc, argv);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {

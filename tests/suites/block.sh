@@ -95,6 +95,10 @@ t info_missing_file_is_error sh -c "[ $rc -ne 0 ] && grep -q '/nonexistent/x.qco
 "$T" convert -O qcow2 got.raw conv.qcow2
 t convert_raw_to_qcow2_identical qemu-img compare -q got.raw conv.qcow2
 t convert_qcow2_clean          qcheck conv.qcow2
+t compare_identical "$T" compare got.raw conv.qcow2
+"$T" write conv.qcow2 777 1 0x5a
+"$T" compare got.raw conv.qcow2 >out.txt; rc=$?
+t compare_mismatch sh -c "[ $rc = 1 ] && grep -q 'Content mismatch at offset 777!' out.txt"
 head -c 1M /dev/urandom > part.raw; truncate -s 200M part.raw
 "$T" convert -O qcow2 part.raw sparse.qcow2
 t convert_is_sparse sh -c "[ \$(du -k sparse.qcow2 | cut -f1) -lt 4096 ]"

@@ -322,6 +322,7 @@ TEST(qcow2_check_finds_and_repairs_leak)
     uint64_t rb = rd64(fd, rd64(fd, 48));
     uint8_t one[2] = {0, 1};
     CHECK_EQ(pwrite(fd, one, 2, (off_t)(rb + 7 * 2)), 2);   /* cluster 7: unused */
+    CHECK_EQ(ftruncate(fd, 8 * 65536), 0);      /* inside the file, as qemu-img requires */
     uint8_t zero[2] = {0, 0};
     CHECK_EQ(pwrite(fd, zero, 2, (off_t)(rb + 2)), 2);     /* refcount table: in use */
     close(fd);
