@@ -130,6 +130,11 @@ bool qcow2_probe(const uint8_t *buf, size_t len)
 
 static struct qcow2 *Q(struct block_dev *bd) { return bd->opaque; }
 
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return alen && blen && a < b + blen && b < a + alen;
+}
+
 /* ------------------------------------------------------------ file I/O */
 
 static int qwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off)
@@ -795,6 +800,14 @@ static int release_entry(struct block_dev *bd, uint64_t e, uint64_t keep)
     return defer_release(bd, off >> q->cluster_bits);
 }
 
+/* A data cluster a hostile L2 entry places on the header, the L1 table or
+ * the refcount table must never be written (QEMU's overlap check). */
+static bool hits_fixed_metadata(const struct qcow2 *q, uint64_t off)
+{
+    return off < q->cs || ranges_overlap(off, q->cs, q->l1_off, (uint64_t)q->l1_size * 8) ||
+           ranges_overlap(off, q->cs, q->rt_off, (uint64_t)q->rt_clusters * q->cs);
+}
+
 /* Writes n bytes at guest offset v, all inside one cluster. */
 static int write_piece(struct block_dev *bd, uint64_t v, const uint8_t *buf, uint64_t n)
 {
@@ -809,7 +822,7 @@ static int write_piece(struct block_dev *bd, uint64_t v, const uint8_t *buf, uin
     bool compressed = e & OFLAG_COMPRESSED, zero = is_zero_entry(q, e);
     uint64_t rc = 0;
     if (!compressed && off) {
-        if (off & (q->cs - 1))
+        if ((off & (q->cs - 1)) || hits_fixed_metadata(q, off))
             return -EUCLEAN;
         if ((r = get_refcount(bd, off >> q->cluster_bits, &rc)))
             return r;
@@ -1007,11 +1020,6 @@ static const struct block_driver qcow2_driver = {
 };
 
 /* ------------------------------------------------------------ open */
-
-static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-    return alen && blen && a < b + blen && b < a + alen;
-}
 
 static int open_backing(struct block_dev *bd, char *err, size_t errlen)
 {
@@ -1291,9 +1299,11 @@ int qcow2_open(struct block_dev *bd, char *err, size_t errlen)
             free(raw);
             BAD("'%s': L1 entry %u points at an invalid L2 table offset 0x%" PRIx64, fn, i, o);
         }
-        if (o && ranges_overlap(o, q->cs, 0, q->cs)) {
+        if (o && (ranges_overlap(o, q->cs, 0, q->cs) ||
+                  ranges_overlap(o, q->cs, q->l1_off, l1_bytes) ||
+                  ranges_overlap(o, q->cs, q->rt_off, rt_bytes))) {
             free(raw);
-            BAD("'%s': L1 entry %u points into the header", fn, i);
+            BAD("'%s': L1 entry %u points into the header, L1 or refcount table", fn, i);
         }
     }
     if (!r)
