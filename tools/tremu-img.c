@@ -444,12 +444,9 @@ static int cmd_check(int argc, char **argv)
                    "    %" PRIu64 " leaked clusters\n    %" PRIu64 " corruptions\n\n"
                    "Double checking the fixed image now...\n",
                    r.leaks_fixed, r.corruptions_fixed);
+        /* (the repairing pass already cleared the dirty/corrupt bits if it
+         * left the image consistent) */
         qcow2_check(bd, 0, quiet ? NULL : stdout, &r);
-        if (repair && !r.corruptions && !r.leaks && !r.check_errors) {
-            /* second pass clears the dirty bit only when repairing */
-            struct qcow2_check_result r2;
-            qcow2_check(bd, repair, NULL, &r2);
-        }
     }
     if (block_flush(bd))
         r.check_errors++;
