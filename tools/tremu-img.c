@@ -783,20 +783,35 @@ static int cmd_compare(int argc, char **argv)
  * (writes random data at random offsets through the block layer until killed). */
 static int cmd_write(int argc, char **argv)
 {
+    /* -s: through a snapshot=on overlay, then read back (nothing may reach FILE) */
+    bool snap = argc > 1 && !strcmp(argv[1], "-s");
+    if (snap) {
+        argc--;
+        argv++;
+    }
     if (argc != 5)
-        die("usage: write FILE OFFSET LEN BYTE");
-    struct block_dev *bd = open_img(argv[1], NULL, false, BLOCK_OPEN_QUIET);
+        die("usage: write [-s] FILE OFFSET LEN BYTE");
+    char err[1024];
+    struct block_opts o = { .snapshot = snap, .flags = BLOCK_OPEN_QUIET };
+    struct block_dev *bd = block_open(argv[1], &o, err, sizeof(err));
+    if (!bd)
+        die("%s", err);
     uint64_t off = strtoull(argv[2], NULL, 0), len = strtoull(argv[3], NULL, 0);
     int byte = (int)strtol(argv[4], NULL, 0);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
+    uint8_t *buf = malloc(len ? len : 1), *back = malloc(len ? len : 1);
+    if (!buf || !back)
         die("out of memory");
-    memset(buf, byte, len);
+    memset(buf, byte < 0 ? 0 : byte, len);
     int r = byte < 0 ? block_write_zeroes(bd, off, len) : block_write(bd, off, buf, len);
     if (r)
         die("write failed: %s", strerror(-r));
+    if ((r = block_read(bd, off, back, len)) || memcmp(buf, back, len))
+        die("read back failed: %s", r ? strerror(-r) : "different data");
+    if ((r = block_flush(bd)))
+        die("flush failed: %s", strerror(-r));
     block_close(bd);
     free(buf);
+    free(back);
     return 0;
 }
 

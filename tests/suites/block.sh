@@ -92,6 +92,13 @@ t create_bad_size_is_error sh -c "[ $rc -ne 0 ] && grep -q 'Invalid image size' 
 "$T" info /nonexistent/x.qcow2 >/dev/null 2>err.txt; rc=$?
 t info_missing_file_is_error sh -c "[ $rc -ne 0 ] && grep -q '/nonexistent/x.qcow2' err.txt"
 
+# --- snapshot=on: a temporary overlay, the image never written ------------------
+mkdir -p snaptmp
+cp v3.qcow2 sn.qcow2; sha256sum sn.qcow2 base.raw > sn.sum
+TMPDIR=$tmp/snaptmp "$T" write -s sn.qcow2 0 300000 0x21 && TMPDIR=$tmp/snaptmp "$T" write -s base.raw 0 4096 0x22
+t snapshot_writes_readable_and_image_untouched sha256sum -c --quiet sn.sum
+t snapshot_overlay_unlinked sh -c "[ -z \"\$(ls -A snaptmp)\" ]"
+
 # --- convert -------------------------------------------------------------------
 "$T" convert -O qcow2 got.raw conv.qcow2
 t convert_raw_to_qcow2_identical qemu-img compare -q got.raw conv.qcow2
