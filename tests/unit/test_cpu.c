@@ -1959,6 +1959,55 @@ TEST(cpu_x87_basic_program)
     fake_free(f);
 }
 
+/* cpuid; hlt with EAX/ECX preset. */
+static void cpuid_run(struct fake *f, uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    struct x86_state st;
+    static const uint8_t code[] = {0x0f, 0xa2, 0xf4};
+    memcpy(f->ram + 0x7c00, code, sizeof(code));
+    x86_state_reset(&st);
+    x86_state_flat32(&st, 0x08, 0x10);
+    st.rip = 0x7c00;
+    st.gpr[R_EAX] = leaf;
+    st.gpr[R_ECX] = sub;
+    cpu_set_state(f->cpu, &st);
+    cpu_run(f->cpu, 10, NULL);
+    cpu_get_state(f->cpu, &st);
+    r[0] = (uint32_t)st.gpr[R_EAX]; r[1] = (uint32_t)st.gpr[R_EBX];
+    r[2] = (uint32_t)st.gpr[R_ECX]; r[3] = (uint32_t)st.gpr[R_EDX];
+}
+
+TEST(cpu_cpuid_features_and_caches)
+{
+    struct fake *f = fake_new();
+    uint32_t r[4];
+    cpuid_run(f, 0, 0, r);
+    CHECK(r[0] >= 0x15);
+    CHECK_EQ(r[1], 0x756e6547);                 /* "Genu" */
+    cpuid_run(f, 1, 0, r);
+    /* What Linux x86-64 requires: FPU PAE CX8 PGE CMOV FXSR SSE SSE2 MSR. */
+    uint32_t need = 1u | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 13) | (1u << 15) |
+                    (1u << 24) | (1u << 25) | (1u << 26);
+    CHECK_EQ(r[3] & need, need);
+    CHECK(!(r[2] & 1));                         /* no SSE3: not implemented */
+    cpuid_run(f, 0x80000001, 0, r);
+    CHECK(r[3] & (1u << 29));                   /* LM */
+    unsigned kib[4];
+    for (unsigned k = 0; k < 4; k++) {
+        cpuid_run(f, 4, k, r);
+        unsigned ways = (r[1] >> 22) + 1, parts = ((r[1] >> 12) & 0x3ff) + 1, line = (r[1] & 0xfff) + 1;
+        kib[k] = ways * parts * line * (r[2] + 1) / 1024;
+    }
+    CHECK_EQ(kib[0], 32);
+    CHECK_EQ(kib[2], 1024);
+    CHECK_EQ(kib[3], 16384);
+    cpuid_run(f, 4, 4, r);
+    CHECK_EQ(r[0] & 0x1f, 0);                   /* end of the list */
+    cpuid_run(f, 0x15, 0, r);
+    CHECK_EQ((uint64_t)r[2] * r[1] / r[0], 1000000000);   /* 1 GHz TSC */
+    fake_free(f);
+}
+
 TEST(cpu_triple_fault_shuts_down)
 {
     struct fake *f = fake_new();
