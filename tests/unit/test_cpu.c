@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #define RAM_SIZE (4u << 20)
 #define MMIO_BASE 0xa0000u      /* [0xa0000, 0xc0000) is MMIO on the fake bus */
@@ -1658,6 +1660,35 @@ TEST(cpu_data_next_to_code_does_not_redecode)
     CHECK_EQ(cpu_icount(f->cpu), 2001);
     CHECK(cpu_blocks_decoded(f->cpu) <= 3);
     CHECK_EQ(f->ram[0x7d00], 1);
+    fake_free(f);
+}
+
+/* A "DMA" from another thread rewrites code the CPU is spinning in. */
+static void *dma_patch(void *arg)
+{
+    struct fake *f = arg;
+    usleep(20000);
+    f->ram[0x7c01] = 2;                         /* mov eax, 1 → mov eax, 2 */
+    cpu_invalidate_phys(f->cpu, 0x7c01, 1);
+    return NULL;
+}
+
+TEST(cpu_invalidate_from_another_thread)
+{
+    struct fake *f = fake_new();
+    struct x86_state st;
+    /* l: mov eax, 1; cmp eax, 2; jne l; hlt */
+    static const uint8_t code[] = {0xb8, 0x01, 0x00, 0x00, 0x00, 0x83, 0xf8, 0x02, 0x75, 0xf6, 0xf4};
+    memcpy(f->ram + 0x7c00, code, sizeof(code));
+    x86_state_reset(&st);
+    x86_state_flat32(&st, 0x08, 0x10);
+    st.rip = 0x7c00;
+    cpu_set_state(f->cpu, &st);
+    pthread_t t;
+    pthread_create(&t, NULL, dma_patch, f);
+    enum cpu_stop r = cpu_run(f->cpu, 4000000000ULL, NULL);
+    pthread_join(t, NULL);
+    CHECK_EQ(r, CPU_STOP_HLT);
     fake_free(f);
 }
 
