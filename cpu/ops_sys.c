@@ -1563,7 +1563,6 @@ void op_cpuid(struct cpu *c, const struct insn *i)
     (void)i;
     uint32_t leaf = (uint32_t)c->gpr[R_EAX], sub = (uint32_t)c->gpr[R_ECX];
     uint32_t a = 0, b = 0, cx = 0, d = 0;
-    (void)sub;
     switch (leaf) {
     case 0:
         a = 0x16;
@@ -1578,6 +1577,27 @@ void op_cpuid(struct cpu *c, const struct insn *i)
             (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | /* CMOV PAT PSE36 CLFSH */
             (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26); /* MMX FXSR SSE SSE2 */
         break;
+    case 2:
+        /* One round; descriptor FFH: "use leaf 4" (SDM vol. 2, CPUID, table 3-12). */
+        a = 0x0000ff01;
+        break;
+    case 4: {
+        /* Deterministic cache parameters (SDM vol. 2, CPUID leaf 04H): a
+         * plausible hierarchy so libc sizes its copy thresholds sensibly;
+         * caches are not modelled. */
+        static const uint32_t t[4][3] = {
+            {0x121, 63 | (7u << 22), 63},       /* L1d 32 KiB, 8-way, 64 B lines */
+            {0x122, 63 | (7u << 22), 63},       /* L1i 32 KiB */
+            {0x143, 63 | (15u << 22), 1023},    /* L2 1 MiB, 16-way */
+            {0x163, 63 | (15u << 22), 16383},   /* L3 16 MiB, 16-way */
+        };
+        if (sub < 4) {
+            a = t[sub][0];
+            b = t[sub][1];
+            cx = t[sub][2];
+        }
+        break;
+    }
     case 7:
         break;
     case 0x15:
