@@ -52,8 +52,7 @@ int pci_device_pirq(const struct pci_device *d)
     int pin = d->config[PCI_INTERRUPT_PIN];
     if (pin < 1 || pin > 4)
         return -1;
-    int slot = d->devfn >> 3;
-    return (slot - 1 + pin - 1) & 3;
+    return pci_slot_pirq(d->devfn >> 3, (unsigned)pin - 1);
 }
 
 int pci_device_isa_irq(const struct pci_device *d)
@@ -577,7 +576,7 @@ int pci_build_pir_table(const struct pci_bus *bus, uint8_t *buf, size_t len)
         for (int pin = 0; pin < 4; pin++) {
             /* Link value = the PIIX PIRQRC register for this pin, the
              * convention Linux's PIIX router (pirq_piix_get) reads. */
-            e[2 + 3 * pin] = (uint8_t)(PIIX_PIRQRC + ((s - 1 + pin) & 3));
+            e[2 + 3 * pin] = (uint8_t)(PIIX_PIRQRC + pci_slot_pirq((unsigned)s, (unsigned)pin));
             le_st16(e + 3 + 3 * pin, 0xdef8);   /* IRQs 3-7, 9-12, 14, 15 */
         }
         e[14] = (uint8_t)s;                     /* "slot number": 0 = embedded is fine */

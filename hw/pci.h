@@ -131,6 +131,12 @@ void pci_device_unregister(struct pci_device *d);
  * PIIX3 PIRQ router: PIRQ = (slot - 1 + pin - 1) & 3, as QEMU's pc and
  * SeaBIOS (and so the ACPI _PRT) expect. */
 void pci_set_irq(struct pci_device *d, int level);
+/* The swizzle alone, for table builders (ACPI _PRT, $PIR): PIRQ index 0..3
+ * (A..D) that slot's pin0 (0 = INTA) drives — QEMU's pc_pci_slot_get_pirq. */
+static inline int pci_slot_pirq(unsigned slot, unsigned pin0)
+{
+    return (int)((slot - 1 + pin0) & 3);
+}
 int pci_device_pirq(const struct pci_device *d);        /* 0..3, -1 no pin */
 int pci_device_isa_irq(const struct pci_device *d);     /* routed IRQ, -1 none */
 

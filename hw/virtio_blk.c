@@ -7,6 +7,7 @@
  * next step (DESIGN.md: vCPUs never block on host I/O they do not own). */
 #include "hw/virtio_blk.h"
 #include "hw/pci.h"
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,9 @@ static uint8_t do_discard_wz(struct virtio_blk *b, const struct virtq_elem *e, u
         return VIRTIO_BLK_S_IOERR;
     int r = wz ? b->be.write_zeroes(b->be.opaque, sector * SECTOR, (uint64_t)num * SECTOR)
                : b->be.discard(b->be.opaque, sector * SECTOR, (uint64_t)num * SECTOR);
+    /* UNSUPP makes Linux fall back to writing zeroes itself. */
+    if (r == -ENOTSUP || r == -EOPNOTSUPP)
+        return VIRTIO_BLK_S_UNSUPP;
     return r < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 }
 

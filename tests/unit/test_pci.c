@@ -317,3 +317,72 @@ TEST(pci_pir_table)
     CHECK_EQ(e[8], 0x60);
     fx_free(&f);
 }
+
+/* ---- the board glue: bus + devices on a machine-shaped object ---- */
+#include "hw/machine.h"
+#include "hw/pc_pci.h"
+#include "hw/virtio_pci.h"
+#include <stdlib.h>
+
+static int mem_disk_read(void *o, uint64_t off, void *buf, size_t len)
+{
+    memset(buf, 0x33, len);
+    return 0;
+}
+
+TEST(pc_pci_board_layout)
+{
+    struct machine m;
+    memset(&m, 0, sizeof(m));
+    m.ram_size = m.lowmem = 16u << 20;
+    m.ram = calloc(1, m.ram_size);
+    iomap_init(&m.pio, "pio", NULL);
+    iomap_init(&m.mmio, "mmio", NULL);
+    struct pci_devices_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.ndisks = 2;
+    for (int i = 0; i < 2; i++) {
+        cfg.disks[i].be = (struct virtio_blk_backend){.size = 1 << 20, .read = mem_disk_read};
+        snprintf(cfg.disks[i].serial, sizeof(cfg.disks[i].serial), "disk%d", i);
+    }
+    cfg.nnics = 1;
+    cfg.nics[0].slot = -1;
+    cfg.rng = true;
+    struct pc_pci *p = pc_pci_init(&m, &cfg);
+    CHECK(p != NULL);
+    struct fx f;                    /* reuse the config helpers on m.pio */
+    memset(&f, 0, sizeof(f));
+    f.pio = m.pio;
+    CHECK_EQ(cfg_rd(&f, 0, 0, 0, 4), 0x12378086u);
+    CHECK_EQ(cfg_rd(&f, 3, 0, 0, 4), 0x10001af4u);     /* NIC at 00:03.0 */
+    CHECK_EQ(cfg_rd(&f, 4, 0, 0, 4), 0x10011af4u);     /* disks at 00:04.0, 00:05.0 */
+    CHECK_EQ(cfg_rd(&f, 5, 0, 0, 4), 0x10011af4u);
+    CHECK_EQ(cfg_rd(&f, 6, 0, 0, 4), 0x10051af4u);     /* rng */
+    CHECK_EQ(cfg_rd(&f, 7, 0, 0, 4), 0xffffffffu);
+    CHECK_EQ(cfg_rd(&f, 3, 0, 0x3c, 1), 11);
+    CHECK_EQ(cfg_rd(&f, 4, 0, 0x3c, 1), 11);
+    CHECK_EQ(cfg_rd(&f, 5, 0, 0x3c, 1), 10);
+    CHECK_EQ(cfg_rd(&f, 6, 0, 0x3c, 1), 10);
+    /* Every memory BAR inside the hole, below the IOAPIC, no overlap. */
+    uint64_t lo[4];
+    for (int s = 3; s <= 6; s++) {
+        uint64_t a = cfg_rd(&f, s, 0, 0x20, 4) & ~0xfu;
+        CHECK(a >= m.lowmem && a + VIRTIO_PCI_BAR4_SIZE <= 0xfec00000ULL);
+        for (int t = 3; t < s; t++)
+            CHECK(a + VIRTIO_PCI_BAR4_SIZE <= lo[t - 3] || lo[t - 3] + VIRTIO_PCI_BAR4_SIZE <= a);
+        lo[s - 3] = a;
+        uint32_t io = cfg_rd(&f, s, 0, 0x10, 4);
+        CHECK((io & 1) && (io & ~3u) >= 0xc000);
+    }
+    /* $PIR in the F segment. */
+    CHECK_EQ(pc_pci_write_pir(p, &m, 0xf0001), -1);
+    CHECK_EQ(pc_pci_write_pir(p, &m, 0xf0000), 0);
+    CHECK(memcmp(m.ram + 0xf0000, "$PIR", 4) == 0);
+    /* Reset keeps the layout. */
+    pc_pci_reset(p);
+    CHECK_EQ(cfg_rd(&f, 4, 0, 0x20, 4) & ~0xfu, lo[1]);
+    pc_pci_destroy(p);
+    iomap_destroy(&m.pio);
+    iomap_destroy(&m.mmio);
+    free(m.ram);
+}

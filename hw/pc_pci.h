@@ -1,0 +1,92 @@
+/* Board glue for PCI: creates bus 0 (i440FX + PIIX3) on the machine and the
+ * virtio-pci devices the command line asked for. Called from pc_init.
+ *
+ * Slots (as QEMU's pc): 00:00.0 host bridge, 00:01.0 PIIX3, the first NIC
+ * at 00:03.0 unless given a slot, everything else from 00:04.0 up in the
+ * order: NICs, disks, rng, console. INTx: PIRQ[(slot - 1 + pin) & 3] →
+ * PIIX3 0x60-0x63 (10, 10, 11, 11 as SeaBIOS sets them) → ISA IRQ, via
+ * machine_set_gsi (PIC or in-kernel irqchip). Interrupt Line is pre-set. */
+#ifndef HW_PC_PCI_H
+#define HW_PC_PCI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "hw/virtio_blk.h"
+#include "hw/chardev.h"
+#include "block/block.h"
+
+struct machine;
+struct net_backend;
+struct pci_bus;
+
+#define PC_PCI_MAX_DISKS 8
+#define PC_PCI_MAX_NICS 4
+
+struct pci_devices_config {
+    struct {
+        struct virtio_blk_backend be;   /* pc_pci_disk_from_block() fills it */
+        char serial[21];                /* GET_ID; "" for none */
+    } disks[PC_PCI_MAX_DISKS];
+    int ndisks;
+    struct {
+        struct net_backend *nb;         /* NULL: a NIC with no backend */
+        uint8_t mac[6];
+        bool mac_set;                   /* false: 52:54:00:12:34:56 + index */
+        int slot;                       /* -1: 3 for the first NIC, else auto */
+    } nics[PC_PCI_MAX_NICS];
+    int nnics;
+    bool rng;                           /* -device virtio-rng-pci */
+    struct chardev *console;            /* -device virtio-serial + virtconsole; NULL: none */
+    bool modern_only;                   /* disable-legacy=on for all */
+};
+
+struct pc_pci;
+
+/* Creates the bus and devices. NULL with a message on stderr when a slot
+ * is taken twice or the PCI window cannot hold the BARs. */
+struct pc_pci *pc_pci_init(struct machine *m, const struct pci_devices_config *cfg);
+/* System reset: config spaces back to the firmware layout, devices reset. */
+void pc_pci_reset(struct pc_pci *p);
+void pc_pci_destroy(struct pc_pci *p);
+struct pci_bus *pc_pci_bus(struct pc_pci *p);
+/* Writes the $PIR routing table at gpa (16-byte aligned, in 0xF0000-0xFFFFF,
+ * RAM on a direct boot) so a guest without ACPI _PRT finds the PIIX3
+ * router. Returns 0, or -1 (not RAM / misaligned). */
+int pc_pci_write_pir(struct pc_pci *p, struct machine *m, uint64_t gpa);
+
+/* ---- block_dev → virtio_blk_backend (inline: only the TU that calls it
+ * links against block/) ---- */
+static inline int pc_pci_bd_read(void *o, uint64_t off, void *buf, size_t len)
+{
+    return block_read((struct block_dev *)o, off, buf, len);
+}
+static inline int pc_pci_bd_write(void *o, uint64_t off, const void *buf, size_t len)
+{
+    return block_write((struct block_dev *)o, off, buf, len);
+}
+static inline int pc_pci_bd_flush(void *o)
+{
+    return block_flush((struct block_dev *)o);
+}
+static inline int pc_pci_bd_discard(void *o, uint64_t off, uint64_t len)
+{
+    return block_discard((struct block_dev *)o, off, len);
+}
+static inline int pc_pci_bd_write_zeroes(void *o, uint64_t off, uint64_t len)
+{
+    return block_write_zeroes((struct block_dev *)o, off, len);
+}
+static inline void pc_pci_disk_from_block(struct virtio_blk_backend *be, struct block_dev *bd,
+                                          bool readonly)
+{
+    be->opaque = bd;
+    be->size = block_size(bd);
+    be->readonly = readonly || block_is_readonly(bd);
+    be->read = pc_pci_bd_read;
+    be->write = pc_pci_bd_write;
+    be->flush = pc_pci_bd_flush;
+    be->discard = pc_pci_bd_discard;
+    be->write_zeroes = pc_pci_bd_write_zeroes;
+}
+
+#endif
