@@ -45,6 +45,10 @@ struct accel_ops {
     enum vcpu_exit (*vcpu_run)(struct vcpu *v);
     /* Called from any thread: make vcpu_run return soon (exit_request is set). */
     void (*vcpu_kick)(struct vcpu *v);
+    /* Machine reset: power-on state for everything x86_state does not carry
+     * (engine-wide state such as an in-kernel irqchip is reset through the
+     * first vCPU). Called before set_state loads the boot state. Optional. */
+    int (*reset)(struct vcpu *v);
     int (*get_state)(struct vcpu *v, struct x86_state *s);
     int (*set_state)(struct vcpu *v, const struct x86_state *s);
     /* The PIC's INTR output changed (user-space interrupt controller). */

@@ -69,7 +69,6 @@ struct kvm_vm {
     struct kvm_irqchip chip_reset[3];
     struct kvm_pit_state2 pit_reset;
     bool have_chip_reset, have_pit_reset;
-    uint64_t resets_seen;
     int reason_id[NREASONS];
     int reason_other;
 };
@@ -83,7 +82,6 @@ struct kvm_vcpu_priv {
     pthread_t thread;
     struct kvm_lapic_state lapic_reset;
     bool have_lapic_reset;
-    uint64_t resets_seen;
     bool has_tsc_aux;
 };
 
@@ -748,9 +746,9 @@ static int kvm_vcpu_init(struct vcpu *v)
         return -1;
     if (vcpu_reset(v) < 0)
         return -1;
-    p->resets_seen = vm->resets_seen = atomic_load(&m->stats.event[STAT_RESET]);
     return 0;
 }
+
 
 /* ---- state conversion ---- */
 
@@ -803,20 +801,6 @@ static int kvm_set_state(struct vcpu *v, const struct x86_state *s)
         return -1;
     if (sync_bios(m) < 0)
         return -1;
-    /* The board has no engine reset hook: machine_reset counts STAT_RESET
-     * and then sets the boot state, so a new count means "power-on state
-     * for everything x86_state does not carry". */
-    uint64_t resets = atomic_load(&m->stats.event[STAT_RESET]);
-    if (resets != vm->resets_seen) {
-        vm->resets_seen = resets;
-        reset_irqchips(m);
-    }
-    if (resets != p->resets_seen) {
-        p->resets_seen = resets;
-        if (vcpu_reset(v) < 0)
-            return -1;
-    }
-
     struct kvm_sregs sr;
     memset(&sr, 0, sizeof(sr));
     seg_to_kvm(&sr.es, &s->seg[SEG_ES]);
@@ -1428,6 +1412,15 @@ static void kvm_destroy(struct machine *m)
     m->irqchip_in_kernel = false;
 }
 
+/* Machine reset: the in-kernel PIC/IOAPIC/PIT with the first vCPU, then this
+ * vCPU's LAPIC, MSRs, FPU and pending events. */
+static int kvm_reset(struct vcpu *v)
+{
+    if (v->index == 0)
+        reset_irqchips(v->m);
+    return vcpu_reset(v);
+}
+
 const struct accel_ops accel_kvm_ops = {
     .name = "kvm",
     .probe = kvm_probe,
@@ -1436,6 +1429,7 @@ const struct accel_ops accel_kvm_ops = {
     .vcpu_run = kvm_vcpu_run,
     .vcpu_kick = kvm_vcpu_kick,
     .get_state = kvm_get_state,
+    .reset = kvm_reset,
     .set_state = kvm_set_state,
     .intr_changed = kvm_intr_changed,
     .set_gsi = kvm_set_gsi,

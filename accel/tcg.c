@@ -1,15 +1,297 @@
-/* The software CPU engine. The interpreter lands with the CPU issue; until
- * then the engine exists so the board and command line are complete. */
+/* The software CPU engine: runs cpu/ (the block interpreter) on a vCPU
+ * thread, connects its bus to the machine (RAM, MMIO, port I/O, the PIC's
+ * acknowledge), sleeps on HLT until an interrupt or a kick, and provides
+ * the -d in_asm,exec,cpu,int traces and crash dumps (capstone is used for
+ * disassembly there only, never on the execution path). */
 #include "accel/accel.h"
-#include <stdio.h>
+#include "hw/machine.h"
+#include "cpu/cpu.h"
+#include <capstone/capstone.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct tcg_vcpu {
+    struct vcpu *v;
+    struct cpu *cpu;
+    struct cpu_bus bus;
+    csh cs[3];              /* 16, 32, 64-bit */
+    bool cs_ok[3];
+};
+
+/* ---- bus ---- */
+
+static uint8_t *tcg_ram_ptr(void *opaque, uint64_t paddr, bool write)
+{
+    struct tcg_vcpu *t = opaque;
+    struct machine *m = t->v->m;
+    uint64_t page = paddr & ~0xfffULL;
+    uint8_t *p = machine_phys_ptr(m, page, 0x1000);
+    if (!p)
+        return NULL;
+    /* The firmware image is ROM: writes go to the MMIO path (dropped). */
+    if (write && m->bios && p >= m->bios && p < m->bios + m->bios_size)
+        return NULL;
+    return p + (paddr - page);
+}
+
+static uint64_t tcg_mmio_read(void *opaque, uint64_t paddr, unsigned size)
+{
+    struct tcg_vcpu *t = opaque;
+    return machine_mmio_read(t->v->m, paddr, size);
+}
+
+static void tcg_mmio_write(void *opaque, uint64_t paddr, uint64_t val, unsigned size)
+{
+    struct tcg_vcpu *t = opaque;
+    machine_mmio_write(t->v->m, paddr, val, size);
+}
+
+static uint32_t tcg_pio_in(void *opaque, uint16_t port, unsigned size)
+{
+    struct tcg_vcpu *t = opaque;
+    return machine_pio_in(t->v->m, port, size);
+}
+
+static void tcg_pio_out(void *opaque, uint16_t port, uint32_t val, unsigned size)
+{
+    struct tcg_vcpu *t = opaque;
+    machine_pio_out(t->v->m, port, val, size);
+}
+
+static int tcg_intr_ack(void *opaque)
+{
+    struct tcg_vcpu *t = opaque;
+    stats_count(&t->v->m->stats, STAT_IRQ_INJECTED);
+    return machine_intr_ack(t->v->m);
+}
+
+/* ---- disassembly for traces ---- */
+
+static int bits_idx(int bits)
+{
+    return bits == 64 ? 2 : bits == 32 ? 1 : 0;
+}
+
+static void disas(struct tcg_vcpu *t, FILE *f, uint64_t lin, const uint8_t *code, unsigned len,
+                  int bits, unsigned max_insns)
+{
+    int k = bits_idx(bits);
+    if (!t->cs_ok[k]) {
+        fprintf(f, "  0x%016" PRIx64 ": (%u bytes, no disassembler)\n", lin, len);
+        return;
+    }
+    cs_insn *insn;
+    size_t n = cs_disasm(t->cs[k], code, len, lin, max_insns, &insn);
+    for (size_t j = 0; j < n; j++)
+        fprintf(f, "  0x%016" PRIx64 ":  %-8s %s\n", insn[j].address, insn[j].mnemonic, insn[j].op_str);
+    if (n)
+        cs_free(insn, n);
+    else
+        fprintf(f, "  0x%016" PRIx64 ": (undecodable)\n", lin);
+}
+
+static void trace_in_asm(void *opaque, uint64_t lin, uint64_t phys, const uint8_t *code,
+                         unsigned len, int bits)
+{
+    struct tcg_vcpu *t = opaque;
+    struct machine *m = t->v->m;
+    FILE *f = m->log ? m->log : stderr;
+    fprintf(f, "IN: lin 0x%" PRIx64 " phys 0x%" PRIx64 " (%d-bit)\n", lin, phys, bits);
+    disas(t, f, lin, code, len, bits, 0);
+    fprintf(f, "\n");
+}
+
+static void trace_exec(void *opaque, uint64_t lin, uint64_t cs_base)
+{
+    struct tcg_vcpu *t = opaque;
+    struct machine *m = t->v->m;
+    FILE *f = m->log ? m->log : stderr;
+    (void)cs_base;
+    if (m->cfg->debug_mask & DBG_EXEC)
+        fprintf(f, "Trace: lin 0x%" PRIx64 "\n", lin);
+    if (m->cfg->debug_mask & DBG_CPU) {
+        struct x86_state s;
+        cpu_get_state(t->cpu, &s);
+        x86_state_dump(&s, f);
+    }
+}
+
+static void trace_intr(void *opaque, int vec, bool has_err, uint32_t err, uint64_t rip, bool hw)
+{
+    struct tcg_vcpu *t = opaque;
+    machine_log(t->v->m, DBG_INT, "%s %d (0x%02x)%s err=0x%x at rip 0x%" PRIx64 "\n",
+                hw ? "interrupt" : "exception", vec, vec, has_err ? "" : " no", err, rip);
+}
+
+/* ---- engine ---- */
 
 static bool tcg_probe(char *why, size_t len)
 {
-    snprintf(why, len, "the software CPU is not built yet");
-    return false;
+    snprintf(why, len, "software CPU");
+    return true;
+}
+
+static int tcg_init(struct machine *m)
+{
+    (void)m;
+    return 0;
+}
+
+static int tcg_vcpu_init(struct vcpu *v)
+{
+    struct tcg_vcpu *t = calloc(1, sizeof(*t));
+    if (!t)
+        return -1;
+    t->v = v;
+    t->bus = (struct cpu_bus){t, tcg_ram_ptr, tcg_mmio_read, tcg_mmio_write,
+                              tcg_pio_in, tcg_pio_out, tcg_intr_ack};
+    t->cpu = cpu_new(&t->bus);
+    if (!t->cpu) {
+        free(t);
+        return -1;
+    }
+    static const int modes[3] = {CS_MODE_16, CS_MODE_32, CS_MODE_64};
+    for (int k = 0; k < 3; k++)
+        t->cs_ok[k] = cs_open(CS_ARCH_X86, modes[k], &t->cs[k]) == CS_ERR_OK;
+    unsigned dm = v->m->cfg->debug_mask;
+    if (dm & (DBG_IN_ASM | DBG_EXEC | DBG_CPU | DBG_INT)) {
+        struct cpu_trace tr = {
+            .opaque = t,
+            .in_asm = (dm & DBG_IN_ASM) ? trace_in_asm : NULL,
+            .exec = (dm & (DBG_EXEC | DBG_CPU)) ? trace_exec : NULL,
+            .intr = (dm & DBG_INT) ? trace_intr : NULL,
+        };
+        cpu_set_trace(t->cpu, &tr);
+    }
+    v->priv = t;
+    return 0;
+}
+
+static void tcg_dump(struct vcpu *v, FILE *f)
+{
+    struct tcg_vcpu *t = v->priv;
+    if (!t)
+        return;
+    struct x86_state s;
+    cpu_get_state(t->cpu, &s);
+    x86_state_dump(&s, f);
+    fprintf(f, "instructions retired: %" PRIu64 "\n", cpu_icount(t->cpu));
+    uint64_t pcs[16];
+    int n = cpu_recent_pcs(t->cpu, pcs, 16);
+    if (n) {
+        fprintf(f, "last blocks (linear):");
+        for (int k = 0; k < n; k++)
+            fprintf(f, " %" PRIx64, pcs[k]);
+        fprintf(f, "\n");
+    }
+    uint8_t code[64];
+    uint64_t lin = s.seg[SEG_CS].base + s.rip;
+    int bits = cpu_code_bits(t->cpu);
+    if (bits != 64)
+        lin &= 0xffffffffULL;
+    unsigned got = cpu_read_code(t->cpu, lin, code, sizeof(code));
+    if (got) {
+        fprintf(f, "code at CS:RIP:\n");
+        disas(t, f, lin, code, got, bits, 4);
+    }
+}
+
+static enum vcpu_exit tcg_vcpu_run(struct vcpu *v)
+{
+    struct tcg_vcpu *t = v->priv;
+    struct machine *m = v->m;
+    for (;;) {
+        enum cpu_stop s = cpu_run(t->cpu, 1u << 22, &v->exit_request);
+        switch (s) {
+        case CPU_STOP_BUDGET:
+            continue;
+        case CPU_STOP_EXIT_REQUEST:
+            atomic_store(&v->exit_request, 0);
+            return VCPU_EXIT_KICK;
+        case CPU_STOP_SHUTDOWN:
+            return VCPU_EXIT_SHUTDOWN;
+        case CPU_STOP_HLT:
+            stats_count(&m->stats, STAT_HLT);
+            if (!cpu_interrupts_enabled(t->cpu))
+                return VCPU_EXIT_DEAD_HALT;
+            /* Sleep until the PIC raises INTR or someone kicks us: an idle
+             * guest must not burn a host core. */
+            pthread_mutex_lock(&v->halt_lock);
+            while (!atomic_load(&v->intr_line) && !atomic_load(&v->exit_request))
+                pthread_cond_wait(&v->halt_cond, &v->halt_lock);
+            pthread_mutex_unlock(&v->halt_lock);
+            cpu_set_intr(t->cpu, atomic_load(&v->intr_line) != 0);
+            continue;
+        case CPU_STOP_ERROR:
+        default: {
+            FILE *f = m->log ? m->log : stderr;
+            fprintf(f, "tremu: tcg: %s\n", cpu_error(t->cpu));
+            tcg_dump(v, f);
+            return VCPU_EXIT_ERROR;
+        }
+        }
+    }
+}
+
+static void tcg_vcpu_kick(struct vcpu *v)
+{
+    atomic_store(&v->exit_request, 1);
+    pthread_mutex_lock(&v->halt_lock);
+    pthread_cond_broadcast(&v->halt_cond);
+    pthread_mutex_unlock(&v->halt_lock);
+}
+
+static int tcg_get_state(struct vcpu *v, struct x86_state *s)
+{
+    struct tcg_vcpu *t = v->priv;
+    cpu_get_state(t->cpu, s);
+    return 0;
+}
+
+static int tcg_set_state(struct vcpu *v, const struct x86_state *s)
+{
+    struct tcg_vcpu *t = v->priv;
+    cpu_set_state(t->cpu, s);
+    return 0;
+}
+
+static void tcg_intr_changed(struct vcpu *v)
+{
+    struct tcg_vcpu *t = v->priv;
+    if (!t)
+        return;
+    cpu_set_intr(t->cpu, atomic_load(&v->intr_line) != 0);
+    pthread_mutex_lock(&v->halt_lock);
+    pthread_cond_broadcast(&v->halt_cond);
+    pthread_mutex_unlock(&v->halt_lock);
+}
+
+static void tcg_destroy(struct machine *m)
+{
+    for (int i = 0; i < m->nvcpus; i++) {
+        struct tcg_vcpu *t = m->vcpu[i].priv;
+        if (!t)
+            continue;
+        for (int k = 0; k < 3; k++)
+            if (t->cs_ok[k])
+                cs_close(&t->cs[k]);
+        cpu_free(t->cpu);
+        free(t);
+        m->vcpu[i].priv = NULL;
+    }
 }
 
 const struct accel_ops accel_tcg_ops = {
     .name = "tcg",
     .probe = tcg_probe,
+    .init = tcg_init,
+    .vcpu_init = tcg_vcpu_init,
+    .vcpu_run = tcg_vcpu_run,
+    .vcpu_kick = tcg_vcpu_kick,
+    .get_state = tcg_get_state,
+    .set_state = tcg_set_state,
+    .intr_changed = tcg_intr_changed,
+    .dump = tcg_dump,
+    .destroy = tcg_destroy,
 };

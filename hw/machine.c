@@ -44,8 +44,9 @@ void machine_e820_build(struct machine *m)
     m->e820[n++] = (struct e820_entry){0xf0000, 0x10000, E820_RESERVED};
     if (m->lowmem > 0x100000)
         m->e820[n++] = (struct e820_entry){0x100000, m->lowmem - 0x100000, E820_RAM};
-    /* The firmware mapping just below 4 GiB. */
-    m->e820[n++] = (struct e820_entry){0xfffc0000, 0x40000, E820_RESERVED};
+    /* The firmware mapping just below 4 GiB, and the 16 KiB below it where
+     * KVM keeps its identity-map and TSS pages (as QEMU reserves them). */
+    m->e820[n++] = (struct e820_entry){0xfffbc000, 0x44000, E820_RESERVED};
     if (m->highmem)
         m->e820[n++] = (struct e820_entry){HIGHMEM_BASE, m->highmem, E820_RAM};
     m->ne820 = n;
@@ -304,9 +305,12 @@ static int machine_reset(struct machine *m)
         fprintf(stderr, "tremu: %s\n", err);
         return -1;
     }
-    for (int i = 0; i < m->nvcpus; i++)
+    for (int i = 0; i < m->nvcpus; i++) {
+        if (m->accel->reset && m->accel->reset(&m->vcpu[i]) < 0)
+            return -1;
         if (m->accel->set_state(&m->vcpu[i], &st) < 0)
             return -1;
+    }
     return 0;
 }
 

@@ -1,0 +1,85 @@
+/* The software x86-64 CPU: an interpreter over pre-decoded blocks.
+ *
+ * Guest code is decoded once into blocks (arrays of struct insn, each with
+ * a handler pointer and its operands) keyed by guest-physical address and
+ * CPU mode; the run loop dispatches through the handler pointers ("threaded"
+ * code) and never re-decodes. A write to a page holding decoded code drops
+ * its blocks. cpu/ sees the machine only through struct cpu_bus. */
+#ifndef CPU_CPU_H
+#define CPU_CPU_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "cpu/bus.h"
+#include "cpu/state.h"
+
+struct cpu;
+
+struct cpu *cpu_new(const struct cpu_bus *bus);
+void cpu_free(struct cpu *c);
+void cpu_set_state(struct cpu *c, const struct x86_state *s);
+void cpu_get_state(struct cpu *c, struct x86_state *s);
+
+enum cpu_stop {
+    CPU_STOP_BUDGET,        /* budget instructions retired */
+    CPU_STOP_HLT,           /* HLT and nothing can be taken now */
+    CPU_STOP_SHUTDOWN,      /* triple fault */
+    CPU_STOP_EXIT_REQUEST,  /* *exit_request was non-zero at a block boundary */
+    CPU_STOP_ERROR,         /* internal error; cpu_error() says why */
+};
+
+/* Runs until budget instructions are retired, HLT, triple fault, or
+ * *exit_request becomes non-zero (checked at block boundaries). */
+enum cpu_stop cpu_run(struct cpu *c, uint64_t budget, _Atomic int *exit_request);
+/* Level of the INTR line from the PIC (any thread). */
+void cpu_set_intr(struct cpu *c, bool level);
+/* Edge on the NMI pin (any thread). */
+void cpu_nmi(struct cpu *c);
+uint64_t cpu_icount(const struct cpu *c);
+/* Blocks decoded so far (for stats and tests of the code cache). */
+uint64_t cpu_blocks_decoded(const struct cpu *c);
+/* DMA/loader writes to RAM: drop decoded code overlapping the range. */
+void cpu_invalidate_phys(struct cpu *c, uint64_t paddr, uint64_t len);
+/* True if HLT is in effect (cpu_run returned CPU_STOP_HLT and nothing woke it). */
+bool cpu_halted(const struct cpu *c);
+/* IF in the guest's RFLAGS (the engine uses it to tell a dead HLT). */
+bool cpu_interrupts_enabled(const struct cpu *c);
+const char *cpu_error(const struct cpu *c);
+
+/* Tracing hooks for the engine (-d in_asm,exec,int). Called only when set;
+ * cpu/ itself never disassembles. */
+struct cpu_trace {
+    void *opaque;
+    /* A block was decoded: bytes at guest linear address lin (phys addr phys). */
+    void (*in_asm)(void *opaque, uint64_t lin, uint64_t phys, const uint8_t *code,
+                   unsigned len, int bits);
+    /* A block is about to run. */
+    void (*exec)(void *opaque, uint64_t lin, uint64_t cs_base);
+    /* An interrupt or exception is being delivered. */
+    void (*intr)(void *opaque, int vec, bool has_err, uint32_t err, uint64_t rip, bool hw);
+};
+void cpu_set_trace(struct cpu *c, const struct cpu_trace *t);
+
+/* The last executed block starts (linear RIP, most recent last) for crash dumps.
+ * Returns the number written (at most max). */
+int cpu_recent_pcs(const struct cpu *c, uint64_t *pcs, int max);
+/* Reads guest code bytes at a linear address through the current paging
+ * mode without faulting; returns the number of bytes read. */
+unsigned cpu_read_code(struct cpu *c, uint64_t lin, uint8_t *buf, unsigned len);
+/* Code size of the current mode: 16, 32 or 64. */
+int cpu_code_bits(const struct cpu *c);
+
+/* Popek–Goldberg class of an instruction (recorded in the decode tables). */
+enum pg_class {
+    PG_INNOCUOUS = 0,
+    PG_PRIVILEGED,          /* traps when CPL > 0 */
+    PG_SENSITIVE,           /* sensitive but unprivileged (Robin & Irvine) */
+};
+/* Decodes one instruction at bytes[0..len) for the given mode (16/32/64)
+ * and returns its length (0: invalid/too short), its class and a short
+ * mnemonic-free name of the table entry; for teaching views and tests. */
+unsigned cpu_classify(const uint8_t *bytes, unsigned len, int bits, enum pg_class *cls);
+
+#endif

@@ -1,0 +1,50 @@
+/* Instruction handlers referenced by the decode tables (decode.c).
+ * Included by cpu_int.h with H(name) defined as the handler prototype. */
+
+/* ALU group: ADD OR ADC SBB AND SUB XOR CMP in the forms
+ * E,G (00) G,E (02) A,I (04) E,I (80-83). */
+#define ALU_DECL(n) H(op_##n##_EG); H(op_##n##_GE); H(op_##n##_AI); H(op_##n##_EI);
+ALU_DECL(add) ALU_DECL(or) ALU_DECL(adc) ALU_DECL(sbb)
+ALU_DECL(and) ALU_DECL(sub) ALU_DECL(xor) ALU_DECL(cmp)
+#undef ALU_DECL
+
+#define JCC_DECL(n) H(op_jcc##n);
+JCC_DECL(0) JCC_DECL(1) JCC_DECL(2) JCC_DECL(3) JCC_DECL(4) JCC_DECL(5) JCC_DECL(6) JCC_DECL(7)
+JCC_DECL(8) JCC_DECL(9) JCC_DECL(10) JCC_DECL(11) JCC_DECL(12) JCC_DECL(13) JCC_DECL(14) JCC_DECL(15)
+#undef JCC_DECL
+
+/* ops_int.c */
+H(op_inc_r); H(op_dec_r); H(op_inc_E); H(op_dec_E);
+H(op_push_r); H(op_pop_r); H(op_push_I); H(op_push_E); H(op_pop_E);
+H(op_pusha); H(op_popa); H(op_movsxd);
+H(op_imul_GEI); H(op_imul_GE);
+H(op_test_EG); H(op_test_AI); H(op_test_EI);
+H(op_xchg_EG); H(op_xchg_rA); H(op_nop);
+H(op_mov_EG); H(op_mov_GE); H(op_mov_EI); H(op_mov_rI); H(op_mov_AO); H(op_mov_OA);
+H(op_lea); H(op_cbw); H(op_cwd); H(op_sahf); H(op_lahf);
+H(op_movs); H(op_cmps); H(op_stos); H(op_lods); H(op_scas);
+H(op_rol); H(op_ror); H(op_rcl); H(op_rcr); H(op_shl); H(op_shr); H(op_sar);
+H(op_ret_near); H(op_enter); H(op_leave);
+H(op_aam); H(op_aad); H(op_daa); H(op_das); H(op_aaa); H(op_aas); H(op_salc); H(op_xlat);
+H(op_loop); H(op_jcxz); H(op_call_rel); H(op_jmp_rel); H(op_call_E); H(op_jmp_E);
+H(op_cmc); H(op_clc); H(op_stc); H(op_cld); H(op_std);
+H(op_not); H(op_neg); H(op_mul); H(op_imul1); H(op_div); H(op_idiv);
+H(op_cmovcc); H(op_setcc);
+H(op_bt_G); H(op_bt_I); H(op_shld); H(op_shrd);
+H(op_cmpxchg); H(op_xadd); H(op_movzx); H(op_movsx); H(op_bsf); H(op_bsr); H(op_popcnt);
+H(op_bswap); H(op_cmpxchg8b); H(op_movbe);
+
+/* ops_sys.c */
+H(op_ud); H(op_gp0);
+H(op_push_seg); H(op_pop_seg); H(op_mov_ES); H(op_mov_SE); H(op_lxs);
+H(op_pushf); H(op_popf); H(op_arpl);
+H(op_int3); H(op_int); H(op_into); H(op_int1); H(op_iret);
+H(op_ret_far); H(op_call_far_ptr); H(op_jmp_far_ptr); H(op_call_far_E); H(op_jmp_far_E);
+H(op_in); H(op_out); H(op_ins); H(op_outs);
+H(op_hlt); H(op_cli); H(op_sti); H(op_wait); H(op_fpu);
+H(op_sldt); H(op_str); H(op_lldt); H(op_ltr); H(op_verr); H(op_verw);
+H(op_sgdt); H(op_sidt); H(op_lgdt); H(op_lidt); H(op_smsw); H(op_lmsw); H(op_grp7_7); H(op_grp7_1);
+H(op_lar); H(op_lsl); H(op_syscall); H(op_sysret); H(op_clts); H(op_invd);
+H(op_mov_RC); H(op_mov_CR); H(op_mov_RD); H(op_mov_DR);
+H(op_wrmsr); H(op_rdmsr); H(op_rdtsc); H(op_rdpmc); H(op_sysenter); H(op_sysexit);
+H(op_cpuid); H(op_grp15);
