@@ -264,6 +264,8 @@ uint8_t pci_device_add_cap(struct pci_device *d, uint8_t cap_id, uint8_t len)
 uint32_t pci_config_read(struct pci_device *d, uint32_t off, unsigned size)
 {
     uint32_t v = 0;
+    if (d->config_read && off < PCI_CONFIG_SIZE)
+        d->config_read(d, off, size);
     for (unsigned i = 0; i < size && i < 4; i++) {
         uint32_t o = off + i;
         uint8_t b = o < PCI_CONFIG_SIZE ? d->config[o] : 0xff;

@@ -83,6 +83,9 @@ struct pci_device {
     /* Optional hooks: after a guest config write (val/size as written), and
      * at bus reset (after the config space is restored). */
     void (*config_write)(struct pci_device *d, uint32_t off, uint32_t val, unsigned size);
+    /* Optional: before a guest config read, so the device can refresh
+     * bytes whose value has side effects (virtio's PCI_CFG window). */
+    void (*config_read)(struct pci_device *d, uint32_t off, unsigned size);
     void (*reset)(struct pci_device *d);
     void *opaque;
 };

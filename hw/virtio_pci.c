@@ -255,6 +255,58 @@ static void legacy_write(void *opaque, uint64_t addr, uint64_t val, unsigned siz
 
 /* ---- creation ---- */
 
+/* ---- VIRTIO_PCI_CAP_PCI_CFG (§4.1.4.9): BAR access through config space,
+ * for firmware that cannot map the BAR. cap.bar/offset/length select the
+ * target; reading or writing pci_cfg_data performs the access. ---- */
+
+static bool pci_cfg_target(struct virtio_pci *vp, uint8_t *bar, uint32_t *off, unsigned *len)
+{
+    const uint8_t *c = &vp->pci.config[vp->pci_cfg_cap];
+    *bar = c[4];
+    *off = le_ld32(c + 8);
+    *len = le_ld32(c + 12);
+    if (*len != 1 && *len != 2 && *len != 4)
+        return false;
+    if (*off % *len)
+        return false;
+    if (*bar == 4)
+        return *off <= VIRTIO_PCI_BAR4_SIZE - *len;
+    if (*bar == 0 && vp->legacy)
+        return *off <= vp->pci.bar[0].size - *len;
+    return false;
+}
+
+static void vp_config_read(struct pci_device *d, uint32_t off, unsigned size)
+{
+    struct virtio_pci *vp = d->opaque;
+    uint32_t data = vp->pci_cfg_cap + 16u;
+    if (!vp->pci_cfg_cap || off >= data + 4 || off + size <= data)
+        return;
+    uint8_t bar; uint32_t o; unsigned len;
+    uint64_t v = 0;
+    if (pci_cfg_target(vp, &bar, &o, &len))
+        v = bar == 4 ? bar4_read(vp, o, len) : legacy_read(vp, o, len);
+    le_st32(&d->config[data], (uint32_t)v);
+}
+
+static void vp_config_write(struct pci_device *d, uint32_t off, uint32_t val, unsigned size)
+{
+    struct virtio_pci *vp = d->opaque;
+    uint32_t data = vp->pci_cfg_cap + 16u;
+    if (!vp->pci_cfg_cap || off >= data + 4 || off + size <= data)
+        return;
+    uint8_t bar; uint32_t o; unsigned len;
+    if (pci_cfg_target(vp, &bar, &o, &len)) {
+        uint32_t v = le_ld32(&d->config[data]);
+        if (len < 4)
+            v &= (1u << (8 * len)) - 1;
+        if (bar == 4)
+            bar4_write(vp, o, v, len);
+        else
+            legacy_write(vp, o, v, len);
+    }
+}
+
 static void vp_reset(struct pci_device *d)
 {
     struct virtio_pci *vp = d->opaque;
@@ -340,6 +392,15 @@ struct virtio_pci *virtio_pci_create(struct pci_bus *bus, struct virtio_dev *vd,
     if (!n)
         goto fail;
     le_st32(&d->config[n + 16], VIRTIO_PCI_NOTIFY_MULT);
+    uint8_t pc = add_vcap(d, VIRTIO_PCI_CAP_PCI_CFG, 20, 0, 0, 0);
+    if (!pc)
+        goto fail;
+    /* bar, offset, length and the data window are the driver's to write. */
+    d->wmask[pc + 4] = 0xff;
+    memset(&d->wmask[pc + 8], 0xff, 12);
+    vp->pci_cfg_cap = pc;
+    d->config_read = vp_config_read;
+    d->config_write = vp_config_write;
     vd->transport = vp;
     vd->update_irq = vp_update_irq;
     if (pci_device_register(bus, d, slot, 0) < 0)

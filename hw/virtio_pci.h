@@ -57,11 +57,13 @@
 #define VIRTIO_PCI_CAP_NOTIFY_CFG 2
 #define VIRTIO_PCI_CAP_ISR_CFG    3
 #define VIRTIO_PCI_CAP_DEVICE_CFG 4
+#define VIRTIO_PCI_CAP_PCI_CFG    5
 
 struct virtio_pci {
     struct pci_device pci;
     struct virtio_dev *vd;
     bool legacy;            /* transitional: legacy I/O BAR 0 present */
+    uint8_t pci_cfg_cap;    /* config offset of the PCI_CFG access window */
 };
 
 /* Wraps a virtio device (virtio_init + queues done) in a PCI function at

@@ -118,19 +118,49 @@ TEST(virtio_pci_identity_and_caps)
     CHECK_EQ(vdrv_cfg_rd(d, 0x20, 4) & 0xf, 0x4);  /* 64-bit memory BAR */
     /* Walk the capability list: common, ISR, device, notify, in BAR 4. */
     int seen = 0;
-    unsigned mult = 0;
+    unsigned mult = 0, pcicfg = 0;
     for (unsigned p = vdrv_cfg_rd(d, 0x34, 1), n = 0; p && n < 16; p = vdrv_cfg_rd(d, p + 1, 1), n++) {
         CHECK_EQ(vdrv_cfg_rd(d, p, 1), 0x09);
         unsigned type = vdrv_cfg_rd(d, p + 3, 1);
-        CHECK_EQ(vdrv_cfg_rd(d, p + 4, 1), 4);
         seen |= 1 << type;
+        if (type == VIRTIO_PCI_CAP_PCI_CFG) {
+            pcicfg = p;
+            continue;
+        }
+        CHECK_EQ(vdrv_cfg_rd(d, p + 4, 1), 4);
         if (type == VIRTIO_PCI_CAP_NOTIFY_CFG)
             mult = vdrv_cfg_rd(d, p + 16, 4);
         if (type == VIRTIO_PCI_CAP_DEVICE_CFG)
             CHECK_EQ(vdrv_cfg_rd(d, p + 8, 4), VIRTIO_PCI_DEVICE_OFF);
     }
-    CHECK_EQ(seen, 0x1e);
+    CHECK_EQ(seen, 0x3e);
     CHECK_EQ(mult, VIRTIO_PCI_NOTIFY_MULT);
+    /* PCI_CFG window (§4.1.4.9): read the device config's capacity and
+     * write the status register through config space. */
+    CHECK(pcicfg != 0);
+    iomap_write(&d->pio, 0xcf8, 0x80000000u | (uint32_t)d->slot << 11 | ((pcicfg + 4) & 0xfc), 4);
+    iomap_write(&d->pio, 0xcfc + ((pcicfg + 4) & 3), 4, 1);                    /* bar */
+    iomap_write(&d->pio, 0xcf8, 0x80000000u | (uint32_t)d->slot << 11 | (pcicfg + 8), 4);
+    iomap_write(&d->pio, 0xcfc, VIRTIO_PCI_DEVICE_OFF, 4);                     /* offset */
+    iomap_write(&d->pio, 0xcf8, 0x80000000u | (uint32_t)d->slot << 11 | (pcicfg + 12), 4);
+    iomap_write(&d->pio, 0xcfc, 4, 4);                                         /* length */
+    CHECK_EQ(vdrv_cfg_rd(d, pcicfg + 16, 4), 64);
+    iomap_write(&d->pio, 0xcf8, 0x80000000u | (uint32_t)d->slot << 11 | (pcicfg + 8), 4);
+    iomap_write(&d->pio, 0xcfc, VIRTIO_PCI_COMMON_STATUS, 4);
+    iomap_write(&d->pio, 0xcf8, 0x80000000u | (uint32_t)d->slot << 11 | (pcicfg + 12), 4);
+    iomap_write(&d->pio, 0xcfc, 1, 4);
+    iomap_write(&d->pio, 0xcf8, 0x80000000u | (uint32_t)d->slot << 11 | (pcicfg + 16), 4);
+    iomap_write(&d->pio, 0xcfc, 1, 4);
+    CHECK_EQ(vdrv_status(d), VIRTIO_STATUS_ACKNOWLEDGE);
+    /* A bad window (offset past the BAR, odd length) reads 0, never crashes. */
+    iomap_write(&d->pio, 0xcf8, 0x80000000u | (uint32_t)d->slot << 11 | (pcicfg + 8), 4);
+    iomap_write(&d->pio, 0xcfc, 0xfffffffe, 4);
+    CHECK_EQ(vdrv_cfg_rd(d, pcicfg + 16, 4), 0);
+    iomap_write(&d->pio, 0xcf8, 0x80000000u | (uint32_t)d->slot << 11 | (pcicfg + 12), 4);
+    iomap_write(&d->pio, 0xcfc, 3, 4);
+    iomap_write(&d->pio, 0xcf8, 0x80000000u | (uint32_t)d->slot << 11 | (pcicfg + 16), 4);
+    iomap_write(&d->pio, 0xcfc, 0, 4);
+    CHECK_EQ(vdrv_status(d), VIRTIO_STATUS_ACKNOWLEDGE);
     bfx_free(&f);
 
     /* Modern-only: 1af4:1042, revision 1, no I/O BAR. */
