@@ -14,6 +14,8 @@
 
 struct pc_pci {
     struct machine *m;
+    void (*dma_written)(void *opaque, uint64_t gpa, uint64_t len);
+    void *dma_opaque;
     struct pci_bus *bus;
     struct irq isa_irq[16];
     struct guest_mem mem;
@@ -40,6 +42,19 @@ static uint8_t *pc_ram_ptr(void *opaque, uint64_t gpa, uint64_t len)
     return NULL;
 }
 
+static void pc_dma_written(void *opaque, uint64_t gpa, uint64_t len)
+{
+    struct pc_pci *p = opaque;
+    if (p->dma_written)
+        p->dma_written(p->dma_opaque, gpa, len);
+}
+
+static uint8_t *pc_dma_ptr(void *opaque, uint64_t gpa, uint64_t len)
+{
+    struct pc_pci *p = opaque;
+    return pc_ram_ptr(p->m, gpa, len);
+}
+
 /* PCI INTx arrives here as ISA IRQ levels (already ORed by the router). */
 static void pc_pci_isa_irq(void *opaque, int n, int level)
 {
@@ -64,7 +79,12 @@ struct pc_pci *pc_pci_init(struct machine *m, const struct pci_devices_config *c
     if (!p)
         return NULL;
     p->m = m;
-    p->mem = (struct guest_mem){.ptr = pc_ram_ptr, .opaque = m};
+    p->mem = (struct guest_mem){.ptr = pc_dma_ptr, .opaque = p};
+    if (cfg && cfg->dma_written) {
+        p->dma_written = cfg->dma_written;
+        p->dma_opaque = cfg->dma_opaque;
+        p->mem.written = pc_dma_written;
+    }
     for (int i = 0; i < 16; i++)
         irq_init(&p->isa_irq[i], pc_pci_isa_irq, m, i);
     /* The PCI hole: from the end of low RAM (1 MiB aligned, as the ACPI
@@ -122,6 +142,17 @@ void pc_pci_reset(struct pc_pci *p)
 struct pci_bus *pc_pci_bus(struct pc_pci *p)
 {
     return p->bus;
+}
+
+uint16_t pc_pci_level_irqs(struct pc_pci *p)
+{
+    uint16_t mask = 0;
+    for (int i = 0; i < 4; i++) {
+        uint8_t r = p->bus->isa.config[PIIX_PIRQRC + i];
+        if (!(r & PIIX_PIRQ_DISABLE) && (r & 0x0f) >= 3)
+            mask |= (uint16_t)(1u << (r & 0x0f));
+    }
+    return mask;
 }
 
 int pc_pci_write_pir(struct pc_pci *p, struct machine *m, uint64_t gpa)

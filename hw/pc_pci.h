@@ -38,6 +38,11 @@ struct pci_devices_config {
     bool rng;                           /* -device virtio-rng-pci */
     struct chardev *console;            /* -device virtio-serial + virtconsole; NULL: none */
     bool modern_only;                   /* disable-legacy=on for all */
+    /* Optional: told about every device write into guest RAM, so the tcg
+     * engine can drop translated code on those pages (NULL: nobody cares,
+     * e.g. under KVM). Called with the device lock held. */
+    void (*dma_written)(void *opaque, uint64_t gpa, uint64_t len);
+    void *dma_opaque;
 };
 
 struct pc_pci;
@@ -49,6 +54,11 @@ struct pc_pci *pc_pci_init(struct machine *m, const struct pci_devices_config *c
 void pc_pci_reset(struct pc_pci *p);
 void pc_pci_destroy(struct pc_pci *p);
 struct pci_bus *pc_pci_bus(struct pc_pci *p);
+/* ISA IRQs the PIRQ router currently feeds (bit n = IRQ n; 0x0c00 after
+ * reset). They are level-triggered: the board sets these ELCR bits at
+ * reset as SeaBIOS would (tremu PIC: ports 0x4d0/0x4d1; in-kernel irqchip:
+ * KVM_SET_IRQCHIP), since a direct boot has no BIOS to do it. */
+uint16_t pc_pci_level_irqs(struct pc_pci *p);
 /* Writes the $PIR routing table at gpa (16-byte aligned, in 0xF0000-0xFFFFF,
  * RAM on a direct boot) so a guest without ACPI _PRT finds the PIIX3
  * router. Returns 0, or -1 (not RAM / misaligned). */

@@ -310,6 +310,7 @@ int virtq_pop(struct virtio_dev *vd, struct virtq *vq, struct virtq_elem *e)
             e->out_len += d.len;
         }
         e->iov[nseg].base = p;
+        e->iov[nseg].gpa = d.addr;
         e->iov[nseg].len = d.len;
         nseg++;
         if (!(d.flags & VIRTQ_DESC_F_NEXT))
@@ -344,6 +345,8 @@ void virtq_push(struct virtio_dev *vd, struct virtq *vq, const struct virtq_elem
     __atomic_thread_fence(__ATOMIC_RELEASE);
     vq->used_idx++;
     ring_st16(used + 2, vq->used_idx);
+    if (vd->mem.written)
+        vd->mem.written(vd->mem.opaque, vq->used, 6 + 8ULL * vq->num);
 }
 
 /* §2.7.10: interrupt only when used_idx crossed the driver's used_event. */
@@ -398,7 +401,8 @@ size_t virtq_elem_read(const struct virtq_elem *e, uint64_t skip, void *buf, siz
     return done;
 }
 
-size_t virtq_elem_write(const struct virtq_elem *e, uint64_t skip, const void *buf, size_t len)
+size_t virtq_elem_write(struct virtio_dev *vd, const struct virtq_elem *e, uint64_t skip,
+                        const void *buf, size_t len)
 {
     size_t done = 0;
     for (unsigned i = e->n_out; i < e->n_out + e->n_in && done < len; i++) {
@@ -411,6 +415,8 @@ size_t virtq_elem_write(const struct virtq_elem *e, uint64_t skip, const void *b
         if (n > len - done)
             n = len - done;
         memcpy(e->iov[i].base + skip, (const uint8_t *)buf + done, n);
+        if (vd->mem.written)
+            vd->mem.written(vd->mem.opaque, e->iov[i].gpa + skip, n);
         done += n;
         skip = 0;
     }

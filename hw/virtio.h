@@ -18,6 +18,10 @@
 struct guest_mem {
     uint8_t *(*ptr)(void *opaque, uint64_t gpa, uint64_t len);
     void *opaque;
+    /* Optional: the device wrote [gpa, gpa+len) behind the CPU's back (DMA).
+     * A software CPU that caches decoded code per page must drop it, e.g. a
+     * disk read that loads a module over old code. */
+    void (*written)(void *opaque, uint64_t gpa, uint64_t len);
 };
 
 /* Device status (§2.1). */
@@ -72,6 +76,7 @@ struct virtq {
  * were checked to lie in guest RAM. */
 struct virtq_iov {
     uint8_t *base;
+    uint64_t gpa;
     uint32_t len;
 };
 
@@ -155,6 +160,7 @@ void virtio_config_changed(struct virtio_dev *vd);
 /* Scatter-gather copies over an element's segments: from the out
  * segments, skipping `skip` bytes; into the in segments. Return bytes copied. */
 size_t virtq_elem_read(const struct virtq_elem *e, uint64_t skip, void *buf, size_t len);
-size_t virtq_elem_write(const struct virtq_elem *e, uint64_t skip, const void *buf, size_t len);
+size_t virtq_elem_write(struct virtio_dev *vd, const struct virtq_elem *e, uint64_t skip,
+                        const void *buf, size_t len);
 
 #endif

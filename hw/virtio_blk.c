@@ -44,7 +44,7 @@ static uint8_t do_read(struct virtio_blk *b, const struct virtq_elem *e, uint64_
         size_t n = len - done > BOUNCE_SIZE ? BOUNCE_SIZE : (size_t)(len - done);
         if (b->be.read(b->be.opaque, off + done, b->bounce, n) < 0)
             return VIRTIO_BLK_S_IOERR;
-        virtq_elem_write(e, done, b->bounce, n);
+        virtq_elem_write(&b->vd, e, done, b->bounce, n);
         done += n;
     }
     return VIRTIO_BLK_S_OK;
@@ -129,7 +129,7 @@ static int64_t handle_request(struct virtio_blk *b, const struct virtq_elem *e)
     case VIRTIO_BLK_T_GET_ID: {
         /* 20 bytes, NUL-padded, not necessarily NUL-terminated. */
         size_t n = in_data < VIRTIO_BLK_SERIAL_LEN ? (size_t)in_data : VIRTIO_BLK_SERIAL_LEN;
-        virtq_elem_write(e, 0, b->serial, n);
+        virtq_elem_write(&b->vd, e, 0, b->serial, n);
         written = n;
         status = VIRTIO_BLK_S_OK;
         break;
@@ -142,7 +142,7 @@ static int64_t handle_request(struct virtio_blk *b, const struct virtq_elem *e)
         status = VIRTIO_BLK_S_UNSUPP;
         break;
     }
-    virtq_elem_write(e, e->in_len - 1, &status, 1);
+    virtq_elem_write(&b->vd, e, e->in_len - 1, &status, 1);
     return (int64_t)written + 1;
 }
 

@@ -41,7 +41,7 @@ static void con_receive(void *opaque, const uint8_t *buf, size_t len)
     bool pushed = false;
     while (len && rx_ready(c) && virtq_pop(vd, vq, &c->elem) > 0) {
         size_t n = c->elem.in_len < len ? (size_t)c->elem.in_len : len;
-        virtq_elem_write(&c->elem, 0, buf, n);
+        virtq_elem_write(vd, &c->elem, 0, buf, n);
         virtq_push(vd, vq, &c->elem, (uint32_t)n);
         pushed = true;
         buf += n;

@@ -63,8 +63,8 @@ static void net_receive(void *opaque, const uint8_t *frame, size_t len)
     uint8_t hdr[12] = {0};
     if (hl == 12)
         le_st16(hdr + 10, 1);           /* num_buffers */
-    virtq_elem_write(&n->elem, 0, hdr, hl);
-    virtq_elem_write(&n->elem, hl, frame, len);
+    virtq_elem_write(vd, &n->elem, 0, hdr, hl);
+    virtq_elem_write(vd, &n->elem, hl, frame, len);
     virtq_push(vd, vq, &n->elem, (uint32_t)(hl + len));
     virtq_notify(vd, vq);
     n->stats.rx_frames++;

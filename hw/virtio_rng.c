@@ -28,7 +28,7 @@ static void rng_handle(struct virtio_dev *vd, struct virtq *vq)
         ssize_t got = want ? r->fill(r->buf, want) : 0;
         if (got < 0)
             got = 0;            /* no entropy now (early host boot): empty answer */
-        virtq_elem_write(&r->elem, 0, r->buf, (size_t)got);
+        virtq_elem_write(vd, &r->elem, 0, r->buf, (size_t)got);
         virtq_push(vd, vq, &r->elem, (uint32_t)got);
         pushed = true;
     }

@@ -374,6 +374,7 @@ TEST(pc_pci_board_layout)
         uint32_t io = cfg_rd(&f, s, 0, 0x10, 4);
         CHECK((io & 1) && (io & ~3u) >= 0xc000);
     }
+    CHECK_EQ(pc_pci_level_irqs(p), 0x0c00);
     /* $PIR in the F segment. */
     CHECK_EQ(pc_pci_write_pir(p, &m, 0xf0001), -1);
     CHECK_EQ(pc_pci_write_pir(p, &m, 0xf0000), 0);

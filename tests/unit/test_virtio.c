@@ -374,6 +374,14 @@ TEST(virtio_indirect_and_scatter)
     CHECK(memcmp(d->ram + DATA, f.disk.data + 512, 100) == 0);
     CHECK(memcmp(d->ram + DATA + 0x1000, f.disk.data + 612, 300) == 0);
     CHECK(memcmp(d->ram + DATA + 0x2000, f.disk.data + 912, 112) == 0);
+    /* Every DMA write was reported (a software CPU drops cached code). */
+    CHECK(vdrv_reported(d, DATA, 100));
+    CHECK(vdrv_reported(d, DATA + 0x1000, 300));
+    CHECK(vdrv_reported(d, DATA + 0x2000, 112));
+    CHECK(vdrv_reported(d, STAT, 1));
+    CHECK(vdrv_reported(d, Q_USED(0), 4 + 8));
+    CHECK(!vdrv_reported(d, DATA + 100, 1));
+    CHECK(!vdrv_reported(d, HDR, 16));
     bfx_free(&f);
 }
 

@@ -39,6 +39,9 @@ struct vdrv {
     uint16_t avail_idx[VIRTIO_MAX_QUEUES];
     uint16_t used_seen[VIRTIO_MAX_QUEUES];
     bool legacy;
+    /* DMA writes the device reported through guest_mem.written. */
+    struct { uint64_t gpa, len; } wlog[64];
+    int nw;
 };
 
 static uint8_t *fram_ptr(void *opaque, uint64_t gpa, uint64_t len)
@@ -47,6 +50,29 @@ static uint8_t *fram_ptr(void *opaque, uint64_t gpa, uint64_t len)
     if (gpa >= FRAM_SIZE || len > FRAM_SIZE - gpa)
         return NULL;
     return d->ram + gpa;
+}
+
+static void fram_written(void *opaque, uint64_t gpa, uint64_t len)
+{
+    struct vdrv *d = opaque;
+    if (d->nw < 64) {
+        d->wlog[d->nw].gpa = gpa;
+        d->wlog[d->nw].len = len;
+    }
+    d->nw++;
+}
+
+/* Whether every byte of [gpa, gpa+len) was reported written. */
+static inline bool vdrv_reported(const struct vdrv *d, uint64_t gpa, uint64_t len)
+{
+    for (uint64_t a = gpa; a < gpa + len; a++) {
+        bool hit = false;
+        for (int i = 0; i < d->nw && i < 64 && !hit; i++)
+            hit = a >= d->wlog[i].gpa && a - d->wlog[i].gpa < d->wlog[i].len;
+        if (!hit)
+            return false;
+    }
+    return true;
 }
 
 static void vdrv_probe(void *opaque, int n, int level)
@@ -63,6 +89,7 @@ static inline void vdrv_ram_init(struct vdrv *d)
     mprotect(d->ram, FRAM_SIZE, PROT_READ | PROT_WRITE);
     d->mem.ptr = fram_ptr;
     d->mem.opaque = d;
+    d->mem.written = fram_written;
     iomap_init(&d->pio, "pio", NULL);
     iomap_init(&d->mmio, "mmio", NULL);
     for (int i = 0; i < 16; i++)
