@@ -148,9 +148,9 @@ uint16_t pc_pci_level_irqs(struct pc_pci *p)
 {
     uint16_t mask = 0;
     for (int i = 0; i < 4; i++) {
-        uint8_t r = p->bus->isa.config[PIIX_PIRQRC + i];
-        if (!(r & PIIX_PIRQ_DISABLE) && (r & 0x0f) >= 3)
-            mask |= (uint16_t)(1u << (r & 0x0f));
+        int irq = pci_pirq_route(p->bus, i);
+        if (irq >= 0)
+            mask |= (uint16_t)(1u << irq);
     }
     return mask;
 }

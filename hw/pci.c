@@ -19,8 +19,10 @@ static const uint8_t firmware_pirq_irq[4] = {10, 10, 11, 11};
 
 /* PIIX3 PIRQRC: bit 7 disables routing, bits 3:0 the IRQ; 0-2, 8 and 13
  * are reserved (datasheet §2.2.7), so they never take a PCI interrupt. */
-static int pirq_route(const struct pci_bus *bus, int pirq)
+int pci_pirq_route(const struct pci_bus *bus, int pirq)
 {
+    if (pirq < 0 || pirq > 3)
+        return -1;
     uint8_t r = bus->isa.config[PIIX_PIRQRC + pirq];
     int irq = r & 0x0f;
     if (r & PIIX_PIRQ_DISABLE)
@@ -36,7 +38,7 @@ static void pci_bus_update_isa(struct pci_bus *bus)
 {
     uint16_t level = 0;
     for (int p = 0; p < 4; p++) {
-        int irq = pirq_route(bus, p);
+        int irq = pci_pirq_route(bus, p);
         if (irq >= 0 && bus->pirq_count[p] > 0)
             level |= (uint16_t)(1u << irq);
     }
@@ -60,7 +62,7 @@ int pci_device_isa_irq(const struct pci_device *d)
     int p = pci_device_pirq(d);
     if (p < 0 || !d->bus)
         return -1;
-    return pirq_route(d->bus, p);
+    return pci_pirq_route(d->bus, p);
 }
 
 /* The interrupt the device asserts on its PIRQ: its level, unless the

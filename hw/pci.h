@@ -141,6 +141,7 @@ static inline int pci_slot_pirq(unsigned slot, unsigned pin0)
     return (int)((slot - 1 + pin0) & 3);
 }
 int pci_device_pirq(const struct pci_device *d);        /* 0..3, -1 no pin */
+int pci_pirq_route(const struct pci_bus *bus, int pirq); /* ISA IRQ of PIRQ 0..3, -1 off */
 int pci_device_isa_irq(const struct pci_device *d);     /* routed IRQ, -1 none */
 
 /* Config space as the CPU sees it through mechanism #1 (also for tests). */

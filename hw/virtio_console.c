@@ -12,7 +12,7 @@ struct virtio_console {
     struct chardev *chr;
     uint8_t config[CONFIG_LEN];
     uint8_t buf[CHUNK];
-    struct virtq_elem elem;
+    struct virtq_elem rx_elem, tx_elem;     /* a write may re-enter receive */
 };
 
 static bool rx_ready(struct virtio_console *c)
@@ -27,10 +27,10 @@ static int con_can_receive(void *opaque)
 {
     struct virtio_console *c = opaque;
     struct virtq *vq = &c->vd.vq[0];
-    if (!rx_ready(c) || virtq_pop(&c->vd, vq, &c->elem) <= 0)
+    if (!rx_ready(c) || virtq_pop(&c->vd, vq, &c->rx_elem) <= 0)
         return 0;
     virtq_unpop(vq);
-    return c->elem.in_len > CHUNK ? CHUNK : (int)c->elem.in_len;
+    return c->rx_elem.in_len > CHUNK ? CHUNK : (int)c->rx_elem.in_len;
 }
 
 static void con_receive(void *opaque, const uint8_t *buf, size_t len)
@@ -39,10 +39,10 @@ static void con_receive(void *opaque, const uint8_t *buf, size_t len)
     struct virtio_dev *vd = &c->vd;
     struct virtq *vq = &vd->vq[0];
     bool pushed = false;
-    while (len && rx_ready(c) && virtq_pop(vd, vq, &c->elem) > 0) {
-        size_t n = c->elem.in_len < len ? (size_t)c->elem.in_len : len;
-        virtq_elem_write(vd, &c->elem, 0, buf, n);
-        virtq_push(vd, vq, &c->elem, (uint32_t)n);
+    while (len && rx_ready(c) && virtq_pop(vd, vq, &c->rx_elem) > 0) {
+        size_t n = c->rx_elem.in_len < len ? (size_t)c->rx_elem.in_len : len;
+        virtq_elem_write(vd, &c->rx_elem, 0, buf, n);
+        virtq_push(vd, vq, &c->rx_elem, (uint32_t)n);
         pushed = true;
         buf += n;
         len -= n;
@@ -61,10 +61,10 @@ static void handle_tx(struct virtio_dev *vd, struct virtq *vq)
 {
     struct virtio_console *c = vd->opaque;
     bool pushed = false;
-    while (virtq_pop(vd, vq, &c->elem) > 0) {
-        for (unsigned i = 0; i < c->elem.n_out; i++)
-            chardev_write(c->chr, c->elem.iov[i].base, c->elem.iov[i].len);
-        virtq_push(vd, vq, &c->elem, 0);
+    while (virtq_pop(vd, vq, &c->tx_elem) > 0) {
+        for (unsigned i = 0; i < c->tx_elem.n_out; i++)
+            chardev_write(c->chr, c->tx_elem.iov[i].base, c->tx_elem.iov[i].len);
+        virtq_push(vd, vq, &c->tx_elem, 0);
         pushed = true;
     }
     if (pushed)

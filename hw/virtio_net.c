@@ -13,7 +13,9 @@ struct virtio_net {
     struct net_backend *nb;
     uint8_t config[CONFIG_LEN];
     uint8_t frame[MAX_FRAME];
-    struct virtq_elem elem;
+    /* Separate elements: a backend may deliver a frame (receive) from
+     * inside net_send, while a TX element is still being processed. */
+    struct virtq_elem rx_elem, tx_elem;
     struct virtio_net_stats stats;
 };
 
@@ -48,12 +50,12 @@ static void net_receive(void *opaque, const uint8_t *frame, size_t len)
     struct virtio_net *n = opaque;
     struct virtio_dev *vd = &n->vd;
     struct virtq *vq = &vd->vq[VIRTIO_NET_RXQ];
-    if (!rx_ready(n) || len > MAX_FRAME || virtq_pop(vd, vq, &n->elem) <= 0) {
+    if (!rx_ready(n) || len > MAX_FRAME || virtq_pop(vd, vq, &n->rx_elem) <= 0) {
         n->stats.rx_dropped++;
         return;
     }
     unsigned hl = hdr_len(n);
-    if (n->elem.in_len < hl + len) {
+    if (n->rx_elem.in_len < hl + len) {
         /* Without MRG_RXBUF one buffer holds one frame; a buffer too small
          * stays with the driver and the frame is lost, as on a wire. */
         virtq_unpop(vq);
@@ -63,9 +65,9 @@ static void net_receive(void *opaque, const uint8_t *frame, size_t len)
     uint8_t hdr[12] = {0};
     if (hl == 12)
         le_st16(hdr + 10, 1);           /* num_buffers */
-    virtq_elem_write(vd, &n->elem, 0, hdr, hl);
-    virtq_elem_write(vd, &n->elem, hl, frame, len);
-    virtq_push(vd, vq, &n->elem, (uint32_t)(hl + len));
+    virtq_elem_write(vd, &n->rx_elem, 0, hdr, hl);
+    virtq_elem_write(vd, &n->rx_elem, hl, frame, len);
+    virtq_push(vd, vq, &n->rx_elem, (uint32_t)(hl + len));
     virtq_notify(vd, vq);
     n->stats.rx_frames++;
 }
@@ -84,21 +86,21 @@ static void handle_tx(struct virtio_dev *vd, struct virtq *vq)
     unsigned hl = hdr_len(n);
     bool pushed = false;
     for (;;) {
-        if (virtq_pop(vd, vq, &n->elem) <= 0)
+        if (virtq_pop(vd, vq, &n->tx_elem) <= 0)
             break;
-        if (n->elem.out_len < hl) {
+        if (n->tx_elem.out_len < hl) {
             virtio_mark_broken(vd, "virtio-net TX buffer shorter than its header");
             break;
         }
-        uint64_t flen = n->elem.out_len - hl;
+        uint64_t flen = n->tx_elem.out_len - hl;
         /* The header asks for no offload we offered; it is skipped. */
         if (flen >= 14 && flen <= MAX_FRAME) {
-            virtq_elem_read(&n->elem, hl, n->frame, (size_t)flen);
+            virtq_elem_read(&n->tx_elem, hl, n->frame, (size_t)flen);
             if (n->nb)
                 net_send(n->nb, n->frame, (size_t)flen);
             n->stats.tx_frames++;
         }
-        virtq_push(vd, vq, &n->elem, 0);
+        virtq_push(vd, vq, &n->tx_elem, 0);
         pushed = true;
     }
     if (pushed)
