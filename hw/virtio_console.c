@@ -96,5 +96,8 @@ struct virtio_dev *virtio_console_dev(struct virtio_console *c)
 
 void virtio_console_free(struct virtio_console *c)
 {
+    if (!c)
+        return;
+    chardev_set_frontend(c->chr, NULL, NULL, NULL);
     free(c);
 }
