@@ -9,14 +9,14 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -I. -MMD -MP -pthread
 LDFLAGS += -pthread
-PKGS    := capstone
+PKGS    := capstone slirp
 DEB_PKGS := build-essential pkg-config libcapstone-dev libsdl2-dev libslirp-dev \
-            cpio xz-utils bc busybox-static qemu-system-x86 qemu-utils acpica-tools
+            cpio xz-utils bc busybox-static qemu-system-x86 qemu-utils acpica-tools zlib1g-dev
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS += $(PKG_CFLAGS)
-LDLIBS += $(PKG_LIBS) -lm
+LDLIBS += $(PKG_LIBS) -lm -lz
 
 LIB_SRCS := $(wildcard cpu/*.c accel/*.c accel/jit/*.c hw/*.c block/*.c net/*.c) \
             $(filter-out ui/main.c,$(wildcard ui/*.c))
@@ -27,7 +27,7 @@ UNIT_OBJS := $(UNIT_SRCS:.c=.o)
 CACHE ?= $(HOME)/.cache/tremu
 
 .PHONY: all check check-unit check-guests run deps bench clean guest test-guests
-all: tremu test-guests
+all: tremu tools/tremu-img test-guests
 
 %.o: %.c
 	@echo "  CC      $@"
@@ -41,6 +41,10 @@ tremu: ui/main.o libtremu.a
 	@echo "  LINK    $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+tools/tremu-img: tools/tremu-img.o libtremu.a
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 tests/unit/run-unit: $(UNIT_OBJS) libtremu.a
 	@echo "  LINK    $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -49,7 +53,7 @@ tests/unit/run-unit: $(UNIT_OBJS) libtremu.a
 test-guests:
 	@$(MAKE) -s -C tests/guests
 
-check: tremu tests/unit/run-unit test-guests
+check: tremu tools/tremu-img tests/unit/run-unit test-guests
 	@sh tests/check.sh
 
 check-unit: tests/unit/run-unit
@@ -73,8 +77,8 @@ deps:
 	fi
 
 clean:
-	rm -f tremu libtremu.a tests/unit/run-unit $(LIB_OBJS) $(UNIT_OBJS) ui/main.o \
+	rm -f tremu tools/tremu-img tools/tremu-img.o tools/tremu-img.d libtremu.a tests/unit/run-unit $(LIB_OBJS) $(UNIT_OBJS) ui/main.o \
 		$(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) ui/main.d
 	@$(MAKE) -s -C tests/guests clean
 
--include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) ui/main.d
+-include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) ui/main.d tools/tremu-img.d

@@ -62,7 +62,7 @@ static void tcg_pio_out(void *opaque, uint16_t port, uint32_t val, unsigned size
 static int tcg_intr_ack(void *opaque)
 {
     struct tcg_vcpu *t = opaque;
-    stats_count(&t->v->m->stats, STAT_IRQ_INJECTED);
+    /* machine_intr_ack counts the injection (one place for every engine). */
     return machine_intr_ack(t->v->m);
 }
 
@@ -210,11 +210,19 @@ static enum vcpu_exit tcg_vcpu_run(struct vcpu *v)
             atomic_store(&v->exit_request, 0);
             return VCPU_EXIT_KICK;
         case CPU_STOP_SHUTDOWN:
+            if (m->cfg->debug_mask & (DBG_GUEST_ERRORS | DBG_INT | DBG_CPU)) {
+                FILE *f = m->log ? m->log : stderr;
+                fprintf(f, "tremu: tcg: triple fault\n");
+                tcg_dump(v, f);
+            }
             return VCPU_EXIT_SHUTDOWN;
         case CPU_STOP_HLT:
             stats_count(&m->stats, STAT_HLT);
-            if (!cpu_interrupts_enabled(t->cpu))
+            if (!cpu_interrupts_enabled(t->cpu)) {
+                if (m->cfg->debug_mask & DBG_GUEST_ERRORS)
+                    tcg_dump(v, m->log ? m->log : stderr);
                 return VCPU_EXIT_DEAD_HALT;
+            }
             /* Sleep until the PIC raises INTR or someone kicks us: an idle
              * guest must not burn a host core. */
             pthread_mutex_lock(&v->halt_lock);

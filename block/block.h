@@ -20,7 +20,13 @@ struct block_opts {
     bool readonly;
     bool snapshot;              /* writes go to a temporary overlay, discarded at close */
     enum block_cache cache;
+    unsigned flags;             /* BLOCK_OPEN_*; 0 for devices */
 };
+
+/* Flags for tools (tremu-img), not for devices. */
+#define BLOCK_OPEN_NO_BACKING 1u   /* do not open the backing chain (info, rebase -u) */
+#define BLOCK_OPEN_CHECK      2u   /* allow dirty/corrupt qcow2 read-write (check -r) */
+#define BLOCK_OPEN_QUIET      4u   /* no probing warning on stderr */
 
 /* Opens path (and its backing chain). NULL with a message in err that says
  * what is wrong with the image (never a crash on a hostile file). */
@@ -38,5 +44,18 @@ int block_write(struct block_dev *bd, uint64_t offset, const void *buf, size_t l
 int block_flush(struct block_dev *bd);
 int block_discard(struct block_dev *bd, uint64_t offset, uint64_t len);
 int block_write_zeroes(struct block_dev *bd, uint64_t offset, uint64_t len);
+
+
+/* --- Extensions for tools --- */
+const char *block_filename(const struct block_dev *bd);
+struct block_dev *block_backing(const struct block_dev *bd);   /* NULL if none */
+/* What this layer alone holds at offset: BLOCK_STATUS_* bits (0: not
+ * allocated here, reads fall through to the backing file or read zeroes),
+ * *pnum = bytes from offset with that same status (> 0). -errno on error. */
+#define BLOCK_STATUS_DATA 1
+#define BLOCK_STATUS_ZERO 2
+int block_get_status(struct block_dev *bd, uint64_t offset, uint64_t len, uint64_t *pnum);
+/* Host bytes the image file occupies (st_blocks * 512). */
+uint64_t block_disk_usage(const struct block_dev *bd);
 
 #endif

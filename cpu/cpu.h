@@ -42,6 +42,10 @@ uint64_t cpu_icount(const struct cpu *c);
 uint64_t cpu_blocks_decoded(const struct cpu *c);
 /* DMA/loader writes to RAM: drop decoded code overlapping the range. */
 void cpu_invalidate_phys(struct cpu *c, uint64_t paddr, uint64_t len);
+/* The A20 gate (port 0x92 bit 1, i8042 output port): when closed, physical
+ * address bit 20 reads as 0 (the 8086 wrap-around). Open at power-on here;
+ * call from the vCPU thread or while it is stopped. */
+void cpu_set_a20(struct cpu *c, bool enabled);
 /* True if HLT is in effect (cpu_run returned CPU_STOP_HLT and nothing woke it). */
 bool cpu_halted(const struct cpu *c);
 /* IF in the guest's RFLAGS (the engine uses it to tell a dead HLT). */

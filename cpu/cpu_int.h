@@ -6,10 +6,15 @@
 #include <setjmp.h>
 #include <string.h>
 #include "cpu/cpu.h"
+#include "cpu/x87.h"
+#include "cpu/sse_fp.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define NORETURN    __attribute__((noreturn))
+/* The memory and register accessors must inline into every handler: they
+ * are the interpreter's fast path. */
+#define HOT static inline __attribute__((always_inline))
 
 struct cpu;
 struct insn;
@@ -46,6 +51,13 @@ struct insn {
     uint8_t pg;             /* enum pg_class */
 };
 
+typedef union {
+    uint8_t b[16]; int8_t sb[16];
+    uint16_t w[8]; int16_t sw[8];
+    uint32_t d[4]; int32_t sd[4];
+    uint64_t q[2]; int64_t sq[2];
+} xmm_t;
+
 #define BLOCK_MAX_INSNS 64
 
 struct block {
@@ -60,6 +72,11 @@ struct block {
     struct block *hash_next;
     struct block *page_next[2];
     struct block *free_next;
+    /* Direct links to the blocks that followed this one (fall-through and
+     * taken), valid while succ_epoch == cpu->code_epoch. */
+    struct block *succ[2];
+    uint64_t succ_lin[2];
+    uint64_t succ_epoch;
     struct insn insns[];
 };
 
@@ -85,7 +102,7 @@ struct tlb_entry {
 
 /* Lazy flags (arith group CF PF AF ZF SF OF): the last operation is kept
  * and flags are materialised only when read. */
-enum cc_op { CC_EAGER, CC_ADD, CC_ADC, CC_SUB, CC_SBB, CC_LOGIC, CC_INC, CC_DEC };
+enum cc_op { CC_EAGER, CC_ADD, CC_ADC, CC_SUB, CC_SBB, CC_LOGIC, CC_INC, CC_DEC, CC_SHIFT };
 #define FLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
 
 struct seg_cache {
@@ -139,6 +156,7 @@ struct cpu {
     uint64_t sbase[NSEGS];
     int64_t slim_r[NSEGS], slim_w[NSEGS];
     uint64_t lin_mask;          /* 0xffffffff outside 64-bit mode */
+    uint64_t a20_mask;          /* ~(1 << 20) while the A20 gate is closed */
     struct tlb_entry tlb[2][TLB_SIZE];
     struct block *jc[JC_SIZE];  /* linear pc → block */
 
@@ -150,8 +168,9 @@ struct cpu {
     uint64_t sysenter_cs, sysenter_esp, sysenter_eip, pat, tsc_aux;
     uint64_t tsc_offset, misc_enable, mtrr_def_type;
     uint64_t pdpte[4];
-    uint16_t fcw, fsw, ftw;
+    struct x87_state x87;
     uint32_t mxcsr;
+    xmm_t xmm[16];
 
     /* Events. */
     _Atomic int intr_line;
@@ -182,6 +201,12 @@ struct cpu {
     struct code_page *pages[PAGE_HASH];
     struct block *free_list;    /* invalidated, freed at the next block boundary */
     struct block *cur_block;
+    /* Block chaining: the block that ran last and the code epoch then.
+     * The epoch moves on every TLB flush and block invalidation, which is
+     * what makes a stored block pointer safe to follow. */
+    struct block *prev_block;
+    uint64_t prev_epoch;
+    uint64_t code_epoch;
     uint64_t recent[16];
     unsigned recent_pos;
     char errmsg[160];
@@ -220,13 +245,14 @@ static inline void set_arith(struct cpu *c, uint32_t f)
     c->eflags = (c->eflags & ~(uint64_t)FLAGS_ARITH) | f;
     c->cc_op = CC_EAGER;
 }
-static inline bool get_cf(const struct cpu *c)
+HOT bool get_cf(const struct cpu *c)
 {
     const uint64_t m = c->cc_sz == 8 ? ~0ULL : (1ULL << (c->cc_sz * 8)) - 1;
     switch (c->cc_op) {
     case CC_ADD: return (c->cc_res & m) < (c->cc_a & m);
     case CC_SUB: return (c->cc_a & m) < (c->cc_b & m);
     case CC_LOGIC: return false;
+    case CC_SHIFT: return c->cc_cin & RFLAGS_CF;
     case CC_EAGER: return c->eflags & RFLAGS_CF;
     default: return cc_compute(c) & RFLAGS_CF;
     }
@@ -235,11 +261,11 @@ void set_eflags(struct cpu *c, uint64_t v, uint64_t mask);
 extern const uint8_t parity_table[256];
 
 /* ---- sizes ---- */
-static inline uint64_t szmask(unsigned sz)
+HOT uint64_t szmask(unsigned sz)
 {
     return sz == 8 ? ~0ULL : (1ULL << (sz * 8)) - 1;
 }
-static inline uint64_t sext(uint64_t v, unsigned sz)
+HOT uint64_t sext(uint64_t v, unsigned sz)
 {
     switch (sz) {
     case 1: return (uint64_t)(int64_t)(int8_t)v;
@@ -251,7 +277,7 @@ static inline uint64_t sext(uint64_t v, unsigned sz)
 
 /* Condition codes in opcode order (SDM vol. 2, appendix B.1.4.7). A compare
  * (the common case before a Jcc) is answered from the operands directly. */
-static inline bool cc_cond(const struct cpu *c, unsigned cc)
+HOT bool cc_cond(const struct cpu *c, unsigned cc)
 {
     bool r;
     if (c->cc_op == CC_SUB) {
@@ -286,7 +312,7 @@ out:
 }
 
 /* ---- registers ---- */
-static inline uint64_t rd_reg(const struct cpu *c, unsigned r, unsigned sz)
+HOT uint64_t rd_reg(const struct cpu *c, unsigned r, unsigned sz)
 {
     switch (sz) {
     case 1: return r >= REG_AH ? (c->gpr[r - REG_AH] >> 8) & 0xff : c->gpr[r & 15] & 0xff;
@@ -295,7 +321,7 @@ static inline uint64_t rd_reg(const struct cpu *c, unsigned r, unsigned sz)
     default: return c->gpr[r & 15];
     }
 }
-static inline void wr_reg(struct cpu *c, unsigned r, unsigned sz, uint64_t v)
+HOT void wr_reg(struct cpu *c, unsigned r, unsigned sz, uint64_t v)
 {
     switch (sz) {
     case 1:
@@ -330,7 +356,7 @@ void code_page_written(struct cpu *c, uint64_t ppage);
 void code_write_check(struct cpu *c, uint64_t paddr, unsigned sz);
 bool is_code_page(const struct cpu *c, uint64_t ppage);
 
-static inline uint64_t ld_host(uintptr_t p, unsigned sz)
+HOT uint64_t ld_host(uintptr_t p, unsigned sz)
 {
     switch (sz) {
     case 1: return *(const uint8_t *)p;
@@ -339,7 +365,7 @@ static inline uint64_t ld_host(uintptr_t p, unsigned sz)
     default: { uint64_t v; memcpy(&v, (const void *)p, 8); return v; }
     }
 }
-static inline void st_host(uintptr_t p, unsigned sz, uint64_t v)
+HOT void st_host(uintptr_t p, unsigned sz, uint64_t v)
 {
     switch (sz) {
     case 1: *(uint8_t *)p = (uint8_t)v; break;
@@ -349,14 +375,14 @@ static inline void st_host(uintptr_t p, unsigned sz, uint64_t v)
     }
 }
 
-static inline uint64_t mem_read(struct cpu *c, uint64_t lin, unsigned sz)
+HOT uint64_t mem_read(struct cpu *c, uint64_t lin, unsigned sz)
 {
     struct tlb_entry *e = &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
     if (likely(e->tag_r == (lin & ~0xfffULL) && (lin & 0xfff) <= 0x1000u - sz))
         return ld_host(e->addend + (uintptr_t)lin, sz);
     return mem_read_slow(c, lin, sz);
 }
-static inline void mem_write(struct cpu *c, uint64_t lin, unsigned sz, uint64_t v)
+HOT void mem_write(struct cpu *c, uint64_t lin, unsigned sz, uint64_t v)
 {
     struct tlb_entry *e = &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
     if (likely(e->tag_w == (lin & ~0xfffULL) && (lin & 0xfff) <= 0x1000u - sz)) {
@@ -367,24 +393,24 @@ static inline void mem_write(struct cpu *c, uint64_t lin, unsigned sz, uint64_t 
 }
 
 /* Segment-relative → linear with the limit check (SDM vol. 3, 5.3). */
-static inline uint64_t seg_lin(struct cpu *c, int s, uint64_t ea, unsigned sz, bool write)
+HOT uint64_t seg_lin(struct cpu *c, int s, uint64_t ea, unsigned sz, bool write)
 {
     int64_t lim = write ? c->slim_w[s] : c->slim_r[s];
     if (unlikely((int64_t)(ea + sz - 1) > lim))
         seg_check_slow(c, s, ea, sz, write);
     return (c->sbase[s] + ea) & c->lin_mask;
 }
-static inline uint64_t seg_read(struct cpu *c, int s, uint64_t ea, unsigned sz)
+HOT uint64_t seg_read(struct cpu *c, int s, uint64_t ea, unsigned sz)
 {
     return mem_read(c, seg_lin(c, s, ea, sz, false), sz);
 }
-static inline void seg_write(struct cpu *c, int s, uint64_t ea, unsigned sz, uint64_t v)
+HOT void seg_write(struct cpu *c, int s, uint64_t ea, unsigned sz, uint64_t v)
 {
     mem_write(c, seg_lin(c, s, ea, sz, true), sz, v);
 }
 
 /* Effective address of the ModRM memory operand (SDM vol. 2, 2.1.5). */
-static inline uint64_t insn_ea(const struct cpu *c, const struct insn *i)
+HOT uint64_t insn_ea(const struct cpu *c, const struct insn *i)
 {
     uint64_t a = (uint64_t)i->disp;
     if (i->base != NOREG)
@@ -395,13 +421,13 @@ static inline uint64_t insn_ea(const struct cpu *c, const struct insn *i)
 }
 
 /* E operand (register or memory) of a ModRM instruction. */
-static inline uint64_t rd_E(struct cpu *c, const struct insn *i, unsigned sz)
+HOT uint64_t rd_E(struct cpu *c, const struct insn *i, unsigned sz)
 {
     if (i->mod3)
         return rd_reg(c, i->rm, sz);
     return seg_read(c, i->seg, insn_ea(c, i), sz);
 }
-static inline void wr_E(struct cpu *c, const struct insn *i, unsigned sz, uint64_t v)
+HOT void wr_E(struct cpu *c, const struct insn *i, unsigned sz, uint64_t v)
 {
     if (i->mod3)
         wr_reg(c, i->rm, sz, v);
@@ -410,13 +436,13 @@ static inline void wr_E(struct cpu *c, const struct insn *i, unsigned sz, uint64
 }
 
 /* ---- stack ---- */
-static inline void push(struct cpu *c, unsigned sz, uint64_t v)
+HOT void push(struct cpu *c, unsigned sz, uint64_t v)
 {
     uint64_t sp = (c->gpr[R_ESP] - sz) & c->spmask;
     seg_write(c, SEG_SS, sp, sz, v);
     c->gpr[R_ESP] = (c->gpr[R_ESP] & ~c->spmask) | sp;
 }
-static inline uint64_t pop(struct cpu *c, unsigned sz)
+HOT uint64_t pop(struct cpu *c, unsigned sz)
 {
     uint64_t sp = c->gpr[R_ESP] & c->spmask;
     uint64_t v = seg_read(c, SEG_SS, sp, sz);

@@ -30,7 +30,11 @@ struct opdesc {
     uint8_t imm;
     uint8_t pg;
     const struct opdesc *grp;   /* 8 entries indexed by ModRM.reg */
+    const insn_fn *pfx;         /* SSE: handlers for no prefix, 66, F3, F2 */
 };
+
+/* Table rows list only the fields they use; the rest are zero. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #define PRIV PG_PRIVILEGED
 #define SENS PG_SENSITIVE
@@ -181,7 +185,7 @@ static const struct opdesc map1[256] = {
              {op_in, F_B, 0, PRIV, 0}, {op_in, 0, 0, PRIV, 0},
              {op_out, F_B, 0, PRIV, 0}, {op_out, 0, 0, PRIV, 0},
     /* F0 */ UD, {op_int1, F_END, 0, 0, 0}, UD, UD, {op_hlt, F_END, 0, PRIV, 0},
-             {op_cmc, 0, 0, 0, 0}, {0, F_M | F_B, I_B, 0, grp3}, {0, F_M, 0, 0, grp3},
+             {op_cmc, 0, 0, 0, 0}, {0, F_M | F_B, 0, 0, grp3}, {0, F_M, 0, 0, grp3},
     /* F8 */ {op_clc, 0, 0, 0, 0}, {op_stc, 0, 0, 0, 0}, {op_cli, 0, 0, PRIV, 0},
              {op_sti, F_END, 0, PRIV, 0}, {op_cld, 0, 0, 0, 0}, {op_std, 0, 0, 0, 0},
              {0, F_M | F_B, 0, 0, grp4}, {0, F_M, 0, 0, grp5},
@@ -191,26 +195,51 @@ static const struct opdesc map1[256] = {
 #define SETCC {op_setcc, F_M | F_B, 0, 0, 0}
 #define NOPM {op_nop, F_M, 0, 0, 0}
 
+/* SSE entries: the mandatory prefix (none, 66, F3, F2) picks the handler. */
+#define SSE(imm, a, b, c_, d) {op_sse_marker, F_M, imm, 0, 0, (const insn_fn[4]){a, b, c_, d}}
+#define SSE66(h) SSE(0, 0, h, 0, 0)
+#define SSEP(h) SSE(0, h, h, 0, 0)
+
 static const struct opdesc map2[256] = {
     /* 00 */ {0, F_M, 0, 0, grp6}, {0, F_M, 0, 0, grp7},
              {op_lar, F_M, 0, SENS, 0}, {op_lsl, F_M, 0, SENS, 0},
              UD, {op_syscall, F_END, 0, 0, 0}, {op_clts, 0, 0, PRIV, 0}, {op_sysret, F_END, 0, PRIV, 0},
     /* 08 */ {op_invd, 0, 0, PRIV, 0}, {op_invd, 0, 0, PRIV, 0}, UD, UD, UD, NOPM, UD, UD,
-    /* 10 */ UD, UD, UD, UD, UD, UD, UD, UD,
+    /* 10 */ SSE(0, op_movups_ld, op_movups_ld, op_movss_ld, op_movsd_ld),
+             SSE(0, op_movups_st, op_movups_st, op_movss_st, op_movsd_st),
+             SSEP(op_movlps_ld), SSEP(op_movlps_st), SSEP(op_unpcklps), SSEP(op_unpckhps),
+             SSEP(op_movhps_ld), SSEP(op_movhps_st),
     /* 18 */ NOPM, NOPM, NOPM, NOPM, NOPM, NOPM, NOPM, NOPM,
     /* 20 */ {op_mov_RC, F_M | F_CR, 0, PRIV, 0}, {op_mov_RD, F_M | F_CR, 0, PRIV, 0},
              {op_mov_CR, F_M | F_CR | F_END, 0, PRIV, 0}, {op_mov_DR, F_M | F_CR, 0, PRIV, 0},
              UD, UD, UD, UD,
-    /* 28 */ UD, UD, UD, UD, UD, UD, UD, UD,
+    /* 28 */ SSEP(op_movaps_ld), SSEP(op_movaps_st), SSE(0, 0, 0, op_cvtsi2ss, op_cvtsi2ss),
+             SSEP(op_movntps), SSE(0, 0, 0, op_cvtss2si, op_cvtss2si),
+             SSE(0, 0, 0, op_cvtss2si, op_cvtss2si), SSEP(op_comiss), SSEP(op_comiss),
     /* 30 */ {op_wrmsr, F_END, 0, PRIV, 0}, {op_rdtsc, 0, 0, 0, 0}, {op_rdmsr, 0, 0, PRIV, 0},
              {op_rdpmc, 0, 0, 0, 0}, {op_sysenter, F_END, 0, 0, 0}, {op_sysexit, F_END, 0, PRIV, 0},
              UD, UD,
     /* 38 */ UD, UD, UD, UD, UD, UD, UD, UD,
     /* 40 */ CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV,
     /* 48 */ CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV, CMOV,
-    /* 50 */ UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD,
-    /* 60 */ UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD,
-    /* 70 */ UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD,
+    /* 50 */ SSEP(op_movmskps), SSE(0, op_sqrtps, op_sqrtpd, op_sqrtss, op_sqrtsd),
+             SSE(0, op_rsqrtps, 0, op_rsqrtss, 0), SSE(0, op_rsqrtps, 0, op_rsqrtss, 0),
+             SSEP(op_pand), SSEP(op_pandn), SSEP(op_por), SSEP(op_pxor),
+             SSE(0, op_addps, op_addpd, op_addss, op_addsd), SSE(0, op_mulps, op_mulpd, op_mulss, op_mulsd),
+             SSE(0, op_cvtps2pd, op_cvtpd2ps, op_cvtss2sd, op_cvtsd2ss),
+             SSE(0, op_cvtdq2ps, op_cvtdq2ps, op_cvtdq2ps, 0),
+             SSE(0, op_subps, op_subpd, op_subss, op_subsd), SSE(0, op_minps, op_minpd, op_minss, op_minsd),
+             SSE(0, op_divps, op_divpd, op_divss, op_divsd), SSE(0, op_maxps, op_maxpd, op_maxss, op_maxsd),
+    /* 60 */ SSE66(op_punpcklbw), SSE66(op_punpcklwd), SSE66(op_punpckldq), SSE66(op_packsswb),
+             SSE66(op_pcmpgtb), SSE66(op_pcmpgtw), SSE66(op_pcmpgtd), SSE66(op_packuswb),
+             SSE66(op_punpckhbw), SSE66(op_punpckhwd), SSE66(op_punpckhdq), SSE66(op_packssdw),
+             SSE66(op_punpcklqdq), SSE66(op_punpckhqdq), SSE66(op_movd_x_E),
+             SSE(0, 0, op_movaps_ld, op_movdqu_ld, 0),
+    /* 70 */ SSE(I_B, 0, op_pshufd, op_pshufd, op_pshufd), SSE(I_B, 0, op_pshift_imm, 0, 0),
+             SSE(I_B, 0, op_pshift_imm, 0, 0), SSE(I_B, 0, op_pshift_imm, 0, 0),
+             SSE66(op_pcmpeqb), SSE66(op_pcmpeqw), SSE66(op_pcmpeqd), UD,
+             UD, UD, UD, UD, UD, UD, SSE(0, 0, op_movd_E_x, op_movq_ld, 0),
+             SSE(0, 0, op_movaps_st, op_movups_st, 0),
     /* 80 */ JCC(0, I_Z), JCC(1, I_Z), JCC(2, I_Z), JCC(3, I_Z), JCC(4, I_Z), JCC(5, I_Z),
              JCC(6, I_Z), JCC(7, I_Z), JCC(8, I_Z), JCC(9, I_Z), JCC(10, I_Z), JCC(11, I_Z),
              JCC(12, I_Z), JCC(13, I_Z), JCC(14, I_Z), JCC(15, I_Z),
@@ -226,18 +255,30 @@ static const struct opdesc map2[256] = {
     /* B0 */ {op_cmpxchg, F_M | F_B | F_LOCK, 0, 0, 0}, {op_cmpxchg, F_M | F_LOCK, 0, 0, 0},
              {op_lxs, F_M | F_MEM, 0, 0, 0}, {op_bt_G, F_M | F_LOCK, 0, 0, 0},
              {op_lxs, F_M | F_MEM, 0, 0, 0}, {op_lxs, F_M | F_MEM, 0, 0, 0},
-             {op_movzx, F_M | F_EB, 0, 0, 0}, {op_movzx, F_M | F_EW, 0, 0, 0},
+             {op_movzx8, F_M | F_EB, 0, 0, 0}, {op_movzx16, F_M | F_EW, 0, 0, 0},
     /* B8 */ {op_popcnt, F_M, 0, 0, 0}, UD /* UD1 */, {0, F_M, I_B, 0, grp8},
              {op_bt_G, F_M | F_LOCK, 0, 0, 0}, {op_bsf, F_M, 0, 0, 0}, {op_bsr, F_M, 0, 0, 0},
-             {op_movsx, F_M | F_EB, 0, 0, 0}, {op_movsx, F_M | F_EW, 0, 0, 0},
+             {op_movsx8, F_M | F_EB, 0, 0, 0}, {op_movsx16, F_M | F_EW, 0, 0, 0},
     /* C0 */ {op_xadd, F_M | F_B | F_LOCK, 0, 0, 0}, {op_xadd, F_M | F_LOCK, 0, 0, 0},
-             UD, UD, UD, UD, UD, {0, F_M, 0, 0, grp9},
+             SSE(I_B, op_cmpps, op_cmpps, op_cmpps, op_cmpps), {op_movnti, F_M | F_MEM, 0, 0, 0},
+             SSE(I_B, 0, op_pinsrw, 0, 0),
+             SSE(I_B, 0, op_pextrw, 0, 0), SSE(I_B, op_shufps, op_shufps, 0, 0), {0, F_M, 0, 0, grp9},
     /* C8 */ {op_bswap, F_RB, 0, 0, 0}, {op_bswap, F_RB, 0, 0, 0}, {op_bswap, F_RB, 0, 0, 0},
              {op_bswap, F_RB, 0, 0, 0}, {op_bswap, F_RB, 0, 0, 0}, {op_bswap, F_RB, 0, 0, 0},
              {op_bswap, F_RB, 0, 0, 0}, {op_bswap, F_RB, 0, 0, 0},
-    /* D0 */ UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD,
-    /* E0 */ UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD,
-    /* F0 */ UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD, UD,
+    /* D0 */ UD, SSE66(op_pshift_x), SSE66(op_pshift_x), SSE66(op_pshift_x),
+             SSE66(op_paddq), SSE66(op_pmullw), SSE66(op_movq_st), SSE66(op_pmovmskb),
+             SSE66(op_psubusb), SSE66(op_psubusw), SSE66(op_pminub), SSE66(op_pand),
+             SSE66(op_paddusb), SSE66(op_paddusw), SSE66(op_pmaxub), SSE66(op_pandn),
+    /* E0 */ SSE66(op_pavgb), SSE66(op_pshift_x), SSE66(op_pshift_x), SSE66(op_pavgw),
+             SSE66(op_pmulhuw), SSE66(op_pmulhw), SSE(0, 0, op_cvtpd2dq, op_cvtpd2dq, op_cvtpd2dq),
+             SSE66(op_movntps),
+             SSE66(op_psubsb), SSE66(op_psubsw), SSE66(op_pminsw), SSE66(op_por),
+             SSE66(op_paddsb), SSE66(op_paddsw), SSE66(op_pmaxsw), SSE66(op_pxor),
+    /* F0 */ UD, SSE66(op_pshift_x), SSE66(op_pshift_x), SSE66(op_pshift_x),
+             SSE66(op_pmuludq), SSE66(op_pmaddwd), SSE66(op_psadbw), SSE66(op_maskmovdqu),
+             SSE66(op_psubb), SSE66(op_psubw), SSE66(op_psubd), SSE66(op_psubq),
+             SSE66(op_paddb), SSE66(op_paddw), SSE66(op_paddd), UD,
 };
 
 static const struct opdesc movbe_desc = {op_movbe, F_M | F_MEM, 0, 0, 0};
@@ -353,6 +394,12 @@ opcode:;
                 immk = (f & F_B) && g->imm == I_Z ? I_B : g->imm;
         }
     }
+    bool sse = d->pfx != NULL;
+    if (sse) {
+        /* The last of F2/F3 wins over 66 as the mandatory prefix. */
+        unsigned v = rep == 0xf3 ? 2 : rep == 0xf2 ? 3 : opsz_pfx ? 1 : 0;
+        fn = d->pfx[v];     /* in->rep keeps F2/F3 for handlers sharing a variant */
+    }
     in->pg = pg;
     if (!fn || fn == op_ud || ((f & F_I64) && m64)) {
         in->fn = op_ud;
@@ -375,6 +422,8 @@ opcode:;
         opsz = (d32 || m64) ^ opsz_pfx ? 4 : 2;
     if (f & F_CR)
         opsz = m64 ? 8 : 4;
+    if (sse)
+        opsz = (rex & 8) ? 8 : 4;   /* 66 is a mandatory prefix here */
     if (m64)
         adsz = adsz_pfx ? 4 : 8;
     else

@@ -175,6 +175,7 @@ static unsigned jc_hash(uint64_t lin)
 
 static void block_unlink(struct cpu *c, struct block *b, uint64_t except_page)
 {
+    c->code_epoch++;
     struct block **pp = &c->bhash[block_hash(b->phys_pc, b->mode)];
     while (*pp && *pp != b)
         pp = &(*pp)->hash_next;
@@ -226,6 +227,9 @@ void code_page_written(struct cpu *c, uint64_t ppage)
 
 static void free_deferred(struct cpu *c)
 {
+    /* The last block may be among them (it invalidated itself). */
+    if (c->free_list)
+        c->prev_block = NULL;
     while (c->free_list) {
         struct block *b = c->free_list;
         c->free_list = b->free_next;
@@ -394,6 +398,8 @@ static struct block *translate(struct cpu *c, uint64_t lin, uint64_t phys, uint3
     b->phys_page[1] = page2;
     b->page_next[0] = b->page_next[1] = NULL;
     b->free_next = NULL;
+    b->succ[0] = b->succ[1] = NULL;
+    b->succ_epoch = 0;
     unsigned h = block_hash(phys, key);
     b->hash_next = c->bhash[h];
     c->bhash[h] = b;
@@ -486,6 +492,7 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t budget, _Atomic int *exit_request)
         }
         c->cur_block = NULL;
         c->cur = NULL;
+        c->prev_block = NULL;
         if (r == 2) {
             c->stop = CPU_STOP_ERROR;
             return CPU_STOP_ERROR;
@@ -507,7 +514,29 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t budget, _Atomic int *exit_request)
             take_events(c);
         if (unlikely(c->halted))
             return CPU_STOP_HLT;
-        struct block *b = find_block(c);
+        struct block *b = NULL, *p = c->prev_block;
+        if (likely(p && c->prev_epoch == c->code_epoch && p->succ_epoch == c->code_epoch)) {
+            uint64_t lin = (c->sbase[SEG_CS] + c->rip) & c->lin_mask;
+            uint32_t key = (c->mode & DECODE_MODE_MASK) | (c->mmu_idx << 8);
+            if (p->succ_lin[0] == lin && p->succ[0] && p->succ[0]->mode == key)
+                b = p->succ[0];
+            else if (p->succ_lin[1] == lin && p->succ[1] && p->succ[1]->mode == key)
+                b = p->succ[1];
+        }
+        if (!b) {
+            b = find_block(c);
+            /* find_block may have invalidated or faulted; link only if
+             * nothing moved since p ran. */
+            if (p && c->prev_epoch == c->code_epoch && !b->uncached) {
+                if (p->succ_epoch != c->code_epoch) {
+                    p->succ[0] = p->succ[1] = NULL;
+                    p->succ_epoch = c->code_epoch;
+                }
+                int slot = p->succ[0] ? 1 : 0;
+                p->succ[slot] = b;
+                p->succ_lin[slot] = b->lin_pc;
+            }
+        }
         if (unlikely(c->trace_on)) {
             c->recent[c->recent_pos++ & 15] = b->lin_pc;
             if (c->trace.exec)
@@ -531,6 +560,12 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t budget, _Atomic int *exit_request)
         c->icount += (uint64_t)(i - b->insns);
         c->cur = NULL;
         c->cur_block = NULL;
+        if (likely(!b->uncached)) {
+            c->prev_block = b;
+            c->prev_epoch = c->code_epoch;
+        } else {
+            c->prev_block = NULL;
+        }
         if (unlikely(tf)) {
             c->dr[6] |= 0x4000;     /* BS */
             c->delivering = EXC_DB;
@@ -553,6 +588,7 @@ struct cpu *cpu_new(const struct cpu_bus *bus)
         return NULL;
     c->bus = bus;
     c->delivering = -1;
+    c->a20_mask = ~0ULL;
     tlb_flush(c);
     struct x86_state s;
     x86_state_reset(&s);
@@ -624,7 +660,8 @@ void cpu_set_state(struct cpu *c, const struct x86_state *s)
     c->sysenter_eip = s->sysenter_eip;
     c->pat = s->pat;
     c->tsc_aux = s->tsc_aux;
-    c->fcw = s->fcw;
+    x87_init(&c->x87);
+    x87_fldcw(&c->x87, s->fcw);
     c->mxcsr = s->mxcsr;
     c->halted = false;
     c->inhibit = false;
@@ -670,7 +707,7 @@ void cpu_get_state(struct cpu *c, struct x86_state *s)
     s->sysenter_eip = c->sysenter_eip;
     s->pat = c->pat;
     s->tsc_aux = c->tsc_aux;
-    s->fcw = c->fcw;
+    s->fcw = c->x87.fcw;
     s->mxcsr = c->mxcsr;
 }
 
@@ -706,6 +743,15 @@ void cpu_invalidate_phys(struct cpu *c, uint64_t paddr, uint64_t len)
             code_page_written(c, pg);
         if (pg >= (end & ~0xfffULL))
             break;
+    }
+}
+
+void cpu_set_a20(struct cpu *c, bool enabled)
+{
+    uint64_t m = enabled ? ~0ULL : ~(1ULL << 20);
+    if (m != c->a20_mask) {
+        c->a20_mask = m;
+        tlb_flush(c);       /* also drops the jump cache: linear→physical changed */
     }
 }
 

@@ -48,6 +48,9 @@ uint32_t cc_compute(const struct cpu *c)
         break;
     case CC_LOGIC:
         break;
+    case CC_SHIFT:      /* CF and OF precomputed, AF clear */
+        f |= c->cc_cin & (RFLAGS_CF | RFLAGS_OF);
+        break;
     case CC_INC:
         if (c->cc_cin) f |= RFLAGS_CF;
         if (r == sign) f |= RFLAGS_OF;

@@ -27,6 +27,7 @@ void tlb_flush(struct cpu *c)
             c->tlb[k][j].tag_r = c->tlb[k][j].tag_w = c->tlb[k][j].tag_x = TLB_INVALID;
         }
     memset(c->jc, 0, sizeof(c->jc));
+    c->code_epoch++;       /* block-to-block links may follow stale mappings */
 }
 
 void tlb_flush_page(struct cpu *c, uint64_t lin)
@@ -41,6 +42,7 @@ void tlb_flush_page(struct cpu *c, uint64_t lin)
      * every entry whose 4 KiB translation came from a larger page is not
      * tracked, so drop the decoded-code jump cache and be conservative. */
     memset(c->jc, 0, sizeof(c->jc));
+    c->code_epoch++;       /* block-to-block links may follow stale mappings */
 }
 
 /* ---- physical access ---- */
@@ -195,7 +197,7 @@ static bool canonical(uint64_t a)
 bool mmu_translate(struct cpu *c, uint64_t lin, int acc, bool user, bool nofault, uint64_t *paddr)
 {
     if (!(c->cr0 & CR0_PG)) {
-        *paddr = lin & 0xffffffffULL;
+        *paddr = lin & 0xffffffffULL & c->a20_mask;
         return true;
     }
     bool w, x;
@@ -205,6 +207,7 @@ bool mmu_translate(struct cpu *c, uint64_t lin, int acc, bool user, bool nofault
             return false;
         page_fault(c, lin, e & 0x7fffffffu);
     }
+    *paddr &= c->a20_mask;
     return true;
 }
 
@@ -225,6 +228,7 @@ static void tlb_fill(struct cpu *c, uint64_t lin, int acc)
     } else {
         pa = lin;
     }
+    pa &= c->a20_mask;
     uint64_t ppage = pa & ~0xfffULL;
     uint64_t lpage = lin & ~0xfffULL;
     struct tlb_entry *t = &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
@@ -257,12 +261,12 @@ static uint64_t xlate(struct cpu *c, uint64_t lin, int acc)
         lin &= 0xffffffffULL;
     uint64_t pa;
     if (!(c->cr0 & CR0_PG))
-        return lin;
+        return lin & c->a20_mask;
     bool w, x;
     uint32_t e = walk(c, lin, acc, c->mmu_idx != 0, &pa, &w, &x, false);
     if (e)
         page_fault(c, lin, e & 0x7fffffffu);
-    return pa;
+    return pa & c->a20_mask;
 }
 
 uint64_t mem_read_slow(struct cpu *c, uint64_t lin, unsigned sz)

@@ -31,7 +31,7 @@ H(op_cmc); H(op_clc); H(op_stc); H(op_cld); H(op_std);
 H(op_not); H(op_neg); H(op_mul); H(op_imul1); H(op_div); H(op_idiv);
 H(op_cmovcc); H(op_setcc);
 H(op_bt_G); H(op_bt_I); H(op_shld); H(op_shrd);
-H(op_cmpxchg); H(op_xadd); H(op_movzx); H(op_movsx); H(op_bsf); H(op_bsr); H(op_popcnt);
+H(op_cmpxchg); H(op_xadd); H(op_movzx8); H(op_movzx16); H(op_movsx8); H(op_movsx16); H(op_bsf); H(op_bsr); H(op_popcnt);
 H(op_bswap); H(op_cmpxchg8b); H(op_movbe);
 
 /* ops_sys.c */
@@ -48,3 +48,28 @@ H(op_lar); H(op_lsl); H(op_syscall); H(op_sysret); H(op_clts); H(op_invd);
 H(op_mov_RC); H(op_mov_CR); H(op_mov_RD); H(op_mov_DR);
 H(op_wrmsr); H(op_rdmsr); H(op_rdtsc); H(op_rdpmc); H(op_sysenter); H(op_sysexit);
 H(op_cpuid); H(op_grp15);
+
+/* ops_sse.c */
+H(op_sse_marker);
+H(op_movups_ld); H(op_movaps_ld); H(op_movups_st); H(op_movaps_st); H(op_movntps);
+H(op_movss_ld); H(op_movss_st); H(op_movsd_ld); H(op_movsd_st);
+H(op_movlps_ld); H(op_movlps_st); H(op_movhps_ld); H(op_movhps_st);
+H(op_movd_x_E); H(op_movd_E_x); H(op_movq_ld); H(op_movq_st); H(op_movnti);
+H(op_movmskps); H(op_pmovmskb); H(op_movdqu_ld);
+H(op_pand); H(op_pandn); H(op_por); H(op_pxor);
+H(op_paddb); H(op_paddw); H(op_paddd); H(op_paddq); H(op_psubb); H(op_psubw); H(op_psubd); H(op_psubq);
+H(op_paddsb); H(op_paddsw); H(op_psubsb); H(op_psubsw); H(op_paddusb); H(op_paddusw);
+H(op_psubusb); H(op_psubusw); H(op_pcmpeqb); H(op_pcmpeqw); H(op_pcmpeqd);
+H(op_pcmpgtb); H(op_pcmpgtw); H(op_pcmpgtd); H(op_pminub); H(op_pmaxub); H(op_pminsw); H(op_pmaxsw);
+H(op_pavgb); H(op_pavgw); H(op_pmullw); H(op_pmulhw); H(op_pmulhuw); H(op_pmuludq); H(op_pmaddwd);
+H(op_psadbw);
+H(op_punpcklbw); H(op_punpckhbw); H(op_punpcklwd); H(op_punpckhwd); H(op_punpckldq); H(op_punpckhdq);
+H(op_punpcklqdq); H(op_punpckhqdq); H(op_packsswb); H(op_packuswb); H(op_packssdw);
+H(op_unpcklps); H(op_unpckhps); H(op_shufps); H(op_pshufd); H(op_pinsrw); H(op_pextrw);
+H(op_pshift_imm); H(op_pshift_x); H(op_maskmovdqu);
+H(op_addps); H(op_addpd); H(op_addss); H(op_addsd); H(op_subps); H(op_subpd); H(op_subss); H(op_subsd);
+H(op_mulps); H(op_mulpd); H(op_mulss); H(op_mulsd); H(op_divps); H(op_divpd); H(op_divss); H(op_divsd);
+H(op_minps); H(op_minpd); H(op_minss); H(op_minsd); H(op_maxps); H(op_maxpd); H(op_maxss); H(op_maxsd);
+H(op_sqrtps); H(op_sqrtpd); H(op_sqrtss); H(op_sqrtsd); H(op_rsqrtps); H(op_rsqrtss);
+H(op_cvtps2pd); H(op_cvtpd2ps); H(op_cvtss2sd); H(op_cvtsd2ss); H(op_cvtdq2ps); H(op_cvtpd2dq);
+H(op_cvtsi2ss); H(op_cvtss2si); H(op_comiss); H(op_cmpps);

@@ -475,15 +475,21 @@ void op_lahf(struct cpu *c, const struct insn *i)
     uint64_t f = get_eflags(c) & 0xff;
     wr_reg(c, REG_AH, 1, (f & 0xd5) | 2);
 }
-void op_movzx(struct cpu *c, const struct insn *i)
+void op_movzx8(struct cpu *c, const struct insn *i)
 {
-    unsigned ssz = i->op == 0x1b6 ? 1 : 2;
-    wr_reg(c, i->reg, i->opsz, rd_E(c, i, ssz));
+    wr_reg(c, i->reg, i->opsz, rd_E(c, i, 1));
 }
-void op_movsx(struct cpu *c, const struct insn *i)
+void op_movzx16(struct cpu *c, const struct insn *i)
 {
-    unsigned ssz = i->op == 0x1be ? 1 : 2;
-    wr_reg(c, i->reg, i->opsz, sext(rd_E(c, i, ssz), ssz));
+    wr_reg(c, i->reg, i->opsz, rd_E(c, i, 2));
+}
+void op_movsx8(struct cpu *c, const struct insn *i)
+{
+    wr_reg(c, i->reg, i->opsz, sext(rd_E(c, i, 1), 1));
+}
+void op_movsx16(struct cpu *c, const struct insn *i)
+{
+    wr_reg(c, i->reg, i->opsz, sext(rd_E(c, i, 2), 2));
 }
 void op_cmovcc(struct cpu *c, const struct insn *i)
 {
@@ -521,6 +527,15 @@ void op_movbe(struct cpu *c, const struct insn *i)
 }
 
 /* ---- shifts and rotates (flags eager; SDM vol. 2, SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR) ---- */
+
+/* Shifts leave SF ZF PF to the result (computed lazily) and CF/OF given. */
+static inline void cc_shift(struct cpu *c, unsigned sz, uint64_t r, uint32_t cfof)
+{
+    c->cc_op = CC_SHIFT;
+    c->cc_sz = sz;
+    c->cc_res = r;
+    c->cc_cin = cfof;
+}
 
 static unsigned shift_count(struct cpu *c, const struct insn *i)
 {
@@ -561,10 +576,10 @@ void op_shl(struct cpu *c, const struct insn *i)
     if (!n) { rmw_write(c, i, sz, lin, a); return; }
     uint64_t r = (n >= 64 ? 0 : a << n) & szmask(sz);
     bool cf = n <= bits ? (a >> (bits - n)) & 1 : 0;
-    uint32_t f = szp_flags(r, sz) | (cf ? RFLAGS_CF : 0);
+    uint32_t f = cf ? RFLAGS_CF : 0;
     if (cf ^ ((r >> (bits - 1)) & 1)) f |= RFLAGS_OF;
     rmw_write(c, i, sz, lin, r);
-    set_arith(c, f);
+    cc_shift(c, sz, r, f);
 }
 void op_shr(struct cpu *c, const struct insn *i)
 {
@@ -574,10 +589,10 @@ void op_shr(struct cpu *c, const struct insn *i)
     if (!n) { rmw_write(c, i, sz, lin, a); return; }
     uint64_t r = n >= 64 ? 0 : a >> n;
     bool cf = n <= bits ? (a >> (n - 1)) & 1 : 0;
-    uint32_t f = szp_flags(r, sz) | (cf ? RFLAGS_CF : 0);
+    uint32_t f = cf ? RFLAGS_CF : 0;
     if ((a >> (bits - 1)) & 1) f |= RFLAGS_OF;     /* OF = MSB of original (count 1) */
     rmw_write(c, i, sz, lin, r);
-    set_arith(c, f);
+    cc_shift(c, sz, r, f);
 }
 void op_sar(struct cpu *c, const struct insn *i)
 {
@@ -588,9 +603,9 @@ void op_sar(struct cpu *c, const struct insn *i)
     int64_t s = (int64_t)sext(a, sz);
     uint64_t r = (uint64_t)(s >> (n > 63 ? 63 : n)) & szmask(sz);
     bool cf = (s >> (n - 1 > 63 ? 63 : n - 1)) & 1;
-    uint32_t f = szp_flags(r, sz) | (cf ? RFLAGS_CF : 0);
+    uint32_t f = cf ? RFLAGS_CF : 0;
     rmw_write(c, i, sz, lin, r);
-    set_arith(c, f);
+    cc_shift(c, sz, r, f);
 }
 void op_rol(struct cpu *c, const struct insn *i)
 {
@@ -686,10 +701,10 @@ void op_shld(struct cpu *c, const struct insn *i)
         r = (uint64_t)((w << n) >> bits) & szmask(sz);
         cf = (a >> (bits - n)) & 1;
     }
-    uint32_t f = szp_flags(r, sz) | (cf ? RFLAGS_CF : 0);
+    uint32_t f = cf ? RFLAGS_CF : 0;
     if (((r ^ a) >> (bits - 1)) & 1) f |= RFLAGS_OF;
     rmw_write(c, i, sz, lin, r);
-    set_arith(c, f);
+    cc_shift(c, sz, r, f);
 }
 void op_shrd(struct cpu *c, const struct insn *i)
 {
@@ -701,10 +716,10 @@ void op_shrd(struct cpu *c, const struct insn *i)
     unsigned __int128 w = ((unsigned __int128)b << bits) | a;
     uint64_t r = (uint64_t)(w >> n) & szmask(sz);
     bool cf = (uint64_t)(w >> (n - 1)) & 1;
-    uint32_t f = szp_flags(r, sz) | (cf ? RFLAGS_CF : 0);
+    uint32_t f = cf ? RFLAGS_CF : 0;
     if (((r ^ a) >> (bits - 1)) & 1) f |= RFLAGS_OF;
     rmw_write(c, i, sz, lin, r);
-    set_arith(c, f);
+    cc_shift(c, sz, r, f);
 }
 
 /* ---- bit operations ---- */
@@ -1197,6 +1212,17 @@ static void op_pop_r_##SZ(struct cpu *c, const struct insn *i)                  
 { uint64_t v = pop(c, SZ); wr_reg(c, i->reg, SZ, v); }
 MISC_SPEC_SZ(4) MISC_SPEC_SZ(8)
 
+#define EXT_SPEC(name, SSZ, SIGNED)                                               \
+static void op_##name##_r4(struct cpu *c, const struct insn *i)                 \
+{ uint64_t v = rd_reg(c, i->rm, SSZ); wr_reg(c, i->reg, 4, SIGNED ? sext(v, SSZ) : v); } \
+static void op_##name##_r8(struct cpu *c, const struct insn *i)                 \
+{ uint64_t v = rd_reg(c, i->rm, SSZ); wr_reg(c, i->reg, 8, SIGNED ? sext(v, SSZ) : v); } \
+static void op_##name##_m4(struct cpu *c, const struct insn *i)                 \
+{ uint64_t v = seg_read(c, i->seg, insn_ea(c, i), SSZ); wr_reg(c, i->reg, 4, SIGNED ? sext(v, SSZ) : v); } \
+static void op_##name##_m8(struct cpu *c, const struct insn *i)                 \
+{ uint64_t v = seg_read(c, i->seg, insn_ea(c, i), SSZ); wr_reg(c, i->reg, 8, SIGNED ? sext(v, SSZ) : v); }
+EXT_SPEC(movzx8, 1, 0) EXT_SPEC(movzx16, 2, 0) EXT_SPEC(movsx8, 1, 1) EXT_SPEC(movsx16, 2, 1)
+
 struct spec {
     insn_fn gen;
     insn_fn v[2][2];    /* [memory operand][64-bit] */
@@ -1218,6 +1244,10 @@ static const struct spec specs[] = {
     {op_dec_E, {{op_dec_E_r4, op_dec_E_r8}, {op_dec_E, op_dec_E}}},
     {op_push_r, {{op_push_r_4, op_push_r_8}, {op_push_r_4, op_push_r_8}}},
     {op_pop_r, {{op_pop_r_4, op_pop_r_8}, {op_pop_r_4, op_pop_r_8}}},
+    {op_movzx8, {{op_movzx8_r4, op_movzx8_r8}, {op_movzx8_m4, op_movzx8_m8}}},
+    {op_movzx16, {{op_movzx16_r4, op_movzx16_r8}, {op_movzx16_m4, op_movzx16_m8}}},
+    {op_movsx8, {{op_movsx8_r4, op_movsx8_r8}, {op_movsx8_m4, op_movsx8_m8}}},
+    {op_movsx16, {{op_movsx16_r4, op_movsx16_r8}, {op_movsx16_m4, op_movsx16_m8}}},
 };
 
 insn_fn ops_specialize(insn_fn fn, unsigned opsz, bool mem)

@@ -172,6 +172,153 @@ static void check_code_target(struct cpu *c, uint16_t sel, struct desc *d)
         raise_gp(c, sel & 0xfffc);      /* L and D both set */
 }
 
+/* ---- task switches (SDM vol. 3, 7.3; legacy protected mode only) ---- */
+
+enum { TS_JMP, TS_CALL, TS_IRET };  /* TS_CALL also for INT/exceptions via task gates */
+
+static uint32_t desc_limit(const struct desc *d)
+{
+    uint32_t lim = (d->lo & 0xffff) | (d->hi & 0xf0000);
+    return (d->hi & (1u << 23)) ? (lim << 12) | 0xfff : lim;
+}
+
+static void set_tss_busy(struct cpu *c, uint16_t sel, bool busy)
+{
+    struct desc d;
+    if (!read_desc(c, sel, &d))
+        return;
+    d.hi = busy ? d.hi | (1u << 9) : d.hi & ~(1u << 9);
+    sys_write(c, d.addr + 4, 4, d.hi);
+}
+
+/* Switches to the task whose TSS descriptor is nd (selector sel): saves
+ * the current state in the old TSS, loads the new one, then checks and
+ * loads its segments (faults there belong to the new task). */
+static void task_switch(struct cpu *c, uint16_t sel, struct desc *nd, int reason, uint64_t save_eip,
+                        bool has_err, uint32_t err)
+{
+    unsigned t = d_type(nd);
+    bool n32 = t & 8;
+    if (!d_p(nd))
+        cpu_raise(c, EXC_NP, true, sel & 0xfffc);
+    if (desc_limit(nd) < (n32 ? 0x67u : 0x2bu))
+        cpu_raise(c, EXC_TS, true, sel & 0xfffc);
+    if (reason == TS_IRET ? !(t & 2) : (t & 2))
+        raise_gp(c, sel & 0xfffc);
+    struct seg_cache ntr;
+    desc_to_cache(&ntr, sel, nd);
+    /* Read the incoming state before changing anything. */
+    uint32_t ncr3 = 0, eip, efl, regs[8];
+    uint16_t segs[SEG_COUNT] = {0}, ldt;
+    uint64_t nb = ntr.base;
+    if (n32) {
+        ncr3 = (uint32_t)sys_read(c, nb + 0x1c, 4);
+        eip = (uint32_t)sys_read(c, nb + 0x20, 4);
+        efl = (uint32_t)sys_read(c, nb + 0x24, 4);
+        for (int k = 0; k < 8; k++)
+            regs[k] = (uint32_t)sys_read(c, nb + 0x28 + 4 * k, 4);
+        for (int k = 0; k < SEG_COUNT; k++)
+            segs[k] = (uint16_t)sys_read(c, nb + 0x48 + 4 * k, 2);
+        ldt = (uint16_t)sys_read(c, nb + 0x60, 2);
+    } else {
+        eip = (uint32_t)sys_read(c, nb + 0x0e, 2);
+        efl = (uint32_t)sys_read(c, nb + 0x10, 2);
+        for (int k = 0; k < 8; k++)
+            regs[k] = (uint32_t)sys_read(c, nb + 0x12 + 2 * k, 2);
+        for (int k = 0; k < 4; k++)
+            segs[k] = (uint16_t)sys_read(c, nb + 0x22 + 2 * k, 2);
+        ldt = (uint16_t)sys_read(c, nb + 0x2a, 2);
+    }
+    /* Save the outgoing state. */
+    bool o32 = c->tr.attr & 8;
+    uint64_t ob = c->tr.base;
+    uint32_t of = (uint32_t)get_eflags(c);
+    if (reason == TS_IRET)
+        of &= ~RFLAGS_NT;
+    if (o32) {
+        sys_write(c, ob + 0x20, 4, (uint32_t)save_eip);
+        sys_write(c, ob + 0x24, 4, of);
+        for (int k = 0; k < 8; k++)
+            sys_write(c, ob + 0x28 + 4 * k, 4, (uint32_t)c->gpr[k]);
+        for (int k = 0; k < SEG_COUNT; k++)
+            sys_write(c, ob + 0x48 + 4 * k, 2, c->seg[k].sel);
+    } else {
+        sys_write(c, ob + 0x0e, 2, save_eip & 0xffff);
+        sys_write(c, ob + 0x10, 2, of & 0xffff);
+        for (int k = 0; k < 8; k++)
+            sys_write(c, ob + 0x12 + 2 * k, 2, c->gpr[k] & 0xffff);
+        for (int k = 0; k < 4; k++)
+            sys_write(c, ob + 0x22 + 2 * k, 2, c->seg[k].sel);
+    }
+    if (reason != TS_CALL)
+        set_tss_busy(c, c->tr.sel, false);
+    if (reason == TS_CALL) {
+        efl |= RFLAGS_NT;
+        sys_write(c, nb, 2, c->tr.sel);     /* back link */
+    }
+    if (reason != TS_IRET)
+        set_tss_busy(c, sel, true);
+    c->tr = ntr;
+    c->tr.attr |= 2;
+    c->cr0 |= CR0_TS;
+    /* Load the incoming state. */
+    if (n32 && (c->cr0 & CR0_PG))
+        set_cr3(c, ncr3);
+    for (int k = 0; k < 8; k++)
+        c->gpr[k] = n32 ? regs[k] : (c->gpr[k] & ~0xffffULL) | regs[k];
+    set_eflags(c, efl, n32 ? 0x3f7fd5 : 0xffff);
+    c->rip = c->next_rip = eip;
+    for (int k = 0; k < SEG_COUNT; k++) {
+        c->seg[k].sel = segs[k];
+        c->seg[k].attr |= SEGA_UNUSABLE;    /* until loaded below */
+    }
+    cpu_update_mode(c);
+    /* LDT first: segment selectors may point into it. */
+    c->ldtr.sel = ldt;
+    if ((ldt & ~3u) == 0) {
+        c->ldtr.attr = SEGA_UNUSABLE;
+    } else {
+        struct desc ld;
+        if ((ldt & 4) || !read_desc(c, ldt, &ld) || d_s(&ld) || d_type(&ld) != 2)
+            cpu_raise(c, EXC_TS, true, ldt & 0xfffc);
+        if (!d_p(&ld))
+            cpu_raise(c, EXC_TS, true, ldt & 0xfffc);
+        desc_to_cache(&c->ldtr, ldt, &ld);
+    }
+    if (efl & RFLAGS_VM) {
+        for (int k = 0; k < SEG_COUNT; k++)
+            load_seg_real(c, k, segs[k]);
+        cpu_update_mode(c);
+    } else {
+        struct desc cd;
+        uint16_t cs = segs[SEG_CS];
+        unsigned rpl = cs & 3;
+        if ((cs & ~3u) == 0 || !read_desc(c, cs, &cd) || !d_s(&cd) || !(d_type(&cd) & 8))
+            cpu_raise(c, EXC_TS, true, cs & 0xfffc);
+        if ((d_type(&cd) & 4) ? d_dpl(&cd) > rpl : d_dpl(&cd) != rpl)
+            cpu_raise(c, EXC_TS, true, cs & 0xfffc);
+        if (!d_p(&cd))
+            cpu_raise(c, EXC_NP, true, cs & 0xfffc);
+        set_cs(c, cs, &cd, rpl);
+        cpu_update_mode(c);
+        load_seg(c, SEG_SS, segs[SEG_SS]);
+        static const int ds4[4] = {SEG_ES, SEG_DS, SEG_FS, SEG_GS};
+        for (int k = 0; k < 4; k++)
+            load_seg(c, ds4[k], segs[ds4[k]]);
+    }
+    if (has_err)
+        push(c, n32 ? 4 : 2, err);
+}
+
+/* A TSS descriptor named by a task gate or a far JMP/CALL: from the GDT,
+ * available (SDM vol. 3, 7.3). */
+static void task_gate_target(struct cpu *c, uint16_t tsel, struct desc *td)
+{
+    if ((tsel & 4) || (tsel & ~3u) == 0 || !read_desc(c, tsel, td) || d_s(td) ||
+        (d_type(td) != 1 && d_type(td) != 9))
+        raise_gp(c, tsel & 0xfffc);
+}
+
 /* Far CALL/JMP through a call gate (SDM vol. 3, 5.8.3-5.8.6; 64-bit call
  * gates: 5.8.3.1). A CALL to a more privileged non-conforming segment
  * switches to the stack the TSS gives for the new CPL and copies the
@@ -289,8 +436,21 @@ static void far_jump(struct cpu *c, uint16_t sel, uint64_t off, unsigned opsz, b
             call_gate(c, sel, &d, call);
             return;
         }
-        if (!(c->efer & EFER_LMA) && (t == 0x5 || t == 0x1 || t == 0x9))
-            cpu_internal_error(c, "far JMP/CALL to a task (task switch) is not supported");
+        if (!(c->efer & EFER_LMA) && (t == 0x5 || t == 0x1 || t == 0x9)) {
+            unsigned m = (sel & 3u) > c->cpl ? (sel & 3u) : c->cpl;
+            if (d_dpl(&d) < m)
+                raise_gp(c, sel & 0xfffc);
+            if (!d_p(&d))
+                cpu_raise(c, EXC_NP, true, sel & 0xfffc);
+            uint16_t tsel = sel;
+            struct desc td = d;
+            if (t == 0x5) {
+                tsel = (uint16_t)(d.lo >> 16);
+                task_gate_target(c, tsel, &td);
+            }
+            task_switch(c, tsel, &td, call ? TS_CALL : TS_JMP, c->next_rip, false, 0);
+            return;
+        }
         raise_gp(c, sel & 0xfffc);
     }
     check_code_target(c, sel, &d);
@@ -528,50 +688,6 @@ void op_hlt(struct cpu *c, const struct insn *i)
     end_block(c);
 }
 
-void op_wait(struct cpu *c, const struct insn *i)
-{
-    (void)i;
-    if ((c->cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS))
-        cpu_raise(c, EXC_NM, false, 0);
-}
-
-/* x87: only the control/status handful until the soft-float library lands
- * (FNINIT, FNSTSW, FNSTCW, FLDCW). Everything else is #UD, or #NM when
- * CR0.EM/TS say the OS wants to emulate or lazily switch the FPU. */
-void op_fpu(struct cpu *c, const struct insn *i)
-{
-    if (c->cr0 & (CR0_EM | CR0_TS))
-        cpu_raise(c, EXC_NM, false, 0);
-    unsigned op = i->op & 0xff, reg = i->reg & 7;
-    if (op == 0xdb && i->mod3 && (i->rm & 7) == 3 && reg == 4) {          /* DB E3 FNINIT */
-        c->fcw = 0x37f;
-        c->fsw = 0;
-        c->ftw = 0xffff;
-        return;
-    }
-    if (op == 0xdb && i->mod3 && (i->rm & 7) == 2 && reg == 4) {          /* DB E2 FNCLEX */
-        c->fsw &= 0x7f00;
-        return;
-    }
-    if (op == 0xdf && i->mod3 && (i->rm & 7) == 0 && reg == 4) {          /* DF E0 FNSTSW AX */
-        wr_reg(c, R_EAX, 2, c->fsw);
-        return;
-    }
-    if (op == 0xdd && !i->mod3 && reg == 7) {                             /* FNSTSW m16 */
-        seg_write(c, i->seg, insn_ea(c, i), 2, c->fsw);
-        return;
-    }
-    if (op == 0xd9 && !i->mod3 && reg == 7) {                             /* FNSTCW m16 */
-        seg_write(c, i->seg, insn_ea(c, i), 2, c->fcw);
-        return;
-    }
-    if (op == 0xd9 && !i->mod3 && reg == 5) {                             /* FLDCW m16 */
-        c->fcw = (uint16_t)seg_read(c, i->seg, insn_ea(c, i), 2);
-        return;
-    }
-    raise_ud(c);
-}
-
 /* ---- interrupts and exceptions ---- */
 
 static uint32_t tss_read(struct cpu *c, uint32_t off, unsigned sz)
@@ -620,8 +736,19 @@ static void deliver_pm(struct cpu *c, int vec, int kind, bool has_err, uint32_t 
     bool gp = (g >> 47) & 1;
     bool gate32 = type == 0xe || type == 0xf;
     bool trap = type == 0x7 || type == 0xf;
+    if (!lm && type == 0x5) {       /* task gate */
+        if (kind == EV_SOFT && gdpl < c->cpl)
+            raise_gp(c, (uint32_t)vec * 8 + 2);
+        if (!gp)
+            cpu_raise(c, EXC_NP, true, (uint32_t)vec * 8 + 2 + ext);
+        struct desc td;
+        uint16_t tsel = (uint16_t)(g >> 16);
+        task_gate_target(c, tsel, &td);
+        task_switch(c, tsel, &td, TS_CALL, ret, has_err, err);
+        return;
+    }
     if (lm ? !gate32 : !(type == 0x6 || type == 0x7 || gate32))
-        raise_gp(c, (uint32_t)vec * 8 + 2 + ext);   /* task gates unsupported */
+        raise_gp(c, (uint32_t)vec * 8 + 2 + ext);
     if (kind == EV_SOFT && gdpl < c->cpl)
         raise_gp(c, (uint32_t)vec * 8 + 2);
     if (!gp)
@@ -804,7 +931,14 @@ void op_iret(struct cpu *c, const struct insn *i)
     if (c->eflags & RFLAGS_NT) {
         if (c->efer & EFER_LMA)
             raise_gp(c, 0);
-        cpu_internal_error(c, "IRET with NT set (task switch) is not supported");
+        /* Return to the task in the back link (SDM vol. 3, 7.3). */
+        uint16_t back = (uint16_t)tss_read(c, 0, 2);
+        struct desc td;
+        if ((back & 4) || (back & ~3u) == 0 || !read_desc(c, back, &td) || d_s(&td) ||
+            (d_type(&td) != 3 && d_type(&td) != 0xb))
+            cpu_raise(c, EXC_TS, true, back & 0xfffc);
+        task_switch(c, back, &td, TS_IRET, c->next_rip, false, 0);
+        return;
     }
     uint64_t sp = c->gpr[R_ESP] & c->spmask;
     uint64_t ip = seg_read(c, SEG_SS, sp, osz);
@@ -1237,8 +1371,10 @@ void set_cr0(struct cpu *c, uint64_t v)
     cpu_update_mode(c);
 }
 
-#define CR4_SUPPORTED (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | \
-                       CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_UMIP | CR4_FSGSBASE)
+/* VME/PVI would change how CLI/STI/INT behave in virtual-8086 mode and are
+ * not implemented (nor offered by CPUID): setting them is #GP. */
+#define CR4_SUPPORTED (CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | \
+                       CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_UMIP)
 
 void set_cr4(struct cpu *c, uint64_t v)
 {
@@ -1422,8 +1558,8 @@ void op_wrmsr(struct cpu *c, const struct insn *i)
         raise_gp(c, 0);
 }
 
-/* CPUID advertises exactly what is implemented (no x87/SSE yet: those land
- * with the soft-float library). */
+/* CPUID advertises exactly what is implemented: x87, SSE and SSE2 yes;
+ * MMX, SSE3 and later, XSAVE, AVX, APIC (the board's business) no. */
 void op_cpuid(struct cpu *c, const struct insn *i)
 {
     (void)i;
@@ -1439,9 +1575,10 @@ void op_cpuid(struct cpu *c, const struct insn *i)
         a = 0x000606a0 | 0x1;   /* family 6 */
         b = 0x00000800;         /* CLFLUSH line 8*8 = 64 bytes, APIC id 0 */
         cx = (1u << 13) | (1u << 22) | (1u << 23);            /* CX16 MOVBE POPCNT */
-        d = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) |   /* PSE TSC MSR PAE */
-            (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15) | /* CX8 SEP PGE CMOV */
-            (1u << 16) | (1u << 17);                           /* PAT PSE36 */
+        d = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) |   /* FPU PSE TSC MSR */
+            (1u << 6) | (1u << 8) | (1u << 11) | (1u << 13) |  /* PAE CX8 SEP PGE */
+            (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | /* CMOV PAT PSE36 CLFSH */
+            (1u << 24) | (1u << 25) | (1u << 26);              /* FXSR SSE SSE2 */
         break;
     case 7:
         break;
@@ -1469,14 +1606,6 @@ void op_cpuid(struct cpu *c, const struct insn *i)
     c->gpr[R_EBX] = b;
     c->gpr[R_ECX] = cx;
     c->gpr[R_EDX] = d;
-}
-
-void op_grp15(struct cpu *c, const struct insn *i)
-{
-    unsigned r = i->reg & 7;
-    if (i->mod3 && r >= 5)
-        return;     /* LFENCE/MFENCE/SFENCE: ordering is trivially kept */
-    raise_ud(c);    /* FXSAVE/FXRSTOR/LDMXCSR/STMXCSR/CLFLUSH: later */
 }
 
 /* ---- fast system calls ---- */

@@ -314,9 +314,23 @@ static int machine_reset(struct machine *m)
     return 0;
 }
 
-static void main_loop_iteration(struct machine *m)
+int machine_add_poll_hook(struct machine *m,
+                          void (*fill)(void *opaque, struct pollfd *fds, int *nfds,
+                                       int max, uint64_t *timeout_ns),
+                          void (*dispatch)(void *opaque, struct pollfd *fds, int nfds),
+                          void *opaque)
 {
-    struct pollfd pfd[MAX_WATCHES + 1];
+    if (m->npoll_hooks >= MAX_POLL_HOOKS || !fill || !dispatch)
+        return -1;
+    m->poll_hooks[m->npoll_hooks++] = (struct poll_hook){fill, dispatch, opaque};
+    wake_main_loop(m);
+    return 0;
+}
+
+void machine_main_loop_iteration(struct machine *m)
+{
+    struct pollfd pfd[MAX_WATCHES + 1 + MAX_POLL_HOOK_FDS];
+    int hook_start[MAX_POLL_HOOKS], hook_n[MAX_POLL_HOOKS];
     int n = 0;
     pfd[n++] = (struct pollfd){.fd = m->wake_fd[0], .events = POLLIN};
     pthread_mutex_lock(&m->lock);
@@ -329,6 +343,22 @@ static void main_loop_iteration(struct machine *m)
         }
         pfd[n++] = (struct pollfd){.fd = w->fd, .events = w->events};
     }
+    int nwatch_fds = n;
+    uint64_t hook_timeout = CLOCK_NEVER;
+    int nhooks = m->npoll_hooks;
+    int room = MAX_POLL_HOOK_FDS;
+    for (int h = 0; h < nhooks; h++) {
+        int k = 0;
+        m->poll_hooks[h].fill(m->poll_hooks[h].opaque, &pfd[n], &k, room, &hook_timeout);
+        if (k < 0 || k > room)
+            k = 0;
+        for (int i = 0; i < k; i++)
+            pfd[n + i].revents = 0;
+        hook_start[h] = n;
+        hook_n[h] = k;
+        n += k;
+        room -= k;
+    }
     uint64_t deadline = clock_next_deadline(&m->clock);
     uint64_t now = clock_ns(&m->clock);
     pthread_mutex_unlock(&m->lock);
@@ -336,6 +366,8 @@ static void main_loop_iteration(struct machine *m)
      * vCPU thread, which does not wake us. */
     if (throttled && (deadline == CLOCK_NEVER || deadline > now + 5000000))
         deadline = now + 5000000;
+    if (hook_timeout < CLOCK_NEVER - now && now + hook_timeout < deadline)
+        deadline = now + hook_timeout;
 
     struct timespec ts, *tsp = NULL;
     if (deadline != CLOCK_NEVER) {
@@ -347,13 +379,16 @@ static void main_loop_iteration(struct machine *m)
     int r = ppoll(pfd, (nfds_t)n, tsp, NULL);
     if (r < 0 && errno != EINTR)
         return;
+    if (r < 0)
+        for (int i = 0; i < n; i++)
+            pfd[i].revents = 0;
     if (r > 0 && (pfd[0].revents & POLLIN)) {
         char buf[64];
         while (read(m->wake_fd[0], buf, sizeof(buf)) > 0)
             ;
     }
     pthread_mutex_lock(&m->lock);
-    for (int i = 1; i < n && r > 0; i++) {
+    for (int i = 1; i < nwatch_fds && r > 0; i++) {
         if (!pfd[i].revents)
             continue;
         /* The watch list may have changed while we slept: match by fd. */
@@ -364,6 +399,9 @@ static void main_loop_iteration(struct machine *m)
             }
         }
     }
+    /* Hooks are only ever added, so index h is still the hook that filled. */
+    for (int h = 0; h < nhooks; h++)
+        m->poll_hooks[h].dispatch(m->poll_hooks[h].opaque, &pfd[hook_start[h]], hook_n[h]);
     clock_run_timers(&m->clock);
     pthread_mutex_unlock(&m->lock);
 }
@@ -373,7 +411,7 @@ int machine_run(struct machine *m)
     if (machine_start_vcpus(m) < 0)
         return 1;
     for (;;) {
-        main_loop_iteration(m);
+        machine_main_loop_iteration(m);
         int req = atomic_load(&m->request);
         if (req == REQ_NONE)
             continue;

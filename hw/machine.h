@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdatomic.h>
 #include <pthread.h>
+#include <poll.h>
 #include "hw/iomap.h"
 #include "hw/clock.h"
 #include "hw/stats.h"
@@ -81,6 +82,22 @@ struct fd_watch {
     bool (*ready)(void *opaque);
 };
 
+#define MAX_POLL_HOOKS 4
+#define MAX_POLL_HOOK_FDS 512
+/* A subsystem that owns a changing set of descriptors and its own timeouts
+ * (libslirp). Each main-loop iteration, with the device lock held:
+ * fill() appends up to `max` entries at fds[0..] and sets *nfds (starts at 0),
+ * and may lower *timeout_ns (relative, CLOCK_NEVER = no limit); after ppoll,
+ * dispatch() gets the same slice back with revents filled (all zero when
+ * ppoll timed out or was interrupted) — it is called every iteration so the
+ * subsystem can run its own timers. */
+struct poll_hook {
+    void (*fill)(void *opaque, struct pollfd *fds, int *nfds, int max,
+                 uint64_t *timeout_ns);
+    void (*dispatch)(void *opaque, struct pollfd *fds, int nfds);
+    void *opaque;
+};
+
 struct machine {
     struct machine_config *cfg;
     uint8_t *ram;               /* one host mapping for all guest RAM */
@@ -110,6 +127,8 @@ struct machine {
     int wake_fd[2];             /* pipe that wakes the main loop */
     struct fd_watch watches[MAX_WATCHES];
     int nwatches;
+    struct poll_hook poll_hooks[MAX_POLL_HOOKS];
+    int npoll_hooks;
     FILE *log;
 };
 
@@ -120,6 +139,9 @@ int machine_init(struct machine *m, struct machine_config *cfg, const struct acc
 void machine_destroy(struct machine *m);
 /* Runs the guest until it ends; returns the process exit status. */
 int machine_run(struct machine *m);
+/* One pass of the I/O loop machine_run spins: poll watches and hooks (at most
+ * until the next timer), serve them, run due timers. Public for tests. */
+void machine_main_loop_iteration(struct machine *m);
 
 /* Guest physical memory, for loaders and engines. NULL if not RAM/ROM. */
 uint8_t *machine_phys_ptr(struct machine *m, uint64_t paddr, uint64_t len);
@@ -140,6 +162,13 @@ int machine_watch_fd_ready(struct machine *m, int fd, short events,
                            void (*cb)(void *opaque, int fd, short revents),
                            bool (*ready)(void *opaque), void *opaque);
 void machine_unwatch_fd(struct machine *m, int fd);
+/* See struct poll_hook. At setup, before machine_run (hooks are never removed).
+ * Returns -1 when all MAX_POLL_HOOKS are taken. */
+int machine_add_poll_hook(struct machine *m,
+                          void (*fill)(void *opaque, struct pollfd *fds, int *nfds,
+                                       int max, uint64_t *timeout_ns),
+                          void (*dispatch)(void *opaque, struct pollfd *fds, int nfds),
+                          void *opaque);
 
 /* Devices → board (device lock held). */
 void machine_request(struct machine *m, enum machine_request req, int exit_code);

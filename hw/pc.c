@@ -99,6 +99,8 @@ int machine_intr_ack(struct machine *m)
     struct board *b = m->board;
     int v = (b && b->pic) ? pic_intr_ack(b->pic) : -1;
     pthread_mutex_unlock(&m->lock);
+    /* Counted here for every engine that takes vectors from our PIC (KVM's
+     * in-kernel PIC never comes here; it has its own exit counts). */
     if (v >= 0) {
         stats_count(&m->stats, STAT_IRQ_INJECTED);
         machine_log(m, DBG_INT, "tremu: interrupt vector 0x%02x from the PIC\n", v);

@@ -1,6 +1,8 @@
 /* tremu: the command line (the qemu-system-x86_64 subset course scripts use). */
 #include "hw/machine.h"
 #include "ui/char.h"
+#include "ui/netopt.h"
+#include "net/slirp.h"
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
@@ -35,6 +37,12 @@ static void usage(FILE *f)
 "  -display none        no display\n"
 "  -monitor none        (the monitor comes later; none and /dev/null accepted)\n"
 "  -device isa-debug-exit[,iobase=0xf4,iosize=0x04]\n"
+"Network (user-mode, virtio-net-pci NICs):\n"
+"  -netdev user,id=ID[,hostfwd=[tcp|udp]:[haddr]:hport-[gaddr]:gport]...\n"
+"  -device virtio-net-pci,netdev=ID[,mac=52:54:00:..][,addr=SLOT]\n"
+"  -nic user[,model=virtio][,mac=M][,hostfwd=...]   -nic none\n"
+"  -net nic[,model=M][,macaddr=M]  -net user[,hostfwd=...]  -net none\n"
+"                       hostfwd without haddr listens on 127.0.0.1 only\n"
 "  -nodefaults, -no-user-config\n"
 "Debugging:\n"
 "  -d ITEMS             comma-separated: stats, unimp, int, in_asm, exec, cpu,\n"
@@ -224,6 +232,8 @@ int main(int argc, char **argv)
     bool nographic = false, nodefaults = false, display_none = false;
     const char *logfile = NULL;
     char err[256];
+    static struct netopt net;
+    netopt_init(&net);
 
     cfg.ram_size = 512ULL << 20;
     cfg.smp = 1;
@@ -340,8 +350,18 @@ int main(int argc, char **argv)
             /* tremu reads no config files */
         } else if (!strcmp(opt, "-device")) {
             NEEDARG();
-            if (parse_device(&cfg, arg))
+            if (netopt_device_is_nic(arg)) {
+                if (netopt_parse_device_nic(&net, arg, err, sizeof(err)) < 0)
+                    return die("%s", err);
+            } else if (parse_device(&cfg, arg))
                 return 1;
+        } else if (!strcmp(opt, "-netdev") || !strcmp(opt, "-nic") || !strcmp(opt, "-net")) {
+            NEEDARG();
+            int r = !strcmp(opt, "-netdev") ? netopt_parse_netdev(&net, arg, err, sizeof(err))
+                  : !strcmp(opt, "-nic") ? netopt_parse_nic(&net, arg, err, sizeof(err))
+                  : netopt_parse_net(&net, arg, err, sizeof(err));
+            if (r < 0)
+                return die("%s", err);
         } else if (!strcmp(opt, "-name")) {
             NEEDARG();
         } else if (!strcmp(opt, "-pidfile")) {
@@ -358,6 +378,8 @@ int main(int argc, char **argv)
     }
 
     /* Validate everything before anything starts. */
+    if (netopt_finish(&net, !nodefaults, err, sizeof(err)) < 0)
+        return die("%s", err);
     if (!cfg.kernel && !cfg.bios)
         return die("nothing to boot: give -kernel FILE or -bios FILE%s", "");
     if (cfg.kernel && check_readable("-kernel", cfg.kernel) < 0)
@@ -441,6 +463,21 @@ int main(int argc, char **argv)
         return 1;
     if (pc_init(&m) < 0)
         return 1;
+    /* Backends before the vCPUs: a taken host port stops us here. The NICs
+     * (virtio-net-pci at nic->pci_slot with nic->mac, connected to
+     * backends[nic->netdev]) are the board's part. */
+    for (int i = 0; i < net.nnetdevs; i++) {
+        char nerr[512];
+        struct net_backend *nb = net_slirp_new(&net.netdevs[i].user, net.netdevs[i].id,
+                                               &m.clock, NULL, NULL,
+                                               (cfg.debug_mask & DBG_GUEST_ERRORS) ? m.log : NULL,
+                                               nerr, sizeof(nerr));
+        if (!nb) {
+            fprintf(stderr, "tremu: %s\n", nerr);
+            return 1;
+        }
+        machine_add_poll_hook(&m, net_slirp_poll_fill, net_slirp_poll_dispatch, nb);
+    }
     m.nvcpus = cfg.smp;
     for (int i = 0; i < m.nvcpus; i++) {
         struct vcpu *v = &m.vcpu[i];

@@ -16,7 +16,13 @@
 #define NVEC        48          /* exceptions 0-31, PIC vectors 0x20-0x2f */
 
 #define MB_MAGIC    0x1badb002
+#ifdef AOUT_KLUDGE
+/* Flag 16: the load addresses come from the header, not from an ELF file
+ * (spec 3.1.3): the image is a flat binary of the ELF's loaded bytes. */
+#define MB_FLAGS    0x00010003
+#else
 #define MB_FLAGS    0x00000003  /* modules page-aligned, memory info wanted */
+#endif
 
 #define PRINT(s) .pushsection .rodata; 9: .asciz s; .popsection; \
                  push %esi; mov $9b, %esi; call puts; pop %esi
@@ -28,7 +34,12 @@
 
         .section .multiboot, "a"
         .balign 4
+mb_header:
         .long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
+#ifdef AOUT_KLUDGE
+        /* header_addr, load_addr, load_end_addr, bss_end_addr, entry_addr */
+        .long mb_header, _image_start, _edata, _end, _start
+#endif
 
         .section .bss
         .balign 16

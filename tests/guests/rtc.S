@@ -5,8 +5,8 @@
  *     C: no interrupt flag; D = 0x80: valid RAM and time);
  *   - the time registers hold BCD digits, then binary in range after
  *     B = 0x06 (binary, 24 h);
- *   - periodic flag PF/IRQF polled with the interrupt masked: reading C
- *     returns it and clears it;
+ *   - periodic flag PF/IRQF polled at 8 Hz with the interrupt masked:
+ *     reading C returns it and clears it;
  *   - the periodic interrupt at 64 Hz on IRQ 8 through the slave PIC,
  *     counted over 8 ticks, the handler reading C each time (otherwise the
  *     RTC keeps its IRQ line asserted and no new edge comes). */
@@ -15,7 +15,17 @@
 #define V_COUNT   0x600         /* word: IRQ 8 interrupts */
 #define V_CFIRST  0x602         /* byte: C as read by the first handler */
 #define V_OTHER   0x604         /* word: other vectors */
+#define V_PIT     0x606         /* word: PIT ticks (the watchdog) */
+#define WATCHDOG  3000          /* ms to wait for the RTC's interrupts */
 #define NTICKS    8
+
+/* Wait until `cond` sets ZF=0, for at most n times ~55 ms measured by PIT
+ * channel 2 (one-shot, OUT2 in port 0x61 bit 5); then jump to `timeout`.
+ * Time-based, since a poll costs anything from nanoseconds (a JIT) to
+ * microseconds (KVM's instruction emulator). Uses DI. */
+#define WAIT_55MS(cond, n, timeout) \
+        mov $(n), %di; call pit2_start; 7: cond; jnz 6f; call pit2_done; \
+        jz 7b; call pit2_start; dec %di; jnz 7b; jmp timeout; 6:
 
 main:
         movw $0, V_COUNT
@@ -107,23 +117,16 @@ main:
         jmp 4b
 6:      call check_dx
 
-        /* Periodic flag without interrupts: rate 64 Hz, PIE on, IF = 0 and
-         * the PIC never set up. Poll C until IRQF; a second read is 0. */
+        /* Periodic flag without interrupts: rate 8 Hz, PIE on, IF = 0 and
+         * the PIC never set up. Poll C until IRQF; a second read is 0 (the
+         * slow rate leaves 125 ms for it, even on a busy host). */
         mov $0x0a, %al
-        mov $0x2a, %ah          /* DV = 010, RS = 1010: 64 Hz */
+        mov $0x2d, %ah          /* DV = 010, RS = 1101: 8 Hz */
         call cmos_write
         mov $0x0b, %al
         mov $0x46, %ah          /* PIE | DM | 24h */
         call cmos_write
-        mov $64, %di
-7:      mov $POLL_LIMIT, %cx
-8:      mov $0x0c, %al
-        call cmos_read
-        test $0x80, %al
-        jnz 9f
-        loop 8b
-        dec %di
-        jnz 7b
+        WAIT_55MS(call c_irqf, 10, 9f)  /* ~550 ms for one 125 ms period */
 9:      and $0xc0, %al
         mov %al, %bl
         mov $0x0c, %al
@@ -142,7 +145,11 @@ main:
         EXPECT_AL(0x00)
         call newline
 
-        /* Now with interrupts: PICs at 0x20/0x28, IRQ 8 = vector 0x28. */
+        /* Now with interrupts at 64 Hz: PICs at 0x20/0x28, IRQ 8 = vector
+         * 0x28. */
+        mov $0x0a, %al
+        mov $0x2a, %ah          /* DV = 010, RS = 1010: 64 Hz */
+        call cmos_write
         call lapic_virtual_wire
         mov $0x20*4, %bx
 1:      movw $other_irq, (%bx)
@@ -152,6 +159,9 @@ main:
         jb 1b
         movw $irq8, 0x28*4
         movw $0xf000, 0x28*4+2
+        movw $pit_tick, 0x20*4
+        movw $0xf000, 0x20*4+2
+        movw $0, V_PIT
         mov $0x11, %al
         out %al, $0x20
         out %al, $0xa0
@@ -166,7 +176,15 @@ main:
         mov $0x01, %al
         out %al, $0x21
         out %al, $0xa1
-        mov $0xfb, %al          /* master: only the cascade (IRQ 2) */
+        /* A watchdog, so that missing RTC interrupts end the run with a
+         * message instead of a hang: PIT channel 0 at 1 kHz on IRQ 0. */
+        mov $0x34, %al
+        out %al, $0x43
+        mov $(1193 & 0xff), %al
+        out %al, $0x40
+        mov $(1193 >> 8), %al
+        out %al, $0x40
+        mov $0xfa, %al          /* master: IRQ 0 and the cascade (IRQ 2) */
         out %al, $0x21
         mov $0xfe, %al          /* slave: only IRQ 8 */
         out %al, $0xa1
@@ -175,9 +193,16 @@ main:
 2:      cli
         cmpw $NTICKS, V_COUNT
         jae 3f
+        cmpw $WATCHDOG, V_PIT
+        jae 5f
         sti
         hlt
         jmp 2b
+5:      PRINT("irq8: no interrupt for 3 s after ")
+        mov V_COUNT, %ax
+        call dec16
+        PRINT(" ticks: ")
+        incw V_FAILS
 3:      mov $0xff, %al
         out %al, $0x21
         out %al, $0xa1
@@ -218,23 +243,54 @@ check_dx:
         ret
 
 /* wait_uip: until register A's update-in-progress bit is clear; then the
- * time registers are stable for at least 244 us (data sheet). Bounded. */
+ * time registers are stable for at least 244 us (data sheet). UIP lasts
+ * 244 us once a second: give it ~110 ms. */
 wait_uip:
         push %ax
-        push %cx
         push %di
-        mov $64, %di
-1:      mov $POLL_LIMIT, %cx
-2:      mov $0x0a, %al
+        WAIT_55MS(call uip_clear, 2, uip_timeout)
+        pop %di
+        pop %ax
+        ret
+uip_timeout:
+        PRINT("timeout: UIP stays set\n")
+        incw V_FAILS
+        jmp finish
+
+/* uip_clear: ZF=0 when register A's UIP bit is clear. */
+uip_clear:
+        mov $0x0a, %al
+        call cmos_read
+        not %al
+        test $0x80, %al
+        ret
+
+/* pit2_start: PIT channel 2, mode 0, count 0xffff (~55 ms), gate on. */
+pit2_start:
+        push %ax
+        mov $0x01, %al
+        out %al, $0x61
+        mov $0xb0, %al
+        out %al, $0x43
+        mov $0xff, %al
+        out %al, $0x42
+        out %al, $0x42
+        pop %ax
+        ret
+
+/* pit2_done: ZF=0 once the count has run out (OUT2 high). */
+pit2_done:
+        push %ax
+        in $0x61, %al
+        test $0x20, %al
+        pop %ax
+        ret
+
+/* c_irqf: ZF=0 when register C has IRQF; AL = C. */
+c_irqf:
+        mov $0x0c, %al
         call cmos_read
         test $0x80, %al
-        jz 3f
-        loop 2b
-        dec %di
-        jnz 1b
-3:      pop %di
-        pop %cx
-        pop %ax
         ret
 
 irq8:
@@ -248,6 +304,14 @@ irq8:
 1:      incw V_COUNT
         mov $0x20, %al          /* EOI: slave, then master (cascade) */
         out %al, $0xa0
+        out %al, $0x20
+        pop %ax
+        iret
+
+pit_tick:
+        push %ax
+        incw V_PIT
+        mov $0x20, %al
         out %al, $0x20
         pop %ax
         iret

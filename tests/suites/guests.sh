@@ -160,6 +160,7 @@ guest uart           33 rom -bios $B/uart.bin
 guest picpit         33 rom -bios $B/picpit.bin
 guest rtc            33 rom -bios $B/rtc.bin
 guest cmos           33 rom -bios $B/cmos.bin
+guest alu8           33 rom -bios $B/alu8.bin
 guest i8042          33 rom -bios $B/i8042.bin
 guest reset          33 rom -bios $B/reset.bin
 # Under -no-reboot the first reset ends the run with status 0.
@@ -171,6 +172,9 @@ guest debugexit      85 rom -bios $B/debugexit.bin
 # kernel's path in front of the command line, so the paths given here (from
 # the repository root) are part of the golden output.
 guest mbinfo         33 mb -kernel $B/mbinfo.elf -append "hello=world two" \
+    -initrd "$B/mod1.txt arg1 arg2,$B/mod2.txt"
+# The same as a flat binary with the a.out kludge (header flag 16).
+guest mbaout         33 mb -kernel $B/mbaout.bin -append "hello=world two" \
     -initrd "$B/mod1.txt arg1 arg2,$B/mod2.txt"
 guest mbirq          33 mb -kernel $B/mbirq.elf
 

@@ -66,6 +66,8 @@ static void fuzz_state(struct x86_state *s, int mode)
         s->gpr[r] = (rnd() & 1) ? rnd() : (rnd() & 0xffff);
     s->gpr[R_ESP] = 0x8000 + (rnd() & 0xff0);
     s->rflags = 0x2 | (rnd() & 0xcd5);
+    if (rnd() & 1)
+        s->cr4 |= CR4_OSFXSR;   /* exercise the SSE handlers too */
     if (mode == 0) {
         x86_state_real(s, 0, 0x7c00, 0);
         s->idtr.base = 0;
