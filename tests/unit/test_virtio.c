@@ -614,3 +614,63 @@ TEST(virtio_chain_length_limit)
     CHECK_EQ(vdrv_status(d) & VIRTIO_STATUS_NEEDS_RESET, 0);
     bfx_free(&f);
 }
+
+/* The adapter the board uses: virtio-blk over block/ on a raw image file. */
+#include "hw/pc_pci.h"
+#include <stdio.h>
+#include <unistd.h>
+
+TEST(virtio_blk_over_block_layer)
+{
+    char path[] = "/tmp/tremu-vblk-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    uint8_t img[64 * 512];
+    for (unsigned i = 0; i < sizeof(img); i++)
+        img[i] = (uint8_t)(i * 13 + 1);
+    CHECK_EQ(write(fd, img, sizeof(img)), (long)sizeof(img));
+    close(fd);
+    struct block_opts o = {.format = BLOCK_FMT_RAW};
+    char err[256];
+    struct block_dev *bd = block_open(path, &o, err, sizeof(err));
+    CHECK(bd != NULL);
+    if (!bd) {
+        unlink(path);
+        return;
+    }
+    struct bfx f;
+    vdrv_ram_init(&f.d);
+    struct virtio_blk_backend be;
+    pc_pci_disk_from_block(&be, bd, false);
+    CHECK_EQ(be.size, sizeof(img));
+    f.blk = virtio_blk_create(&be, "raw0", &f.d.mem);
+    CHECK(vdrv_attach(&f.d, virtio_blk_dev(f.blk), false));
+    CHECK(vdrv_modern_init(&f.d, ALL_FEATURES));
+    uint32_t id = 0, len = 0;
+    do_req(&f, VIRTIO_BLK_T_IN, 3, 1024, true);
+    CHECK(vdrv_get_used(&f.d, 0, &id, &len));
+    CHECK_EQ(f.d.ram[STAT], VIRTIO_BLK_S_OK);
+    CHECK(memcmp(f.d.ram + DATA, img + 3 * 512, 1024) == 0);
+    memset(f.d.ram + DATA, 0x77, 512);
+    do_req(&f, VIRTIO_BLK_T_OUT, 10, 512, false);
+    CHECK(vdrv_get_used(&f.d, 0, &id, &len));
+    CHECK_EQ(f.d.ram[STAT], VIRTIO_BLK_S_OK);
+    do_req(&f, VIRTIO_BLK_T_FLUSH, 0, 0, false);
+    CHECK(vdrv_get_used(&f.d, 0, &id, &len));
+    CHECK_EQ(f.d.ram[STAT], VIRTIO_BLK_S_OK);
+    do_req(&f, VIRTIO_BLK_T_IN, 63, 1024, true);       /* past the end */
+    CHECK(vdrv_get_used(&f.d, 0, &id, &len));
+    CHECK_EQ(f.d.ram[STAT], VIRTIO_BLK_S_IOERR);
+    bfx_free(&f);
+    block_close(bd);
+    FILE *fp = fopen(path, "rb");
+    uint8_t back[512];
+    CHECK(fp && fseek(fp, 10 * 512, SEEK_SET) == 0 && fread(back, 1, 512, fp) == 512);
+    if (fp)
+        fclose(fp);
+    CHECK_EQ(back[0], 0x77);
+    CHECK_EQ(back[511], 0x77);
+    unlink(path);
+}
