@@ -7,6 +7,7 @@
 #include "hw/virtio_rng.h"
 #include "hw/virtio_console.h"
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +60,16 @@ static uint8_t *pc_dma_ptr(void *opaque, uint64_t gpa, uint64_t len)
 static void pc_pci_isa_irq(void *opaque, int n, int level)
 {
     machine_set_gsi(opaque, n, level);
+}
+
+static void pc_dev_lock(void *opaque)
+{
+    pthread_mutex_lock(&((struct machine *)opaque)->lock);
+}
+
+static void pc_dev_unlock(void *opaque)
+{
+    pthread_mutex_unlock(&((struct machine *)opaque)->lock);
 }
 
 static bool add(struct pc_pci *p, struct virtio_dev *vd, int slot, bool modern_only)
@@ -116,6 +127,11 @@ struct pc_pci *pc_pci_init(struct machine *m, const struct pci_devices_config *c
         p->blk[i] = virtio_blk_create(&cfg->disks[i].be, cfg->disks[i].serial, &p->mem);
         if (!p->blk[i] || !add(p, virtio_blk_dev(p->blk[i]), -1, mo))
             goto fail;
+        if (cfg->blk_iothread &&
+            virtio_blk_start_iothread(p->blk[i], pc_dev_lock, pc_dev_unlock, m) < 0) {
+            fprintf(stderr, "tremu: cannot start the I/O thread of disk %d\n", i);
+            goto fail;
+        }
     }
     if (cfg->rng) {
         p->rng = virtio_rng_create(&p->mem, NULL);
@@ -168,6 +184,9 @@ void pc_pci_destroy(struct pc_pci *p)
 {
     if (!p)
         return;
+    /* The disks' I/O threads stop before the transports go. */
+    for (int i = 0; i < PC_PCI_MAX_DISKS; i++)
+        virtio_blk_stop_iothread(p->blk[i]);
     for (int i = 0; i < p->nvp; i++)
         virtio_pci_free(p->vp[i]);
     for (int i = 0; i < PC_PCI_MAX_NICS; i++)

@@ -38,6 +38,7 @@ struct pci_devices_config {
     bool rng;                           /* -device virtio-rng-pci */
     struct chardev *console;            /* -device virtio-serial + virtconsole; NULL: none */
     bool modern_only;                   /* disable-legacy=on for all */
+    bool blk_iothread;                  /* disks served on their own threads (takes m->lock) */
     /* Optional: told about every device write into guest RAM, so the tcg
      * engine can drop translated code on those pages (NULL: nobody cares,
      * e.g. under KVM). Called with the device lock held. */
@@ -52,6 +53,7 @@ struct pc_pci;
 struct pc_pci *pc_pci_init(struct machine *m, const struct pci_devices_config *cfg);
 /* System reset: config spaces back to the firmware layout, devices reset. */
 void pc_pci_reset(struct pc_pci *p);
+/* Call without the device lock held (it joins the disks' I/O threads). */
 void pc_pci_destroy(struct pc_pci *p);
 struct pci_bus *pc_pci_bus(struct pc_pci *p);
 /* ISA IRQs the PIRQ router currently feeds (bit n = IRQ n; 0x0c00 after

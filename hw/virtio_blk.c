@@ -8,6 +8,7 @@
 #include "hw/virtio_blk.h"
 #include "hw/pci.h"
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,16 @@ struct virtio_blk {
     uint8_t config[CONFIG_LEN];
     uint8_t *bounce;
     struct virtq_elem elem;
+    /* Optional I/O thread (virtio_blk_start_iothread). */
+    bool iothread_on;
+    pthread_t io_thread;
+    pthread_mutex_t io_mu;
+    pthread_cond_t io_cv;
+    bool io_kicked, io_stop;
+    void (*dev_lock)(void *), (*dev_unlock)(void *);
+    void *lock_opaque;
+    void (*written)(void *opaque, uint64_t gpa, uint64_t len);
+    unsigned reset_gen;         /* bumped by device reset (device lock held) */
 };
 
 static bool range_ok(const struct virtio_blk *b, uint64_t sector, uint64_t len)
@@ -97,16 +108,23 @@ static uint8_t do_discard_wz(struct virtio_blk *b, const struct virtq_elem *e, u
     return r < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 }
 
-/* Returns the used length (bytes written to the guest), or -1 when the
- * request is malformed and the device was marked broken. */
+/* A request needs its 16-byte header and a status byte; anything else is
+ * the driver's bug (§5.2.6.1). Called with the device lock held. */
+static bool request_well_formed(struct virtio_blk *b, const struct virtq_elem *e)
+{
+    if (e->out_len < 16 || e->in_len < 1) {
+        virtio_mark_broken(&b->vd, "virtio-blk request without header or status");
+        return false;
+    }
+    return true;
+}
+
+/* Runs a well-formed request; returns the used length (bytes written to
+ * the guest). Touches only the backend and the element's guest memory, so
+ * the I/O thread runs it without the device lock. */
 static int64_t handle_request(struct virtio_blk *b, const struct virtq_elem *e)
 {
-    struct virtio_dev *vd = &b->vd;
     uint8_t hdr[16];
-    if (e->out_len < 16 || e->in_len < 1) {
-        virtio_mark_broken(vd, "virtio-blk request without header or status");
-        return -1;
-    }
     virtq_elem_read(e, 0, hdr, 16);
     uint32_t type = le_ld32(hdr);
     uint64_t sector = le_ld64(hdr + 8);
@@ -150,13 +168,22 @@ static void blk_handle_queue(struct virtio_dev *vd, struct virtq *vq)
 {
     struct virtio_blk *b = vd->opaque;
     bool pushed = false;
+    if (b->iothread_on) {
+        /* The kick only wakes the I/O thread: the vCPU never waits for
+         * the disk (DESIGN.md). */
+        pthread_mutex_lock(&b->io_mu);
+        b->io_kicked = true;
+        pthread_cond_signal(&b->io_cv);
+        pthread_mutex_unlock(&b->io_mu);
+        return;
+    }
     for (;;) {
         int r = virtq_pop(vd, vq, &b->elem);
         if (r <= 0)
             break;
-        int64_t len = handle_request(b, &b->elem);
-        if (len < 0)
+        if (!request_well_formed(b, &b->elem))
             break;
+        int64_t len = handle_request(b, &b->elem);
         virtq_push(vd, vq, &b->elem, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
         pushed = true;
     }
@@ -164,7 +191,75 @@ static void blk_handle_queue(struct virtio_dev *vd, struct virtq *vq)
         virtq_notify(vd, vq);
 }
 
-static const struct virtio_dev_ops blk_ops = {0};
+/* The I/O thread: pops and completes with the device lock held, does the
+ * disk I/O and guest-memory copies without it. A device reset while a
+ * request runs makes its completion stale: it is dropped, not pushed onto
+ * the new queue. DMA writes are reported (guest_mem.written) under the
+ * lock, after the request, so the CPU side needs no locking of its own. */
+static void *blk_iothread(void *opaque)
+{
+    struct virtio_blk *b = opaque;
+    struct virtio_dev *vd = &b->vd;
+    struct virtq *vq = &vd->vq[0];
+    for (;;) {
+        pthread_mutex_lock(&b->io_mu);
+        while (!b->io_kicked && !b->io_stop)
+            pthread_cond_wait(&b->io_cv, &b->io_mu);
+        bool stop = b->io_stop;
+        b->io_kicked = false;
+        pthread_mutex_unlock(&b->io_mu);
+        if (stop)
+            return NULL;
+        b->dev_lock(b->lock_opaque);
+        while (virtq_pop(vd, vq, &b->elem) > 0) {
+            if (!request_well_formed(b, &b->elem))
+                break;
+            unsigned gen = b->reset_gen;
+            b->dev_unlock(b->lock_opaque);
+            int64_t len = handle_request(b, &b->elem);
+            b->dev_lock(b->lock_opaque);
+            if (gen != b->reset_gen)
+                break;
+            if (b->written) {
+                for (unsigned i = b->elem.n_out; i < b->elem.n_out + b->elem.n_in; i++)
+                    b->written(vd->mem.opaque, b->elem.iov[i].gpa, b->elem.iov[i].len);
+                b->written(vd->mem.opaque, vq->used, 6 + 8ULL * vq->num);
+            }
+            virtq_push(vd, vq, &b->elem, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+            virtq_notify(vd, vq);
+        }
+        b->dev_unlock(b->lock_opaque);
+    }
+}
+
+int virtio_blk_start_iothread(struct virtio_blk *b, void (*lock)(void *), void (*unlock)(void *),
+                              void *opaque)
+{
+    if (b->iothread_on || !lock || !unlock)
+        return -1;
+    b->dev_lock = lock;
+    b->dev_unlock = unlock;
+    b->lock_opaque = opaque;
+    pthread_mutex_init(&b->io_mu, NULL);
+    pthread_cond_init(&b->io_cv, NULL);
+    /* Reported by the thread itself, under the device lock. */
+    b->written = b->vd.mem.written;
+    b->vd.mem.written = NULL;
+    if (pthread_create(&b->io_thread, NULL, blk_iothread, b) != 0) {
+        b->vd.mem.written = b->written;
+        return -1;
+    }
+    b->iothread_on = true;
+    return 0;
+}
+
+static void blk_reset(struct virtio_dev *vd)
+{
+    struct virtio_blk *b = vd->opaque;
+    b->reset_gen++;
+}
+
+static const struct virtio_dev_ops blk_ops = {.reset = blk_reset};
 
 struct virtio_blk *virtio_blk_create(const struct virtio_blk_backend *be, const char *serial,
                                      const struct guest_mem *mem)
@@ -214,10 +309,27 @@ struct virtio_dev *virtio_blk_dev(struct virtio_blk *b)
     return &b->vd;
 }
 
+void virtio_blk_stop_iothread(struct virtio_blk *b)
+{
+    if (!b || !b->iothread_on)
+        return;
+    pthread_mutex_lock(&b->io_mu);
+    b->io_stop = true;
+    pthread_cond_signal(&b->io_cv);
+    pthread_mutex_unlock(&b->io_mu);
+    pthread_join(b->io_thread, NULL);
+    pthread_mutex_destroy(&b->io_mu);
+    pthread_cond_destroy(&b->io_cv);
+    b->iothread_on = false;
+    b->io_stop = false;
+    b->vd.mem.written = b->written;     /* back to reporting inline */
+}
+
 void virtio_blk_free(struct virtio_blk *b)
 {
     if (!b)
         return;
+    virtio_blk_stop_iothread(b);
     free(b->bounce);
     free(b);
 }

@@ -348,6 +348,7 @@ TEST(pc_pci_board_layout)
     cfg.nnics = 1;
     cfg.nics[0].slot = -1;
     cfg.rng = true;
+    cfg.blk_iothread = true;
     struct pc_pci *p = pc_pci_init(&m, &cfg);
     CHECK(p != NULL);
     struct fx f;                    /* reuse the config helpers on m.pio */
