@@ -118,8 +118,8 @@ struct pc_pci *pc_pci_init(struct machine *m, const struct pci_devices_config *c
             virtio_net_default_mac(mac, i);
         p->net[i] = virtio_net_create(cfg->nics[i].nb, mac, &p->mem);
         int slot = cfg->nics[i].slot;
-        if (slot < 0 && i == 0)
-            slot = 3;           /* QEMU pc's first on-board NIC slot */
+        if (slot <= 0)          /* slot 0 is the host bridge: never a NIC */
+            slot = i == 0 ? 3 : -1;     /* QEMU pc's first NIC slot */
         if (!p->net[i] || !add(p, virtio_net_dev(p->net[i]), slot, mo))
             goto fail;
     }

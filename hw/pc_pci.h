@@ -1,9 +1,13 @@
 /* Board glue for PCI: creates bus 0 (i440FX + PIIX3) on the machine and the
  * virtio-pci devices the command line asked for. Called from pc_init.
  *
- * Slots (as QEMU's pc): 00:00.0 host bridge, 00:01.0 PIIX3, the first NIC
- * at 00:03.0 unless given a slot, everything else from 00:04.0 up in the
- * order: NICs, disks, rng, console. INTx: PIRQ[(slot - 1 + pin) & 3] →
+ * Slots (as QEMU's pc): 00:00.0 host bridge, 00:01.0 PIIX3, 00:02.0 left
+ * free (QEMU's VGA), the first NIC at 00:03.0 unless given a slot, the rest
+ * from 00:04.0 up in the order NICs, disks, rng, console. That is QEMU's
+ * order too: board NICs (-net nic) first, then -device in command-line
+ * order, then -drive if=virtio (appended after every -device), so both
+ * `-drive if=virtio -device virtio-net-pci` and `-drive if=virtio -net nic`
+ * give the NIC 00:03.0 (Debian names it ens3/enp0s3) and the disk 00:04.0. INTx: PIRQ[(slot - 1 + pin) & 3] →
  * PIIX3 0x60-0x63 (10, 10, 11, 11 as SeaBIOS sets them) → ISA IRQ, via
  * machine_set_gsi (PIC or in-kernel irqchip). Interrupt Line is pre-set. */
 #ifndef HW_PC_PCI_H
@@ -32,7 +36,7 @@ struct pci_devices_config {
         struct net_backend *nb;         /* NULL: a NIC with no backend */
         uint8_t mac[6];
         bool mac_set;                   /* false: 52:54:00:12:34:56 + index */
-        int slot;                       /* -1: 3 for the first NIC, else auto */
+        int slot;                       /* <= 0: auto (3 for the first NIC) */
     } nics[PC_PCI_MAX_NICS];
     int nnics;
     bool rng;                           /* -device virtio-rng-pci */

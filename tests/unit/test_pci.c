@@ -345,8 +345,7 @@ TEST(pc_pci_board_layout)
         cfg.disks[i].be = (struct virtio_blk_backend){.size = 1 << 20, .read = mem_disk_read};
         snprintf(cfg.disks[i].serial, sizeof(cfg.disks[i].serial), "disk%d", i);
     }
-    cfg.nnics = 1;
-    cfg.nics[0].slot = -1;
+    cfg.nnics = 1;                  /* slot left 0: auto, 00:03.0 */
     cfg.rng = true;
     cfg.blk_iothread = true;
     struct pc_pci *p = pc_pci_init(&m, &cfg);
