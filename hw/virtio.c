@@ -143,8 +143,11 @@ uint8_t virtio_isr_read(struct virtio_dev *vd)
 
 void virtio_mark_broken(struct virtio_dev *vd, const char *why)
 {
-    if (!vd->broken)
-        fprintf(stderr, "tremu: %s: guest driver error, device needs reset: %s\n", vd->name, why);
+    if (!vd->broken && vd->broken_reports < 8) {
+        vd->broken_reports++;
+        fprintf(stderr, "tremu: %s: guest driver error, device needs reset: %s%s\n", vd->name, why,
+                vd->broken_reports == 8 ? " (further errors not reported)" : "");
+    }
     vd->broken = true;
     vd->status |= VIRTIO_STATUS_NEEDS_RESET;
     /* §2.1.2: a device that sets NEEDS_RESET after DRIVER_OK sends a

@@ -105,6 +105,7 @@ struct virtio_dev {
     uint8_t isr;
     uint8_t config_generation;
     bool broken;
+    unsigned broken_reports;        /* messages printed (a looping guest is not a log flood) */
     uint16_t queue_sel;
     int nqueues;
     struct virtq vq[VIRTIO_MAX_QUEUES];

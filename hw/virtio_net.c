@@ -33,10 +33,13 @@ static unsigned hdr_len(const struct virtio_net *n)
     return virtio_has_feature(&n->vd, VIRTIO_F_VERSION_1) ? 12 : 10;
 }
 
+/* Frames reach the guest only with the driver up and the link up (a
+ * link-down NIC hears nothing, as with a pulled cable). */
 static bool rx_ready(struct virtio_net *n)
 {
     struct virtio_dev *vd = &n->vd;
-    return (vd->status & VIRTIO_STATUS_DRIVER_OK) && virtq_ready(vd, &vd->vq[VIRTIO_NET_RXQ]);
+    return (vd->status & VIRTIO_STATUS_DRIVER_OK) && (le_ld16(n->config + 6) & VIRTIO_NET_S_LINK_UP) &&
+           virtq_ready(vd, &vd->vq[VIRTIO_NET_RXQ]);
 }
 
 static bool net_can_receive(void *opaque)
@@ -168,6 +171,8 @@ void virtio_net_set_link(struct virtio_net *n, bool up)
 {
     le_st16(n->config + 6, up ? VIRTIO_NET_S_LINK_UP : 0);
     virtio_config_changed(&n->vd);
+    if (up && n->nb && net_can_receive(n))
+        net_client_ready(n->nb);
 }
 
 const struct virtio_net_stats *virtio_net_get_stats(const struct virtio_net *n)

@@ -175,6 +175,14 @@ TEST(virtio_net_config_tx_rx)
     CHECK_EQ(devcfg_rd(d, 6, 2), 0);
     CHECK_EQ(vdrv_isr(d), VIRTIO_ISR_CONFIG);
     CHECK_EQ(cc_rd(d, VIRTIO_PCI_COMMON_CFGGENERATION, 1), 1);
+    struct seg rx3 = {BUF_BASE + 0x6000, 1526, true};
+    vdrv_add(d, VIRTIO_NET_RXQ, &rx3, 1);
+    vdrv_kick(d, VIRTIO_NET_RXQ);
+    CHECK(!backend_can_receive(&f));            /* link down: deaf */
+    before = f.be.ready_calls;
+    virtio_net_set_link(f.net, true);
+    CHECK(f.be.ready_calls > before);           /* link up: backend told */
+    CHECK(backend_can_receive(&f));
     nfx_free(&f);
 }
 
