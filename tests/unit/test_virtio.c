@@ -237,6 +237,14 @@ TEST(virtio_pci_handshake)
     CHECK_EQ(cc_rd(d, VIRTIO_PCI_COMMON_Q_SIZE, 2), 0);
     cc_wr(d, VIRTIO_PCI_COMMON_STATUS, 0x0f, 1);
     CHECK_EQ(vdrv_status(d), 0x0f);
+    /* A machine reset (bus reset) resets the virtio device too, with the
+     * BARs where firmware put them. */
+    uint64_t bar4 = d->bar4;
+    pci_bus_reset(d->bus);
+    CHECK_EQ(vdrv_status(d), 0);
+    CHECK_EQ(vdrv_cfg_rd(d, 0x20, 4) & ~0xfu, (uint32_t)bar4);
+    CHECK_EQ(cc_rd(d, VIRTIO_PCI_COMMON_Q_ENABLE, 2), 0);
+    cc_wr(d, VIRTIO_PCI_COMMON_STATUS, 0x0f, 1);
     /* Reset forgets everything. */
     cc_wr(d, VIRTIO_PCI_COMMON_STATUS, 0, 1);
     CHECK_EQ(vdrv_status(d), 0);
