@@ -148,6 +148,51 @@ static const struct block_driver raw_driver = {
 
 /* ---------------------------------------------------------------- open */
 
+/* Image locking, compatible with QEMU's (block/file-posix.c), so that two
+ * emulators -- tremu or QEMU -- never write one image at once: shared OFD
+ * locks on byte 100+p for each permission p held and on byte 200+p for each
+ * permission refused to others; p = 0 consistent read, 1 write, 3 resize.
+ * A writer holds 100, 101, 103 and refuses 201, 203; a reader (and every
+ * backing file) holds 100 and refuses 201, 203, as QEMU does. The locks go
+ * with the file descriptor. */
+#define LOCK_PERM_BASE   100
+#define LOCK_SHARED_BASE 200
+
+static int lock_byte(int fd, int cmd, short type, off_t byte)
+{
+    struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1 };
+    return fcntl(fd, cmd, &fl) < 0 ? -errno : cmd == F_OFD_GETLK ? fl.l_type != F_UNLCK : 0;
+}
+
+static int lock_image(int fd, const char *path, bool write, char *err, size_t errlen)
+{
+    static const int held_rw[] = {0, 1, 3}, held_ro[] = {0}, refused[] = {1, 3};
+    const int *held = write ? held_rw : held_ro;
+    int nheld = write ? 3 : 1;
+    for (int i = 0; i < nheld; i++) {
+        int r = lock_byte(fd, F_OFD_SETLK, F_RDLCK, LOCK_PERM_BASE + held[i]);
+        if (r == -EINVAL || r == -ENOLCK || r == -EOPNOTSUPP)
+            return 0;           /* no OFD locks on this filesystem: go without */
+        if (r)
+            goto busy;
+    }
+    for (int i = 0; i < 2; i++)
+        if (lock_byte(fd, F_OFD_SETLK, F_RDLCK, LOCK_SHARED_BASE + refused[i]))
+            goto busy;
+    /* others must not refuse what we hold, nor hold what we refuse */
+    for (int i = 0; i < nheld; i++)
+        if (lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_SHARED_BASE + held[i]) > 0)
+            goto busy;
+    for (int i = 0; i < 2; i++)
+        if (lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_PERM_BASE + refused[i]) > 0)
+            goto busy;
+    return 0;
+busy:
+    block_errf(err, errlen, "Could not open '%s': Failed to get %s\"write\" lock\n"
+               "Is another process using the image [%s]?", path, write ? "" : "shared ", path);
+    return -EBUSY;
+}
+
 struct block_dev *block_open_layer(const char *path, enum block_format fmt, bool readonly,
                                    enum block_cache cache, unsigned flags, int depth,
                                    const struct block_dev *child_of, char *err, size_t errlen)
@@ -175,6 +220,10 @@ struct block_dev *block_open_layer(const char *path, enum block_format fmt, bool
             close(fd);
             return NULL;
         }
+    }
+    if (!(flags & BLOCK_OPEN_FORCE_SHARE) && lock_image(fd, path, !readonly, err, errlen)) {
+        close(fd);
+        return NULL;
     }
     struct block_dev *bd = calloc(1, sizeof(*bd));
     if (!bd || !(bd->filename = strdup(path))) {

@@ -27,9 +27,14 @@ struct block_opts {
 #define BLOCK_OPEN_NO_BACKING 1u   /* do not open the backing chain (info, rebase -u) */
 #define BLOCK_OPEN_CHECK      2u   /* allow dirty/corrupt qcow2 read-write (check -r) */
 #define BLOCK_OPEN_QUIET      4u   /* no probing warning on stderr */
+#define BLOCK_OPEN_FORCE_SHARE 8u  /* take no image locks (qemu-img -U) */
 
-/* Opens path (and its backing chain). NULL with a message in err that says
- * what is wrong with the image (never a crash on a hostile file). */
+/* Opens path (and its backing chain, always read-only). NULL with a message
+ * in err that says what is wrong with the image (never a crash on a hostile
+ * file). Takes image locks compatible with QEMU's, so a second emulator
+ * (tremu or QEMU) cannot open the image for writing meanwhile; they go at
+ * block_close or process exit. A raw image whose format was probed refuses
+ * writes that would make sector 0 look like a qcow2 header (-EPERM). */
 struct block_dev *block_open(const char *path, const struct block_opts *opts,
                              char *err, size_t errlen);
 void block_close(struct block_dev *bd);

@@ -130,6 +130,11 @@ bool qcow2_probe(const uint8_t *buf, size_t len)
 
 static struct qcow2 *Q(struct block_dev *bd) { return bd->opaque; }
 
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return alen && blen && a < b + blen && b < a + alen;
+}
+
 /* ------------------------------------------------------------ file I/O */
 
 static int qwrite(struct block_dev *bd, const void *buf, size_t len, uint64_t off)
@@ -445,9 +450,15 @@ static int alloc_clusters(struct block_dev *bd, uint64_t n, uint64_t *out)
 {
     struct qcow2 *q = Q(bd);
     uint64_t idx = q->free_hint ? q->free_hint : 1;
+    /* Past EOF everything is free but a few reservations a crash leaked: a
+     * hostile refcount table claiming otherwise must not make us scan for
+     * hours. */
+    uint64_t limit = ((q->file_end + q->cs - 1) >> q->cluster_bits) + (1u << 20);
     for (;;) {
         if (((idx + n) << q->cluster_bits) >= MAX_HOST_OFFSET)
             return -ENOSPC;
+        if (idx > limit)
+            return -EUCLEAN;
         bool restart = false;
         uint64_t k;
         for (k = 0; k < n; k++) {
@@ -640,7 +651,11 @@ static bool is_zero_entry(const struct qcow2 *q, uint64_t e)
     return q->version >= 3 && !(e & OFLAG_COMPRESSED) && (e & OFLAG_ZERO);
 }
 
-static int read_piece(struct block_dev *bd, uint64_t v, uint8_t *buf, uint64_t n)
+/* Reads from guest offset v as far as the clusters keep one kind (host-
+ * contiguous data, zeroes, or fall-through to the backing file), so a large
+ * request on a well-laid-out image is one pread; *done = bytes read. */
+static int read_run(struct block_dev *bd, uint64_t v, uint8_t *buf, uint64_t len,
+                    uint64_t *done)
 {
     struct qcow2 *q = Q(bd);
     uint64_t e;
@@ -648,22 +663,36 @@ static int read_piece(struct block_dev *bd, uint64_t v, uint8_t *buf, uint64_t n
     if (r)
         return r;
     uint64_t in = v & (q->cs - 1);
+    uint64_t n = q->cs - in < len ? q->cs - in : len;
     if (e & OFLAG_COMPRESSED) {
         r = read_compressed(bd, e, q->cbuf);
         if (!r)
             memcpy(buf, q->cbuf + in, n);
+        *done = n;
         return r;
     }
-    if (is_zero_entry(q, e)) {
+    enum { DATA, ZERO, BACKING } kind = is_zero_entry(q, e) ? ZERO
+                                      : (e & L2E_OFFSET_MASK) ? DATA : BACKING;
+    uint64_t host = (e & L2E_OFFSET_MASK) + in;
+    if (kind == DATA && ((e & L2E_OFFSET_MASK) & (q->cs - 1)))
+        return -EUCLEAN;
+    while (n < len) {
+        uint64_t e2;
+        if (l2_lookup(bd, v + n, &e2) || (e2 & OFLAG_COMPRESSED))
+            break;
+        int k2 = is_zero_entry(q, e2) ? ZERO : (e2 & L2E_OFFSET_MASK) ? DATA : BACKING;
+        if (k2 != (int)kind || (kind == DATA && (e2 & L2E_OFFSET_MASK) != host + n))
+            break;
+        n += q->cs < len - n ? q->cs : len - n;
+    }
+    *done = n;
+    if (kind == ZERO) {
         memset(buf, 0, n);
         return 0;
     }
-    uint64_t off = e & L2E_OFFSET_MASK;
-    if (!off)
+    if (kind == BACKING)
         return read_backing(bd, v, buf, n);
-    if (off & (q->cs - 1))
-        return -EUCLEAN;
-    return block_pread_full(bd->fd, buf, n, off + in);
+    return block_pread_full(bd->fd, buf, n, host);
 }
 
 /* Metadata found inconsistent (-EUCLEAN inside this file): like QEMU, set
@@ -689,13 +718,10 @@ static int corrupt_event(struct block_dev *bd, int r)
 
 static int qcow2_read(struct block_dev *bd, uint64_t off, void *buf, size_t len)
 {
-    struct qcow2 *q = Q(bd);
     uint8_t *p = buf;
     while (len) {
-        uint64_t n = q->cs - (off & (q->cs - 1));
-        if (n > len)
-            n = len;
-        int r = read_piece(bd, off, p, n);
+        uint64_t n;
+        int r = read_run(bd, off, p, len, &n);
         if (r)
             return corrupt_event(bd, r);
         off += n; p += n; len -= n;
@@ -774,6 +800,14 @@ static int release_entry(struct block_dev *bd, uint64_t e, uint64_t keep)
     return defer_release(bd, off >> q->cluster_bits);
 }
 
+/* A data cluster a hostile L2 entry places on the header, the L1 table or
+ * the refcount table must never be written (QEMU's overlap check). */
+static bool hits_fixed_metadata(const struct qcow2 *q, uint64_t off)
+{
+    return off < q->cs || ranges_overlap(off, q->cs, q->l1_off, (uint64_t)q->l1_size * 8) ||
+           ranges_overlap(off, q->cs, q->rt_off, (uint64_t)q->rt_clusters * q->cs);
+}
+
 /* Writes n bytes at guest offset v, all inside one cluster. */
 static int write_piece(struct block_dev *bd, uint64_t v, const uint8_t *buf, uint64_t n)
 {
@@ -788,7 +822,7 @@ static int write_piece(struct block_dev *bd, uint64_t v, const uint8_t *buf, uin
     bool compressed = e & OFLAG_COMPRESSED, zero = is_zero_entry(q, e);
     uint64_t rc = 0;
     if (!compressed && off) {
-        if (off & (q->cs - 1))
+        if ((off & (q->cs - 1)) || hits_fixed_metadata(q, off))
             return -EUCLEAN;
         if ((r = get_refcount(bd, off >> q->cluster_bits, &rc)))
             return r;
@@ -986,11 +1020,6 @@ static const struct block_driver qcow2_driver = {
 };
 
 /* ------------------------------------------------------------ open */
-
-static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-    return alen && blen && a < b + blen && b < a + alen;
-}
 
 static int open_backing(struct block_dev *bd, char *err, size_t errlen)
 {
@@ -1270,9 +1299,11 @@ int qcow2_open(struct block_dev *bd, char *err, size_t errlen)
             free(raw);
             BAD("'%s': L1 entry %u points at an invalid L2 table offset 0x%" PRIx64, fn, i, o);
         }
-        if (o && ranges_overlap(o, q->cs, 0, q->cs)) {
+        if (o && (ranges_overlap(o, q->cs, 0, q->cs) ||
+                  ranges_overlap(o, q->cs, q->l1_off, l1_bytes) ||
+                  ranges_overlap(o, q->cs, q->rt_off, rt_bytes))) {
             free(raw);
-            BAD("'%s': L1 entry %u points into the header", fn, i);
+            BAD("'%s': L1 entry %u points into the header, L1 or refcount table", fn, i);
         }
     }
     if (!r)
@@ -1719,22 +1750,11 @@ int qcow2_check(struct block_dev *bd, unsigned repair, FILE *report,
         if (o)
             add_ref(&c, o, q->cs);
     }
-    /* clusters past EOF count too where a refcount block covers them
-     * (a refcount there is a leak) */
-    uint64_t epb = 1ULL << q->rb_bits, scan_end = c.nclusters;
-    for (uint64_t t = 0; t < q->rt_size; t++)
-        if (q->rt[t] && (t + 1) * epb > scan_end)
-            scan_end = (t + 1) * epb;
-    for (uint64_t i = 0; i < scan_end; i++) {
+    /* Like qemu-img, only clusters inside the file are compared: a refcount
+     * past EOF (a reservation a crash left behind) occupies nothing. */
+    for (uint64_t i = 0; i < c.nclusters; i++) {
         uint64_t rc;
-        if (i >= c.nclusters) {
-            uint64_t t = i >> q->rb_bits;
-            if (t >= q->rt_size || !q->rt[t]) {
-                i = (t + 1) * epb - 1;
-                continue;
-            }
-        }
-        uint32_t refs = i < c.nclusters ? c.refs[i] : 0;
+        uint32_t refs = c.refs[i];
         if (get_refcount(bd, i, &rc)) {
             if (report)
                 fprintf(report, "ERROR: cannot read the refcount of cluster %" PRIu64 "\n", i);

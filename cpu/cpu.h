@@ -40,7 +40,9 @@ void cpu_nmi(struct cpu *c);
 uint64_t cpu_icount(const struct cpu *c);
 /* Blocks decoded so far (for stats and tests of the code cache). */
 uint64_t cpu_blocks_decoded(const struct cpu *c);
-/* DMA/loader writes to RAM: drop decoded code overlapping the range. */
+/* DMA/loader writes to RAM: drop decoded code overlapping the range.
+ * Callable from any thread; takes effect at the CPU's next block boundary
+ * (before pending interrupts are looked at) or at the next cpu_run. */
 void cpu_invalidate_phys(struct cpu *c, uint64_t paddr, uint64_t len);
 /* The A20 gate (port 0x92 bit 1, i8042 output port): when closed, physical
  * address bit 20 reads as 0 (the 8086 wrap-around). Open at power-on here;

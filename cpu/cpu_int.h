@@ -3,6 +3,7 @@
 #ifndef CPU_CPU_INT_H
 #define CPU_CPU_INT_H
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <string.h>
 #include "cpu/cpu.h"
@@ -134,6 +135,7 @@ struct code_page {
 };
 
 #define BLOCK_HASH 8192
+#define INV_QUEUE 32
 #define PAGE_HASH 4096
 
 struct cpu {
@@ -210,6 +212,13 @@ struct cpu {
     uint64_t recent[16];
     unsigned recent_pos;
     char errmsg[160];
+    /* Code invalidations requested from other threads (DMA), applied by
+     * the vCPU at its next block boundary. */
+    pthread_mutex_t inv_lock;
+    _Atomic int inv_pending;
+    unsigned ninv;
+    bool inv_all;
+    struct { uint64_t a, l; } inv[INV_QUEUE];
 };
 
 /* ---- exceptions (exec.c) ---- */

@@ -480,6 +480,8 @@ static bool take_events(struct cpu *c)
     return false;
 }
 
+static void process_invalidations(struct cpu *c);
+
 enum cpu_stop cpu_run(struct cpu *c, uint64_t budget, _Atomic int *exit_request)
 {
     c->stop = -1;
@@ -502,6 +504,8 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t budget, _Atomic int *exit_request)
             return (enum cpu_stop)c->stop;
     }
     for (;;) {
+        if (unlikely(atomic_load_explicit(&c->inv_pending, memory_order_acquire)))
+            process_invalidations(c);
         if (unlikely(c->free_list))
             free_deferred(c);
         if (unlikely(c->icount >= c->budget_end))
@@ -589,6 +593,7 @@ struct cpu *cpu_new(const struct cpu_bus *bus)
     c->bus = bus;
     c->delivering = -1;
     c->a20_mask = ~0ULL;
+    pthread_mutex_init(&c->inv_lock, NULL);
     tlb_flush(c);
     struct x86_state s;
     x86_state_reset(&s);
@@ -615,6 +620,7 @@ void cpu_free(struct cpu *c)
         }
     }
     free_deferred(c);
+    pthread_mutex_destroy(&c->inv_lock);
     free(c);
 }
 
@@ -731,19 +737,70 @@ uint64_t cpu_blocks_decoded(const struct cpu *c)
     return c->ndecoded;
 }
 
-void cpu_invalidate_phys(struct cpu *c, uint64_t paddr, uint64_t len)
+static void invalidate_range(struct cpu *c, uint64_t paddr, uint64_t len)
 {
     if (len == 0)
         return;
     uint64_t end = paddr + len - 1;
     if (end < paddr)
         end = ~0ULL;
-    for (uint64_t pg = paddr & ~0xfffULL; ; pg += 0x1000) {
+    uint64_t first = paddr & ~0xfffULL, last = end & ~0xfffULL;
+    if ((last - first) >> 12 > PAGE_HASH) {
+        /* A large range: walk the code pages instead of the range. */
+        for (unsigned h = 0; h < PAGE_HASH; h++) {
+            struct code_page *p = c->pages[h];
+            while (p) {
+                if (p->ppage >= first && p->ppage <= last) {
+                    code_page_written(c, p->ppage);
+                    p = c->pages[h];    /* the bucket changed: rescan it */
+                } else {
+                    p = p->next;
+                }
+            }
+        }
+        return;
+    }
+    for (uint64_t pg = first; ; pg += 0x1000) {
         if (is_code_page(c, pg))
             code_page_written(c, pg);
-        if (pg >= (end & ~0xfffULL))
+        if (pg >= last)
             break;
     }
+}
+
+/* Runs on the vCPU's thread at a block boundary: the queued ranges from
+ * cpu_invalidate_phys (any thread). */
+static void process_invalidations(struct cpu *c)
+{
+    struct { uint64_t a, l; } q[INV_QUEUE];
+    pthread_mutex_lock(&c->inv_lock);
+    unsigned n = c->ninv;
+    bool all = c->inv_all;
+    memcpy(q, c->inv, n * sizeof(q[0]));
+    c->ninv = 0;
+    c->inv_all = false;
+    atomic_store_explicit(&c->inv_pending, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&c->inv_lock);
+    if (all) {
+        drop_all_code(c);
+        return;
+    }
+    for (unsigned k = 0; k < n; k++)
+        invalidate_range(c, q[k].a, q[k].l);
+}
+
+void cpu_invalidate_phys(struct cpu *c, uint64_t paddr, uint64_t len)
+{
+    pthread_mutex_lock(&c->inv_lock);
+    if (c->ninv < INV_QUEUE) {
+        c->inv[c->ninv].a = paddr;
+        c->inv[c->ninv].l = len;
+        c->ninv++;
+    } else {
+        c->inv_all = true;
+    }
+    atomic_store_explicit(&c->inv_pending, 1, memory_order_release);
+    pthread_mutex_unlock(&c->inv_lock);
 }
 
 void cpu_set_a20(struct cpu *c, bool enabled)

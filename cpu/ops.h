@@ -73,3 +73,8 @@ H(op_minps); H(op_minpd); H(op_minss); H(op_minsd); H(op_maxps); H(op_maxpd); H(
 H(op_sqrtps); H(op_sqrtpd); H(op_sqrtss); H(op_sqrtsd); H(op_rsqrtps); H(op_rsqrtss);
 H(op_cvtps2pd); H(op_cvtpd2ps); H(op_cvtss2sd); H(op_cvtsd2ss); H(op_cvtdq2ps); H(op_cvtpd2dq);
 H(op_cvtsi2ss); H(op_cvtss2si); H(op_comiss); H(op_cmpps);
+/* MMX forms (ops_sse.c) */
+H(op_pand_mmx); H(op_pandn_mmx); H(op_por_mmx); H(op_pxor_mmx); H(op_paddb_mmx); H(op_paddw_mmx); H(op_paddd_mmx); H(op_paddq_mmx); H(op_psubb_mmx); H(op_psubw_mmx); H(op_psubd_mmx); H(op_psubq_mmx); H(op_paddsb_mmx); H(op_paddsw_mmx); H(op_psubsb_mmx); H(op_psubsw_mmx); H(op_paddusb_mmx); H(op_paddusw_mmx); H(op_psubusb_mmx); H(op_psubusw_mmx); H(op_pcmpeqb_mmx); H(op_pcmpeqw_mmx); H(op_pcmpeqd_mmx); H(op_pcmpgtb_mmx); H(op_pcmpgtw_mmx); H(op_pcmpgtd_mmx); H(op_pminub_mmx); H(op_pmaxub_mmx); H(op_pminsw_mmx); H(op_pmaxsw_mmx); H(op_pavgb_mmx); H(op_pavgw_mmx); H(op_pmullw_mmx); H(op_pmulhw_mmx); H(op_pmulhuw_mmx); H(op_pmuludq_mmx); H(op_pmaddwd_mmx); H(op_punpcklbw_mmx); H(op_punpckhbw_mmx); H(op_punpcklwd_mmx); H(op_punpckhwd_mmx); H(op_punpckldq_mmx); H(op_punpckhdq_mmx); H(op_punpcklqdq_mmx); H(op_punpckhqdq_mmx); H(op_packsswb_mmx); H(op_packuswb_mmx); H(op_packssdw_mmx); 
+H(op_emms); H(op_movd_mm_E); H(op_movd_E_mm); H(op_movq_mm_ld); H(op_movq_mm_st); H(op_pshufw);
+H(op_pshift_imm_mmx); H(op_pshift_mmx); H(op_pmovmskb_mmx); H(op_psadbw_mmx); H(op_pinsrw_mmx);
+H(op_pextrw_mmx); H(op_maskmovq); H(op_movq2dq);

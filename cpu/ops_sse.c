@@ -1,8 +1,7 @@
-/* SSE/SSE2 (SDM vol. 1 ch. 10-11, vol. 2): moves, shuffles, bitwise logic,
- * the SSE2 integer set, floating point through cpu/sse_fp.c, LDMXCSR/
- * STMXCSR and FXSAVE/FXRSTOR. MMX (the integer opcodes without a 66
- * prefix) is not implemented: those forms are #UD and CPUID does not
- * offer MMX. */
+/* MMX, SSE and SSE2 (SDM vol. 1 ch. 9-11, vol. 2): moves, shuffles,
+ * bitwise logic, the integer sets (MMX = the same opcodes without the 66
+ * prefix, on the x87 registers), floating point through cpu/sse_fp.c,
+ * LDMXCSR/STMXCSR and FXSAVE/FXRSTOR. */
 #include "cpu/cpu_int.h"
 
 /* Availability (SDM vol. 3, 13.1/table 2-3): EM → #UD, OSFXSR clear → #UD,
@@ -213,21 +212,68 @@ void op_pmovmskb(struct cpu *c, const struct insn *i)
 
 /* ---- packed binary operations: d = d op s, lane by lane ---- */
 
-#define PBIN(name, lanes, f, expr)                                      \
-void op_##name(struct cpu *c, const struct insn *i)                     \
-{                                                                       \
-    sse_check(c);                                                       \
-    xmm_t s = src128(c, i, true);                                       \
-    xmm_t *dp = X(c, i->reg), d = *dp, r;                               \
-    for (int k = 0; k < lanes; k++)                                     \
-        r.f[k] = (expr);                                                \
-    *dp = r;                                                            \
+/* MMX registers are the mantissas of the physical x87 registers; any MMX
+ * instruction empties the stack top (TOP = 0) and tags all eight valid
+ * (SDM vol. 1, 9.5); EMMS tags them empty. */
+static inline void mmx_check(struct cpu *c)
+{
+    if (unlikely(c->cr0 & CR0_EM))
+        raise_ud(c);
+    if (unlikely(c->cr0 & CR0_TS))
+        cpu_raise(c, EXC_NM, false, 0);
+    if (unlikely(x87_pending(&c->x87) && (c->cr0 & CR0_NE)))
+        cpu_raise(c, EXC_MF, false, 0);
+}
+static inline uint64_t mm_get(struct cpu *c, unsigned r) { return c->x87.st[r & 7].mant; }
+static inline void mm_set(struct cpu *c, unsigned r, uint64_t v)
+{
+    c->x87.st[r & 7].mant = v;
+    c->x87.st[r & 7].sexp = 0xffff;
+    c->x87.fsw &= ~(7u << FSW_TOP_SHIFT);
+    c->x87.ftw = 0;
+}
+static inline void mm_touch(struct cpu *c)
+{
+    c->x87.fsw &= ~(7u << FSW_TOP_SHIFT);
+    c->x87.ftw = 0;
+}
+static uint64_t mm_src(struct cpu *c, const struct insn *i)
+{
+    return i->mod3 ? mm_get(c, i->rm) : seg_read(c, i->seg, insn_ea(c, i), 8);
 }
 
 static inline int16_t sat16(int32_t v) { return v > 32767 ? 32767 : v < -32768 ? -32768 : (int16_t)v; }
 static inline int8_t sat8(int32_t v) { return v > 127 ? 127 : v < -128 ? -128 : (int8_t)v; }
 static inline uint8_t satu8(int32_t v) { return v > 255 ? 255 : v < 0 ? 0 : (uint8_t)v; }
 static inline uint16_t satu16(int32_t v) { return v > 65535 ? 65535 : v < 0 ? 0 : (uint16_t)v; }
+
+/* Each packed op exists for XMM (66 prefix) and MMX (no prefix, half the
+ * lanes); HALF is the index of the upper half for unpack-high and pack. */
+#define PBIN(name, lanes, f, expr)                                      \
+void op_##name(struct cpu *c, const struct insn *i)                     \
+{                                                                       \
+    sse_check(c);                                                       \
+    xmm_t s = src128(c, i, true);                                       \
+    xmm_t *dp = X(c, i->reg), d = *dp, r;                               \
+    const int HALF = (lanes) / 2;                                       \
+    (void)HALF;                                                         \
+    for (int k = 0; k < lanes; k++)                                     \
+        r.f[k] = (expr);                                                \
+    *dp = r;                                                            \
+}                                                                       \
+void op_##name##_mmx(struct cpu *c, const struct insn *i)               \
+{                                                                       \
+    mmx_check(c);                                                       \
+    xmm_t s, d, r;                                                      \
+    s.q[0] = mm_src(c, i);                                              \
+    d.q[0] = mm_get(c, i->reg);                                         \
+    s.q[1] = d.q[1] = r.q[1] = 0;                                       \
+    const int HALF = (lanes) / 4;                                       \
+    (void)HALF;                                                         \
+    for (int k = 0; k < (lanes) / 2; k++)                               \
+        r.f[k] = (expr);                                                \
+    mm_set(c, i->reg, r.q[0]);                                          \
+}
 
 PBIN(pand, 2, q, d.q[k] & s.q[k])
 PBIN(pandn, 2, q, ~d.q[k] & s.q[k])
@@ -267,16 +313,16 @@ PBIN(pmulhuw, 8, w, (uint16_t)(((uint32_t)d.w[k] * s.w[k]) >> 16))
 PBIN(pmuludq, 2, q, (uint64_t)d.d[2 * k] * s.d[2 * k])
 PBIN(pmaddwd, 4, d, (uint32_t)((int64_t)d.sw[2 * k] * s.sw[2 * k] + (int64_t)d.sw[2 * k + 1] * s.sw[2 * k + 1]))
 PBIN(punpcklbw, 16, b, (k & 1) ? s.b[k / 2] : d.b[k / 2])
-PBIN(punpckhbw, 16, b, (k & 1) ? s.b[8 + k / 2] : d.b[8 + k / 2])
+PBIN(punpckhbw, 16, b, (k & 1) ? s.b[HALF + k / 2] : d.b[HALF + k / 2])
 PBIN(punpcklwd, 8, w, (k & 1) ? s.w[k / 2] : d.w[k / 2])
-PBIN(punpckhwd, 8, w, (k & 1) ? s.w[4 + k / 2] : d.w[4 + k / 2])
+PBIN(punpckhwd, 8, w, (k & 1) ? s.w[HALF + k / 2] : d.w[HALF + k / 2])
 PBIN(punpckldq, 4, d, (k & 1) ? s.d[k / 2] : d.d[k / 2])
-PBIN(punpckhdq, 4, d, (k & 1) ? s.d[2 + k / 2] : d.d[2 + k / 2])
+PBIN(punpckhdq, 4, d, (k & 1) ? s.d[HALF + k / 2] : d.d[HALF + k / 2])
 PBIN(punpcklqdq, 2, q, k ? s.q[0] : d.q[0])
 PBIN(punpckhqdq, 2, q, k ? s.q[1] : d.q[1])
-PBIN(packsswb, 16, sb, k < 8 ? sat8(d.sw[k]) : sat8(s.sw[k - 8]))
-PBIN(packuswb, 16, b, k < 8 ? satu8(d.sw[k]) : satu8(s.sw[k - 8]))
-PBIN(packssdw, 8, sw, k < 4 ? sat16(d.sd[k]) : sat16(s.sd[k - 4]))
+PBIN(packsswb, 16, sb, k < HALF ? sat8(d.sw[k]) : sat8(s.sw[k - HALF]))
+PBIN(packuswb, 16, b, k < HALF ? satu8(d.sw[k]) : satu8(s.sw[k - HALF]))
+PBIN(packssdw, 8, sw, k < HALF ? sat16(d.sd[k]) : sat16(s.sd[k - HALF]))
 /* ANDPS/ANDNPS/ORPS/XORPS and their PD forms use the same handlers (the
  * bits do not care about the lane type; all need 16-byte alignment). */
 
@@ -793,4 +839,150 @@ void op_cmpps(struct cpu *c, const struct insn *i)
     }
     fp_end(c, mx);
     *X(c, i->reg) = r;
+}
+
+/* ---- MMX-only forms ---- */
+
+void op_emms(struct cpu *c, const struct insn *i)
+{
+    (void)i;
+    mmx_check(c);
+    c->x87.ftw = 0xffff;
+}
+void op_movd_mm_E(struct cpu *c, const struct insn *i)         /* 0F 6E */
+{
+    mmx_check(c);
+    unsigned sz = i->opsz == 8 ? 8 : 4;
+    mm_set(c, i->reg, rd_E(c, i, sz));
+}
+void op_movd_E_mm(struct cpu *c, const struct insn *i)         /* 0F 7E */
+{
+    mmx_check(c);
+    unsigned sz = i->opsz == 8 ? 8 : 4;
+    mm_touch(c);
+    wr_E(c, i, sz, mm_get(c, i->reg) & szmask(sz));
+}
+void op_movq_mm_ld(struct cpu *c, const struct insn *i)        /* 0F 6F */
+{
+    mmx_check(c);
+    mm_set(c, i->reg, mm_src(c, i));
+}
+void op_movq_mm_st(struct cpu *c, const struct insn *i)        /* 0F 7F, 0F E7 (MOVNTQ) */
+{
+    mmx_check(c);
+    uint64_t v = mm_get(c, i->reg);
+    if (i->mod3) {
+        if ((i->op & 0xff) == 0xe7)
+            raise_ud(c);
+        mm_set(c, i->rm, v);
+    } else {
+        seg_write(c, i->seg, insn_ea(c, i), 8, v);
+        mm_touch(c);
+    }
+}
+void op_pshufw(struct cpu *c, const struct insn *i)            /* 0F 70 ib */
+{
+    mmx_check(c);
+    xmm_t s, r;
+    s.q[0] = mm_src(c, i);
+    r.q[0] = 0;
+    for (int k = 0; k < 4; k++)
+        r.w[k] = s.w[(i->imm >> (2 * k)) & 3];
+    mm_set(c, i->reg, r.q[0]);
+}
+void op_pshift_imm_mmx(struct cpu *c, const struct insn *i)    /* 0F 71-73 /r ib */
+{
+    mmx_check(c);
+    if (!i->mod3)
+        raise_ud(c);
+    unsigned r = i->reg & 7;
+    unsigned lane = i->op == 0x171 ? 16 : i->op == 0x172 ? 32 : 64;
+    xmm_t d;
+    d.q[0] = mm_get(c, i->rm);
+    d.q[1] = 0;
+    uint64_t n = i->imm & 0xff;
+    if (r == 2) shift_lanes(&d, 0, lane, n);
+    else if (r == 4 && lane != 64) shift_lanes(&d, 1, lane, n);
+    else if (r == 6) shift_lanes(&d, 2, lane, n);
+    else raise_ud(c);
+    mm_set(c, i->rm, d.q[0]);
+}
+void op_pshift_mmx(struct cpu *c, const struct insn *i)        /* 0F D1-D3, E1-E2, F1-F3 */
+{
+    mmx_check(c);
+    uint64_t cnt = mm_src(c, i);
+    unsigned lo = i->op & 0xf, hi = (i->op >> 4) & 0xf;
+    unsigned lane = lo == 1 ? 16 : lo == 2 ? 32 : 64;
+    unsigned kind = hi == 0xd ? 0 : hi == 0xe ? 1 : 2;
+    xmm_t d;
+    d.q[0] = mm_get(c, i->reg);
+    d.q[1] = 0;
+    shift_lanes(&d, kind, lane, cnt);
+    mm_set(c, i->reg, d.q[0]);
+}
+void op_pmovmskb_mmx(struct cpu *c, const struct insn *i)
+{
+    mmx_check(c);
+    if (!i->mod3)
+        raise_ud(c);
+    uint64_t v = mm_get(c, i->rm), m = 0;
+    for (int k = 0; k < 8; k++)
+        m |= ((v >> (8 * k + 7)) & 1) << k;
+    mm_touch(c);
+    wr_reg(c, i->reg, i->opsz == 8 ? 8 : 4, m);
+}
+void op_psadbw_mmx(struct cpu *c, const struct insn *i)
+{
+    mmx_check(c);
+    uint64_t a = mm_get(c, i->reg), b = mm_src(c, i);
+    unsigned sum = 0;
+    for (int k = 0; k < 8; k++) {
+        int diff = (int)((a >> (8 * k)) & 0xff) - (int)((b >> (8 * k)) & 0xff);
+        sum += (unsigned)(diff < 0 ? -diff : diff);
+    }
+    mm_set(c, i->reg, sum);
+}
+void op_pinsrw_mmx(struct cpu *c, const struct insn *i)
+{
+    mmx_check(c);
+    uint16_t v = (uint16_t)(i->mod3 ? rd_reg(c, i->rm, 4) : seg_read(c, i->seg, insn_ea(c, i), 2));
+    unsigned sh = (unsigned)(i->imm & 3) * 16;
+    uint64_t m = mm_get(c, i->reg);
+    mm_set(c, i->reg, (m & ~(0xffffULL << sh)) | ((uint64_t)v << sh));
+}
+void op_pextrw_mmx(struct cpu *c, const struct insn *i)
+{
+    mmx_check(c);
+    if (!i->mod3)
+        raise_ud(c);
+    mm_touch(c);
+    wr_reg(c, i->reg, i->opsz == 8 ? 8 : 4, (mm_get(c, i->rm) >> ((i->imm & 3) * 16)) & 0xffff);
+}
+void op_maskmovq(struct cpu *c, const struct insn *i)
+{
+    mmx_check(c);
+    if (!i->mod3)
+        raise_ud(c);
+    uint64_t v = mm_get(c, i->reg), m = mm_get(c, i->rm);
+    uint64_t base = rd_reg(c, R_EDI, i->adsz);
+    for (int k = 0; k < 8; k++)
+        if ((m >> (8 * k + 7)) & 1)
+            seg_write(c, i->seg, (base + (uint64_t)k) & szmask(i->adsz), 1, (v >> (8 * k)) & 0xff);
+    mm_touch(c);
+}
+/* F3 0F D6: MOVQ2DQ xmm, mm; F2 0F D6: MOVDQ2Q mm, xmm. */
+void op_movq2dq(struct cpu *c, const struct insn *i)
+{
+    sse_check(c);
+    mmx_check(c);
+    if (!i->mod3)
+        raise_ud(c);
+    if (i->rep == 0xf3) {
+        xmm_t *d = X(c, i->reg);
+        d->q[0] = mm_get(c, i->rm);
+        d->q[1] = 0;
+        mm_touch(c);
+    } else {
+        mm_set(c, i->reg, X(c, i->rm)->q[0]);
+    }
 }

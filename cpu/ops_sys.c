@@ -654,9 +654,7 @@ void op_popf(struct cpu *c, const struct insn *i)
         mask = (mask | RFLAGS_IF) & ~(uint64_t)RFLAGS_IOPL;
     if (i->opsz == 2)
         mask &= 0xffff;
-    bool was_if = c->eflags & RFLAGS_IF;
     set_eflags(c, v, mask);
-    (void)was_if;
 }
 
 void op_cli(struct cpu *c, const struct insn *i)
@@ -1113,11 +1111,11 @@ void op_outs(struct cpu *c, const struct insn *i)
 
 /* ---- descriptor-table instructions ---- */
 
-static uint64_t umip_check(struct cpu *c)
+/* CR4.UMIP: SGDT/SIDT/SLDT/SMSW/STR are #GP(0) outside CPL 0. */
+static void umip_check(struct cpu *c)
 {
     if ((c->cr4 & CR4_UMIP) && c->cpl > 0)
         raise_gp(c, 0);
-    return 0;
 }
 
 static void store_dt(struct cpu *c, const struct insn *i, const struct x86_dtable *t)
@@ -1558,17 +1556,16 @@ void op_wrmsr(struct cpu *c, const struct insn *i)
         raise_gp(c, 0);
 }
 
-/* CPUID advertises exactly what is implemented: x87, SSE and SSE2 yes;
- * MMX, SSE3 and later, XSAVE, AVX, APIC (the board's business) no. */
+/* CPUID advertises exactly what is implemented: x87, MMX, SSE and SSE2
+ * yes; SSE3 and later, XSAVE, AVX, APIC (the board's business) no. */
 void op_cpuid(struct cpu *c, const struct insn *i)
 {
     (void)i;
     uint32_t leaf = (uint32_t)c->gpr[R_EAX], sub = (uint32_t)c->gpr[R_ECX];
     uint32_t a = 0, b = 0, cx = 0, d = 0;
-    (void)sub;
     switch (leaf) {
     case 0:
-        a = 7;
+        a = 0x16;
         b = 0x756e6547; d = 0x49656e69; cx = 0x6c65746e;    /* GenuineIntel */
         break;
     case 1:
@@ -1578,9 +1575,43 @@ void op_cpuid(struct cpu *c, const struct insn *i)
         d = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) |   /* FPU PSE TSC MSR */
             (1u << 6) | (1u << 8) | (1u << 11) | (1u << 13) |  /* PAE CX8 SEP PGE */
             (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | /* CMOV PAT PSE36 CLFSH */
-            (1u << 24) | (1u << 25) | (1u << 26);              /* FXSR SSE SSE2 */
+            (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26); /* MMX FXSR SSE SSE2 */
         break;
+    case 2:
+        /* One round; descriptor FFH: "use leaf 4" (SDM vol. 2, CPUID, table 3-12). */
+        a = 0x0000ff01;
+        break;
+    case 4: {
+        /* Deterministic cache parameters (SDM vol. 2, CPUID leaf 04H): a
+         * plausible hierarchy so libc sizes its copy thresholds sensibly;
+         * caches are not modelled. */
+        static const uint32_t t[4][3] = {
+            {0x121, 63 | (7u << 22), 63},       /* L1d 32 KiB, 8-way, 64 B lines */
+            {0x122, 63 | (7u << 22), 63},       /* L1i 32 KiB */
+            {0x143, 63 | (15u << 22), 1023},    /* L2 1 MiB, 16-way */
+            {0x163, 63 | (15u << 22), 16383},   /* L3 16 MiB, 16-way */
+        };
+        if (sub < 4) {
+            a = t[sub][0];
+            b = t[sub][1];
+            cx = t[sub][2];
+        }
+        break;
+    }
     case 7:
+        break;
+    case 0x15:
+        /* TSC/crystal ratio: our TSC runs at 1 GHz (cpu_rdtsc), so the
+         * guest need not calibrate it against the PIT (SDM vol. 2, CPUID
+         * leaf 15H; Linux's native_calibrate_tsc). */
+        a = 1;
+        b = 1;
+        cx = 1000000000;
+        break;
+    case 0x16:
+        a = 1000;       /* base MHz */
+        b = 1000;       /* max MHz */
+        cx = 100;       /* bus MHz */
         break;
     case 0x80000000:
         a = 0x80000008;

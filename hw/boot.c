@@ -2,6 +2,7 @@
  * (bzImage, PVH ELF, multiboot), plus the helpers they share: reading files,
  * the boot GDT, the entry CPU states, ELF parsing, initrd placement. */
 #include "hw/boot.h"
+#include "hw/acpi.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -451,6 +452,19 @@ int boot_load(struct machine *m, struct x86_state *st, char *err, size_t errlen)
     if (m->lowmem < 2 * BOOT_KERNEL_MIN) {
         snprintf(err, errlen, "-kernel needs at least 2 MiB of guest RAM");
         return -1;
+    }
+    /* ACPI for direct boot: Linux powers off (S5) and reboots through it as
+     * under QEMU. Not with -bios: the firmware owns 0xE0000-0xFFFFF there.
+     * Built before the loaders copy the e820 map (it reserves its area). */
+    m->acpi_rsdp = 0;
+    if (!cfg->bios) {
+        struct acpi_config ac;
+        acpi_config_default(&ac, m->lowmem);
+        ac.serial_mask = 0;
+        for (int i = 0; i < cfg->nserial && i < 4; i++)
+            if (cfg->serial[i])
+                ac.serial_mask |= (uint8_t)(1u << i);
+        m->acpi_rsdp = acpi_build(m, &ac);
     }
     struct boot_file k;
     if (boot_read_file(cfg->kernel, m->lowmem, &k, err, errlen) < 0)

@@ -104,6 +104,7 @@ static uint64_t max64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 #define ZP_EXT_RAMDISK_IMAGE 0x0c0
 #define ZP_EXT_RAMDISK_SIZE  0x0c4
 #define ZP_EXT_CMD_LINE_PTR  0x0c8
+#define ZP_ACPI_RSDP_ADDR    0x070     /* boot protocol 2.14+; older kernels scan */
 #define ZP_E820_ENTRIES   0x1e8
 #define ZP_HDR_END_MAX    0x290     /* the setup header area ends here */
 #define ZP_E820_TABLE     0x2d0
@@ -199,6 +200,7 @@ int boot_bzimage(struct machine *m, struct x86_state *st, const struct boot_file
     st32(zp + HDR_CODE32_START, (uint32_t)load);
     st32(zp + HDR_CMD_LINE_PTR, (uint32_t)BOOT_CMDLINE_ADDR);
     st32(zp + ZP_EXT_CMD_LINE_PTR, 0);
+    st64(zp + ZP_ACPI_RSDP_ADDR, m->acpi_rsdp);
     /* setup_data is the loader's list of extra blobs: none (the image's own
      * value is meaningless here and would be followed by the kernel). */
     if (hdr_end >= HDR_SETUP_DATA + 8)
@@ -296,7 +298,7 @@ int boot_pvh(struct machine *m, struct x86_state *st, const struct boot_file *k,
         st64(si + 0x10, BOOT_INFO_ADDR + SI_MODLIST_OFF);
     }
     st64(si + 0x18, BOOT_CMDLINE_ADDR);          /* cmdline_paddr */
-    st64(si + 0x20, 0);                          /* rsdp_paddr: guest scans the BIOS area */
+    st64(si + 0x20, m->acpi_rsdp);               /* rsdp_paddr (0: the guest scans) */
     st64(si + 0x28, BOOT_INFO_ADDR + SI_MEMMAP_OFF);
     st32(si + 0x30, (uint32_t)m->ne820);
     for (int i = 0; i < m->ne820; i++) {

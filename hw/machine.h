@@ -108,6 +108,7 @@ struct machine {
     uint64_t bios_size;
     struct e820_entry e820[E820_MAX];
     int ne820;
+    uint64_t acpi_rsdp;         /* ACPI tables for direct boot (0: none) */
 
     pthread_mutex_t lock;       /* the device lock: held for every device access */
     struct iomap pio, mmio;

@@ -7,6 +7,8 @@
 #include "hw/mc146818.h"
 #include "hw/i8042.h"
 #include "hw/isa_misc.h"
+#include "hw/acpi.h"
+#include "hw/acpi_pm.h"
 #include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -36,6 +38,8 @@ struct board {
     struct serial *serial[MAX_SERIAL];
     struct rtc *rtc;
     struct i8042 *kbd;
+    struct acpi_pm *pm;
+    struct acpi_pm_hooks pm_hooks;
     struct irq cpu_intr;        /* PIC INTR → CPU */
     struct irq isa_irq[16];     /* device lines → board router */
     struct isa_misc_hooks hooks;
@@ -111,6 +115,12 @@ int machine_intr_ack(struct machine *m)
 static void hook_reset(void *opaque)
 {
     machine_request(opaque, REQ_RESET, 0);
+}
+
+/* ACPI S5 (guest poweroff): the run ends with status 0, as under QEMU. */
+static void hook_poweroff(void *opaque)
+{
+    machine_request(opaque, REQ_SHUTDOWN, 0);
 }
 
 static void hook_a20(void *opaque, bool on)
@@ -189,6 +199,11 @@ int pc_init(struct machine *m)
     if (!b->rtc || !b->kbd)
         return -1;
     i8042_set_a20_hook(b->kbd, hook_a20, m);
+    b->pm_hooks = (struct acpi_pm_hooks){m, hook_poweroff, hook_reset};
+    b->pm = acpi_pm_create(&m->pio, ACPI_PM_BASE_DEFAULT, &m->clock,
+                           &b->isa_irq[ACPI_SCI_IRQ_DEFAULT], &b->pm_hooks, true);
+    if (!b->pm)
+        return -1;
     if (port92_create(&m->pio, &b->hooks) < 0 || post_port_create(&m->pio, &b->hooks) < 0 ||
         stopwatch_create(&m->pio, &b->hooks) < 0)
         return -1;
@@ -213,6 +228,7 @@ void pc_reset(struct machine *m)
     rtc_reset(b->rtc);
     i8042_reset(b->kbd);
     port92_reset(&m->pio);
+    acpi_pm_reset(b->pm);
 }
 
 void pc_destroy(struct machine *m)
@@ -227,6 +243,7 @@ void pc_destroy(struct machine *m)
     if (b->rtc) rtc_free(b->rtc);
     if (b->kbd) i8042_free(b->kbd);
     port92_destroy(&m->pio);
+    if (b->pm) acpi_pm_free(b->pm);
     free(b);
     m->board = NULL;
 }

@@ -38,6 +38,7 @@ static void usage(FILE *f)
         "  commit [-q] [-f fmt] [-d] FILE\n"
         "  convert [-q] [-f fmt] [-O fmt] [-o cluster_size=N] SRC DST\n"
         "  rebase [-q] [-f fmt] [-u] -b NEWBACKING [-F fmt] FILE\n"
+        "  compare [-q] [-f fmt] [-F fmt] FILE1 FILE2\n"
         "SIZE takes k, M, G, T suffixes (powers of 1024).\n");
 }
 
@@ -246,16 +247,23 @@ static void json_str(const char *s)
     putchar('"');
 }
 
+static void info_one(const char *file, const char *fmt, bool json, unsigned share,
+                     char *next, size_t nextlen, const char **next_fmt);
+
 static int cmd_info(int argc, char **argv)
 {
     const char *fmt = NULL;
     bool json = false;
-    static const struct option lo[] = {{"output", required_argument, 0, 'O'}, {0, 0, 0, 0}};
+    unsigned share = 0;
+    static const struct option lo[] = {{"output", required_argument, 0, 'O'},
+                                       {"backing-chain", no_argument, 0, 'C'}, {0, 0, 0, 0}};
+    bool chain = false;
     int c;
     while ((c = getopt_long(argc, argv, "+f:hU", lo, NULL)) != -1) {
         switch (c) {
         case 'f': fmt = optarg; break;
-        case 'U': break;
+        case 'C': chain = true; break;
+        case 'U': share = BLOCK_OPEN_FORCE_SHARE; break;
         case 'O':
             if (!strcmp(optarg, "json")) json = true;
             else if (strcmp(optarg, "human")) die("--output must be used with human or json as argument.");
@@ -265,8 +273,33 @@ static int cmd_info(int argc, char **argv)
     }
     if (optind != argc - 1)
         die("Expecting one image file name");
-    const char *file = argv[optind];
-    struct block_dev *bd = open_img(file, fmt, true, BLOCK_OPEN_NO_BACKING | BLOCK_OPEN_QUIET);
+    if (json && chain)
+        die("--backing-chain with --output=json is not supported");
+    char cur[PATH_MAX * 2];
+    snprintf(cur, sizeof(cur), "%s", argv[optind]);
+    /* a loop in the chain ends at the same depth limit the block layer has */
+    for (int depth = 0; depth < 16; depth++) {
+        if (depth)
+            printf("\n");
+        const char *next_fmt = NULL;
+        char next[PATH_MAX * 2] = "";
+        info_one(cur, fmt, json, share, next, sizeof(next), &next_fmt);
+        if (!chain || !next[0])
+            return 0;
+        snprintf(cur, sizeof(cur), "%s", next);
+        fmt = next_fmt;
+    }
+    die("backing chain too deep");
+}
+
+static char next_fmt_buf[32];
+
+/* One image's information; *next gets its backing file's path ("" if none). */
+static void info_one(const char *file, const char *fmt, bool json, unsigned share,
+                     char *next, size_t nextlen, const char **next_fmt)
+{
+    struct block_dev *bd = open_img(file, fmt, true, BLOCK_OPEN_NO_BACKING | BLOCK_OPEN_QUIET |
+                                    share);
     struct qcow2_info qi;
     bool is_q = qcow2_get_info(bd, &qi) == 0;
     uint64_t vs = block_size(bd), ds = block_disk_usage(bd);
@@ -323,8 +356,12 @@ static int cmd_info(int argc, char **argv)
                 printf("    dirty: true\n");
         }
     }
+    if (is_q && qi.backing[0]) {
+        snprintf(next, nextlen, "%s", full);
+        snprintf(next_fmt_buf, sizeof(next_fmt_buf), "%s", qi.backing_fmt);
+        *next_fmt = next_fmt_buf[0] ? next_fmt_buf : NULL;
+    }
     block_close(bd);
-    return 0;
 }
 
 static void print_check(const struct qcow2_check_result *r, bool quiet)
@@ -361,15 +398,19 @@ static int check_exit(const struct qcow2_check_result *r)
 static int cmd_check(int argc, char **argv)
 {
     const char *fmt = NULL;
-    unsigned repair = 0;
-    bool quiet = false;
+    unsigned repair = 0, share = 0;
+    bool quiet = false, json = false;
     static const struct option lo[] = {{"output", required_argument, 0, 'O'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "+f:r:qhU", lo, NULL)) != -1) {
         switch (c) {
         case 'f': fmt = optarg; break;
         case 'q': quiet = true; break;
-        case 'U': case 'O': break;
+        case 'U': share = BLOCK_OPEN_FORCE_SHARE; break;
+        case 'O':
+            if (!strcmp(optarg, "json")) json = true;
+            else if (strcmp(optarg, "human")) die("--output must be used with human or json as argument.");
+            break;
         case 'r':
             if (!strcmp(optarg, "leaks"))
                 repair = QCOW2_REPAIR_LEAKS;
@@ -384,9 +425,13 @@ static int cmd_check(int argc, char **argv)
     if (optind != argc - 1)
         die("Expecting one image file name");
     const char *file = argv[optind];
+    if (repair && share)
+        die("cannot repair an image while sharing it (-U)");
     struct block_dev *bd = open_img(file, fmt, !repair, BLOCK_OPEN_NO_BACKING |
-                                    BLOCK_OPEN_CHECK | BLOCK_OPEN_QUIET);
+                                    BLOCK_OPEN_CHECK | BLOCK_OPEN_QUIET | share);
     struct qcow2_check_result r;
+    if (json)
+        quiet = true;
     int ret = qcow2_check(bd, repair, quiet ? NULL : stdout, &r);
     if (ret == -ENOTSUP) {
         fprintf(stderr, "tremu-img: This image format does not support checks\n");
@@ -399,16 +444,30 @@ static int cmd_check(int argc, char **argv)
                    "    %" PRIu64 " leaked clusters\n    %" PRIu64 " corruptions\n\n"
                    "Double checking the fixed image now...\n",
                    r.leaks_fixed, r.corruptions_fixed);
+        /* (the repairing pass already cleared the dirty/corrupt bits if it
+         * left the image consistent) */
         qcow2_check(bd, 0, quiet ? NULL : stdout, &r);
-        if (repair && !r.corruptions && !r.leaks && !r.check_errors) {
-            /* second pass clears the dirty bit only when repairing */
-            struct qcow2_check_result r2;
-            qcow2_check(bd, repair, NULL, &r2);
-        }
     }
-    print_check(&r, quiet);
     if (block_flush(bd))
         r.check_errors++;
+    if (json) {
+        printf("{\n");
+        if (r.image_end_offset)
+            printf("    \"image-end-offset\": %" PRIu64 ",\n", r.image_end_offset);
+        printf("    \"total-clusters\": %" PRIu64 ",\n", r.total_clusters);
+        printf("    \"allocated-clusters\": %" PRIu64 ",\n", r.allocated_clusters);
+        printf("    \"compressed-clusters\": %" PRIu64 ",\n", r.compressed_clusters);
+        printf("    \"check-errors\": %" PRIu64 ",\n", r.check_errors);
+        if (r.leaks)
+            printf("    \"leaks\": %" PRIu64 ",\n", r.leaks);
+        if (r.corruptions)
+            printf("    \"corruptions\": %" PRIu64 ",\n", r.corruptions);
+        printf("    \"filename\": ");
+        json_str(file);
+        printf(",\n    \"format\": \"%s\"\n}\n", block_format_name(bd));
+    } else {
+        print_check(&r, quiet);
+    }
     block_close(bd);
     return check_exit(&r);
 }
@@ -443,15 +502,17 @@ static int cmd_commit(int argc, char **argv)
     if (optind != argc - 1)
         die("Expecting one image file name");
     const char *file = argv[optind];
-    struct block_dev *top = open_img(file, fmt, true, BLOCK_OPEN_QUIET);
+    /* The top layer alone: the backing file is opened once, read-write (an
+     * open of it inside the chain would hold a reader's lock against us). */
+    struct block_dev *top = open_img(file, fmt, true, BLOCK_OPEN_QUIET | BLOCK_OPEN_NO_BACKING);
     struct qcow2_info qi;
-    if (qcow2_get_info(top, &qi) || !block_backing(top))
+    if (qcow2_get_info(top, &qi) || !qi.backing[0])
         die("Image '%s' does not have a backing file", file);
-    struct block_dev *old = block_backing(top);
     char bpath[PATH_MAX * 2];
     backing_path(file, qi.backing, bpath, sizeof(bpath));
-    /* The one operation that writes a backing file: open it on its own, read-write. */
-    struct block_dev *base = open_img(bpath, block_format_name(old), false, BLOCK_OPEN_QUIET);
+    /* The one operation that writes a backing file. */
+    struct block_dev *base = open_img(bpath, qi.backing_fmt[0] ? qi.backing_fmt : NULL, false,
+                                      BLOCK_OPEN_QUIET);
     uint64_t size = block_size(top) < block_size(base) ? block_size(top) : block_size(base);
     if (block_size(top) > block_size(base))
         die("The overlay is larger than its backing file; resizing is not supported");
@@ -503,6 +564,7 @@ static int cmd_convert(int argc, char **argv)
     const char *fmt = NULL, *ofmt = "raw";
     struct create_o o = {0};
     bool quiet = false;
+    unsigned share = 0;
     int c;
     while ((c = getopt(argc, argv, "+f:O:o:qhpUnS:W")) != -1) {
         switch (c) {
@@ -510,7 +572,8 @@ static int cmd_convert(int argc, char **argv)
         case 'O': ofmt = optarg; break;
         case 'o': parse_o(optarg, &o); break;
         case 'q': quiet = true; break;
-        case 'p': case 'U': case 'n': case 'S': case 'W': break;
+        case 'U': share = BLOCK_OPEN_FORCE_SHARE; break;
+        case 'p': case 'n': case 'S': case 'W': break;
         default: usage(stderr); return 1;
         }
     }
@@ -519,7 +582,7 @@ static int cmd_convert(int argc, char **argv)
     parse_fmt(ofmt);
     if (o.backing)
         die("convert does not create backing files");
-    struct block_dev *src = open_img(argv[optind], fmt, true, BLOCK_OPEN_QUIET);
+    struct block_dev *src = open_img(argv[optind], fmt, true, BLOCK_OPEN_QUIET | share);
     uint64_t size = block_size(src);
     do_create_image(argv[optind + 1], ofmt, size, &o, true);
     struct block_dev *dst = open_img(argv[optind + 1], ofmt, false, BLOCK_OPEN_QUIET);
@@ -640,24 +703,115 @@ static int cmd_rebase(int argc, char **argv)
     return 0;
 }
 
+/* compare A B: same content (a shorter image reads as zeroes past its end),
+ * exit 0; different, exit 1 with the first differing offset; errors 2. */
+static int cmd_compare(int argc, char **argv)
+{
+    const char *fa = NULL, *fb = NULL;
+    unsigned share = 0;
+    bool quiet = false;
+    int c;
+    while ((c = getopt(argc, argv, "+f:F:qUps")) != -1) {
+        switch (c) {
+        case 'f': fa = optarg; break;
+        case 'F': fb = optarg; break;
+        case 'q': quiet = true; break;
+        case 'U': share = BLOCK_OPEN_FORCE_SHARE; break;
+        case 'p': case 's': break;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc - 2)
+        die("Expecting two image file names");
+    char err[1024];
+    struct block_opts oa = { .format = parse_fmt(fa), .readonly = true,
+                             .flags = BLOCK_OPEN_QUIET | share };
+    struct block_opts ob = oa;
+    ob.format = parse_fmt(fb);
+    struct block_dev *a = block_open(argv[optind], &oa, err, sizeof(err));
+    if (!a) {
+        fprintf(stderr, "tremu-img: %s\n", err);
+        return 2;
+    }
+    struct block_dev *b = block_open(argv[optind + 1], &ob, err, sizeof(err));
+    if (!b) {
+        fprintf(stderr, "tremu-img: %s\n", err);
+        return 2;
+    }
+    uint64_t sa = block_size(a), sb = block_size(b), end = sa > sb ? sa : sb;
+    uint8_t *x = malloc(CHUNK), *y = malloc(CHUNK);
+    if (!x || !y)
+        die("out of memory");
+    int ret = 0;
+    for (uint64_t off = 0; off < end && !ret;) {
+        size_t n = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
+        memset(x, 0, n);
+        memset(y, 0, n);
+        int r = 0;
+        if (off < sa)
+            r = block_read(a, off, x, sa - off < n ? (size_t)(sa - off) : n);
+        if (!r && off < sb)
+            r = block_read(b, off, y, sb - off < n ? (size_t)(sb - off) : n);
+        if (r) {
+            fprintf(stderr, "tremu-img: error while reading at offset %" PRIu64 ": %s\n", off,
+                    strerror(-r));
+            ret = 2;
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (x[i] != y[i]) {
+                if (!quiet)
+                    printf("Content mismatch at offset %" PRIu64 "!\n", off + i);
+                ret = 1;
+                break;
+            }
+        }
+        off += n;
+    }
+    if (!ret && sa != sb && !quiet)
+        printf("Warning: Image size mismatch!\n");
+    if (!ret && !quiet)
+        printf("Images are identical.\n");
+    free(x);
+    free(y);
+    block_close(a);
+    block_close(b);
+    return ret;
+}
+
 /* Hidden, for tests: `write FILE OFFSET LEN BYTE` and `crash-writer FILE SEED`
  * (writes random data at random offsets through the block layer until killed). */
 static int cmd_write(int argc, char **argv)
 {
+    /* -s: through a snapshot=on overlay, then read back (nothing may reach FILE) */
+    bool snap = argc > 1 && !strcmp(argv[1], "-s");
+    if (snap) {
+        argc--;
+        argv++;
+    }
     if (argc != 5)
-        die("usage: write FILE OFFSET LEN BYTE");
-    struct block_dev *bd = open_img(argv[1], NULL, false, BLOCK_OPEN_QUIET);
+        die("usage: write [-s] FILE OFFSET LEN BYTE");
+    char err[1024];
+    struct block_opts o = { .snapshot = snap, .flags = BLOCK_OPEN_QUIET };
+    struct block_dev *bd = block_open(argv[1], &o, err, sizeof(err));
+    if (!bd)
+        die("%s", err);
     uint64_t off = strtoull(argv[2], NULL, 0), len = strtoull(argv[3], NULL, 0);
     int byte = (int)strtol(argv[4], NULL, 0);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
+    uint8_t *buf = malloc(len ? len : 1), *back = malloc(len ? len : 1);
+    if (!buf || !back)
         die("out of memory");
-    memset(buf, byte, len);
+    memset(buf, byte < 0 ? 0 : byte, len);
     int r = byte < 0 ? block_write_zeroes(bd, off, len) : block_write(bd, off, buf, len);
     if (r)
         die("write failed: %s", strerror(-r));
+    if ((r = block_read(bd, off, back, len)) || memcmp(buf, back, len))
+        die("read back failed: %s", r ? strerror(-r) : "different data");
+    if ((r = block_flush(bd)))
+        die("flush failed: %s", strerror(-r));
     block_close(bd);
     free(buf);
+    free(back);
     return 0;
 }
 
@@ -699,6 +853,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "commit")) return cmd_commit(argc, argv);
     if (!strcmp(cmd, "convert")) return cmd_convert(argc, argv);
     if (!strcmp(cmd, "rebase")) return cmd_rebase(argc, argv);
+    if (!strcmp(cmd, "compare")) return cmd_compare(argc, argv);
     if (!strcmp(cmd, "write")) return cmd_write(argc, argv);
     if (!strcmp(cmd, "crash-writer")) return cmd_crash_writer(argc, argv);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {

@@ -183,6 +183,13 @@ int drive_parse(const char *arg, struct drive_config *out, char *err, size_t err
             key[kl++] = *p++;
         key[kl] = 0;
         if (*p != '=') {
+            /* QEMU's short form for booleans: "readonly" means readonly=on */
+            if (!strcmp(key, "readonly") || !strcmp(key, "snapshot")) {
+                r = set_key(&d, key, "on", &seen, err, errlen);
+                if (*p == ',')
+                    p++;
+                continue;
+            }
             r = kl ? fail(err, errlen, "-drive: parameter '%s' needs a value (%s=...)", key, key)
                    : fail(err, errlen, "-drive: empty parameter in '%s'", arg);
             break;

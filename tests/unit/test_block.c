@@ -182,6 +182,8 @@ TEST(drive_parse_full)
     CHECK_EQ(d.opts.cache, BLOCK_CACHE_NONE);
     CHECK_EQ(drive_parse("file=c.iso,media=cdrom", &d, err, sizeof(err)), 0);
     CHECK(d.opts.readonly);
+    CHECK_EQ(drive_parse("file=d.img,snapshot,readonly", &d, err, sizeof(err)), 0);
+    CHECK(d.opts.readonly && d.opts.snapshot);
 }
 
 TEST(drive_parse_errors_name_the_problem)
@@ -254,4 +256,42 @@ TEST(probe_bad_version_qcow2_is_refused_not_raw)
     CHECK(!bd);
     CHECK(strstr(err, "version 9"));
     block_close(bd);
+}
+
+TEST(image_locks_like_qemu)
+{
+    char p[512], err[512];
+    path(p, "locked.raw");
+    mkraw(p, 65536, 0);
+    struct block_opts rw = { .format = BLOCK_FMT_RAW }, ro = { .format = BLOCK_FMT_RAW,
+                                                                .readonly = true };
+    struct block_dev *a = block_open(p, &rw, err, sizeof(err));
+    CHECK(a);
+    if (!a)
+        return;
+    /* a second writer or a reader is refused while a writer has it */
+    struct block_dev *b = block_open(p, &rw, err, sizeof(err));
+    CHECK(!b);
+    CHECK(strstr(err, "Failed to get \"write\" lock"));
+    b = block_open(p, &ro, err, sizeof(err));
+    CHECK(!b);
+    CHECK(strstr(err, "Failed to get shared \"write\" lock"));
+    /* unless sharing is forced (qemu-img -U) */
+    struct block_opts shared = ro;
+    shared.flags = BLOCK_OPEN_FORCE_SHARE;
+    b = block_open(p, &shared, err, sizeof(err));
+    CHECK(b);
+    block_close(b);
+    block_close(a);
+    /* two readers are fine, and keep a writer out */
+    a = block_open(p, &ro, err, sizeof(err));
+    b = block_open(p, &ro, err, sizeof(err));
+    CHECK(a && b);
+    struct block_dev *c = block_open(p, &rw, err, sizeof(err));
+    CHECK(!c);
+    block_close(a);
+    block_close(b);
+    c = block_open(p, &rw, err, sizeof(err));
+    CHECK(c);
+    block_close(c);
 }

@@ -178,6 +178,9 @@ TEST(boot_bzimage_64bit_entry)
     CHECK_EQ(ld32(zp + 0x228), 0x20000);
     CHECK(strcmp((char *)G(0x20000), "console=ttyS0 quiet") == 0);
     CHECK_EQ(ld32(zp + 0x0c8), 0);
+    CHECK(M.acpi_rsdp != 0);                       /* acpi_rsdp_addr (2.14+) */
+    CHECK_EQ(ld64(zp + 0x070), M.acpi_rsdp);
+    CHECK(memcmp(G(M.acpi_rsdp), "RSD PTR ", 8) == 0);
     uint32_t ri = ld32(zp + 0x218), rs = ld32(zp + 0x21c);
     CHECK_EQ(rs, sizeof(rd));
     CHECK_EQ(ri & 0xfff, 0);
@@ -518,7 +521,10 @@ TEST(boot_pvh_elf64)
     CHECK(memcmp(G(rda), rd, sizeof(rd)) == 0);
     CHECK_EQ(ld64(G(ml + 16)), 0);
     CHECK(strcmp((char *)G(ld64(si + 0x18)), "console=ttyS0") == 0);
-    CHECK_EQ(ld64(si + 0x20), 0);                   /* rsdp */
+    /* rsdp: the board's ACPI tables for direct boot */
+    CHECK(M.acpi_rsdp != 0);
+    CHECK_EQ(ld64(si + 0x20), M.acpi_rsdp);
+    CHECK(memcmp(G(M.acpi_rsdp), "RSD PTR ", 8) == 0);
     uint64_t mm = ld64(si + 0x28);
     CHECK_EQ(ld32(si + 0x30), M.ne820);
     for (int i = 0; i < M.ne820; i++) {

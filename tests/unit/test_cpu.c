@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #define RAM_SIZE (4u << 20)
 #define MMIO_BASE 0xa0000u      /* [0xa0000, 0xc0000) is MMIO on the fake bus */
@@ -1661,6 +1663,35 @@ TEST(cpu_data_next_to_code_does_not_redecode)
     fake_free(f);
 }
 
+/* A "DMA" from another thread rewrites code the CPU is spinning in. */
+static void *dma_patch(void *arg)
+{
+    struct fake *f = arg;
+    usleep(20000);
+    f->ram[0x7c01] = 2;                         /* mov eax, 1 → mov eax, 2 */
+    cpu_invalidate_phys(f->cpu, 0x7c01, 1);
+    return NULL;
+}
+
+TEST(cpu_invalidate_from_another_thread)
+{
+    struct fake *f = fake_new();
+    struct x86_state st;
+    /* l: mov eax, 1; cmp eax, 2; jne l; hlt */
+    static const uint8_t code[] = {0xb8, 0x01, 0x00, 0x00, 0x00, 0x83, 0xf8, 0x02, 0x75, 0xf6, 0xf4};
+    memcpy(f->ram + 0x7c00, code, sizeof(code));
+    x86_state_reset(&st);
+    x86_state_flat32(&st, 0x08, 0x10);
+    st.rip = 0x7c00;
+    cpu_set_state(f->cpu, &st);
+    pthread_t t;
+    pthread_create(&t, NULL, dma_patch, f);
+    enum cpu_stop r = cpu_run(f->cpu, 4000000000ULL, NULL);
+    pthread_join(t, NULL);
+    CHECK_EQ(r, CPU_STOP_HLT);
+    fake_free(f);
+}
+
 TEST(cpu_protected_mode_paging_and_page_fault)
 {
     struct fake *f = fake_new();
@@ -1956,6 +1987,55 @@ TEST(cpu_x87_basic_program)
     CHECK(m3 == -3.0f);
     CHECK_EQ(st.gpr[R_EAX] & 0x3800, 0);    /* stack balanced: TOP = 0 */
     CHECK_EQ(rd16(f, 0x601c), 0x37f);
+    fake_free(f);
+}
+
+/* cpuid; hlt with EAX/ECX preset. */
+static void cpuid_run(struct fake *f, uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    struct x86_state st;
+    static const uint8_t code[] = {0x0f, 0xa2, 0xf4};
+    memcpy(f->ram + 0x7c00, code, sizeof(code));
+    x86_state_reset(&st);
+    x86_state_flat32(&st, 0x08, 0x10);
+    st.rip = 0x7c00;
+    st.gpr[R_EAX] = leaf;
+    st.gpr[R_ECX] = sub;
+    cpu_set_state(f->cpu, &st);
+    cpu_run(f->cpu, 10, NULL);
+    cpu_get_state(f->cpu, &st);
+    r[0] = (uint32_t)st.gpr[R_EAX]; r[1] = (uint32_t)st.gpr[R_EBX];
+    r[2] = (uint32_t)st.gpr[R_ECX]; r[3] = (uint32_t)st.gpr[R_EDX];
+}
+
+TEST(cpu_cpuid_features_and_caches)
+{
+    struct fake *f = fake_new();
+    uint32_t r[4];
+    cpuid_run(f, 0, 0, r);
+    CHECK(r[0] >= 0x15);
+    CHECK_EQ(r[1], 0x756e6547);                 /* "Genu" */
+    cpuid_run(f, 1, 0, r);
+    /* What Linux x86-64 requires: FPU PAE CX8 PGE CMOV FXSR SSE SSE2 MSR. */
+    uint32_t need = 1u | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 13) | (1u << 15) |
+                    (1u << 24) | (1u << 25) | (1u << 26);
+    CHECK_EQ(r[3] & need, need);
+    CHECK(!(r[2] & 1));                         /* no SSE3: not implemented */
+    cpuid_run(f, 0x80000001, 0, r);
+    CHECK(r[3] & (1u << 29));                   /* LM */
+    unsigned kib[4];
+    for (unsigned k = 0; k < 4; k++) {
+        cpuid_run(f, 4, k, r);
+        unsigned ways = (r[1] >> 22) + 1, parts = ((r[1] >> 12) & 0x3ff) + 1, line = (r[1] & 0xfff) + 1;
+        kib[k] = ways * parts * line * (r[2] + 1) / 1024;
+    }
+    CHECK_EQ(kib[0], 32);
+    CHECK_EQ(kib[2], 1024);
+    CHECK_EQ(kib[3], 16384);
+    cpuid_run(f, 4, 4, r);
+    CHECK_EQ(r[0] & 0x1f, 0);                   /* end of the list */
+    cpuid_run(f, 0x15, 0, r);
+    CHECK_EQ((uint64_t)r[2] * r[1] / r[0], 1000000000);   /* 1 GHz TSC */
     fake_free(f);
 }
 

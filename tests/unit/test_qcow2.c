@@ -322,6 +322,7 @@ TEST(qcow2_check_finds_and_repairs_leak)
     uint64_t rb = rd64(fd, rd64(fd, 48));
     uint8_t one[2] = {0, 1};
     CHECK_EQ(pwrite(fd, one, 2, (off_t)(rb + 7 * 2)), 2);   /* cluster 7: unused */
+    CHECK_EQ(ftruncate(fd, 8 * 65536), 0);      /* inside the file, as qemu-img requires */
     uint8_t zero[2] = {0, 0};
     CHECK_EQ(pwrite(fd, zero, 2, (off_t)(rb + 2)), 2);     /* refcount table: in use */
     close(fd);
@@ -485,6 +486,38 @@ TEST(qcow2_hostile_tables_no_crash)
     bd = op(p, false, err);
     CHECK(!bd);
     CHECK(strstr(err, "corrupt"));
+    /* a data cluster placed on the L1 table is never written */
+    {
+        char q2[512];
+        CHECK_EQ(mk("overlap.qcow2", 4 << 20, 16, 3, NULL, NULL, q2), 0);
+        struct block_dev *o = op(q2, false, err);
+        CHECK(o);
+        if (o) {
+            CHECK_EQ(block_write(o, 0, w, 512), 0);
+            block_close(o);
+        }
+        int f2 = open(q2, O_RDWR);
+        uint64_t l1b = rd64(f2, 40), l2b = rd64(f2, (off_t)l1b) & 0x00fffffffffffe00ULL;
+        wr64(f2, (off_t)l2b, 0x8000000000000000ULL | l1b);
+        uint8_t before[512], after[512];
+        CHECK_EQ(pread(f2, before, 512, (off_t)l1b), 512);
+        close(f2);
+        o = op(q2, false, err);
+        CHECK(o);
+        if (o) {
+            int sv = dup(2), dn = open("/dev/null", O_WRONLY);
+            dup2(dn, 2);
+            CHECK_EQ(block_write(o, 0, w, 512), -EIO);
+            dup2(sv, 2);
+            close(sv);
+            close(dn);
+            block_close(o);
+        }
+        f2 = open(q2, O_RDONLY);
+        CHECK_EQ(pread(f2, after, 512, (off_t)l1b), 512);
+        close(f2);
+        CHECK(!memcmp(before, after, 512));
+    }
     /* L1 entry pointing beyond EOF is refused at open */
     fd = open(p, O_RDWR);
     wr64(fd, (off_t)l1, 0x80000000ff000000ULL);
