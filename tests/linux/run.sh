@@ -22,7 +22,6 @@
 # TREMU=path (the emulator binary to test; default ./tremu).
 # Ends with `linux: N passed, N failed[, N skipped]`; exits non-zero on failure.
 cd "$(dirname "$0")/../.." || exit 1
-ROOT=$PWD
 G=${CACHE:-$HOME/.cache/tremu}/guest
 TIMEOUT=${LINUX_TIMEOUT:-120}
 CMD_TIMEOUT=${LINUX_CMD_TIMEOUT:-180}
