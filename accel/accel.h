@@ -56,6 +56,13 @@ struct accel_ops {
     /* In-kernel irqchip (init sets m->irqchip_in_kernel): drive a GSI there. */
     void (*set_gsi)(struct machine *m, int gsi, int level);
     void (*dump)(struct vcpu *v, FILE *f);
+    /* A device (DMA) or the board wrote guest RAM behind the CPU's back:
+     * drop anything the engine derived from it (tcg: decoded code). Any
+     * thread. Optional (KVM: the hardware sees RAM directly). */
+    void (*invalidate_phys)(struct machine *m, uint64_t paddr, uint64_t len);
+    /* The A20 gate (port 0x92, i8042 output port). Called on the vCPU
+     * thread that did the OUT. Optional. */
+    void (*set_a20)(struct vcpu *v, bool enabled);
     void (*destroy)(struct machine *m);
 };
 

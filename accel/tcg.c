@@ -275,6 +275,30 @@ static void tcg_intr_changed(struct vcpu *v)
     pthread_mutex_unlock(&v->halt_lock);
 }
 
+static void tcg_invalidate_phys(struct machine *m, uint64_t paddr, uint64_t len)
+{
+    for (int i = 0; i < m->nvcpus; i++) {
+        struct tcg_vcpu *t = m->vcpu[i].priv;
+        if (t)
+            cpu_invalidate_phys(t->cpu, paddr, len);
+    }
+}
+
+static void tcg_set_a20(struct vcpu *v, bool enabled)
+{
+    struct tcg_vcpu *t = v->priv;
+    if (t)
+        cpu_set_a20(t->cpu, enabled);
+}
+
+/* Machine reset: the A20 gate opens again (the CPU's reset line does not
+ * touch it on real hardware, but the chipset's reset does, as in QEMU). */
+static int tcg_reset(struct vcpu *v)
+{
+    tcg_set_a20(v, true);
+    return 0;
+}
+
 static void tcg_destroy(struct machine *m)
 {
     for (int i = 0; i < m->nvcpus; i++) {
@@ -301,5 +325,8 @@ const struct accel_ops accel_tcg_ops = {
     .set_state = tcg_set_state,
     .intr_changed = tcg_intr_changed,
     .dump = tcg_dump,
+    .invalidate_phys = tcg_invalidate_phys,
+    .set_a20 = tcg_set_a20,
+    .reset = tcg_reset,
     .destroy = tcg_destroy,
 };

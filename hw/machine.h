@@ -49,6 +49,7 @@ struct machine_config {
     unsigned debug_mask;               /* -d flags (DBG_*) */
     FILE *log;                         /* -D file, or stderr */
     struct accel_config accel;
+    struct pci_devices_config *pci;    /* virtio devices the command line asked for */
 };
 
 #define DBG_STATS   (1u << 0)
@@ -68,6 +69,7 @@ enum machine_request {
 };
 
 struct board;   /* the PC's devices (hw/pc.c) */
+struct pci_devices_config;
 
 #define MAX_WATCHES 32
 /* Host file descriptors served by the main loop (stdin, slirp, ...). The

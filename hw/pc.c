@@ -9,6 +9,7 @@
 #include "hw/isa_misc.h"
 #include "hw/acpi.h"
 #include "hw/acpi_pm.h"
+#include "hw/pc_pci.h"
 #include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -39,6 +40,7 @@ struct board {
     struct rtc *rtc;
     struct i8042 *kbd;
     struct acpi_pm *pm;
+    struct pc_pci *pci;
     struct acpi_pm_hooks pm_hooks;
     struct irq cpu_intr;        /* PIC INTR → CPU */
     struct irq isa_irq[16];     /* device lines → board router */
@@ -125,7 +127,31 @@ static void hook_poweroff(void *opaque)
 
 static void hook_a20(void *opaque, bool on)
 {
-    machine_log(opaque, DBG_GUEST_ERRORS, "tremu: A20 gate %s (always enabled here)\n", on ? "on" : "off");
+    struct machine *m = opaque;
+    /* The OUT that flips the gate runs on the first vCPU's thread. */
+    if (m->accel && m->accel->set_a20 && m->nvcpus > 0)
+        m->accel->set_a20(&m->vcpu[0], on);
+    else
+        machine_log(m, DBG_GUEST_ERRORS, "tremu: A20 gate %s (always enabled here)\n", on ? "on" : "off");
+}
+
+/* Devices wrote guest RAM (virtio DMA): the engine drops derived state. */
+static void pc_dma_written(void *opaque, uint64_t gpa, uint64_t len)
+{
+    struct machine *m = opaque;
+    if (m->accel && m->accel->invalidate_phys)
+        m->accel->invalidate_phys(m, gpa, len);
+}
+
+/* PCI INTx lines are level-triggered: mark them in the ELCR as a BIOS would
+ * (a direct boot has none); a guest with ACPI reprograms it anyway. */
+static void pc_set_elcr(struct machine *m, uint16_t level_irqs)
+{
+    struct board *b = m->board;
+    if (!b->pic || !b->pci)
+        return;
+    iomap_write(&m->pio, 0x4d0, level_irqs & 0xff, 1);
+    iomap_write(&m->pio, 0x4d1, level_irqs >> 8, 1);
 }
 
 static void hook_post(void *opaque, uint8_t code)
@@ -207,6 +233,14 @@ int pc_init(struct machine *m)
     if (port92_create(&m->pio, &b->hooks) < 0 || post_port_create(&m->pio, &b->hooks) < 0 ||
         stopwatch_create(&m->pio, &b->hooks) < 0)
         return -1;
+    struct pci_devices_config none = {0};
+    struct pci_devices_config *pc = m->cfg->pci ? m->cfg->pci : &none;
+    pc->dma_written = pc_dma_written;
+    pc->dma_opaque = m;
+    b->pci = pc_pci_init(m, pc);
+    if (!b->pci)
+        return -1;
+    pc_set_elcr(m, pc_pci_level_irqs(b->pci));
     if (m->cfg->debug_exit &&
         debug_exit_create(&m->pio, m->cfg->debug_exit_base, m->cfg->debug_exit_size, &b->hooks) < 0) {
         fprintf(stderr, "tremu: isa-debug-exit at 0x%x conflicts with another device\n",
@@ -229,6 +263,10 @@ void pc_reset(struct machine *m)
     i8042_reset(b->kbd);
     port92_reset(&m->pio);
     acpi_pm_reset(b->pm);
+    if (b->pci) {
+        pc_pci_reset(b->pci);
+        pc_set_elcr(m, pc_pci_level_irqs(b->pci));
+    }
 }
 
 void pc_destroy(struct machine *m)
@@ -236,6 +274,7 @@ void pc_destroy(struct machine *m)
     struct board *b = m->board;
     if (!b)
         return;
+    if (b->pci) pc_pci_destroy(b->pci);   /* joins disk threads: lock not held */
     if (b->pic) pic_free(b->pic);
     if (b->pit) pit_free(b->pit);
     for (int i = 0; i < MAX_SERIAL; i++)

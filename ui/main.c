@@ -2,6 +2,9 @@
 #include "hw/machine.h"
 #include "ui/char.h"
 #include "ui/netopt.h"
+#include "ui/drive.h"
+#include "hw/pc_pci.h"
+#include "block/block.h"
 #include "net/slirp.h"
 #include <ctype.h>
 #include <errno.h>
@@ -37,6 +40,12 @@ static void usage(FILE *f)
 "  -display none        no display\n"
 "  -monitor none        (the monitor comes later; none and /dev/null accepted)\n"
 "  -device isa-debug-exit[,iobase=0xf4,iosize=0x04]\n"
+"Disks (virtio-blk; raw or qcow2 with backing files):\n"
+"  -drive file=F[,if=virtio|none][,format=raw|qcow2][,readonly=on][,snapshot=on]\n"
+"         [,cache=writeback|none|writethrough|directsync|unsafe][,id=ID]\n"
+"  -hda F ... -hdd F    a virtio disk (there is no IDE controller yet)\n"
+"  -snapshot            write to temporary overlays; images stay untouched\n"
+"  -device virtio-blk-pci,drive=ID   -device virtio-rng-pci\n"
 "Network (user-mode, virtio-net-pci NICs):\n"
 "  -netdev user,id=ID[,hostfwd=[tcp|udp]:[haddr]:hport-[gaddr]:gport]...\n"
 "  -device virtio-net-pci,netdev=ID[,mac=52:54:00:..][,addr=SLOT]\n"
@@ -209,8 +218,13 @@ static int parse_device(struct machine_config *cfg, const char *arg)
             return die("-device isa-debug-exit: range past port 0xffff%s", "");
         return 0;
     }
+    if (!strcmp(driver, "virtio-rng-pci") || !strcmp(driver, "virtio-rng")) {
+        cfg->pci->rng = true;
+        return 0;
+    }
     if (!strcmp(driver, "help"))
-        return die("available devices: isa-debug-exit%s", "");
+        return die("available devices: isa-debug-exit, virtio-blk-pci, virtio-net-pci, "
+                   "virtio-rng-pci%s", "");
     return die("-device: unsupported device '%s'", driver);
 }
 
@@ -234,6 +248,12 @@ int main(int argc, char **argv)
     char err[256];
     static struct netopt net;
     netopt_init(&net);
+    static struct pci_devices_config pcicfg;
+    static struct drive_config drives[PC_PCI_MAX_DISKS];
+    static char blk_devices[PC_PCI_MAX_DISKS][64];   /* -device virtio-blk-pci,drive=ID */
+    int ndrives = 0, nblk_devices = 0;
+    bool snapshot_all = false;
+    cfg.pci = &pcicfg;
 
     cfg.ram_size = 512ULL << 20;
     cfg.smp = 1;
@@ -348,6 +368,31 @@ int main(int argc, char **argv)
             nodefaults = true;
         } else if (!strcmp(opt, "-no-user-config")) {
             /* tremu reads no config files */
+        } else if (!strcmp(opt, "-drive")) {
+            NEEDARG();
+            if (ndrives >= PC_PCI_MAX_DISKS)
+                return die("too many drives (at most %s)", "8");
+            if (drive_parse(arg, &drives[ndrives], err, sizeof(err)) < 0)
+                return die("-drive: %s", err);
+            ndrives++;
+        } else if (!strcmp(opt, "-hda") || !strcmp(opt, "-hdb") || !strcmp(opt, "-hdc") ||
+                   !strcmp(opt, "-hdd")) {
+            NEEDARG();
+            if (ndrives >= PC_PCI_MAX_DISKS)
+                return die("too many drives (at most %s)", "8");
+            if (drive_from_hd(arg, opt[3] - 'a', &drives[ndrives], err, sizeof(err)) < 0)
+                return die("%s", err);
+            ndrives++;
+        } else if (!strcmp(opt, "-snapshot")) {
+            snapshot_all = true;
+        } else if (!strcmp(opt, "-device") && !strncmp(argv[i + 1 < argc ? i + 1 : i], "virtio-blk-pci", 14)) {
+            NEEDARG();
+            char id[64];
+            if (arg[14] != ',' || !opt_get(arg + 15, "drive", id, sizeof(id)))
+                return die("-device virtio-blk-pci: needs drive=ID (of a -drive if=none,id=ID)%s", "");
+            if (nblk_devices >= PC_PCI_MAX_DISKS)
+                return die("too many virtio-blk devices%s", "");
+            snprintf(blk_devices[nblk_devices++], sizeof(blk_devices[0]), "%s", id);
         } else if (!strcmp(opt, "-device")) {
             NEEDARG();
             if (netopt_device_is_nic(arg)) {
@@ -380,6 +425,45 @@ int main(int argc, char **argv)
     /* Validate everything before anything starts. */
     if (netopt_finish(&net, !nodefaults, err, sizeof(err)) < 0)
         return die("%s", err);
+    if (snapshot_all)
+        drive_apply_snapshot(drives, (size_t)ndrives);
+    /* Disks: if=virtio (or no if=: virtio until an IDE controller exists)
+     * become virtio-blk in command-line order after any -device disks;
+     * if=none ones only through -device virtio-blk-pci,drive=ID. */
+    static struct block_dev *bds[PC_PCI_MAX_DISKS];
+    bool used[PC_PCI_MAX_DISKS] = {false};
+    for (int k = 0; k < nblk_devices + ndrives; k++) {
+        int d = -1;
+        if (k < nblk_devices) {
+            for (int j = 0; j < ndrives; j++)
+                if (drives[j].id[0] && !strcmp(drives[j].id, blk_devices[k]))
+                    d = j;
+            if (d < 0)
+                return die("-device virtio-blk-pci: no -drive with id '%s'", blk_devices[k]);
+            if (used[d])
+                return die("-device virtio-blk-pci: drive '%s' is used twice", blk_devices[k]);
+        } else {
+            d = k - nblk_devices;
+            if (used[d])
+                continue;
+            enum drive_if di = drive_effective_if(&drives[d], false);
+            if (di == DRIVE_IF_NONE)
+                continue;
+            if (di != DRIVE_IF_VIRTIO)
+                return die("-drive %s: only if=virtio (or if=none with -device virtio-blk-pci) "
+                           "is available: there is no IDE controller yet", drives[d].file);
+        }
+        if (drives[d].media == DRIVE_MEDIA_CDROM)
+            return die("-drive %s: media=cdrom needs an IDE/SATA controller, which tremu lacks",
+                       drives[d].file);
+        used[d] = true;
+        char berr2[512];
+        bds[d] = block_open(drives[d].file, &drives[d].opts, berr2, sizeof(berr2));
+        if (!bds[d])
+            return die("%s", berr2);
+        int n = pcicfg.ndisks++;
+        pc_pci_disk_from_block(&pcicfg.disks[n].be, bds[d], drives[d].opts.readonly);
+    }
     if (!cfg.kernel && !cfg.bios)
         return die("nothing to boot: give -kernel FILE or -bios FILE%s", "");
     if (cfg.kernel && check_readable("-kernel", cfg.kernel) < 0)
@@ -461,23 +545,32 @@ int main(int argc, char **argv)
     }
     if (ops->init(&m) < 0)
         return 1;
-    if (pc_init(&m) < 0)
-        return 1;
-    /* Backends before the vCPUs: a taken host port stops us here. The NICs
-     * (virtio-net-pci at nic->pci_slot with nic->mac, connected to
-     * backends[nic->netdev]) are the board's part. */
+    /* Backends before the devices: a taken host port stops us here. */
+    struct net_backend *backends[NETOPT_MAX_NETDEVS] = {0};
     for (int i = 0; i < net.nnetdevs; i++) {
         char nerr[512];
-        struct net_backend *nb = net_slirp_new(&net.netdevs[i].user, net.netdevs[i].id,
-                                               &m.clock, NULL, NULL,
-                                               (cfg.debug_mask & DBG_GUEST_ERRORS) ? m.log : NULL,
-                                               nerr, sizeof(nerr));
-        if (!nb) {
+        backends[i] = net_slirp_new(&net.netdevs[i].user, net.netdevs[i].id,
+                                    &m.clock, NULL, NULL,
+                                    (cfg.debug_mask & DBG_GUEST_ERRORS) ? m.log : NULL,
+                                    nerr, sizeof(nerr));
+        if (!backends[i]) {
             fprintf(stderr, "tremu: %s\n", nerr);
             return 1;
         }
-        machine_add_poll_hook(&m, net_slirp_poll_fill, net_slirp_poll_dispatch, nb);
+        machine_add_poll_hook(&m, net_slirp_poll_fill, net_slirp_poll_dispatch, backends[i]);
     }
+    if (net.nnics > PC_PCI_MAX_NICS)
+        return die("too many NICs (at most %s)", "4");
+    for (int j = 0; j < net.nnics; j++) {
+        const struct netopt_nic *nic = &net.nics[j];
+        pcicfg.nics[j].nb = nic->netdev >= 0 ? backends[nic->netdev] : NULL;
+        memcpy(pcicfg.nics[j].mac, nic->mac, 6);
+        pcicfg.nics[j].mac_set = true;
+        pcicfg.nics[j].slot = nic->pci_slot;
+    }
+    pcicfg.nnics = net.nnics;
+    if (pc_init(&m) < 0)
+        return 1;
     m.nvcpus = cfg.smp;
     for (int i = 0; i < m.nvcpus; i++) {
         struct vcpu *v = &m.vcpu[i];
@@ -497,6 +590,9 @@ int main(int argc, char **argv)
         stats_print(&m.stats, m.log);
     chardev_restore_terminal();
     machine_destroy(&m);
+    for (int d = 0; d < PC_PCI_MAX_DISKS; d++)
+        if (bds[d])
+            block_close(bds[d]);
     if (cfg.log)
         fclose(cfg.log);
     return status;
