@@ -2039,6 +2039,40 @@ TEST(cpu_cpuid_features_and_caches)
     fake_free(f);
 }
 
+/* The MSRs and CPUID bits Linux probes at boot (unchecked-MSR warnings in
+ * dmesg otherwise): IA32_PLATFORM_ID reads 0, ARCH_CAPABILITIES is offered
+ * and denies Meltdown (RDCL_NO) so the kernel needs no page-table isolation. */
+TEST(cpu_boot_msrs_and_arch_caps)
+{
+    struct fake *f = fake_new();
+    uint32_t r[4];
+    cpuid_run(f, 7, 0, r);
+    CHECK(r[3] & (1u << 29));
+    cpuid_run(f, 1, 0, r);
+    CHECK(r[2] & (1u << 31));                   /* hypervisor present */
+    /* rdmsr; hlt */
+    static const uint8_t code[] = {0x0f, 0x32, 0xf4};
+    static const uint32_t msrs[2] = {0x17, 0x10a};
+    for (unsigned k = 0; k < 2; k++) {
+        struct x86_state st;
+        memcpy(f->ram + 0x7c00, code, sizeof(code));
+        x86_state_reset(&st);
+        x86_state_flat32(&st, 0x08, 0x10);
+        st.rip = 0x7c00;
+        st.gpr[R_ECX] = msrs[k];
+        st.gpr[R_EAX] = st.gpr[R_EDX] = 0xdeadbeef;
+        cpu_set_state(f->cpu, &st);
+        cpu_run(f->cpu, 10, NULL);
+        cpu_get_state(f->cpu, &st);
+        CHECK_EQ(st.rip, 0x7c03);               /* no #GP: reached the hlt */
+        if (k == 0)
+            CHECK_EQ(st.gpr[R_EAX] | st.gpr[R_EDX], 0);
+        else
+            CHECK(st.gpr[R_EAX] & 1);           /* RDCL_NO */
+    }
+    fake_free(f);
+}
+
 TEST(cpu_triple_fault_shuts_down)
 {
     struct fake *f = fake_new();
