@@ -177,6 +177,8 @@ guest mbinfo         33 mb -kernel $B/mbinfo.elf -append "hello=world two" \
 guest mbaout         33 mb -kernel $B/mbaout.bin -append "hello=world two" \
     -initrd "$B/mod1.txt arg1 arg2,$B/mod2.txt"
 guest mbirq          33 mb -kernel $B/mbirq.elf
+# System behaviour of the software CPU (sys32.h): QEMU is the oracle.
+guest pmode          33 mb -kernel $B/pmode.elf
 
 if [ "$skip" -gt 0 ]; then
     echo "guests: $pass passed, $fail failed, $skip skipped"
