@@ -214,6 +214,7 @@ cg_same:
  * ring 3, which must find FS null (5.8.6, step 10 of RET). */
 cg_r0:
         mov (%esp), %eax
+        sub $r3_cg, %eax        /* return EIP, from the start of r3_cg */
         mov %eax, cg_frame
         mov 4(%esp), %eax
         mov %eax, cg_frame + 4

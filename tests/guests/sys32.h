@@ -89,6 +89,9 @@ catch_esp:   .long 0
 catch_rec:   .long 0
 catch_start: .long 0
 c_vec:  .long 0
+        .section .data
+err_mask: .long 0xffff          /* error code bits catch_report prints */
+        .section .bss
 c_err:  .long 0
 c_eip:  .long 0
 c_cs:   .long 0
@@ -279,9 +282,11 @@ catch_report:
         call hex8
         PRINT(" e=")
         mov c_err, %eax
+        and err_mask, %eax
         shr $8, %eax
         call hex8
         mov c_err, %eax
+        and err_mask, %eax
         call hex8
         PRINT(" @")
         mov c_eip, %eax

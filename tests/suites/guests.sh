@@ -179,6 +179,7 @@ guest mbaout         33 mb -kernel $B/mbaout.bin -append "hello=world two" \
 guest mbirq          33 mb -kernel $B/mbirq.elf
 # System behaviour of the software CPU (sys32.h): QEMU is the oracle.
 guest pmode          33 mb -kernel $B/pmode.elf
+guest exceptions     33 mb -kernel $B/exceptions.elf
 
 if [ "$skip" -gt 0 ]; then
     echo "guests: $pass passed, $fail failed, $skip skipped"
