@@ -452,6 +452,18 @@ void op_lea(struct cpu *c, const struct insn *i)
 {
     wr_reg(c, i->reg, i->opsz, insn_ea(c, i));
 }
+/* BOUND (62 /r, memory only, not in 64-bit mode): #BR, a fault, when the
+ * signed index is outside [lower, upper] (SDM vol. 2, BOUND). */
+void op_bound(struct cpu *c, const struct insn *i)
+{
+    unsigned sz = i->opsz;
+    uint64_t ea = insn_ea(c, i);
+    int64_t lo = (int64_t)sext(seg_read(c, i->seg, ea, sz), sz);
+    int64_t hi = (int64_t)sext(seg_read(c, i->seg, (ea + sz) & szmask(i->adsz), sz), sz);
+    int64_t idx = (int64_t)sext(rd_reg(c, i->reg, sz), sz);
+    if (idx < lo || idx > hi)
+        cpu_raise(c, EXC_BR, false, 0);
+}
 void op_cbw(struct cpu *c, const struct insn *i)
 {
     unsigned sz = i->opsz;
