@@ -13,7 +13,8 @@
  *
  * TRY ... ENDTRY runs the code between them; a fault or `int $0x80` inside
  * records vector/error/EIP/CS and resumes at ENDTRY with ESP as at TRY and
- * flat ring-0 segments; ENDTRY prints " #vv e=eeee @+off cpl=n" or " -"
+ * flat ring-0 segments; ENDTRY (which clobbers EDI; EAX survives when
+ * nothing was taken) restores them when nothing was taken and prints " #vv e=eeee @+off cpl=n" or " -"
  * when nothing was taken. Registers other than ESP are not preserved. */
 #define SEL_CODE0   0x08
 #define SEL_DATA0   0x10
@@ -34,7 +35,8 @@
 
 #define TRY   mov %esp, catch_esp; movl $7f, catch_rec; movl $6f, catch_start; \
               movl $0xffffffff, c_vec; 6:
-#define ENDTRY 7: call catch_fix; call catch_report
+#define ENDTRY 7: mov $SEL_DATA0, %di; mov %di, %ds; mov %di, %es; mov %di, %fs; \
+               mov %di, %gs; mov %di, %ss; mov catch_esp, %esp; call catch_report
 
 /* A descriptor quadword from base, limit (raw 20 bits), access byte and
  * flags nibble (G D/B L AVL): SDM vol. 3, 3.4.5. */
@@ -95,6 +97,7 @@ err_mask: .long 0xffff          /* error code bits catch_report prints */
 c_err:  .long 0
 c_eip:  .long 0
 c_cs:   .long 0
+c_cr2:  .long 0
 c_oss:  .long 0
 c_oesp: .long 0
 c_kesp: .long 0
@@ -168,6 +171,11 @@ sys_init:
         cmp $256, %ecx
         jb 2b
         lidt sys_idtr
+        /* Mask every 8259A input: the firmware (SeaBIOS under QEMU) left
+         * the PIT's IRQ 0 on vector 8, and cases that set IF would take it. */
+        mov $0xff, %al
+        out %al, $0x21
+        out %al, $0xa1
         pop %edx
         pop %ecx
         pop %eax
@@ -231,6 +239,8 @@ catch_common:
         mov %eax, c_eip
         mov 16(%esp), %eax
         mov %eax, c_cs
+        mov %cr2, %eax
+        mov %eax, c_cr2
         test $3, %eax           /* from ring 3: the outer stack */
         jz 2f
         mov 28(%esp), %eax
@@ -253,19 +263,6 @@ catch_common:
         popf
         mov catch_rec, %eax
         movl $0, catch_rec
-        jmp *%eax
-
-/* catch_fix: flat ring-0 segments and the stack of TRY back (a case may
- * have loaded anything without faulting). Clobbers EAX. */
-catch_fix:
-        pop %eax
-        mov $SEL_DATA0, %sp
-        mov %sp, %ss
-        mov %sp, %ds
-        mov %sp, %es
-        mov %sp, %fs
-        mov %sp, %gs
-        mov catch_esp, %esp
         jmp *%eax
 
 /* catch_report: print what the last TRY saw (preserves all registers). */
@@ -318,8 +315,9 @@ print_flags:
         ret
 
 /* ring3: continue at EAX in ring 3 (code 0x1b, data/stack 0x23) with
- * EFLAGS = EDX. The ring-3 code ends with `int $0x80` or a fault. */
+ * EFLAGS = EDX; catch_report prints EIPs from EAX. The ring-3 code ends with `int $0x80` or a fault. */
 ring3:
+        mov %eax, catch_start   /* offsets in ring 3 from its entry */
         mov $stack3_top0, %ecx
         mov %ecx, sys_tss+4
         pushl $SEL_DATA3

@@ -180,6 +180,7 @@ guest mbirq          33 mb -kernel $B/mbirq.elf
 # System behaviour of the software CPU (sys32.h): QEMU is the oracle.
 guest pmode          33 mb -kernel $B/pmode.elf
 guest exceptions     33 mb -kernel $B/exceptions.elf
+guest paging         33 mb -kernel $B/paging.elf
 
 if [ "$skip" -gt 0 ]; then
     echo "guests: $pass passed, $fail failed, $skip skipped"
