@@ -341,7 +341,9 @@ void op_idiv(struct cpu *c, const struct insn *i)
     if (sz == 8)
         n = (__int128)(((unsigned __int128)c->gpr[R_EDX] << 64) | c->gpr[R_EAX]);
     else
-        n = (int64_t)((rd_reg(c, R_EDX, sz) << (sz * 8)) | rd_reg(c, R_EAX, sz));
+        /* DX:AX is a 32-bit signed dividend: sign-extend it (EDX:EAX
+         * already fills the 64 bits). */
+        n = (int64_t)sext((rd_reg(c, R_EDX, sz) << (sz * 8)) | rd_reg(c, R_EAX, sz), sz * 2);
     if (sz == 8 && d == -1 && (unsigned __int128)n == ((unsigned __int128)1 << 127))
         cpu_raise(c, EXC_DE, false, 0);
     __int128 q = n / d, r = n % d;
