@@ -181,6 +181,8 @@ guest mbirq          33 mb -kernel $B/mbirq.elf
 guest pmode          33 mb -kernel $B/pmode.elf
 guest exceptions     33 mb -kernel $B/exceptions.elf
 guest paging         33 mb -kernel $B/paging.elf
+# Generated instruction cases (checksums per instruction; see insns.S).
+guest insns          33 mb -kernel $B/insns.elf
 
 if [ "$skip" -gt 0 ]; then
     echo "guests: $pass passed, $fail failed, $skip skipped"
