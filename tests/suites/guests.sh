@@ -181,6 +181,7 @@ guest mbirq          33 mb -kernel $B/mbirq.elf
 guest pmode          33 mb -kernel $B/pmode.elf
 guest exceptions     33 mb -kernel $B/exceptions.elf
 guest paging         33 mb -kernel $B/paging.elf
+guest tasks          33 mb -kernel $B/tasks.elf
 # Generated instruction cases (checksums per instruction; see insns.S).
 guest insns          33 mb -kernel $B/insns.elf
 
