@@ -182,6 +182,7 @@ guest pmode          33 mb -kernel $B/pmode.elf
 guest exceptions     33 mb -kernel $B/exceptions.elf
 guest paging         33 mb -kernel $B/paging.elf
 guest tasks          33 mb -kernel $B/tasks.elf
+guest long           33 mb -kernel $B/long.elf
 # Generated instruction cases (checksums per instruction; see insns.S).
 guest insns          33 mb -kernel $B/insns.elf
 
