@@ -181,32 +181,32 @@ long_main:
         jb 1b
         lidt idt64r(%rip)
 
-        CASE("efer lme/lma/nxe")
+        CASE("efer lme/lma/nxe ")
         mov $MSR_EFER, %ecx; rdmsr; and $0xd01, %eax; call hex32_64; mov %cs, %eax; P64(" cs "); call hex8_64
         END
 
         P64("rip-relative\n")
-        CASE("lea rip vs absolute")
+        CASE("lea rip vs absolute ")
         lea rr_data(%rip), %rax; mov $rr_data, %ebx; sub %rbx, %rax; call hex64
         END
-        CASE("load rip")
+        CASE("load rip ")
         mov rr_data(%rip), %rax; call hex64
         END
-        CASE("store imm32 rip")
+        CASE("store imm32 rip ")
         movl $0x55aa55aa, rr_data + 8(%rip); movq rr_data + 8(%rip), %rax; call hex64
         END
-        CASE("cmp imm8 rip")
+        CASE("cmp imm8 rip ")
         cmpb $0x88, rr_data(%rip); sete %al; movzbl %al, %eax; call hex8_64
         END
-        CASE("add imm8 to rip qword")
+        CASE("add imm8 to rip qword ")
         addq $-1, rr_data + 8(%rip); mov rr_data + 8(%rip), %rax; call hex64
         END
 
         P64("cmpxchg16b\n")
-        CASE("equal")
+        CASE("equal ")
         mov $1, %eax; mov $2, %edx; mov $3, %ebx; mov $4, %ecx; lock cmpxchg16b cx16(%rip); setz %al; movzbl %al, %eax; call hex8_64; mov cx16(%rip), %rax; call sp64; call hex64; mov cx16 + 8(%rip), %rax; call sp64; call hex64
         END
-        CASE("not equal")
+        CASE("not equal ")
         mov $9, %eax; mov $9, %edx; mov $5, %ebx; mov $6, %ecx; cmpxchg16b cx16(%rip); setz %bl; movzbl %bl, %ebx; push %rax; mov %rbx, %rax; call hex8_64; pop %rax; call sp64; call hex64; mov %rdx, %rax; call sp64; call hex64
         END
         CASE("misaligned")
@@ -368,7 +368,7 @@ long_main:
         CASE("sysret at ring 3")
         lea r3_sysret(%rip), %rax; mov $2, %edx; call ring3
         END
-        CASE("swapgs ring 0")
+        CASE("swapgs ring 0 ")
         mov $MSR_GSBASE, %ecx; mov $0x1111, %eax; xor %edx, %edx; wrmsr; mov $MSR_KGSBASE, %ecx; mov $0x2222, %eax; wrmsr; swapgs; mov $MSR_GSBASE, %ecx; rdmsr; call hex32_64; mov $MSR_KGSBASE, %ecx; rdmsr; call sp64; call hex32_64
         END
 
