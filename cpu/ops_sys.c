@@ -1494,6 +1494,9 @@ static bool msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
     case MSR_GS_BASE: *v = c->seg[SEG_GS].base; return true;
     case MSR_KERNEL_GS_BASE: *v = c->kernel_gs_base; return true;
     case MSR_TSC_AUX: *v = c->tsc_aux; return true;
+    /* IA32_PLATFORM_ID (SDM vol 4, table 2-2): Linux's microcode driver
+     * reads it on any family-6 Intel CPU and warns on #GP; 0 = platform 0. */
+    case 0x17: *v = 0; return true;
     case 0x8b: *v = 0; return true;                 /* microcode revision */
     case 0x179: case 0x17a: *v = 0; return true;    /* MCG_CAP/STATUS: no banks */
     case 0xfe: *v = 0; return true;                 /* MTRRcap: none */
