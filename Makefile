@@ -27,7 +27,7 @@ UNIT_OBJS := $(UNIT_SRCS:.c=.o)
 
 CACHE ?= $(HOME)/.cache/tremu
 
-.PHONY: all check check-unit check-guests check-linux run deps bench clean guest test-guests
+.PHONY: all check check-unit check-guests check-linux check-lab run deps bench clean guest test-guests
 all: tremu tools/tremu-img test-guests
 
 %.o: %.c
@@ -56,6 +56,10 @@ test-guests:
 
 check: tremu tools/tremu-img tests/unit/run-unit test-guests
 	@sh tests/check.sh
+
+# The course's lab machine end to end under tcg (builds the image when missing).
+check-lab: tremu tools/tremu-img
+	@bash tests/lab/run.sh "$(CACHE)/lab"
 
 check-unit: tests/unit/run-unit
 	tests/unit/run-unit

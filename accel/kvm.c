@@ -538,6 +538,7 @@ static int msrs_set(struct vcpu *v, struct msr_list *l, bool quiet)
 #define XS_FTW 4
 #define XS_MXCSR 24
 #define XS_REGS 32           /* ST0-7 and XMM0-15 up to 416 */
+#define XS_XMM 160
 #define XS_BV 512
 
 static int xsave_get(struct vcpu *v, uint8_t *buf)
@@ -547,11 +548,50 @@ static int xsave_get(struct vcpu *v, uint8_t *buf)
     return ioctl(p->fd, vm->xsave2 ? KVM_GET_XSAVE2 : KVM_GET_XSAVE, buf);
 }
 
-/* reset: the power-on/FNINIT state; otherwise only the control words
- * change and the registers (which struct x86_state does not carry) are
- * kept. XSAVE is preferred, as in QEMU: the PVM host's KVM_GET_FPU loses
+/* struct x86_state carries the FPU as the fields of a 64-bit FXSAVE image,
+ * which is both the XSAVE legacy region and what struct kvm_fpu spells out
+ * (SDM vol. 1, 10.5.1, table 10-2). FCS/FDS have no place in that format
+ * and are not carried by KVM. */
+static void fpu_to_fxsave(const struct x86_state *s, uint8_t *img)
+{
+    uint16_t fcw = s->fcw ? s->fcw : 0x37f;     /* a zeroed state: FNINIT */
+    uint32_t mxcsr = s->mxcsr ? s->mxcsr : 0x1f80;
+    memcpy(img + XS_FCW, &fcw, 2);
+    memcpy(img + XS_FSW, &s->fsw, 2);
+    img[XS_FTW] = s->ftw;
+    img[XS_FTW + 1] = 0;
+    memcpy(img + 6, &s->fop, 2);
+    memcpy(img + 8, &s->fip, 8);
+    memcpy(img + 16, &s->fdp, 8);
+    memcpy(img + XS_MXCSR, &mxcsr, 4);
+    for (unsigned i = 0; i < 8; i++) {
+        memset(img + XS_REGS + 16 * i, 0, 16);
+        memcpy(img + XS_REGS + 16 * i, &s->st[i].mant, 8);
+        memcpy(img + XS_REGS + 16 * i + 8, &s->st[i].sexp, 2);
+    }
+    memcpy(img + XS_XMM, s->xmm, 256);
+}
+
+static void fxsave_to_fpu(const uint8_t *img, struct x86_state *s)
+{
+    memcpy(&s->fcw, img + XS_FCW, 2);
+    memcpy(&s->fsw, img + XS_FSW, 2);
+    s->ftw = img[XS_FTW];
+    memcpy(&s->fop, img + 6, 2);
+    memcpy(&s->fip, img + 8, 8);
+    memcpy(&s->fdp, img + 16, 8);
+    memcpy(&s->mxcsr, img + XS_MXCSR, 4);
+    for (unsigned i = 0; i < 8; i++) {
+        memcpy(&s->st[i].mant, img + XS_REGS + 16 * i, 8);
+        memcpy(&s->st[i].sexp, img + XS_REGS + 16 * i + 8, 2);
+    }
+    memcpy(s->xmm, img + XS_XMM, 256);
+}
+
+/* reset: every XSAVE component to its init state, then the legacy region
+ * from s. XSAVE is preferred, as in QEMU: the PVM host's KVM_GET_FPU loses
  * MXCSR while its XSAVE image keeps it. */
-static int set_fpu(struct vcpu *v, uint16_t fcw, uint32_t mxcsr, bool reset)
+static int set_fpu(struct vcpu *v, const struct x86_state *s, bool reset)
 {
     struct kvm_vcpu_priv *p = v->priv;
     struct kvm_vm *vm = vm_of(v->m);
@@ -568,10 +608,9 @@ static int set_fpu(struct vcpu *v, uint16_t fcw, uint32_t mxcsr, bool reset)
             memset(buf, 0, XS_BV);
             memset(buf + XS_BV, 0, 64);      /* header: every component in init state */
         }
-        memcpy(buf + XS_FCW, &fcw, 2);
-        memcpy(buf + XS_MXCSR, &mxcsr, 4);
-        /* MXCSR and FCW are only taken from the image when the x87 and SSE
-         * components are marked present. */
+        fpu_to_fxsave(s, buf);
+        /* The legacy region is only taken from the image when the x87 and
+         * SSE components are marked present. */
         uint64_t bv;
         memcpy(&bv, buf + XS_BV, 8);
         bv |= 3;
@@ -585,14 +624,19 @@ static int set_fpu(struct vcpu *v, uint16_t fcw, uint32_t mxcsr, bool reset)
         return 0;
     }
     struct kvm_fpu fpu;
+    uint8_t img[XS_XMM + 256];
     memset(&fpu, 0, sizeof(fpu));
-    if (!reset && ioctl(p->fd, KVM_GET_FPU, &fpu) < 0) {
-        machine_log(v->m, 0, "tremu: kvm: KVM_GET_FPU: %s\n", strerror(errno));
-        return -1;
-    }
-    fpu.fcw = fcw;
-    fpu.mxcsr = mxcsr;
-    /* (reset) ftwx is the abridged tag word: 0 marks every register empty. */
+    memset(img, 0, sizeof(img));
+    fpu_to_fxsave(s, img);
+    memcpy(&fpu.fcw, img + XS_FCW, 2);
+    memcpy(&fpu.fsw, img + XS_FSW, 2);
+    fpu.ftwx = img[XS_FTW];
+    memcpy(&fpu.last_opcode, img + 6, 2);
+    memcpy(&fpu.last_ip, img + 8, 8);
+    memcpy(&fpu.last_dp, img + 16, 8);
+    memcpy(&fpu.mxcsr, img + XS_MXCSR, 4);
+    memcpy(fpu.fpr, img + XS_REGS, 128);
+    memcpy(fpu.xmm, img + XS_XMM, 256);
     if (ioctl(p->fd, KVM_SET_FPU, &fpu) < 0) {
         machine_log(v->m, 0, "tremu: kvm: KVM_SET_FPU: %s\n", strerror(errno));
         return -1;
@@ -675,7 +719,9 @@ static int vcpu_reset(struct vcpu *v)
         msr_add(&l, MSR_KVM_PV_EOI_EN, 0);
     if (msrs_set(v, &l, true) < 0)
         return -1;
-    if (set_fpu(v, 0x37f, 0x1f80, true) < 0)
+    struct x86_state init;
+    x86_state_reset(&init);
+    if (set_fpu(v, &init, true) < 0)
         return -1;
     /* No pending exception, interrupt or NMI, no interrupt shadow (the
      * flags make KVM take nmi.pending and the shadow from us as well). */
@@ -856,7 +902,7 @@ static int kvm_set_state(struct vcpu *v, const struct x86_state *s)
         msr_add(&l, MSR_TSC_AUX, s->tsc_aux);
     if (msrs_set(v, &l, false) < 0)
         return -1;
-    if (set_fpu(v, s->fcw ? s->fcw : 0x37f, s->mxcsr ? s->mxcsr : 0x1f80, false) < 0)
+    if (set_fpu(v, s, false) < 0)
         return -1;
     struct kvm_debugregs d;
     memset(&d, 0, sizeof(d));
@@ -936,11 +982,20 @@ static int kvm_get_state(struct vcpu *v, struct x86_state *s)
     uint8_t *xs = vm->xsave_size ? calloc(1, vm->xsave_size) : NULL;
     struct kvm_fpu fpu;
     if (xs && xsave_get(v, xs) == 0) {
-        memcpy(&s->fcw, xs + XS_FCW, 2);
-        memcpy(&s->mxcsr, xs + XS_MXCSR, 4);
+        fxsave_to_fpu(xs, s);
     } else if (ioctl(p->fd, KVM_GET_FPU, &fpu) == 0) {
-        s->fcw = fpu.fcw;
-        s->mxcsr = fpu.mxcsr;
+        uint8_t img[XS_XMM + 256];
+        memset(img, 0, sizeof(img));
+        memcpy(img + XS_FCW, &fpu.fcw, 2);
+        memcpy(img + XS_FSW, &fpu.fsw, 2);
+        img[XS_FTW] = fpu.ftwx;
+        memcpy(img + 6, &fpu.last_opcode, 2);
+        memcpy(img + 8, &fpu.last_ip, 8);
+        memcpy(img + 16, &fpu.last_dp, 8);
+        memcpy(img + XS_MXCSR, &fpu.mxcsr, 4);
+        memcpy(img + XS_REGS, fpu.fpr, 128);
+        memcpy(img + XS_XMM, fpu.xmm, 256);
+        fxsave_to_fpu(img, s);
     }
     free(xs);
     struct kvm_debugregs d;

@@ -202,7 +202,9 @@ static enum vcpu_exit tcg_vcpu_run(struct vcpu *v)
     struct tcg_vcpu *t = v->priv;
     struct machine *m = v->m;
     for (;;) {
+        uint64_t ic0 = cpu_icount(t->cpu);
         enum cpu_stop s = cpu_run(t->cpu, 1u << 22, &v->exit_request);
+        stats_add(&m->stats, STAT_INSN_RETIRED, cpu_icount(t->cpu) - ic0);
         switch (s) {
         case CPU_STOP_BUDGET:
             continue;

@@ -134,7 +134,7 @@ struct code_page {
     struct code_page *next;
 };
 
-#define BLOCK_HASH 8192
+#define BLOCK_HASH 65536
 #define INV_QUEUE 32
 #define PAGE_HASH 4096
 

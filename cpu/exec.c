@@ -637,6 +637,59 @@ static void drop_all_code(struct cpu *c)
     free_deferred(c);
 }
 
+/* The FPU crosses the state exchange as an FXSAVE image would carry it
+ * (x87_fxsave/x87_fxrstor do the tag abridging and the ST(i) order). */
+static void get_fpu_state(struct cpu *c, struct x86_state *s)
+{
+    uint8_t img[160];
+    x87_fxsave(&c->x87, c->mxcsr, 0xffff, true, img);
+    memcpy(&s->fcw, img + 0, 2);
+    memcpy(&s->fsw, img + 2, 2);
+    s->ftw = img[4];
+    memcpy(&s->fop, img + 6, 2);
+    memcpy(&s->fip, img + 8, 8);
+    memcpy(&s->fdp, img + 16, 8);
+    s->fcs = c->x87.fcs;
+    s->fds = c->x87.fds;
+    s->mxcsr = c->mxcsr;
+    for (unsigned i = 0; i < 8; i++) {
+        memcpy(&s->st[i].mant, img + 32 + 16 * i, 8);
+        memcpy(&s->st[i].sexp, img + 40 + 16 * i, 2);
+    }
+    for (unsigned k = 0; k < 16; k++) {
+        s->xmm[k][0] = c->xmm[k].q[0];
+        s->xmm[k][1] = c->xmm[k].q[1];
+    }
+}
+
+static void set_fpu_state(struct cpu *c, const struct x86_state *s)
+{
+    uint8_t img[160];
+    memset(img, 0, sizeof(img));
+    memcpy(img + 0, &s->fcw, 2);
+    memcpy(img + 2, &s->fsw, 2);
+    img[4] = s->ftw;
+    memcpy(img + 6, &s->fop, 2);
+    memcpy(img + 8, &s->fip, 8);
+    memcpy(img + 16, &s->fdp, 8);
+    /* Reserved MXCSR bits would #GP on FXRSTOR; from a state they are
+     * the producer's bug, so drop them rather than refuse the state. */
+    uint32_t mx = s->mxcsr & 0xffff;
+    memcpy(img + 24, &mx, 4);
+    for (unsigned i = 0; i < 8; i++) {
+        memcpy(img + 32 + 16 * i, &s->st[i].mant, 8);
+        memcpy(img + 40 + 16 * i, &s->st[i].sexp, 2);
+    }
+    x87_init(&c->x87);
+    x87_fxrstor(&c->x87, &c->mxcsr, 0xffff, true, img);
+    c->x87.fcs = s->fcs;
+    c->x87.fds = s->fds;
+    for (unsigned k = 0; k < 16; k++) {
+        c->xmm[k].q[0] = s->xmm[k][0];
+        c->xmm[k].q[1] = s->xmm[k][1];
+    }
+}
+
 void cpu_set_state(struct cpu *c, const struct x86_state *s)
 {
     memcpy(c->gpr, s->gpr, sizeof(c->gpr));
@@ -671,9 +724,7 @@ void cpu_set_state(struct cpu *c, const struct x86_state *s)
     c->sysenter_eip = s->sysenter_eip;
     c->pat = s->pat;
     c->tsc_aux = s->tsc_aux;
-    x87_init(&c->x87);
-    x87_fldcw(&c->x87, s->fcw);
-    c->mxcsr = s->mxcsr;
+    set_fpu_state(c, s);
     c->halted = false;
     c->inhibit = false;
     c->nmi_blocked = false;
@@ -718,8 +769,7 @@ void cpu_get_state(struct cpu *c, struct x86_state *s)
     s->sysenter_eip = c->sysenter_eip;
     s->pat = c->pat;
     s->tsc_aux = c->tsc_aux;
-    s->fcw = c->x87.fcw;
-    s->mxcsr = c->mxcsr;
+    get_fpu_state(c, s);
 }
 
 void cpu_set_intr(struct cpu *c, bool level)

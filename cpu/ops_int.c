@@ -240,13 +240,12 @@ void op_movsxd(struct cpu *c, const struct insn *i)
 static void mul_flags(struct cpu *c, bool cf_of, uint64_t res, unsigned sz)
 {
     /* CF=OF as defined; SF/ZF/PF from the low result like hardware commonly
-     * does (architecturally undefined), AF clear. */
-    uint64_t r = res & szmask(sz);
-    uint32_t f = parity_table[r & 0xff];
-    if (r == 0) f |= RFLAGS_ZF;
-    if (r >> (sz * 8 - 1)) f |= RFLAGS_SF;
-    if (cf_of) f |= RFLAGS_CF | RFLAGS_OF;
-    set_arith(c, f);
+     * does (architecturally undefined), AF clear: exactly what the lazy
+     * CC_SHIFT form computes, so nothing is materialised here. */
+    c->cc_op = CC_SHIFT;
+    c->cc_sz = sz;
+    c->cc_res = res & szmask(sz);
+    c->cc_cin = cf_of ? RFLAGS_CF | RFLAGS_OF : 0;
 }
 
 static uint64_t imul_sz(struct cpu *c, uint64_t a, uint64_t b, unsigned sz)

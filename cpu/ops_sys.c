@@ -1480,6 +1480,16 @@ void op_rdpmc(struct cpu *c, const struct insn *i)
     raise_gp(c, 0);     /* no performance counters */
 }
 
+/* IA32_ARCH_CAPABILITIES (SDM vol. 4, table 2-2): an interpreter does
+ * not speculate, so it is immune to every transient-execution attack the
+ * MSR can deny: RDCL_NO (Meltdown, so Linux needs no page-table isolation),
+ * SSB_NO, MDS_NO, IF_PSCHANGE_MC_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO,
+ * PSDP_NO, BHI_NO, PBRSB_NO, GDS_NO, RFDS_NO, ITS_NO (bit 62). */
+#define ARCH_CAPS ((1ULL << 0) | (1ULL << 4) | (1ULL << 5) | (1ULL << 6) | \
+                   (1ULL << 8) | (1ULL << 13) | (1ULL << 14) | (1ULL << 15) | \
+                   (1ULL << 20) | (1ULL << 24) | (1ULL << 26) | (1ULL << 27) | \
+                   (1ULL << 62))
+
 static bool msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
 {
     switch (msr) {
@@ -1500,6 +1510,10 @@ static bool msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
     case MSR_KERNEL_GS_BASE: *v = c->kernel_gs_base; return true;
     case MSR_TSC_AUX: *v = c->tsc_aux; return true;
     case 0x8b: *v = 0; return true;                 /* microcode revision */
+    /* IA32_PLATFORM_ID: Linux's microcode driver reads it on every Intel
+     * family-6 CPU; 0 (platform 0) as QEMU's TCG answers. */
+    case 0x17: *v = 0; return true;
+    case 0x10a: *v = ARCH_CAPS; return true;
     case 0x179: case 0x17a: *v = 0; return true;    /* MCG_CAP/STATUS: no banks */
     case 0xfe: *v = 0; return true;                 /* MTRRcap: none */
     case 0x2ff: *v = c->mtrr_def_type; return true;
@@ -1577,6 +1591,9 @@ void op_cpuid(struct cpu *c, const struct insn *i)
         a = 0x000606a0 | 0x1;   /* family 6 */
         b = 0x00000800;         /* CLFLUSH line 8*8 = 64 bytes, APIC id 0 */
         cx = (1u << 13) | (1u << 22) | (1u << 23);            /* CX16 MOVBE POPCNT */
+        /* A hypervisor is present (bit 31), as QEMU says: Linux then skips
+         * the microcode loader and the bare-metal PMU probing. */
+        cx |= 1u << 31;
         d = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) |   /* FPU PSE TSC MSR */
             (1u << 6) | (1u << 8) | (1u << 11) | (1u << 13) |  /* PAE CX8 SEP PGE */
             (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | /* CMOV PAT PSE36 CLFSH */
@@ -1604,6 +1621,8 @@ void op_cpuid(struct cpu *c, const struct insn *i)
         break;
     }
     case 7:
+        if (sub == 0)
+            d = 1u << 29;       /* IA32_ARCH_CAPABILITIES (MSR 10AH) */
         break;
     case 0x15:
         /* TSC/crystal ratio: our TSC runs at 1 GHz (cpu_rdtsc), so the

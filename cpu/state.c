@@ -75,4 +75,13 @@ void x86_state_dump(const struct x86_state *s, FILE *f)
             (unsigned long long)s->cr0, (unsigned long long)s->cr2,
             (unsigned long long)s->cr3, (unsigned long long)s->cr4);
     fprintf(f, "EFER=%016llx CR8=%llx\n", (unsigned long long)s->efer, (unsigned long long)s->cr8);
+    fprintf(f, "FCW=%04x FSW=%04x FTW=%02x FOP=%03x FIP=%016llx FDP=%016llx MXCSR=%08x\n",
+            s->fcw, s->fsw, s->ftw, s->fop, (unsigned long long)s->fip,
+            (unsigned long long)s->fdp, s->mxcsr);
+    for (int i = 0; i < 8; i++)
+        fprintf(f, "ST%d=%04x %016llx%s", i, s->st[i].sexp,
+                (unsigned long long)s->st[i].mant, (i % 4 == 3) ? "\n" : " ");
+    for (int i = 0; i < 16; i++)
+        fprintf(f, "XMM%02d=%016llx%016llx%s", i, (unsigned long long)s->xmm[i][1],
+                (unsigned long long)s->xmm[i][0], (i % 2 == 1) ? "\n" : " ");
 }

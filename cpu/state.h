@@ -119,8 +119,19 @@ struct x86_state {
     uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
     uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
     uint64_t pat, tsc_aux;
+    /* x87 and SSE state: the fields of an FXSAVE image in its 64-bit
+     * (REX.W) format, SDM vol. 1, 10.5.1, table 10-2 -- the same set
+     * KVM's struct kvm_fpu and the legacy area of XSAVE carry, so an
+     * engine converts field by field. */
     uint16_t fcw;       /* x87 control word (0x37f after FINIT) */
+    uint16_t fsw;       /* status word, TOP in bits 13..11 */
+    uint8_t ftw;        /* abridged tag: bit i set = physical R[i] not empty */
+    uint16_t fop;       /* last x87 opcode, 11 bits */
+    uint16_t fcs, fds;  /* selectors of the legacy FSAVE formats (not in FXSAVE64) */
+    uint64_t fip, fdp;  /* last x87 instruction / operand pointers */
     uint32_t mxcsr;     /* 0x1f80 at reset */
+    struct x86_fpreg { uint64_t mant; uint16_t sexp; } st[8];   /* ST(0)..ST(7) */
+    uint64_t xmm[16][2];    /* XMM0..15, low quadword first */
 };
 
 /* The state at power-on (SDM vol. 3, 9.1.1, table 9-1): real mode,

@@ -1,5 +1,6 @@
 #include "hw/stats.h"
 #include <string.h>
+#include <time.h>
 
 static const char *event_names[STAT_EVENT_MAX] = {
     [STAT_PIO_IN] = "port I/O in",
@@ -13,6 +14,7 @@ static const char *event_names[STAT_EVENT_MAX] = {
     [STAT_UNCLAIMED_PIO] = "unclaimed port I/O",
     [STAT_UNCLAIMED_MMIO] = "unclaimed MMIO",
     [STAT_RESET] = "machine resets",
+    [STAT_INSN_RETIRED] = "instructions retired",
 };
 
 const char *stats_event_name(enum stat_event e)
@@ -20,9 +22,17 @@ const char *stats_event_name(enum stat_event e)
     return (e < STAT_EVENT_MAX && event_names[e]) ? event_names[e] : "?";
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 void stats_init(struct stats *s)
 {
     memset(s, 0, sizeof(*s));
+    s->start_ns = now_ns();
 }
 
 static int find_or_add(const char **names, int *n, int max, const char *name)
@@ -51,6 +61,11 @@ void stats_print(const struct stats *s, FILE *f)
     fprintf(f, "== tremu event counters ==\n");
     for (int e = 0; e < STAT_EVENT_MAX; e++)
         fprintf(f, "  %-24s %12llu\n", event_names[e], (unsigned long long)s->event[e]);
+    uint64_t el = now_ns() - s->start_ns;
+    if (s->event[STAT_INSN_RETIRED] && el)
+        fprintf(f, "  %-24s %12.1f  (M/s over %.2f s since machine creation)\n",
+                "instructions per second", (double)s->event[STAT_INSN_RETIRED] * 1e3 / (double)el,
+                (double)el / 1e9);
     if (s->nreasons) {
         fprintf(f, "-- exits by reason --\n");
         for (int i = 0; i < s->nreasons; i++)

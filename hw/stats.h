@@ -13,7 +13,9 @@
 enum stat_event {
     STAT_PIO_IN, STAT_PIO_OUT, STAT_MMIO_READ, STAT_MMIO_WRITE,
     STAT_HLT, STAT_IRQ_INJECTED, STAT_NMI_INJECTED, STAT_IRQ_WINDOW,
-    STAT_UNCLAIMED_PIO, STAT_UNCLAIMED_MMIO, STAT_RESET, STAT_EVENT_MAX
+    STAT_UNCLAIMED_PIO, STAT_UNCLAIMED_MMIO, STAT_RESET,
+    STAT_INSN_RETIRED,      /* guest instructions (tcg: cpu_icount deltas) */
+    STAT_EVENT_MAX
 };
 
 struct stats {
@@ -26,6 +28,7 @@ struct stats {
     int nreasons;
     const char *reason_name[STATS_MAX_REASONS];
     _Atomic uint64_t reason[STATS_MAX_REASONS];
+    uint64_t start_ns;      /* CLOCK_MONOTONIC at stats_init: rates in stats_print */
 };
 
 void stats_init(struct stats *s);
@@ -34,6 +37,10 @@ int stats_reason_id(struct stats *s, const char *name);   /* find or add */
 static inline void stats_count(struct stats *s, enum stat_event e)
 {
     if (s) atomic_fetch_add_explicit(&s->event[e], 1, memory_order_relaxed);
+}
+static inline void stats_add(struct stats *s, enum stat_event e, uint64_t n)
+{
+    if (s) atomic_fetch_add_explicit(&s->event[e], n, memory_order_relaxed);
 }
 static inline void stats_count_reason(struct stats *s, int id)
 {

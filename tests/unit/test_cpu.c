@@ -2039,6 +2039,93 @@ TEST(cpu_cpuid_features_and_caches)
     fake_free(f);
 }
 
+/* The MSRs and CPUID bits Linux probes at boot (unchecked-MSR warnings in
+ * dmesg otherwise): IA32_PLATFORM_ID reads 0, ARCH_CAPABILITIES is offered
+ * and denies Meltdown (RDCL_NO) so the kernel needs no page-table isolation. */
+TEST(cpu_boot_msrs_and_arch_caps)
+{
+    struct fake *f = fake_new();
+    uint32_t r[4];
+    cpuid_run(f, 7, 0, r);
+    CHECK(r[3] & (1u << 29));
+    cpuid_run(f, 1, 0, r);
+    CHECK(r[2] & (1u << 31));                   /* hypervisor present */
+    /* rdmsr; hlt */
+    static const uint8_t code[] = {0x0f, 0x32, 0xf4};
+    static const uint32_t msrs[2] = {0x17, 0x10a};
+    for (unsigned k = 0; k < 2; k++) {
+        struct x86_state st;
+        memcpy(f->ram + 0x7c00, code, sizeof(code));
+        x86_state_reset(&st);
+        x86_state_flat32(&st, 0x08, 0x10);
+        st.rip = 0x7c00;
+        st.gpr[R_ECX] = msrs[k];
+        st.gpr[R_EAX] = st.gpr[R_EDX] = 0xdeadbeef;
+        cpu_set_state(f->cpu, &st);
+        cpu_run(f->cpu, 10, NULL);
+        cpu_get_state(f->cpu, &st);
+        CHECK_EQ(st.rip, 0x7c03);               /* no #GP: reached the hlt */
+        if (k == 0)
+            CHECK_EQ(st.gpr[R_EAX] | st.gpr[R_EDX], 0);
+        else
+            CHECK(st.gpr[R_EAX] & 1);           /* RDCL_NO */
+    }
+    fake_free(f);
+}
+
+/* x87 and XMM state cross cpu_set_state/cpu_get_state (engine handover,
+ * monitor): a value put in ST(0) and XMM5 through the state is what the
+ * guest stores, and the state read back shows the pop. */
+TEST(cpu_state_carries_fpu_and_xmm)
+{
+    struct fake *f = fake_new();
+    struct x86_state st;
+    static const uint8_t code[] = {
+        0xdd, 0x1d, 0x00, 0x60, 0x00, 0x00,                 /* fstp qword [0x6000] */
+        0x66, 0x0f, 0xd6, 0x2d, 0x08, 0x60, 0x00, 0x00,     /* movq [0x6008], xmm5 */
+        0xf4,                                               /* hlt */
+    };
+    memcpy(f->ram + 0x7c00, code, sizeof(code));
+    x86_state_reset(&st);
+    x86_state_flat32(&st, 0x08, 0x10);
+    st.rip = 0x7c00;
+    st.cr4 |= CR4_OSFXSR;
+    st.fsw = 7 << 11;                           /* TOP = 7: ST(0) is R7 */
+    st.ftw = 0x80;
+    st.st[0].mant = 0x8000000000000000ULL;      /* 1.0 */
+    st.st[0].sexp = 0x3fff;
+    st.st[1].mant = 0x1234;                     /* R0, empty: kept as data */
+    st.fop = 0x123;
+    st.fip = 0x1111;
+    st.mxcsr = 0x1f80 | 0x6000;                 /* round toward zero */
+    st.xmm[5][0] = 0x0123456789abcdefULL;
+    st.xmm[15][1] = 0xfedcba9876543210ULL;
+    cpu_set_state(f->cpu, &st);
+    struct x86_state back;
+    cpu_get_state(f->cpu, &back);
+    CHECK_EQ(back.fsw, st.fsw);
+    CHECK_EQ(back.ftw, 0x80);
+    CHECK_EQ(back.st[0].mant, st.st[0].mant);
+    CHECK_EQ(back.st[0].sexp, 0x3fff);
+    CHECK_EQ(back.st[1].mant, 0x1234);
+    CHECK_EQ(back.fop, 0x123);
+    CHECK_EQ(back.fip, 0x1111);
+    CHECK_EQ(back.mxcsr, 0x7f80);
+    CHECK_EQ(back.xmm[15][1], st.xmm[15][1]);
+    cpu_run(f->cpu, 10, NULL);
+    cpu_get_state(f->cpu, &back);
+    CHECK_EQ(back.rip, 0x7c00 + sizeof(code));
+    uint64_t d, q;
+    memcpy(&d, f->ram + 0x6000, 8);
+    memcpy(&q, f->ram + 0x6008, 8);
+    CHECK_EQ(d, 0x3ff0000000000000ULL);         /* 1.0 as a double */
+    CHECK_EQ(q, 0x0123456789abcdefULL);
+    CHECK_EQ((back.fsw >> 11) & 7, 0);          /* popped: TOP wrapped to 0 */
+    CHECK_EQ(back.ftw, 0);
+    CHECK_EQ(back.fip, 0x7c00);                 /* the fstp */
+    fake_free(f);
+}
+
 TEST(cpu_triple_fault_shuts_down)
 {
     struct fake *f = fake_new();

@@ -684,6 +684,17 @@ TEST(kvm_state_round_trip)
     a.pat = 0x0007010600070106ULL;
     a.fcw = 0x27f;
     a.mxcsr = 0x1fa0;
+    a.fsw = 6 << 11;                /* TOP = 6: ST(0) is R6, ST(1) R7 */
+    a.ftw = 0xc0;
+    a.fop = 0x5d9;
+    a.fip = 0x7c10;
+    a.fdp = 0x6000;
+    a.st[0].mant = 0xc000000000000000ULL;   /* 1.5 */
+    a.st[0].sexp = 0x3fff;
+    a.st[1].mant = 0x8000000000000000ULL;   /* -2 */
+    a.st[1].sexp = 0xc000;
+    a.xmm[3][0] = 0x0123456789abcdefULL;
+    a.xmm[15][1] = 0xfedcba9876543210ULL;
     a.dr[0] = 0x1000;
     a.dr[7] = 0x401;
     CHECK_EQ(accel_kvm_ops.set_state(v, &a), 0);
@@ -719,6 +730,18 @@ TEST(kvm_state_round_trip)
     CHECK_EQ(b.pat, a.pat);
     CHECK_EQ(b.fcw, a.fcw);
     CHECK_EQ(b.mxcsr, a.mxcsr);
+    /* The whole FXSAVE-format FPU state crosses (engine handover). */
+    CHECK_EQ(b.fsw, a.fsw);
+    CHECK_EQ(b.ftw, a.ftw);
+    CHECK_EQ(b.fop, a.fop);
+    CHECK_EQ(b.fip, a.fip);
+    CHECK_EQ(b.fdp, a.fdp);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(b.st[i].mant, a.st[i].mant);
+        CHECK_EQ(b.st[i].sexp, a.st[i].sexp);
+    }
+    CHECK_EQ(b.xmm[3][0], a.xmm[3][0]);
+    CHECK_EQ(b.xmm[15][1], a.xmm[15][1]);
     CHECK_EQ(b.dr[0], a.dr[0]);
     CHECK_EQ(b.dr[7], a.dr[7]);
     kt_free(t);
