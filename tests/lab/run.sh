@@ -176,7 +176,7 @@ LAUNCH=(-M pc -m 1024 -smp 2 -kernel "$LAB/vmlinuz" -initrd "$LAB/initrd.img"
 if [ -n "${LAB_NO_KVM:-}" ]; then LAUNCH=(-accel tcg "${LAUNCH[@]}"); else LAUNCH=(-enable-kvm "${LAUNCH[@]}"); fi
 boot boot2 "${LAUNCH[@]}"
 if wait_up boot2; then
-    ok "boot 2 (${LAUNCH[0]} -M pc -m 1024 -smp 2 -net nic -net user): login: after $LOGIN_S s, ssh after $SSH_S s ($(grep -m1 -o 'accel [a-z]*' "$T/boot2.out"))"
+    ok "boot 2 (${LAUNCH[0]} -M pc -m 1024 -smp 2 -net nic -net user): login: after $LOGIN_S s, ssh after $SSH_S s ($(grep -m1 -o 'accel [a-z]*\|continuing with [a-z]*' "$T/boot2.out"))"
     if grep -q "SMP is not implemented yet" "$T/boot2.out"; then ok "-smp 2 warns and runs 1 vCPU"
     else bad "-smp 2: no warning on stderr"; fi
     m=$(gssh cat /root/lab-mark 2>&1)
