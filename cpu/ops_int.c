@@ -2,6 +2,7 @@
  * decoded struct insn; flags are left lazy where the result alone (plus
  * operands) defines them, computed eagerly for shifts, multiplies, BCD. */
 #include "cpu/cpu_int.h"
+#include <sys/random.h>
 
 static inline void cc_set(struct cpu *c, enum cc_op op, unsigned sz, uint64_t a, uint64_t b, uint64_t r)
 {
@@ -837,6 +838,22 @@ void op_xadd(struct cpu *c, const struct insn *i)
     wr_reg(c, i->reg, sz, d);
     cc_set(c, CC_ADD, sz, d, s, r);
 }
+/* RDRAND (0F C7 /6, register only; SDM vol. 2): the host's getrandom()
+ * pool. CF=1 with a value; CF=0 and 0 if the pool could not answer at
+ * once, which software must retry (as on hardware). Offering it lets Linux
+ * seed its crng at boot without waiting for interrupt entropy. */
+void op_rdrand(struct cpu *c, const struct insn *i)
+{
+    if (!i->mod3 || i->rep)
+        raise_ud(c);        /* memory form; F3/F2 forms (RDPID is /7) */
+    uint64_t v = 0;
+    bool ok = getrandom(&v, i->opsz, GRND_NONBLOCK) == (ssize_t)i->opsz;
+    if (!ok)
+        v = 0;
+    wr_reg(c, i->rm, i->opsz, v);
+    set_arith(c, ok ? RFLAGS_CF : 0);
+}
+
 void op_cmpxchg8b(struct cpu *c, const struct insn *i)
 {
     flags_materialize(c);

@@ -1585,7 +1585,7 @@ void op_cpuid(struct cpu *c, const struct insn *i)
     case 1:
         a = 0x000606a0 | 0x1;   /* family 6 */
         b = 0x00000800;         /* CLFLUSH line 8*8 = 64 bytes, APIC id 0 */
-        cx = (1u << 13) | (1u << 22) | (1u << 23);            /* CX16 MOVBE POPCNT */
+        cx = (1u << 13) | (1u << 22) | (1u << 23) | (1u << 30); /* CX16 MOVBE POPCNT RDRAND */
         /* A hypervisor is present (bit 31), as QEMU says: Linux then skips
          * the microcode loader and the bare-metal PMU probing. */
         cx |= 1u << 31;

@@ -2126,6 +2126,36 @@ TEST(cpu_state_carries_fpu_and_xmm)
     fake_free(f);
 }
 
+/* RDRAND: offered in CPUID, CF=1 and fresh values; the memory form #UDs. */
+TEST(cpu_rdrand)
+{
+    struct fake *f = fake_new();
+    uint32_t r[4];
+    cpuid_run(f, 1, 0, r);
+    CHECK(r[2] & (1u << 30));
+    struct x86_state st;
+    static const uint8_t code[] = {
+        0x0f, 0xc7, 0xf0,           /* rdrand eax */
+        0x0f, 0x92, 0xc1,           /* setc cl */
+        0x48, 0x0f, 0xc7, 0xf2,     /* rdrand rdx: 32-bit mode, so 48 is dec eax */
+        0x0f, 0x92, 0xc5,           /* setc ch */
+        0xf4,
+    };
+    memcpy(f->ram + 0x7c00, code, sizeof(code));
+    x86_state_reset(&st);
+    x86_state_flat32(&st, 0x08, 0x10);
+    st.rip = 0x7c00;
+    st.gpr[R_ECX] = 0;
+    cpu_set_state(f->cpu, &st);
+    cpu_run(f->cpu, 20, NULL);
+    cpu_get_state(f->cpu, &st);
+    CHECK_EQ(st.rip, 0x7c00 + sizeof(code));
+    CHECK_EQ(st.gpr[R_ECX] & 0xffff, 0x0101);   /* CF=1 both times */
+    CHECK(st.gpr[R_EDX] != 0 || st.gpr[R_EAX] != 0);
+    CHECK((uint32_t)st.gpr[R_EDX] != (uint32_t)st.gpr[R_EAX] + 1);
+    fake_free(f);
+}
+
 TEST(cpu_triple_fault_shuts_down)
 {
     struct fake *f = fake_new();
