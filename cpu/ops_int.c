@@ -1195,7 +1195,7 @@ static void op_##n##_EI_m##SZ(struct cpu *c, const struct insn *i)              
     uint64_t r = ALU_OP_##n(a, b, SZ);                                            \
     if (ALU_WB_##n) mem_write(c, lin, SZ, r);                                     \
 }
-#define ALU_SPEC(n) ALU_SPEC_SZ(n, 4) ALU_SPEC_SZ(n, 8)
+#define ALU_SPEC(n) ALU_SPEC_SZ(n, 1) ALU_SPEC_SZ(n, 4) ALU_SPEC_SZ(n, 8)
 ALU_SPEC(add) ALU_SPEC(or) ALU_SPEC(adc) ALU_SPEC(sbb)
 ALU_SPEC(and) ALU_SPEC(sub) ALU_SPEC(xor) ALU_SPEC(cmp)
 
@@ -1227,6 +1227,12 @@ static void op_push_r_##SZ(struct cpu *c, const struct insn *i)                 
 static void op_pop_r_##SZ(struct cpu *c, const struct insn *i)                   \
 { uint64_t v = pop(c, SZ); wr_reg(c, i->reg, SZ, v); }
 MISC_SPEC_SZ(4) MISC_SPEC_SZ(8)
+/* Byte moves are hot in userspace (gzip, md5, string code). */
+static void op_mov_EG_r1(struct cpu *c, const struct insn *i) { wr_reg(c, i->rm, 1, rd_reg(c, i->reg, 1)); }
+static void op_mov_EG_m1(struct cpu *c, const struct insn *i) { seg_write(c, i->seg, insn_ea(c, i), 1, rd_reg(c, i->reg, 1)); }
+static void op_mov_GE_r1(struct cpu *c, const struct insn *i) { wr_reg(c, i->reg, 1, rd_reg(c, i->rm, 1)); }
+static void op_mov_GE_m1(struct cpu *c, const struct insn *i) { wr_reg(c, i->reg, 1, seg_read(c, i->seg, insn_ea(c, i), 1)); }
+static void op_mov_EI_m1(struct cpu *c, const struct insn *i) { seg_write(c, i->seg, insn_ea(c, i), 1, i->imm); }
 
 #define EXT_SPEC(name, SSZ, SIGNED)                                               \
 static void op_##name##_r4(struct cpu *c, const struct insn *i)                 \
@@ -1266,8 +1272,28 @@ static const struct spec specs[] = {
     {op_movsx16, {{op_movsx16_r4, op_movsx16_r8}, {op_movsx16_m4, op_movsx16_m8}}},
 };
 
+#define SP1_ALU(n) \
+    {op_##n##_EG, {op_##n##_EG_r1, op_##n##_EG_m1}}, \
+    {op_##n##_GE, {op_##n##_GE_r1, op_##n##_GE_m1}}, \
+    {op_##n##_EI, {op_##n##_EI_r1, op_##n##_EI_m1}}
+static const struct spec1 {
+    insn_fn gen;
+    insn_fn v[2];       /* [memory operand] */
+} specs1[] = {
+    SP1_ALU(add), SP1_ALU(or), SP1_ALU(adc), SP1_ALU(sbb), SP1_ALU(and), SP1_ALU(sub), SP1_ALU(xor), SP1_ALU(cmp),
+    {op_mov_EG, {op_mov_EG_r1, op_mov_EG_m1}},
+    {op_mov_GE, {op_mov_GE_r1, op_mov_GE_m1}},
+    {op_mov_EI, {op_mov_EI, op_mov_EI_m1}},
+};
+
 insn_fn ops_specialize(insn_fn fn, unsigned opsz, bool mem)
 {
+    if (opsz == 1) {
+        for (size_t k = 0; k < sizeof(specs1) / sizeof(specs1[0]); k++)
+            if (specs1[k].gen == fn)
+                return specs1[k].v[mem];
+        return fn;
+    }
     if (opsz != 4 && opsz != 8)
         return fn;
     for (size_t k = 0; k < sizeof(specs) / sizeof(specs[0]); k++)

@@ -2052,8 +2052,9 @@ TEST(cpu_boot_msrs_and_arch_caps)
     CHECK(r[2] & (1u << 31));                   /* hypervisor present */
     /* rdmsr; hlt */
     static const uint8_t code[] = {0x0f, 0x32, 0xf4};
-    static const uint32_t msrs[2] = {0x17, 0x10a};
-    for (unsigned k = 0; k < 2; k++) {
+    CHECK_EQ(r[3] & ((1u << 7) | (1u << 14)), (1u << 7) | (1u << 14));   /* MCE MCA */
+    static const uint32_t msrs[4] = {0x17, 0x10a, 0x179, 0x401};
+    for (unsigned k = 0; k < 4; k++) {
         struct x86_state st;
         memcpy(f->ram + 0x7c00, code, sizeof(code));
         x86_state_reset(&st);
@@ -2065,10 +2066,12 @@ TEST(cpu_boot_msrs_and_arch_caps)
         cpu_run(f->cpu, 10, NULL);
         cpu_get_state(f->cpu, &st);
         CHECK_EQ(st.rip, 0x7c03);               /* no #GP: reached the hlt */
-        if (k == 0)
+        if (k == 0 || k == 3)                   /* PLATFORM_ID, MC0_STATUS */
             CHECK_EQ(st.gpr[R_EAX] | st.gpr[R_EDX], 0);
-        else
+        else if (k == 1)
             CHECK(st.gpr[R_EAX] & 1);           /* RDCL_NO */
+        else
+            CHECK_EQ(st.gpr[R_EAX] & 0xff, 10); /* MCG_CAP: banks, as QEMU */
     }
     fake_free(f);
 }
