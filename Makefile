@@ -4,6 +4,7 @@
 #   make run     build, prepare the default guest, boot it on this terminal
 #   make deps    install build dependencies (Debian, as root) or print the command
 #   make bench   benchmarks against Debian's QEMU
+#   make check-linux  Debian's kernel + busybox on the software CPU (tests/linux/run.sh)
 
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
@@ -26,7 +27,7 @@ UNIT_OBJS := $(UNIT_SRCS:.c=.o)
 
 CACHE ?= $(HOME)/.cache/tremu
 
-.PHONY: all check check-unit check-guests run deps bench clean guest test-guests
+.PHONY: all check check-unit check-guests check-linux check-lab run deps bench clean guest test-guests
 all: tremu tools/tremu-img test-guests
 
 %.o: %.c
@@ -56,6 +57,10 @@ test-guests:
 check: tremu tools/tremu-img tests/unit/run-unit test-guests
 	@sh tests/check.sh
 
+# The course's lab machine end to end under tcg (builds the image when missing).
+check-lab: tremu tools/tremu-img
+	@bash tests/lab/run.sh "$(CACHE)/lab"
+
 check-unit: tests/unit/run-unit
 	tests/unit/run-unit
 
@@ -65,6 +70,10 @@ guest:
 run: tremu guest
 	./tremu -m 512 -kernel "$(CACHE)/guest/vmlinuz" -initrd "$(CACHE)/guest/initramfs.cpio.gz" \
 		-append "console=ttyS0" -nographic
+
+# Debian's kernel and busybox on the software CPU, against the host and QEMU.
+check-linux: tremu guest
+	@bash tests/linux/run.sh
 
 bench: tremu guest
 	@bash tests/bench/bench.sh

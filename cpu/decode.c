@@ -123,7 +123,7 @@ static const struct opdesc map1[256] = {
              {op_pop_r, F_RB | F_D64, 0, 0, 0}, {op_pop_r, F_RB | F_D64, 0, 0, 0},
              {op_pop_r, F_RB | F_D64, 0, 0, 0}, {op_pop_r, F_RB | F_D64, 0, 0, 0},
              {op_pop_r, F_RB | F_D64, 0, 0, 0}, {op_pop_r, F_RB | F_D64, 0, 0, 0},
-    /* 60 */ {op_pusha, F_I64, 0, 0, 0}, {op_popa, F_I64, 0, 0, 0}, UD /* BOUND */,
+    /* 60 */ {op_pusha, F_I64, 0, 0, 0}, {op_popa, F_I64, 0, 0, 0}, {op_bound, F_M | F_MEM | F_I64, 0, 0, 0},
              {op_arpl, F_M | F_W16, 0, 0, 0} /* MOVSXD in 64-bit: see decode */,
              UD, UD, UD, UD /* prefixes */,
     /* 68 */ {op_push_I, F_D64, I_Z, 0, 0}, {op_imul_GEI, F_M, I_Z, 0, 0},

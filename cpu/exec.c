@@ -428,6 +428,11 @@ static inline struct block *find_block(struct cpu *c)
     /* CS limit (SDM vol. 3, 5.3): outside 64-bit mode a fetch past it is #GP(0). */
     if (!is_64(c) && c->rip > c->seg[SEG_CS].limit)
         raise_gp(c, 0);
+    /* 64-bit mode: a non-canonical RIP is #GP(0), never a page walk (SDM
+     * vol. 3, 3.3.7.1). It is reported at the new RIP, as AMD and QEMU
+     * do; Intel reports it on the transferring instruction. */
+    if (is_64(c) && (uint64_t)((int64_t)(c->rip << 16) >> 16) != c->rip)
+        raise_gp(c, 0);
     uint64_t phys;
     mmu_translate(c, lin, ACC_X, c->cpl == 3, false, &phys);
     for (b = c->bhash[block_hash(phys, key)]; b; b = b->hash_next)

@@ -19,6 +19,7 @@
 
 /* MAXPHYADDR we advertise in CPUID 0x80000008: 40 bits. */
 #define PHYS_MASK 0x000000fffffff000ULL
+#define PTE_RSVD_HI 0x000fff0000000000ULL   /* bits 51:40, above MAXPHYADDR */
 
 void tlb_flush(struct cpu *c)
 {
@@ -123,7 +124,7 @@ static uint32_t walk(struct cpu *c, uint64_t lin, int acc, bool user, uint64_t *
         uint64_t pdpte = c->pdpte[(lin >> 30) & 3];
         if (!(pdpte & PTE_P))
             return err | 0x80000000u;
-        if (pdpte & 0x1e6)
+        if (pdpte & (0x1e6 | PTE_RSVD_HI))
             return err | PFERR_P | PFERR_RSVD | 0x80000000u;
         levels = 2;
         table = pdpte & PHYS_MASK;
@@ -140,6 +141,11 @@ static uint32_t walk(struct cpu *c, uint64_t lin, int acc, bool user, uint64_t *
         pte_addr[n++] = a;
         if (!(pte & PTE_P))
             return err | 0x80000000u;
+        /* Physical-address bits at or above MAXPHYADDR (40, CPUID
+         * 80000008h) are reserved in PAE and 4-level entries (SDM vol. 3,
+         * tables 4-8 to 4-20). */
+        if ((pae || levels == 4) && (pte & PTE_RSVD_HI))
+            return err | PFERR_P | PFERR_RSVD | 0x80000000u;
         if (pte & PTE_NX) {
             if (!nxe)
                 return err | PFERR_P | PFERR_RSVD | 0x80000000u;
@@ -157,7 +163,11 @@ static uint32_t walk(struct cpu *c, uint64_t lin, int acc, bool user, uint64_t *
                     return err | PFERR_P | PFERR_RSVD | 0x80000000u;
                 *paddr = (pte & PHYS_MASK & ~(page_size - 1)) | (lin & (page_size - 1));
             } else {
-                /* PSE-36: bits 13-20 give physical bits 32-39. */
+                /* PSE-36: bits 13-20 give physical bits 32-39; with a
+                 * 40-bit MAXPHYADDR bit 21 is reserved (SDM vol. 3,
+                 * table 4-4). */
+                if (pte & (1u << 21))
+                    return err | PFERR_P | PFERR_RSVD | 0x80000000u;
                 uint64_t hi = ((pte >> 13) & 0xff) << 32;
                 *paddr = ((pte & 0xffc00000ULL) | hi) | (lin & (page_size - 1));
             }

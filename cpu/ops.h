@@ -21,7 +21,7 @@ H(op_imul_GEI); H(op_imul_GE);
 H(op_test_EG); H(op_test_AI); H(op_test_EI);
 H(op_xchg_EG); H(op_xchg_rA); H(op_nop);
 H(op_mov_EG); H(op_mov_GE); H(op_mov_EI); H(op_mov_rI); H(op_mov_AO); H(op_mov_OA);
-H(op_lea); H(op_cbw); H(op_cwd); H(op_sahf); H(op_lahf);
+H(op_lea); H(op_bound); H(op_cbw); H(op_cwd); H(op_sahf); H(op_lahf);
 H(op_movs); H(op_cmps); H(op_stos); H(op_lods); H(op_scas);
 H(op_rol); H(op_ror); H(op_rcl); H(op_rcr); H(op_shl); H(op_shr); H(op_sar);
 H(op_ret_near); H(op_enter); H(op_leave);

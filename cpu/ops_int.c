@@ -341,7 +341,9 @@ void op_idiv(struct cpu *c, const struct insn *i)
     if (sz == 8)
         n = (__int128)(((unsigned __int128)c->gpr[R_EDX] << 64) | c->gpr[R_EAX]);
     else
-        n = (int64_t)((rd_reg(c, R_EDX, sz) << (sz * 8)) | rd_reg(c, R_EAX, sz));
+        /* DX:AX is a 32-bit signed dividend: sign-extend it (EDX:EAX
+         * already fills the 64 bits). */
+        n = (int64_t)sext((rd_reg(c, R_EDX, sz) << (sz * 8)) | rd_reg(c, R_EAX, sz), sz * 2);
     if (sz == 8 && d == -1 && (unsigned __int128)n == ((unsigned __int128)1 << 127))
         cpu_raise(c, EXC_DE, false, 0);
     __int128 q = n / d, r = n % d;
@@ -451,6 +453,18 @@ void op_mov_OA(struct cpu *c, const struct insn *i)
 void op_lea(struct cpu *c, const struct insn *i)
 {
     wr_reg(c, i->reg, i->opsz, insn_ea(c, i));
+}
+/* BOUND (62 /r, memory only, not in 64-bit mode): #BR, a fault, when the
+ * signed index is outside [lower, upper] (SDM vol. 2, BOUND). */
+void op_bound(struct cpu *c, const struct insn *i)
+{
+    unsigned sz = i->opsz;
+    uint64_t ea = insn_ea(c, i);
+    int64_t lo = (int64_t)sext(seg_read(c, i->seg, ea, sz), sz);
+    int64_t hi = (int64_t)sext(seg_read(c, i->seg, (ea + sz) & szmask(i->adsz), sz), sz);
+    int64_t idx = (int64_t)sext(rd_reg(c, i->reg, sz), sz);
+    if (idx < lo || idx > hi)
+        cpu_raise(c, EXC_BR, false, 0);
 }
 void op_cbw(struct cpu *c, const struct insn *i)
 {

@@ -878,10 +878,15 @@ void cpu_deliver(struct cpu *c, int vec, int kind, bool has_err, uint32_t err, u
         deliver_pm(c, vec, kind, has_err, err, ret);
 }
 
+/* INT3 and INTO are software interrupts for delivery: the gate's DPL is
+ * checked against CPL (SDM vol. 3, 6.12.1.1) and the EXT bit of an error
+ * code raised while delivering them is 0 (6.13). Unlike INT n they are
+ * not IOPL-sensitive in virtual-8086 mode (20.3.1). INT1 (ICEBP) is
+ * neither: no DPL check, EXT = 1. */
 void op_int3(struct cpu *c, const struct insn *i)
 {
     (void)i;
-    cpu_raise_ev(c, EXC_BP, EV_TRAP, false, 0);
+    cpu_raise_ev(c, EXC_BP, EV_SOFT, false, 0);
 }
 void op_int1(struct cpu *c, const struct insn *i)
 {
@@ -892,7 +897,7 @@ void op_into(struct cpu *c, const struct insn *i)
 {
     (void)i;
     if (cc_cond(c, 0))
-        cpu_raise_ev(c, EXC_OF, EV_TRAP, false, 0);
+        cpu_raise_ev(c, EXC_OF, EV_SOFT, false, 0);
 }
 void op_int(struct cpu *c, const struct insn *i)
 {

@@ -228,12 +228,20 @@ void op_fpu(struct cpu *c, const struct insn *i)
     const bool real = !is_pm(c) || is_vm86(c);
     uint16_t fl = 0;
     switch (op) {
-    case 0xd8:
-        mem_arith(c, reg, load_f32(c, (uint32_t)seg_read(c, i->seg, ea, 4), &fl), fl);
+    /* The operand is converted before mem_arith reads fl: the order in
+     * which C evaluates arguments is unspecified, and passing fl next to
+     * load_f32(..., &fl) lost the conversion's IE/DE (an SNaN m32/m64
+     * operand raised no #IA). */
+    case 0xd8: {
+        fp80 m = load_f32(c, (uint32_t)seg_read(c, i->seg, ea, 4), &fl);
+        mem_arith(c, reg, m, fl);
         return;
-    case 0xdc:
-        mem_arith(c, reg, load_f64(c, seg_read(c, i->seg, ea, 8), &fl), fl);
+    }
+    case 0xdc: {
+        fp80 m = load_f64(c, seg_read(c, i->seg, ea, 8), &fl);
+        mem_arith(c, reg, m, fl);
         return;
+    }
     case 0xda:
         mem_arith(c, reg, fp80_from_i64((int32_t)seg_read(c, i->seg, ea, 4)), 0);
         return;

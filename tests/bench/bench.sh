@@ -55,3 +55,11 @@ bench "boot to shell (bzImage)" "$G/vmlinuz" "true" 1
 bench "boot to shell (PVH vmlinux)" "$G/vmlinux" "true" 1
 W='dd if=/dev/urandom of=/tmp/f bs=1M count=32 2>/dev/null; gzip -c /tmp/f > /tmp/f.gz; gunzip -c /tmp/f.gz | md5sum; md5sum /tmp/f'
 bench "gzip+gunzip+md5sum 32 MiB" "$G/vmlinux" "$W" 3
+
+# Issue 4: the course's lab machine (login:, first ssh, virtio disk throughput).
+# BENCH_SKIP_LAB=1 to leave it out (each boot takes minutes under tcg).
+if [ -z "${BENCH_SKIP_LAB:-}" ]; then
+    LAB=${CACHE:-$HOME/.cache/tremu}/lab
+    if [ -f "$LAB/STAMP" ]; then bash tests/lab/bench.sh "$LAB"
+    else echo "lab machine: no image in $LAB (tests/lab/mkrootfs.sh $LAB), skipped"; fi
+fi

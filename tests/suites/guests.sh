@@ -177,6 +177,14 @@ guest mbinfo         33 mb -kernel $B/mbinfo.elf -append "hello=world two" \
 guest mbaout         33 mb -kernel $B/mbaout.bin -append "hello=world two" \
     -initrd "$B/mod1.txt arg1 arg2,$B/mod2.txt"
 guest mbirq          33 mb -kernel $B/mbirq.elf
+# System behaviour of the software CPU (sys32.h): QEMU is the oracle.
+guest pmode          33 mb -kernel $B/pmode.elf
+guest exceptions     33 mb -kernel $B/exceptions.elf
+guest paging         33 mb -kernel $B/paging.elf
+guest tasks          33 mb -kernel $B/tasks.elf
+guest long           33 mb -kernel $B/long.elf
+# Generated instruction cases (checksums per instruction; see insns.S).
+guest insns          33 mb -kernel $B/insns.elf
 
 if [ "$skip" -gt 0 ]; then
     echo "guests: $pass passed, $fail failed, $skip skipped"
