@@ -1241,6 +1241,47 @@ static void op_push_r_##SZ(struct cpu *c, const struct insn *i)                 
 static void op_pop_r_##SZ(struct cpu *c, const struct insn *i)                   \
 { uint64_t v = pop(c, SZ); wr_reg(c, i->reg, SZ, v); }
 MISC_SPEC_SZ(4) MISC_SPEC_SZ(8)
+/* Register shifts (SHL/SHR/SAR r, imm/CL) with the size constant: the
+ * same results and lazy flags as op_shl/op_shr/op_sar, no RMW dispatch. */
+#define SHIFT_SPEC_SZ(SZ)                                                         \
+static void op_shl_r##SZ(struct cpu *c, const struct insn *i)                    \
+{                                                                                 \
+    const unsigned bits = SZ * 8;                                                 \
+    unsigned n = shift_count(c, i);                                               \
+    uint64_t a = rd_reg(c, i->rm, SZ);                                            \
+    if (!n) { wr_reg(c, i->rm, SZ, a); return; }                                  \
+    uint64_t r = (a << n) & szmask(SZ);                                           \
+    bool cf = (a >> (bits - n)) & 1;                                              \
+    uint32_t f = cf ? RFLAGS_CF : 0;                                              \
+    if (cf ^ ((r >> (bits - 1)) & 1)) f |= RFLAGS_OF;                             \
+    wr_reg(c, i->rm, SZ, r);                                                      \
+    cc_shift(c, SZ, r, f);                                                        \
+}                                                                                 \
+static void op_shr_r##SZ(struct cpu *c, const struct insn *i)                    \
+{                                                                                 \
+    const unsigned bits = SZ * 8;                                                 \
+    unsigned n = shift_count(c, i);                                               \
+    uint64_t a = rd_reg(c, i->rm, SZ);                                            \
+    if (!n) { wr_reg(c, i->rm, SZ, a); return; }                                  \
+    uint64_t r = a >> n;                                                          \
+    uint32_t f = ((a >> (n - 1)) & 1) ? RFLAGS_CF : 0;                            \
+    if ((a >> (bits - 1)) & 1) f |= RFLAGS_OF;                                    \
+    wr_reg(c, i->rm, SZ, r);                                                      \
+    cc_shift(c, SZ, r, f);                                                        \
+}                                                                                 \
+static void op_sar_r##SZ(struct cpu *c, const struct insn *i)                    \
+{                                                                                 \
+    unsigned n = shift_count(c, i);                                               \
+    uint64_t a = rd_reg(c, i->rm, SZ);                                            \
+    if (!n) { wr_reg(c, i->rm, SZ, a); return; }                                  \
+    int64_t sv = (int64_t)sext(a, SZ);                                            \
+    uint64_t r = (uint64_t)(sv >> n) & szmask(SZ);                                \
+    uint32_t f = ((sv >> (n - 1)) & 1) ? RFLAGS_CF : 0;                           \
+    wr_reg(c, i->rm, SZ, r);                                                      \
+    cc_shift(c, SZ, r, f);                                                        \
+}
+SHIFT_SPEC_SZ(4) SHIFT_SPEC_SZ(8)
+
 /* Byte moves are hot in userspace (gzip, md5, string code). */
 static void op_mov_EG_r1(struct cpu *c, const struct insn *i) { wr_reg(c, i->rm, 1, rd_reg(c, i->reg, 1)); }
 static void op_mov_EG_m1(struct cpu *c, const struct insn *i) { seg_write(c, i->seg, insn_ea(c, i), 1, rd_reg(c, i->reg, 1)); }
@@ -1284,6 +1325,9 @@ static const struct spec specs[] = {
     {op_movzx16, {{op_movzx16_r4, op_movzx16_r8}, {op_movzx16_m4, op_movzx16_m8}}},
     {op_movsx8, {{op_movsx8_r4, op_movsx8_r8}, {op_movsx8_m4, op_movsx8_m8}}},
     {op_movsx16, {{op_movsx16_r4, op_movsx16_r8}, {op_movsx16_m4, op_movsx16_m8}}},
+    {op_shl, {{op_shl_r4, op_shl_r8}, {op_shl, op_shl}}},
+    {op_shr, {{op_shr_r4, op_shr_r8}, {op_shr, op_shr}}},
+    {op_sar, {{op_sar_r4, op_sar_r8}, {op_sar, op_sar}}},
 };
 
 #define SP1_ALU(n) \
