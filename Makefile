@@ -54,7 +54,7 @@ tests/unit/run-unit: $(UNIT_OBJS) libtremu.a
 test-guests:
 	@$(MAKE) -s -C tests/guests
 
-check: tremu tools/tremu-img tests/unit/run-unit test-guests
+check: tremu tools/tremu-img tests/unit/run-unit test-guests guest
 	@sh tests/check.sh
 
 # The course's lab machine end to end under tcg (builds the image when missing).

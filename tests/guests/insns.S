@@ -105,6 +105,9 @@ gcount: .long 0
 total:  .long 0
 gname:  .long 0
 mxcsr_v: .long 0
+sv_esp: .long 0
+        .balign 16
+frame_area: .skip 128
 trace_name: .long 0             /* from "trace=NAME" on the command line */
 tracing: .long 0
 in_regs: .skip 12
@@ -135,6 +138,13 @@ main:
         movb $0x41, srcbuf + 256 + 31
 
         call find_trace
+        /* frame_area: words ENTER copies as frame pointers. */
+        xor %ecx, %ecx
+6:      lea 0x11110000(%ecx), %eax
+        mov %eax, frame_area(,%ecx,4)
+        inc %ecx
+        cmp $32, %ecx
+        jb 6b
         movl $grp_start, gp
         movl $0, total
         movl $0, gname
@@ -558,6 +568,30 @@ OP(lahf_sahf, ARITH, 0, vals, one, lahf; mov %ah, %cl; mov %al, %ah; sahf)
 OP(loop_jecxz, 0, 0, vals, counts, mov $0, %edx; 1: jecxz 2f; inc %edx; loop 1b; 2:)
 OP(salc_pushf, 0, 0, vals, one, pushf; pop %ecx; and $0x8d5, %ecx; cmc; stc; clc; cmc)
 
+GROUP(misc)
+/* ENTER with nesting levels copies frame pointers from [EBP-4*k]
+ * (SDM vol. 2, ENTER): EBP points into frame_area, whose words are
+ * known; the new stack (16 dwords from ESP) goes to outbuf. */
+#define ENTER(lvl, sz) mov %esp, sv_esp; mov $frame_area + 64, %ebp; enter $sz, $lvl; \
+        mov %esp, %eax; sub sv_esp, %eax; mov %ebp, %ebx; sub sv_esp, %ebx; call stack_to_out; \
+        leave; mov %ebp, %ecx; sub $frame_area, %ecx; mov sv_esp, %esp
+OP(enter0, 0, K_OUT, vals, one, ENTER(0, 16))
+OP(enter1, 0, K_OUT, vals, one, ENTER(1, 8))
+OP(enter3, 0, K_OUT, vals, one, ENTER(3, 4))
+OP(enter7, 0, K_OUT, vals, one, ENTER(7, 0))
+OP(enter31_16bit, 0, K_OUT, vals, one, mov %esp, sv_esp; mov $frame_area + 64, %ebp; enterw $6, $2; \
+        mov %esp, %eax; sub sv_esp, %eax; mov %ebp, %ebx; sub sv_esp, %ebx; call stack_to_out; mov sv_esp, %esp)
+OP(pusha_popa, 0, K_OUT, vals, vals, mov %esp, sv_esp; mov %eax, %esi; mov %ebx, %edi; mov $0x5555aaaa, %ebp; pusha; \
+        call stack_to_out; addl $0x01010101, 4(%esp); popa; mov %ebp, %ecx; mov sv_esp, %esp)
+OP(pushaw_popaw, 0, K_OUT, vals, vals, mov %esp, sv_esp; mov %eax, %esi; pushaw; call stack_to_out; popaw; mov sv_esp, %esp)
+OP(xlat, 0, 0, vals, one, mov $srcbuf, %ebx; xlat; mov %al, %cl; mov $srcbuf + 256, %ebx; xlat)
+OP(loopz_nz, ARITH, 0, vals, counts, mov $0, %edx; 1: inc %edx; cmp $5, %edx; loopnz 1b; mov %ecx, %ebx; mov $3, %ecx; 2: cmp %edx, %edx; loopz 2b)
+OP(les_lfs, 0, 0, vals, one, mov %ebx, scratch; movw $0x10, scratch + 4; push %es; les scratch, %ecx; mov %es, %edx; pop %es; lfs scratch, %eax; mov %fs, %ebx)
+OP(xchg_mem, 0, 0, vals, vals, mov %edx, scratch; xchg %eax, scratch; mov scratch, %ecx; xchgb %bl, scratch + 1; mov scratch, %edx)
+OP(cmc_stc_clc, ARITH, 0, vals, one, cmc; setc %al; stc; setc %bl; clc; setc %cl; cmc)
+OP(movs_seg_override, 0, K_OUT, vals, counts, SI_DI; rep movsb %fs:(%esi), %es:(%edi); OUTREGS)
+OP(push_pop_mem, 0, 0, vals, vals, mov %eax, scratch; pushl scratch; popl scratch + 4; push %bx; pop %dx; mov scratch + 4, %ecx)
+
 GROUP(x87)
 #define FLD2    fninit; mov %eax, fa; mov %ebx, fb; fildl fa; fildl fb
 #define FOUT    fstpl fres; fnstsw %ax; and $0x4501, %eax; mov fres, %ebx; mov fres + 4, %ecx; fninit
@@ -678,6 +712,23 @@ OP(comisd, ARITH, K_VEC, fvals, fvals, VIN; comisd %xmm1, %xmm0; SAVEF; VOUT)
         .data 1
 grp_end:
         .text
+
+/* stack_to_out: the 16 dwords above the caller's ESP into outbuf (flags
+ * and registers are preserved). */
+stack_to_out:
+        pushf
+        push %ecx
+        push %esi
+        push %edi
+        lea 20(%esp), %esi
+        mov $outbuf, %edi
+        mov $16, %ecx
+        rep movsl
+        pop %edi
+        pop %esi
+        pop %ecx
+        popf
+        ret
 
 /* find_trace: "trace=NAME" in the multiboot command line: every case of
  * NAME is printed (inputs, outputs, masked flags, MXCSR and vout), to

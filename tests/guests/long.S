@@ -4,7 +4,8 @@
  * Then: RIP-relative addressing, CMPXCHG16B, canonical-address #GP/#SS,
  * a 64-bit IDT with IST stacks and the 16-byte stack alignment of frames,
  * ring 3 through IRETQ, SYSCALL/SYSRET with STAR/LSTAR/FMASK, SWAPGS,
- * 4-level #PF error codes and CR2, privilege faults. Output like sys32.h:
+ * 4-level #PF error codes and CR2, privilege faults, and generated
+ * 64-bit operand cases (a checksum per instruction). Output like sys32.h:
  * " -" or " #vv e=eeee @+off cpl=n"; QEMU is the golden. */
 #include "mboot32.h"
 
@@ -372,6 +373,8 @@ long_main:
         mov $MSR_GSBASE, %ecx; mov $0x1111, %eax; xor %edx, %edx; wrmsr; mov $MSR_KGSBASE, %ecx; mov $0x2222, %eax; wrmsr; swapgs; mov $MSR_GSBASE, %ecx; rdmsr; call hex32_64; mov $MSR_KGSBASE, %ecx; rdmsr; call sp64; call hex32_64
         END
 
+        call gen64
+
         mov $EXIT_OK, %al
         out %al, $DEBUG_EXIT
 1:      hlt
@@ -625,3 +628,225 @@ r3_syscall:
 r3_sysret:
         sysretq
         int $0x80
+
+/* ---- generated 64-bit cases (the insns guest's scheme, 64-bit operands):
+ * each OP64 body runs for every (i, j, f): RAX = v[i], RDX = v[15-i],
+ * RBX = RCX = jtab[j], RFLAGS = fpat[f]; RAX, RBX, RCX, RDX and the
+ * defined flags are folded into a checksum printed per instruction. */
+#define ARITH   0x8d5
+#define LOGIC   0x8c5
+#define K_SH    1               /* shift/rotate: count 0 keeps all, > 1: OF undefined */
+#define OP64(nm, mask, kind, jt, ...) \
+        .pushsection .data, 1; .long n64_##nm, b64_##nm, mask, kind, jt, jt##_n, 0, 0; .popsection; \
+        .pushsection .rodata; n64_##nm: .asciz #nm; .popsection; \
+b64_##nm: __VA_ARGS__; ret
+#define OP2(nm, mask, ...) OP64(nm, mask, 0, v64, __VA_ARGS__)
+#define OPC(nm, mask, ...) OP64(nm, mask, K_SH, c64, __VA_ARGS__)
+
+        .data 1
+g64_start:
+        .section .rodata
+        .balign 8
+v64:    .long 0, 0, 1, 0, 2, 0, 0x7f, 0, 0x80, 0, 0xffffffff, 0, 0, 1
+        .long 0xffffffff, 0x7fffffff, 0, 0x80000000, 1, 0x80000000
+        .long 0xffffffff, 0xffffffff, 0x9abcdef0, 0x12345678, 0x76543210, 0xfedcba98
+        .long 0xffff0000, 0, 0x7fff, 0, 0x80000000, 0
+        .set v64_n, 16
+c64:    .set k, 0
+        .rept 64
+        .long k, 0
+        .set k, k + 1
+        .endr
+        .set c64_n, 64
+fpat64: .long 0x002, 0, 0x8d7, 0, 0x003, 0, 0x012, 0
+        .section .bss
+g_desc: .quad 0
+g_i:    .quad 0
+g_j:    .quad 0
+g_f:    .quad 0
+g_sum:  .quad 0
+g_n:    .quad 0
+g_total: .quad 0
+g_out:  .skip 40
+g_scr:  .skip 16
+        .text
+
+gen64:
+        P64("generated 64-bit cases\n")
+        movq $0, g_total(%rip)
+        lea g64_start(%rip), %rax
+        mov %rax, g_desc(%rip)
+1:      mov g_desc(%rip), %rax
+        lea g64_end(%rip), %rbx
+        cmp %rbx, %rax
+        jae 9f
+        call gen_op
+        addq $32, g_desc(%rip)
+        jmp 1b
+9:      P64("total 64-bit cases ")
+        mov g_total(%rip), %rax
+        call dec64
+        call nl64
+        ret
+
+/* dec64: RAX in decimal. */
+dec64:
+        push %rax
+        push %rbx
+        push %rcx
+        push %rdx
+        mov $10, %ebx
+        xor %ecx, %ecx
+1:      xor %edx, %edx
+        div %rbx
+        push %rdx
+        inc %ecx
+        test %rax, %rax
+        jnz 1b
+2:      pop %rax
+        add $'0', %al
+        call putc64
+        loop 2b
+        pop %rdx
+        pop %rcx
+        pop %rbx
+        pop %rax
+        ret
+
+gen_mix:
+        push %rdx
+        mov g_sum(%rip), %rdx
+        rol $5, %rdx
+        xor %rax, %rdx
+        mov $0x9e3779b97f4a7c15, %rax
+        add %rax, %rdx
+        mov %rdx, g_sum(%rip)
+        pop %rdx
+        ret
+
+gen_op:
+        movq $0, g_sum(%rip)
+        movq $0, g_n(%rip)
+        movq $0, g_i(%rip)
+1:      movq $0, g_j(%rip)
+2:      movq $0, g_f(%rip)
+3:      mov g_desc(%rip), %rsi
+        mov g_i(%rip), %rcx
+        lea v64(%rip), %rdi
+        mov (%rdi,%rcx,8), %rax
+        neg %rcx
+        mov 15 * 8(%rdi,%rcx,8), %rdx
+        mov 16(%rsi), %edi      /* jtab */
+        mov g_j(%rip), %rcx
+        mov (%rdi,%rcx,8), %rbx
+        mov %rbx, %rcx
+        mov g_f(%rip), %rdi
+        lea fpat64(%rip), %rsi
+        pushq (%rsi,%rdi,8)
+        mov g_desc(%rip), %rsi
+        mov 4(%rsi), %esi       /* body */
+        popfq
+        call *%rsi
+        pushfq
+        popq g_out + 32(%rip)
+        cld
+        mov %rax, g_out(%rip)
+        mov %rbx, g_out + 8(%rip)
+        mov %rcx, g_out + 16(%rip)
+        mov %rdx, g_out + 24(%rip)
+        mov g_desc(%rip), %rsi
+        mov 8(%rsi), %ebx       /* mask */
+        cmpl $K_SH, 12(%rsi)
+        jne 4f
+        mov g_j(%rip), %rax
+        and $63, %eax
+        jnz 5f
+        mov $ARITH, %ebx
+        jmp 4f
+5:      cmp $1, %eax
+        jbe 4f
+        and $~0x800, %ebx
+4:      mov g_out + 32(%rip), %rax
+        and %rbx, %rax
+        call gen_mix
+        mov g_out(%rip), %rax
+        call gen_mix
+        mov g_out + 8(%rip), %rax
+        call gen_mix
+        mov g_out + 16(%rip), %rax
+        call gen_mix
+        mov g_out + 24(%rip), %rax
+        call gen_mix
+        incq g_n(%rip)
+        incq g_f(%rip)
+        cmpq $4, g_f(%rip)
+        jb 3b
+        mov g_desc(%rip), %rsi
+        incq g_j(%rip)
+        mov 20(%rsi), %eax
+        cmp %rax, g_j(%rip)
+        jb 2b
+        incq g_i(%rip)
+        cmpq $16, g_i(%rip)
+        jb 1b
+        mov g_desc(%rip), %rsi
+        mov (%rsi), %esi
+        call puts64
+        P64(" n=")
+        mov g_n(%rip), %rax
+        add %rax, g_total(%rip)
+        call dec64
+        P64(" sum=")
+        mov g_sum(%rip), %rax
+        call hex64
+        call nl64
+        ret
+
+OP2(add64, ARITH, add %rbx, %rax)
+OP2(adc64, ARITH, adc %rbx, %rax)
+OP2(sub64, ARITH, sub %rbx, %rax)
+OP2(sbb64, ARITH, sbb %rbx, %rax)
+OP2(cmp64, ARITH, cmp %rbx, %rax)
+OP2(and64, LOGIC, and %rbx, %rax)
+OP2(or64, LOGIC, or %rbx, %rax)
+OP2(xor64, LOGIC, xor %rbx, %rax)
+OP2(test64, LOGIC, test %rbx, %rax)
+OP2(neg64, ARITH, neg %rax)
+OP2(not_inc_dec64, ARITH, not %rax; inc %rbx; dec %rdx)
+OP2(add_imm32s, ARITH, add $-0x12345678, %rax)
+OP2(add32_zext, ARITH, add %ebx, %eax; mov %ebx, %ecx)
+OP2(mem64, ARITH, mov %rax, g_scr(%rip); sub %rbx, g_scr(%rip); mov g_scr(%rip), %rax)
+OP2(movsxd, 0, movslq %ebx, %rax; movsbq %dl, %rcx; movzwq %bx, %rdx)
+OP2(bswap64, 0, bswap %rax; bswap %rdx)
+OP2(lea64, 0, lea 0x12345(%rax,%rbx,8), %rcx; lea (%eax,%ebx,2), %edx)
+OPC(shl64, LOGIC, shl %cl, %rax)
+OPC(shr64, LOGIC, shr %cl, %rax)
+OPC(sar64, LOGIC, sar %cl, %rax)
+OPC(rol64, ARITH, rol %cl, %rax)
+OPC(ror64, ARITH, ror %cl, %rax)
+OPC(rcl64, ARITH, rcl %cl, %rax)
+OPC(rcr64, ARITH, rcr %cl, %rax)
+OPC(shld64, LOGIC, shld %cl, %rdx, %rax)
+OPC(shrd64, LOGIC, shrd %cl, %rdx, %rax)
+OP2(mul64, 0x801, mul %rbx)
+OP2(imul64, 0x801, imul %rbx)
+OP2(imul64_rr, 0x801, imul %rbx, %rax)
+OP2(imul64_imm, 0x801, imul $-77777, %rbx, %rax)
+OP2(div64, 0, xor %edx, %edx; test %rbx, %rbx; jz 1f; div %rbx; 1:)
+OP2(div64_hi, 0, cmp %rbx, %rdx; jae 1f; div %rbx; 1:)
+OP2(idiv64, 0, cqo; test %rbx, %rbx; jz 1f; cmp $-1, %rbx; jne 2f; bt $63, %rax; jnc 2f; mov %rax, %rcx; shl $1, %rcx; jz 1f; 2: idiv %rbx; 1:)
+OPC(bt64, 0x041, bt %rcx, %rax)
+OPC(bts64, 0x041, bts %rcx, %rax)
+OPC(btr64, 0x041, btr %rcx, %rax)
+OPC(btc64_mem, 0x041, mov %rax, g_scr(%rip); btc %rcx, g_scr(%rip); mov g_scr(%rip), %rax)
+OP2(bsf64, 0x040, bsf %rbx, %rax; jnz 1f; mov $0, %eax; 1:)
+OP2(bsr64, 0x040, bsr %rbx, %rax; jnz 1f; mov $0, %eax; 1:)
+OP2(cmpxchg64, ARITH, mov %rdx, g_scr(%rip); cmpxchg %rbx, g_scr(%rip); mov g_scr(%rip), %rdx)
+OP2(cmpxchg64_eq, ARITH, mov %rax, g_scr(%rip); lock cmpxchg %rbx, g_scr(%rip); mov g_scr(%rip), %rdx)
+OP2(xadd64, ARITH, xadd %rbx, %rax)
+OP2(cmov64, ARITH, cmp %rbx, %rax; mov %rdx, %rcx; cmovl %rbx, %rcx; mov %rdx, %rsi; cmova %rax, %rsi; xor %rsi, %rcx; setg %dl; setbe %dh)
+OP2(push_pop64, 0, push %rax; push %rbx; pop %rcx; pop %rdx; pushq $-5; pop %rbx)
+
+        .data 1
+g64_end:
+        .text

@@ -12,6 +12,7 @@
 
         .section .bss
 r3_fs:  .long 0
+r3_seg: .long 0, 0, 0
 r3_fl1: .long 0
 r3_fl2: .long 0
 cg_frame: .fill 5, 4, 0
@@ -185,6 +186,34 @@ main:
         mov $SEL_T9, %ecx
         call gdt_set
         TRY; mov $r3_cg, %eax; mov $0x2, %edx; call ring3; ENDTRY; call newline
+        /* IRET to an outer ring nulls DS/ES/FS/GS whose DPL is below the
+         * new CPL (data or non-conforming code): SDM vol. 2, IRET,
+         * RETURN-TO-OUTER-PRIVILEGE-LEVEL. */
+        PRINT("iret to ring 3 with ds=0x10 es=0x23 fs=0x0f")
+        TRY; mov $0x0f, %ax; mov %ax, %fs; mov $SEL_DATA3, %ax; mov %ax, %es; mov $SEL_DATA0, %ax; mov %ax, %ds; mov %ax, %gs; \
+             mov $stack3_top0, %ecx; mov %ecx, sys_tss + 4; pushl $SEL_DATA3; pushl $stack3_top; pushl $2; pushl $SEL_CODE3; pushl $r3_segs; iret; ENDTRY
+        PRINT(" ds ")
+        mov r3_seg, %eax
+        call hex8
+        PRINT(" es ")
+        mov r3_seg + 4, %eax
+        call hex8
+        PRINT(" fs ")
+        mov r3_seg + 8, %eax
+        call hex8
+        call newline
+        /* A conforming code segment runs at the caller's CPL (SDM vol. 3,
+         * 5.8.1.2): a far call from ring 3 to a DPL-0 conforming segment
+         * keeps CPL 3 and the stack. */
+        SETD(SEL_T8, 0x0000ffff, 0x00cf9f00)    /* conforming code, DPL 0 */
+        PRINT("r3 lcall conforming dpl0")
+        TRY; mov $r3_conf, %eax; mov $2, %edx; call ring3; ENDTRY
+        PRINT(" cs in it ")
+        mov r3_seg, %eax
+        call hex8
+        call newline
+        PRINT("r3 ljmp nonconforming dpl0")
+        TRY; mov $r3_nonconf, %eax; mov $2, %edx; call ring3; ENDTRY; call newline
         PRINT("iret nt with bad back link")
         TRY; movl $SEL_DATA0, sys_tss; pushf; orl $0x4000, (%esp); popf; iret; ENDTRY; call newline
         movl $0, sys_tss
@@ -320,6 +349,24 @@ r3_lds:
         int $0x80
 r3_cr0:
         mov %cr0, %eax
+        int $0x80
+r3_segs:
+        mov %ds, %eax
+        mov %eax, %ss:r3_seg
+        mov %es, %eax
+        mov %eax, %ss:r3_seg + 4
+        mov %fs, %eax
+        mov %eax, %ss:r3_seg + 8
+        int $0x80
+r3_conf:
+        lcall $(SEL_T8 | 3), $conf_fn
+        int $0x80
+conf_fn:
+        mov %cs, %eax
+        mov %eax, %ss:r3_seg
+        lret
+r3_nonconf:
+        ljmp $(SEL_CODE0 | 3), $conf_fn
         int $0x80
 r3_cg:
         pushl $0x1234abcd

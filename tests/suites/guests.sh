@@ -161,6 +161,7 @@ guest picpit         33 rom -bios $B/picpit.bin
 guest rtc            33 rom -bios $B/rtc.bin
 guest cmos           33 rom -bios $B/cmos.bin
 guest alu8           33 rom -bios $B/alu8.bin
+guest rmode          33 rom -bios $B/rmode.bin
 guest i8042          33 rom -bios $B/i8042.bin
 guest reset          33 rom -bios $B/reset.bin
 # Under -no-reboot the first reset ends the run with status 0.
