@@ -126,6 +126,7 @@ enum exc_vec {
 #define EV_HW    3          /* external interrupt or NMI */
 
 #define JC_SIZE 4096
+#define MCE_BANKS 10        /* as QEMU: Linux wants MCA to set up its MCE device */
 
 struct code_page {
     uint64_t ppage;
@@ -169,6 +170,7 @@ struct cpu {
     uint64_t apic_base, star, lstar, cstar, sfmask, kernel_gs_base;
     uint64_t sysenter_cs, sysenter_esp, sysenter_eip, pat, tsc_aux;
     uint64_t tsc_offset, misc_enable, mtrr_def_type;
+    uint64_t mcg_ctl, mc_ctl[MCE_BANKS];     /* machine-check controls (no errors ever) */
     uint64_t pdpte[4];
     struct x87_state x87;
     uint32_t mxcsr;

@@ -89,7 +89,7 @@ static const struct opdesc grp8[8] = {
 static const struct opdesc grp9[8] = {
     {op_ud, F_END, 0, 0, 0}, {op_cmpxchg8b, F_MEM | F_LOCK, 0, 0, 0},
     {op_ud, F_END, 0, 0, 0}, {op_ud, F_END, 0, 0, 0}, {op_ud, F_END, 0, 0, 0},
-    {op_ud, F_END, 0, 0, 0}, {op_ud, F_END, 0, 0, 0}, {op_ud, F_END, 0, 0, 0},
+    {op_ud, F_END, 0, 0, 0}, {op_rdrand, 0, 0, 0, 0}, {op_ud, F_END, 0, 0, 0},
 };
 static const struct opdesc grp11[8] = {
     {op_mov_EI, 0, 0, 0, 0}, {op_ud, F_END, 0, 0, 0}, {op_ud, F_END, 0, 0, 0},

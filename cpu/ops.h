@@ -32,7 +32,7 @@ H(op_not); H(op_neg); H(op_mul); H(op_imul1); H(op_div); H(op_idiv);
 H(op_cmovcc); H(op_setcc);
 H(op_bt_G); H(op_bt_I); H(op_shld); H(op_shrd);
 H(op_cmpxchg); H(op_xadd); H(op_movzx8); H(op_movzx16); H(op_movsx8); H(op_movsx16); H(op_bsf); H(op_bsr); H(op_popcnt);
-H(op_bswap); H(op_cmpxchg8b); H(op_movbe);
+H(op_bswap); H(op_cmpxchg8b); H(op_movbe); H(op_rdrand);
 
 /* ops_sys.c */
 H(op_ud); H(op_gp0);

@@ -2,6 +2,7 @@
  * decoded struct insn; flags are left lazy where the result alone (plus
  * operands) defines them, computed eagerly for shifts, multiplies, BCD. */
 #include "cpu/cpu_int.h"
+#include <sys/random.h>
 
 static inline void cc_set(struct cpu *c, enum cc_op op, unsigned sz, uint64_t a, uint64_t b, uint64_t r)
 {
@@ -851,6 +852,22 @@ void op_xadd(struct cpu *c, const struct insn *i)
     wr_reg(c, i->reg, sz, d);
     cc_set(c, CC_ADD, sz, d, s, r);
 }
+/* RDRAND (0F C7 /6, register only; SDM vol. 2): the host's getrandom()
+ * pool. CF=1 with a value; CF=0 and 0 if the pool could not answer at
+ * once, which software must retry (as on hardware). Offering it lets Linux
+ * seed its crng at boot without waiting for interrupt entropy. */
+void op_rdrand(struct cpu *c, const struct insn *i)
+{
+    if (!i->mod3 || i->rep)
+        raise_ud(c);        /* memory form; F3/F2 forms (RDPID is /7) */
+    uint64_t v = 0;
+    bool ok = getrandom(&v, i->opsz, GRND_NONBLOCK) == (ssize_t)i->opsz;
+    if (!ok)
+        v = 0;
+    wr_reg(c, i->rm, i->opsz, v);
+    set_arith(c, ok ? RFLAGS_CF : 0);
+}
+
 void op_cmpxchg8b(struct cpu *c, const struct insn *i)
 {
     flags_materialize(c);
@@ -1192,7 +1209,7 @@ static void op_##n##_EI_m##SZ(struct cpu *c, const struct insn *i)              
     uint64_t r = ALU_OP_##n(a, b, SZ);                                            \
     if (ALU_WB_##n) mem_write(c, lin, SZ, r);                                     \
 }
-#define ALU_SPEC(n) ALU_SPEC_SZ(n, 4) ALU_SPEC_SZ(n, 8)
+#define ALU_SPEC(n) ALU_SPEC_SZ(n, 1) ALU_SPEC_SZ(n, 4) ALU_SPEC_SZ(n, 8)
 ALU_SPEC(add) ALU_SPEC(or) ALU_SPEC(adc) ALU_SPEC(sbb)
 ALU_SPEC(and) ALU_SPEC(sub) ALU_SPEC(xor) ALU_SPEC(cmp)
 
@@ -1224,6 +1241,53 @@ static void op_push_r_##SZ(struct cpu *c, const struct insn *i)                 
 static void op_pop_r_##SZ(struct cpu *c, const struct insn *i)                   \
 { uint64_t v = pop(c, SZ); wr_reg(c, i->reg, SZ, v); }
 MISC_SPEC_SZ(4) MISC_SPEC_SZ(8)
+/* Register shifts (SHL/SHR/SAR r, imm/CL) with the size constant: the
+ * same results and lazy flags as op_shl/op_shr/op_sar, no RMW dispatch. */
+#define SHIFT_SPEC_SZ(SZ)                                                         \
+static void op_shl_r##SZ(struct cpu *c, const struct insn *i)                    \
+{                                                                                 \
+    const unsigned bits = SZ * 8;                                                 \
+    unsigned n = shift_count(c, i);                                               \
+    uint64_t a = rd_reg(c, i->rm, SZ);                                            \
+    if (!n) { wr_reg(c, i->rm, SZ, a); return; }                                  \
+    uint64_t r = (a << n) & szmask(SZ);                                           \
+    bool cf = (a >> (bits - n)) & 1;                                              \
+    uint32_t f = cf ? RFLAGS_CF : 0;                                              \
+    if (cf ^ ((r >> (bits - 1)) & 1)) f |= RFLAGS_OF;                             \
+    wr_reg(c, i->rm, SZ, r);                                                      \
+    cc_shift(c, SZ, r, f);                                                        \
+}                                                                                 \
+static void op_shr_r##SZ(struct cpu *c, const struct insn *i)                    \
+{                                                                                 \
+    const unsigned bits = SZ * 8;                                                 \
+    unsigned n = shift_count(c, i);                                               \
+    uint64_t a = rd_reg(c, i->rm, SZ);                                            \
+    if (!n) { wr_reg(c, i->rm, SZ, a); return; }                                  \
+    uint64_t r = a >> n;                                                          \
+    uint32_t f = ((a >> (n - 1)) & 1) ? RFLAGS_CF : 0;                            \
+    if ((a >> (bits - 1)) & 1) f |= RFLAGS_OF;                                    \
+    wr_reg(c, i->rm, SZ, r);                                                      \
+    cc_shift(c, SZ, r, f);                                                        \
+}                                                                                 \
+static void op_sar_r##SZ(struct cpu *c, const struct insn *i)                    \
+{                                                                                 \
+    unsigned n = shift_count(c, i);                                               \
+    uint64_t a = rd_reg(c, i->rm, SZ);                                            \
+    if (!n) { wr_reg(c, i->rm, SZ, a); return; }                                  \
+    int64_t sv = (int64_t)sext(a, SZ);                                            \
+    uint64_t r = (uint64_t)(sv >> n) & szmask(SZ);                                \
+    uint32_t f = ((sv >> (n - 1)) & 1) ? RFLAGS_CF : 0;                           \
+    wr_reg(c, i->rm, SZ, r);                                                      \
+    cc_shift(c, SZ, r, f);                                                        \
+}
+SHIFT_SPEC_SZ(4) SHIFT_SPEC_SZ(8)
+
+/* Byte moves are hot in userspace (gzip, md5, string code). */
+static void op_mov_EG_r1(struct cpu *c, const struct insn *i) { wr_reg(c, i->rm, 1, rd_reg(c, i->reg, 1)); }
+static void op_mov_EG_m1(struct cpu *c, const struct insn *i) { seg_write(c, i->seg, insn_ea(c, i), 1, rd_reg(c, i->reg, 1)); }
+static void op_mov_GE_r1(struct cpu *c, const struct insn *i) { wr_reg(c, i->reg, 1, rd_reg(c, i->rm, 1)); }
+static void op_mov_GE_m1(struct cpu *c, const struct insn *i) { wr_reg(c, i->reg, 1, seg_read(c, i->seg, insn_ea(c, i), 1)); }
+static void op_mov_EI_m1(struct cpu *c, const struct insn *i) { seg_write(c, i->seg, insn_ea(c, i), 1, i->imm); }
 
 #define EXT_SPEC(name, SSZ, SIGNED)                                               \
 static void op_##name##_r4(struct cpu *c, const struct insn *i)                 \
@@ -1261,10 +1325,33 @@ static const struct spec specs[] = {
     {op_movzx16, {{op_movzx16_r4, op_movzx16_r8}, {op_movzx16_m4, op_movzx16_m8}}},
     {op_movsx8, {{op_movsx8_r4, op_movsx8_r8}, {op_movsx8_m4, op_movsx8_m8}}},
     {op_movsx16, {{op_movsx16_r4, op_movsx16_r8}, {op_movsx16_m4, op_movsx16_m8}}},
+    {op_shl, {{op_shl_r4, op_shl_r8}, {op_shl, op_shl}}},
+    {op_shr, {{op_shr_r4, op_shr_r8}, {op_shr, op_shr}}},
+    {op_sar, {{op_sar_r4, op_sar_r8}, {op_sar, op_sar}}},
+};
+
+#define SP1_ALU(n) \
+    {op_##n##_EG, {op_##n##_EG_r1, op_##n##_EG_m1}}, \
+    {op_##n##_GE, {op_##n##_GE_r1, op_##n##_GE_m1}}, \
+    {op_##n##_EI, {op_##n##_EI_r1, op_##n##_EI_m1}}
+static const struct spec1 {
+    insn_fn gen;
+    insn_fn v[2];       /* [memory operand] */
+} specs1[] = {
+    SP1_ALU(add), SP1_ALU(or), SP1_ALU(adc), SP1_ALU(sbb), SP1_ALU(and), SP1_ALU(sub), SP1_ALU(xor), SP1_ALU(cmp),
+    {op_mov_EG, {op_mov_EG_r1, op_mov_EG_m1}},
+    {op_mov_GE, {op_mov_GE_r1, op_mov_GE_m1}},
+    {op_mov_EI, {op_mov_EI, op_mov_EI_m1}},
 };
 
 insn_fn ops_specialize(insn_fn fn, unsigned opsz, bool mem)
 {
+    if (opsz == 1) {
+        for (size_t k = 0; k < sizeof(specs1) / sizeof(specs1[0]); k++)
+            if (specs1[k].gen == fn)
+                return specs1[k].v[mem];
+        return fn;
+    }
     if (opsz != 4 && opsz != 8)
         return fn;
     for (size_t k = 0; k < sizeof(specs) / sizeof(specs[0]); k++)

@@ -1514,7 +1514,14 @@ static bool msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
      * family-6 CPU; 0 (platform 0) as QEMU's TCG answers. */
     case 0x17: *v = 0; return true;
     case 0x10a: *v = ARCH_CAPS; return true;
-    case 0x179: case 0x17a: *v = 0; return true;    /* MCG_CAP/STATUS: no banks */
+    /* Machine-check architecture (SDM vol. 3, 16.3): MCG_CAP with MCG_CTL_P
+     * and MCE_BANKS banks that never log an error (status, address, misc 0). */
+    case 0x179: *v = (1u << 8) | MCE_BANKS; return true;
+    case 0x17a: *v = 0; return true;                /* MCG_STATUS */
+    case 0x17b: *v = c->mcg_ctl; return true;
+    case 0x400 ... 0x400 + 4 * MCE_BANKS - 1:
+        *v = (msr & 3) == 0 ? c->mc_ctl[(msr - 0x400) / 4] : 0;
+        return true;
     case 0xfe: *v = 0; return true;                 /* MTRRcap: none */
     case 0x2ff: *v = c->mtrr_def_type; return true;
     default: return false;
@@ -1550,7 +1557,14 @@ static bool msr_write(struct cpu *c, uint32_t msr, uint64_t v)
     case MSR_GS_BASE: c->seg[SEG_GS].base = v; cpu_seg_refresh(c, SEG_GS); return true;
     case MSR_KERNEL_GS_BASE: c->kernel_gs_base = v; return true;
     case MSR_TSC_AUX: c->tsc_aux = v & 0xffffffff; return true;
-    case 0x8b: case 0x179: case 0x17a: return true;
+    case 0x8b: case 0x17a: return true;
+    case 0x17b: c->mcg_ctl = v; return true;
+    case 0x400 ... 0x400 + 4 * MCE_BANKS - 1:
+        if ((msr & 3) == 0)
+            c->mc_ctl[(msr - 0x400) / 4] = v;
+        else if ((msr & 3) == 1 && v)
+            return false;   /* MCi_STATUS: only 0 may be written (SDM vol. 3, 16.3.2.2) */
+        return true;
     case 0x2ff: c->mtrr_def_type = v; return true;
     default: return false;
     }
@@ -1590,12 +1604,13 @@ void op_cpuid(struct cpu *c, const struct insn *i)
     case 1:
         a = 0x000606a0 | 0x1;   /* family 6 */
         b = 0x00000800;         /* CLFLUSH line 8*8 = 64 bytes, APIC id 0 */
-        cx = (1u << 13) | (1u << 22) | (1u << 23);            /* CX16 MOVBE POPCNT */
+        cx = (1u << 13) | (1u << 22) | (1u << 23) | (1u << 30); /* CX16 MOVBE POPCNT RDRAND */
         /* A hypervisor is present (bit 31), as QEMU says: Linux then skips
          * the microcode loader and the bare-metal PMU probing. */
         cx |= 1u << 31;
         d = (1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) |   /* FPU PSE TSC MSR */
-            (1u << 6) | (1u << 8) | (1u << 11) | (1u << 13) |  /* PAE CX8 SEP PGE */
+            (1u << 6) | (1u << 7) | (1u << 8) | (1u << 11) |   /* PAE MCE CX8 SEP */
+            (1u << 13) | (1u << 14) |                          /* PGE MCA */
             (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | /* CMOV PAT PSE36 CLFSH */
             (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26); /* MMX FXSR SSE SSE2 */
         break;

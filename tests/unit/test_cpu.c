@@ -2052,8 +2052,9 @@ TEST(cpu_boot_msrs_and_arch_caps)
     CHECK(r[2] & (1u << 31));                   /* hypervisor present */
     /* rdmsr; hlt */
     static const uint8_t code[] = {0x0f, 0x32, 0xf4};
-    static const uint32_t msrs[2] = {0x17, 0x10a};
-    for (unsigned k = 0; k < 2; k++) {
+    CHECK_EQ(r[3] & ((1u << 7) | (1u << 14)), (1u << 7) | (1u << 14));   /* MCE MCA */
+    static const uint32_t msrs[4] = {0x17, 0x10a, 0x179, 0x401};
+    for (unsigned k = 0; k < 4; k++) {
         struct x86_state st;
         memcpy(f->ram + 0x7c00, code, sizeof(code));
         x86_state_reset(&st);
@@ -2065,10 +2066,12 @@ TEST(cpu_boot_msrs_and_arch_caps)
         cpu_run(f->cpu, 10, NULL);
         cpu_get_state(f->cpu, &st);
         CHECK_EQ(st.rip, 0x7c03);               /* no #GP: reached the hlt */
-        if (k == 0)
+        if (k == 0 || k == 3)                   /* PLATFORM_ID, MC0_STATUS */
             CHECK_EQ(st.gpr[R_EAX] | st.gpr[R_EDX], 0);
-        else
+        else if (k == 1)
             CHECK(st.gpr[R_EAX] & 1);           /* RDCL_NO */
+        else
+            CHECK_EQ(st.gpr[R_EAX] & 0xff, 10); /* MCG_CAP: banks, as QEMU */
     }
     fake_free(f);
 }
@@ -2123,6 +2126,36 @@ TEST(cpu_state_carries_fpu_and_xmm)
     CHECK_EQ((back.fsw >> 11) & 7, 0);          /* popped: TOP wrapped to 0 */
     CHECK_EQ(back.ftw, 0);
     CHECK_EQ(back.fip, 0x7c00);                 /* the fstp */
+    fake_free(f);
+}
+
+/* RDRAND: offered in CPUID, CF=1 and fresh values; the memory form #UDs. */
+TEST(cpu_rdrand)
+{
+    struct fake *f = fake_new();
+    uint32_t r[4];
+    cpuid_run(f, 1, 0, r);
+    CHECK(r[2] & (1u << 30));
+    struct x86_state st;
+    static const uint8_t code[] = {
+        0x0f, 0xc7, 0xf0,           /* rdrand eax */
+        0x0f, 0x92, 0xc1,           /* setc cl */
+        0x48, 0x0f, 0xc7, 0xf2,     /* rdrand rdx: 32-bit mode, so 48 is dec eax */
+        0x0f, 0x92, 0xc5,           /* setc ch */
+        0xf4,
+    };
+    memcpy(f->ram + 0x7c00, code, sizeof(code));
+    x86_state_reset(&st);
+    x86_state_flat32(&st, 0x08, 0x10);
+    st.rip = 0x7c00;
+    st.gpr[R_ECX] = 0;
+    cpu_set_state(f->cpu, &st);
+    cpu_run(f->cpu, 20, NULL);
+    cpu_get_state(f->cpu, &st);
+    CHECK_EQ(st.rip, 0x7c00 + sizeof(code));
+    CHECK_EQ(st.gpr[R_ECX] & 0xffff, 0x0101);   /* CF=1 both times */
+    CHECK(st.gpr[R_EDX] != 0 || st.gpr[R_EAX] != 0);
+    CHECK((uint32_t)st.gpr[R_EDX] != (uint32_t)st.gpr[R_EAX] + 1);
     fake_free(f);
 }
 
