@@ -9,6 +9,7 @@
 # Ratios: times tremu/QEMU (lower is better), throughputs tremu/QEMU (higher
 # is better). Called by tests/bench/bench.sh (make bench); alone:
 #   tests/lab/bench.sh [LABDIR]   BENCH_LAB_RUNS=1  BENCH_LAB_MB=128  BENCH_SKIP_QEMU=1
+#   BENCH_LAB_ENGINES="qemu tremu" (either alone to time one side)
 cd "$(dirname "$0")/../.." || exit 1
 LAB=${1:-${CACHE:-$HOME/.cache/tremu}/lab}
 RUNS=${BENCH_LAB_RUNS:-1}
@@ -65,7 +66,7 @@ run_one() {
 median() { grep -v fail | sort -n | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else print a[int((NR+1)/2)]}'; }
 
 declare -A res
-for e in qemu tremu; do
+for e in ${BENCH_LAB_ENGINES:-qemu tremu}; do
     [ $e = qemu ] && [ -z "$QEMU" ] && continue
     for r in $(seq "$RUNS"); do run_one $e; done >"$T/$e.runs"
     for k in 1 2 3 4; do res[$e.$k]=$(cut -d' ' -f$k "$T/$e.runs" | median); done
