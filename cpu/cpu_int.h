@@ -170,6 +170,7 @@ struct cpu {
     uint64_t apic_base, star, lstar, cstar, sfmask, kernel_gs_base;
     uint64_t sysenter_cs, sysenter_esp, sysenter_eip, pat, tsc_aux;
     uint64_t tsc_offset, misc_enable, mtrr_def_type;
+    int64_t tsc_adjust;     /* IA32_TSC_ADJUST (SDM vol. 3, 18.17.3) */
     uint64_t mcg_ctl, mc_ctl[MCE_BANKS];     /* machine-check controls (no errors ever) */
     uint64_t pdpte[4];
     struct x87_state x87;

@@ -1494,6 +1494,7 @@ static bool msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
 {
     switch (msr) {
     case MSR_IA32_TSC: *v = cpu_rdtsc(c); return true;
+    case 0x3b: *v = (uint64_t)c->tsc_adjust; return true;
     case MSR_IA32_APICBASE: *v = c->apic_base; return true;
     case MSR_IA32_SYSENTER_CS: *v = c->sysenter_cs; return true;
     case MSR_IA32_SYSENTER_ESP: *v = c->sysenter_esp; return true;
@@ -1531,7 +1532,17 @@ static bool msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
 static bool msr_write(struct cpu *c, uint32_t msr, uint64_t v)
 {
     switch (msr) {
-    case MSR_IA32_TSC: c->tsc_offset = 0; c->tsc_offset = v - cpu_rdtsc(c); return true;
+    case MSR_IA32_TSC: {
+        /* A TSC write moves TSC_ADJUST by the same amount (SDM vol. 3, 18.17.3). */
+        uint64_t delta = v - cpu_rdtsc(c);
+        c->tsc_offset += delta;
+        c->tsc_adjust += (int64_t)delta;
+        return true;
+    }
+    case 0x3b:          /* IA32_TSC_ADJUST: writing it shifts the TSC */
+        c->tsc_offset += v - (uint64_t)c->tsc_adjust;
+        c->tsc_adjust = (int64_t)v;
+        return true;
     case MSR_IA32_APICBASE: c->apic_base = v; return true;
     case MSR_IA32_SYSENTER_CS: c->sysenter_cs = v & 0xffff; return true;
     case MSR_IA32_SYSENTER_ESP: c->sysenter_esp = v; return true;
@@ -1636,8 +1647,10 @@ void op_cpuid(struct cpu *c, const struct insn *i)
         break;
     }
     case 7:
-        if (sub == 0)
+        if (sub == 0) {
+            b = 1u << 1;        /* IA32_TSC_ADJUST */
             d = 1u << 29;       /* IA32_ARCH_CAPABILITIES (MSR 10AH) */
+        }
         break;
     case 0x15:
         /* TSC/crystal ratio: our TSC runs at 1 GHz (cpu_rdtsc), so the
@@ -1666,6 +1679,12 @@ void op_cpuid(struct cpu *c, const struct insn *i)
         a = w[0]; b = w[1]; cx = w[2]; d = w[3];
         break;
     }
+    case 0x80000007:
+        /* Invariant TSC: ours is host CLOCK_MONOTONIC at 1 GHz, constant
+         * and never stopping. With TSC_ADJUST Linux then trusts it instead
+         * of checking it against jiffies, which lag when the host is busy. */
+        d = 1u << 8;
+        break;
     case 0x80000008:
         a = 0x3028;     /* 40-bit physical, 48-bit linear */
         break;

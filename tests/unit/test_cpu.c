@@ -2159,6 +2159,41 @@ TEST(cpu_rdrand)
     fake_free(f);
 }
 
+/* Invariant TSC with TSC_ADJUST (Linux then keeps the TSC as clocksource
+ * instead of watching it against jiffies): writing TSC_ADJUST shifts the
+ * TSC by the difference (SDM vol. 3, 18.17.3). */
+TEST(cpu_invariant_tsc_and_tsc_adjust)
+{
+    struct fake *f = fake_new();
+    uint32_t r[4];
+    cpuid_run(f, 0x80000007, 0, r);
+    CHECK(r[3] & (1u << 8));
+    cpuid_run(f, 7, 0, r);
+    CHECK(r[1] & (1u << 1));
+    static const uint8_t code[] = {
+        0x0f, 0x31,                     /* rdtsc */
+        0x89, 0xd6,                     /* mov esi, edx */
+        0xb9, 0x3b, 0x00, 0x00, 0x00,   /* mov ecx, 0x3b */
+        0x31, 0xc0,                     /* xor eax, eax */
+        0xba, 0x00, 0x01, 0x00, 0x00,   /* mov edx, 0x100: +2^40 */
+        0x0f, 0x30,                     /* wrmsr */
+        0x0f, 0x31,                     /* rdtsc */
+        0xf4,
+    };
+    struct x86_state st;
+    memcpy(f->ram + 0x7c00, code, sizeof(code));
+    x86_state_reset(&st);
+    x86_state_flat32(&st, 0x08, 0x10);
+    st.rip = 0x7c00;
+    cpu_set_state(f->cpu, &st);
+    cpu_run(f->cpu, 20, NULL);
+    cpu_get_state(f->cpu, &st);
+    CHECK_EQ(st.rip, 0x7c00 + sizeof(code));
+    uint32_t d = (uint32_t)st.gpr[R_EDX] - (uint32_t)st.gpr[R_ESI];
+    CHECK(d == 0x100 || d == 0x101);
+    fake_free(f);
+}
+
 TEST(cpu_triple_fault_shuts_down)
 {
     struct fake *f = fake_new();
