@@ -58,6 +58,18 @@ bench "gzip+gunzip+md5sum 32 MiB" "$G/vmlinux" "$W" 3
 
 # Issue 4: the course's lab machine (login:, first ssh, virtio disk throughput).
 # BENCH_SKIP_LAB=1 to leave it out (each boot takes minutes under tcg).
+# Guest instructions per second on the software CPU during the CPU-bound
+# workload (the interpreter's own figure; QEMU has no comparable counter).
+if ./tremu -accel tcg -version >/dev/null 2>&1; then
+    st=$(mktemp)
+    timeout 600 ./tremu -accel tcg -m 512 -kernel "$G/vmlinux" -initrd "$G/initramfs.cpio.gz" \
+        -append "console=ttyS0 quiet tremu.cmd=$W" -display none -nodefaults -serial none \
+        -monitor none -no-reboot -d stats -D "$st" </dev/null >/dev/null 2>&1
+    awk '/instructions retired/ {n=$3} /instructions per second/ {r=$4}
+         END {if (n) printf "%-30s %.2f G instructions, %.0f M/s (wall clock, boot included)\n", "software CPU on the workload", n/1e9, r}' "$st"
+    rm -f "$st"
+fi
+
 if [ -z "${BENCH_SKIP_LAB:-}" ]; then
     LAB=${CACHE:-$HOME/.cache/tremu}/lab
     if [ -f "$LAB/STAMP" ]; then bash tests/lab/bench.sh "$LAB"
