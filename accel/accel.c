@@ -80,8 +80,26 @@ int accel_parse(struct accel_config *cfg, const char *arg, char *err, size_t err
         } else if (!strcmp(tok, "fallback")) {
             if (parse_onoff(val, &b) < 0) goto badval;
             cfg->fallback = b;
-        } else if (!strcmp(tok, "thread") || !strcmp(tok, "tb-size")) {
-            /* QEMU tcg tuning knobs: accepted so scripts run, meaningless here. */
+        } else if (!strcmp(tok, "jit")) {
+            if (!strcmp(val, "verify"))
+                cfg->jit = ACCEL_JIT_VERIFY;
+            else if (parse_onoff(val, &b) == 0)
+                cfg->jit = b ? ACCEL_JIT_ON : ACCEL_JIT_OFF;
+            else {
+                snprintf(err, errlen, "-accel: bad value '%s' for 'jit' (expected on, off or verify)", val);
+                return -1;
+            }
+        } else if (!strcmp(tok, "tb-size")) {
+            /* QEMU's unit: MiB of translated code. */
+            char *end = NULL;
+            unsigned long mb = strtoul(val, &end, 10);
+            if (!*val || *end || mb < 1 || mb > 4096) {
+                snprintf(err, errlen, "-accel: bad value '%s' for 'tb-size' (MiB, 1 to 4096)", val);
+                return -1;
+            }
+            cfg->tb_size_mb = (unsigned)mb;
+        } else if (!strcmp(tok, "thread")) {
+            /* QEMU's tcg threading knob: one thread per vCPU is what we do. */
         } else {
             snprintf(err, errlen, "-accel: unknown option '%s'", tok);
             return -1;

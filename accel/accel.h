@@ -64,12 +64,17 @@ struct accel_ops {
      * thread that did the OUT. Optional. */
     void (*set_a20)(struct vcpu *v, bool enabled);
     void (*destroy)(struct machine *m);
+    /* -d stats: the engine's own counters, after the machine's. Optional. */
+    void (*print_stats)(struct machine *m, FILE *f);
 };
 
 extern const struct accel_ops accel_tcg_ops;
 extern const struct accel_ops accel_kvm_ops;
 
 /* -accel parsing and selection. */
+/* -accel tcg,jit=: the default is on where the host has a JIT backend. */
+enum accel_jit { ACCEL_JIT_DEFAULT, ACCEL_JIT_OFF, ACCEL_JIT_ON, ACCEL_JIT_VERIFY };
+
 struct accel_config {
     char names[4][16];       /* candidates in order (auto = kvm, tcg) */
     int count;
@@ -77,9 +82,12 @@ struct accel_config {
     bool kernel_irqchip;     /* kvm: in-kernel PIC/PIT */
     bool kernel_irqchip_set;
     bool is_auto;
+    int jit;                 /* tcg: enum accel_jit */
+    unsigned tb_size_mb;     /* tcg: code cache size, 0 = default */
 };
 
-/* Parses "auto", "kvm", "tcg", "kvm:tcg", with ",kernel-irqchip=on|off,fallback=on|off".
+/* Parses "auto", "kvm", "tcg", "kvm:tcg", with ",kernel-irqchip=on|off,fallback=on|off",
+ * ",jit=on|off|verify,tb-size=MiB" (tcg).
  * Returns 0 or -1 with a message in err. Several -accel options add candidates. */
 int accel_parse(struct accel_config *cfg, const char *arg, char *err, size_t errlen);
 /* Picks the engine and prints one line saying which and why (to stderr). */

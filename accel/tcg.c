@@ -68,6 +68,21 @@ static int tcg_intr_ack(void *opaque)
 
 /* ---- disassembly for traces ---- */
 
+/* Host code (x86-64 hosts only: the one JIT backend so far). */
+static void disas_host(struct tcg_vcpu *t, FILE *f, const uint8_t *code, unsigned len)
+{
+    if (!t->cs_ok[2]) {
+        fprintf(f, "  (%u bytes, no disassembler)\n", len);
+        return;
+    }
+    cs_insn *insn;
+    size_t n = cs_disasm(t->cs[2], code, len, (uint64_t)(uintptr_t)code, 0, &insn);
+    for (size_t j = 0; j < n; j++)
+        fprintf(f, "  0x%016" PRIx64 ":  %-8s %s\n", insn[j].address, insn[j].mnemonic, insn[j].op_str);
+    if (n)
+        cs_free(insn, n);
+}
+
 static int bits_idx(int bits)
 {
     return bits == 64 ? 2 : bits == 32 ? 1 : 0;
@@ -117,6 +132,16 @@ static void trace_exec(void *opaque, uint64_t lin, uint64_t cs_base)
     }
 }
 
+static void trace_out_asm(void *opaque, uint64_t lin, const uint8_t *host, unsigned len)
+{
+    struct tcg_vcpu *t = opaque;
+    struct machine *m = t->v->m;
+    FILE *f = m->log ? m->log : stderr;
+    fprintf(f, "OUT: [guest lin 0x%" PRIx64 "] %u bytes of host code\n", lin, len);
+    disas_host(t, f, host, len);
+    fprintf(f, "\n");
+}
+
 static void trace_intr(void *opaque, int vec, bool has_err, uint32_t err, uint64_t rip, bool hw)
 {
     struct tcg_vcpu *t = opaque;
@@ -155,14 +180,27 @@ static int tcg_vcpu_init(struct vcpu *v)
     for (int k = 0; k < 3; k++)
         t->cs_ok[k] = cs_open(CS_ARCH_X86, modes[k], &t->cs[k]) == CS_ERR_OK;
     unsigned dm = v->m->cfg->debug_mask;
-    if (dm & (DBG_IN_ASM | DBG_EXEC | DBG_CPU | DBG_INT)) {
+    if (dm & (DBG_IN_ASM | DBG_EXEC | DBG_CPU | DBG_INT | DBG_OUT_ASM)) {
         struct cpu_trace tr = {
             .opaque = t,
             .in_asm = (dm & DBG_IN_ASM) ? trace_in_asm : NULL,
             .exec = (dm & (DBG_EXEC | DBG_CPU)) ? trace_exec : NULL,
             .intr = (dm & DBG_INT) ? trace_intr : NULL,
+            .out_asm = (dm & DBG_OUT_ASM) ? trace_out_asm : NULL,
         };
         cpu_set_trace(t->cpu, &tr);
+    }
+    /* -accel tcg,jit=: translated code by default where this host has a
+     * backend; the interpreter elsewhere (same results, slower). */
+    const struct accel_config *ac = &v->m->cfg->accel;
+    enum cpu_jit_mode jm = ac->jit == ACCEL_JIT_OFF ? CPU_JIT_OFF
+                         : ac->jit == ACCEL_JIT_VERIFY ? CPU_JIT_VERIFY : CPU_JIT_ON;
+    if (jm != CPU_JIT_OFF &&
+        cpu_set_jit(t->cpu, jm, (size_t)ac->tb_size_mb << 20) < 0) {
+        if (ac->jit != ACCEL_JIT_DEFAULT && v->index == 0)
+            fprintf(stderr, "tremu: warning: %s; running the interpreter\n",
+                    cpu_jit_available() ? "cannot map the JIT code cache"
+                                        : "no JIT backend for this host");
     }
     v->priv = t;
     return 0;
@@ -238,6 +276,18 @@ static enum vcpu_exit tcg_vcpu_run(struct vcpu *v)
             FILE *f = m->log ? m->log : stderr;
             fprintf(f, "tremu: tcg: %s\n", cpu_error(t->cpu));
             tcg_dump(v, f);
+            uint64_t lin;
+            unsigned glen, hlen;
+            const uint8_t *host;
+            if (cpu_jit_failed_block(t->cpu, &lin, &glen, &host, &hlen)) {
+                uint8_t code[64 * 15];
+                int bits = cpu_code_bits(t->cpu);
+                unsigned got = cpu_read_code(t->cpu, lin, code, glen < sizeof(code) ? glen : sizeof(code));
+                fprintf(f, "guest block at 0x%" PRIx64 ":\n", lin);
+                disas(t, f, lin, code, got, bits, 0);
+                fprintf(f, "its host code:\n");
+                disas_host(t, f, host, hlen);
+            }
             return VCPU_EXIT_ERROR;
         }
         }
@@ -316,7 +366,40 @@ static void tcg_destroy(struct machine *m)
     }
 }
 
+static void tcg_print_stats(struct machine *m, FILE *f)
+{
+    struct cpu_jit_stats sum = {0};
+    for (int i = 0; i < m->nvcpus; i++) {
+        struct tcg_vcpu *t = m->vcpu[i].priv;
+        if (!t)
+            continue;
+        struct cpu_jit_stats s;
+        cpu_get_jit_stats(t->cpu, &s);
+        sum.blocks += s.blocks;
+        sum.bytes += s.bytes;
+        sum.ns += s.ns;
+        sum.flushes += s.flushes;
+        sum.verified += s.verified;
+        sum.unverifiable += s.unverifiable;
+        sum.cache_size += s.cache_size;
+        sum.cache_used += s.cache_used;
+        fprintf(f, "-- software CPU %d --\n", i);
+        fprintf(f, "  %-24s %12" PRIu64 "\n", "blocks decoded", cpu_blocks_decoded(t->cpu));
+    }
+    fprintf(f, "-- JIT --\n");
+    fprintf(f, "  %-24s %12" PRIu64 "\n", "blocks translated", sum.blocks);
+    fprintf(f, "  %-24s %12" PRIu64 "\n", "host code bytes", sum.bytes);
+    fprintf(f, "  %-24s %12.2f\n", "us per block", sum.blocks ? (double)sum.ns / 1e3 / (double)sum.blocks : 0.0);
+    fprintf(f, "  %-24s %12" PRIu64 "\n", "code cache flushes", sum.flushes);
+    fprintf(f, "  %-24s %12" PRIu64 " of %" PRIu64 "\n", "code cache bytes used", sum.cache_used, sum.cache_size);
+    if (sum.verified || sum.unverifiable) {
+        fprintf(f, "  %-24s %12" PRIu64 "\n", "blocks verified", sum.verified);
+        fprintf(f, "  %-24s %12" PRIu64 "\n", "blocks unverifiable", sum.unverifiable);
+    }
+}
+
 const struct accel_ops accel_tcg_ops = {
+    .print_stats = tcg_print_stats,
     .name = "tcg",
     .probe = tcg_probe,
     .init = tcg_init,

@@ -65,6 +65,8 @@ struct cpu_trace {
     void (*exec)(void *opaque, uint64_t lin, uint64_t cs_base);
     /* An interrupt or exception is being delivered. */
     void (*intr)(void *opaque, int vec, bool has_err, uint32_t err, uint64_t rip, bool hw);
+    /* A block was translated to host code (-d out_asm). */
+    void (*out_asm)(void *opaque, uint64_t lin, const uint8_t *host, unsigned len);
 };
 void cpu_set_trace(struct cpu *c, const struct cpu_trace *t);
 
@@ -76,6 +78,38 @@ int cpu_recent_pcs(const struct cpu *c, uint64_t *pcs, int max);
 unsigned cpu_read_code(struct cpu *c, uint64_t lin, uint8_t *buf, unsigned len);
 /* Code size of the current mode: 16, 32 or 64. */
 int cpu_code_bits(const struct cpu *c);
+
+/* Binary translation of the decoded blocks (cpu/jit/). OFF: the
+ * interpreter runs everything (the only engine where the host has no
+ * backend); ON: blocks that ran jit_threshold times run as host code;
+ * VERIFY: every translated block also runs in the interpreter from the same
+ * state and the run stops (CPU_STOP_ERROR, cpu_error says where) at the
+ * first difference in registers, flags, memory writes or exceptions. */
+enum cpu_jit_mode { CPU_JIT_OFF, CPU_JIT_ON, CPU_JIT_VERIFY };
+/* Whether this build can translate on this host. */
+bool cpu_jit_available(void);
+/* Sets the mode and the code cache size in bytes (0: the default).
+ * Returns -1 (and stays on the interpreter) when there is no backend or
+ * the cache cannot be mapped. */
+int cpu_set_jit(struct cpu *c, enum cpu_jit_mode mode, size_t cache_bytes);
+struct cpu_jit_stats {
+    uint64_t blocks;        /* blocks translated */
+    uint64_t bytes;         /* host code emitted, over all flushes */
+    uint64_t ns;            /* time spent translating */
+    uint64_t flushes;       /* whole-cache flushes (cache full) */
+    uint64_t links;         /* direct jumps patched between translations */
+    uint64_t verified;      /* jit=verify: blocks run both ways and compared */
+    uint64_t unverifiable;  /* jit=verify: blocks with I/O, MMIO or timing reads */
+    uint64_t cache_size;    /* bytes */
+    uint64_t cache_used;    /* bytes */
+};
+void cpu_get_jit_stats(const struct cpu *c, struct cpu_jit_stats *s);
+/* After a jit=verify stop: the block that differed (guest linear address
+ * and length; its host code). False if none. */
+bool cpu_jit_failed_block(const struct cpu *c, uint64_t *lin, unsigned *guest_len,
+                          const uint8_t **host, unsigned *host_len);
+/* Default size of the code cache. */
+#define CPU_JIT_DEFAULT_CACHE (64u << 20)
 
 /* Popek–Goldberg class of an instruction (recorded in the decode tables). */
 enum pg_class {

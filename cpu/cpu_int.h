@@ -9,6 +9,7 @@
 #include "cpu/cpu.h"
 #include "cpu/x87.h"
 #include "cpu/sse_fp.h"
+#include "cpu/jit/jit.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -78,6 +79,16 @@ struct block {
     struct block *succ[2];
     uint64_t succ_lin[2];
     uint64_t succ_epoch;
+    /* Translated code (cpu/jit/), valid while jit_gen equals the arena's
+     * generation; jit_hits counts runs before translation. */
+    void *jit_code;
+    uint32_t jit_gen;
+    uint32_t jit_size;      /* bytes of host code */
+    uint16_t jit_hits;
+    uint8_t jit_fail;
+    uint8_t last_ends;      /* the last insn is a block-ending one (F_END) */
+    uint32_t nlinks, links_cap;
+    struct jit_link *links; /* jumps patched into this block's code */
     struct insn insns[];
 };
 
@@ -196,7 +207,8 @@ struct cpu {
     uint64_t icount;
     uint64_t ndecoded;
     uint64_t budget_end;
-    _Atomic int *exit_req;
+    _Atomic int *exit_req;          /* never NULL while running */
+    _Atomic int no_exit_req;        /* what exit_req points to when the caller gave none */
     const struct cpu_bus *bus;
     struct cpu_trace trace;
     bool trace_on;
@@ -214,7 +226,7 @@ struct cpu {
     uint64_t code_epoch;
     uint64_t recent[16];
     unsigned recent_pos;
-    char errmsg[160];
+    char errmsg[256];
     /* Code invalidations requested from other threads (DMA), applied by
      * the vCPU at its next block boundary. */
     pthread_mutex_t inv_lock;
@@ -222,6 +234,37 @@ struct cpu {
     unsigned ninv;
     bool inv_all;
     struct { uint64_t a, l; } inv[INV_QUEUE];
+
+    /* Binary translation (cpu/jit/). */
+    enum cpu_jit_mode jit_mode;
+    uint32_t jit_threshold;     /* runs of a block before it is translated */
+    struct jit_arena jit_arena;
+    struct cpu_jit_stats jit_stats;
+    /* jit=verify: guest writes go through phys_write and are journaled
+     * there so a block can be run twice from the same state. */
+    bool no_fast_writes;
+    struct journal *journal;        /* recording now (else NULL) */
+    struct journal *journal_buf;    /* two: the interpreter's run, the translation's */
+    struct block *jit_failed;       /* jit=verify: the block that differed */
+    uint64_t code_pages_dropped;    /* self-modifying code seen (jit=verify) */
+};
+
+/* ---- binary translation (cpu/jit/jit.c, cpu/jit/verify.c) ---- */
+jit_fn jit_code_for(struct cpu *c, struct block *b);
+/* Runs b's instructions in the interpreter from c->rip; returns how many
+ * it retired (exec.c). */
+uint32_t interp_block(struct cpu *c, struct block *b);
+/* jit=verify: runs b in the interpreter, undoes it, runs f, compares. */
+void jit_verify_block(struct cpu *c, struct block *b, jit_fn f);
+
+/* Guest-physical writes of one block run (jit=verify), with the values
+ * they replaced so the run can be undone. */
+#define JOURNAL_MAX 4096
+struct journal {
+    unsigned n;
+    bool overflow;          /* more writes than fit: cannot undo */
+    bool io;                /* MMIO touched: cannot run twice */
+    struct { uint64_t paddr, oldv, newv; uint8_t sz; } e[JOURNAL_MAX];
 };
 
 /* ---- exceptions (exec.c) ---- */
@@ -491,6 +534,8 @@ unsigned decode_insn(struct cpu *c, struct insn *out, const uint8_t *bytes, unsi
 
 /* Picks a size-specialised copy of a hot handler (ops_int.c). */
 insn_fn ops_specialize(insn_fn fn, unsigned opsz, bool mem);
+/* The generic handler a specialised copy was made from (or fn itself). */
+insn_fn ops_generic(insn_fn fn);
 
 /* ---- handlers referenced by the decode tables ---- */
 #define H(name) void name(struct cpu *c, const struct insn *i)

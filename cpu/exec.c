@@ -201,6 +201,8 @@ static void block_unlink(struct cpu *c, struct block *b, uint64_t except_page)
     }
     if (b == c->cur_block && c->cur)
         c->cur_end = c->cur + 1;    /* finish the current insn, then re-decode */
+    if (b->nlinks)
+        jit_unlink_block(c, b);
     b->free_next = c->free_list;
     c->free_list = b;
 }
@@ -215,6 +217,7 @@ void code_page_written(struct cpu *c, uint64_t ppage)
     struct code_page *p = *pp;
     if (!p)
         return;
+    c->code_pages_dropped++;
     *pp = p->next;
     struct block *b = p->head;
     while (b) {
@@ -233,6 +236,7 @@ static void free_deferred(struct cpu *c)
     while (c->free_list) {
         struct block *b = c->free_list;
         c->free_list = b->free_next;
+        free(b->links);
         free(b);
     }
 }
@@ -324,6 +328,7 @@ static struct block *translate(struct cpu *c, uint64_t lin, uint64_t phys, uint3
     uint64_t page2 = ~0ULL;
     unsigned n = 0, bytes = 0;
     uint64_t first_page = phys & ~0xfffULL;
+    bool last_end = false;
     /* 16-bit code wraps IP at 64 KiB: do not let a block run past it. */
     uint64_t ip_room = (key & (MODE_CS32 | MODE_64)) ? ~0ULL : 0x10000 - (c->rip & 0xffff);
 
@@ -378,6 +383,7 @@ static struct block *translate(struct cpu *c, uint64_t lin, uint64_t phys, uint3
         n++;
         bytes += len;
         pc += len;
+        last_end = end;
         if (end || crosses || bytes >= ip_room)
             break;
         if ((pc & ~0xfffULL) != (lin & ~0xfffULL))
@@ -400,6 +406,13 @@ static struct block *translate(struct cpu *c, uint64_t lin, uint64_t phys, uint3
     b->free_next = NULL;
     b->succ[0] = b->succ[1] = NULL;
     b->succ_epoch = 0;
+    b->jit_code = NULL;
+    b->jit_gen = 0;
+    b->jit_hits = 0;
+    b->jit_fail = 0;
+    b->last_ends = last_end;
+    b->nlinks = b->links_cap = 0;
+    b->links = NULL;
     unsigned h = block_hash(phys, key);
     b->hash_next = c->bhash[h];
     c->bhash[h] = b;
@@ -487,11 +500,25 @@ static bool take_events(struct cpu *c)
 
 static void process_invalidations(struct cpu *c);
 
+uint32_t interp_block(struct cpu *c, struct block *b)
+{
+    const struct insn *i = b->insns;
+    c->cur_end = b->insns + b->ninsn;
+    while (i < c->cur_end) {
+        c->cur = i;
+        c->next_rip = c->rip + i->len;
+        i->fn(c, i);
+        c->rip = c->next_rip;
+        i++;
+    }
+    return (uint32_t)(i - b->insns);
+}
+
 enum cpu_stop cpu_run(struct cpu *c, uint64_t budget, _Atomic int *exit_request)
 {
     c->stop = -1;
     c->budget_end = c->icount + budget;
-    c->exit_req = exit_request;
+    c->exit_req = exit_request ? exit_request : &c->no_exit_req;
     int r = setjmp(c->jb);
     if (r) {
         if (c->cur_block && c->cur) {
@@ -554,19 +581,28 @@ enum cpu_stop cpu_run(struct cpu *c, uint64_t budget, _Atomic int *exit_request)
             c->recent[c->recent_pos++ & 15] = b->lin_pc;
         }
         c->cur_block = b;
-        const struct insn *i = b->insns;
         /* Single-step (TF at the start of an instruction): run one
          * instruction, then the #DB trap (SDM vol. 3, 17.3.1.4). */
         const bool tf = c->eflags & RFLAGS_TF;
-        c->cur_end = tf ? b->insns + 1 : b->insns + b->ninsn;
-        while (i < c->cur_end) {
-            c->cur = i;
-            c->next_rip = c->rip + i->len;
-            i->fn(c, i);
+        jit_fn f = NULL;
+        if (c->jit_mode != CPU_JIT_OFF && likely(!tf && !b->uncached))
+            f = jit_code_for(c, b);
+        if (f) {
+            if (c->jit_mode == CPU_JIT_VERIFY)
+                jit_verify_block(c, b, f);
+            else
+                f(c);
+            b = c->cur_block;       /* the last block of a chained run */
+        } else if (tf) {
+            c->cur_end = b->insns + 1;
+            c->cur = b->insns;
+            c->next_rip = c->rip + b->insns->len;
+            b->insns->fn(c, b->insns);
             c->rip = c->next_rip;
-            i++;
+            c->icount++;
+        } else {
+            c->icount += interp_block(c, b);
         }
-        c->icount += (uint64_t)(i - b->insns);
         c->cur = NULL;
         c->cur_block = NULL;
         if (likely(!b->uncached)) {
@@ -598,6 +634,7 @@ struct cpu *cpu_new(const struct cpu_bus *bus)
     c->bus = bus;
     c->delivering = -1;
     c->a20_mask = ~0ULL;
+    c->jit_arena.fd = -1;
     pthread_mutex_init(&c->inv_lock, NULL);
     tlb_flush(c);
     struct x86_state s;
@@ -621,10 +658,13 @@ void cpu_free(struct cpu *c)
         while (c->bhash[h]) {
             struct block *b = c->bhash[h];
             c->bhash[h] = b->hash_next;
+            free(b->links);
             free(b);
         }
     }
     free_deferred(c);
+    jit_arena_free(&c->jit_arena);
+    free(c->journal_buf);
     pthread_mutex_destroy(&c->inv_lock);
     free(c);
 }
@@ -916,4 +956,61 @@ unsigned cpu_classify(const uint8_t *bytes, unsigned len, int bits, enum pg_clas
     if (n && (in.fn == op_ud || in.fn == op_gp0))
         return 0;
     return n;
+}
+
+bool cpu_jit_available(void)
+{
+    return jit_backend_available();
+}
+
+int cpu_set_jit(struct cpu *c, enum cpu_jit_mode mode, size_t cache_bytes)
+{
+    if (mode == CPU_JIT_OFF) {
+        c->jit_mode = CPU_JIT_OFF;
+        c->no_fast_writes = false;
+        tlb_flush(c);
+        return 0;
+    }
+    if (!jit_backend_available())
+        return -1;
+    if (!cache_bytes)
+        cache_bytes = CPU_JIT_DEFAULT_CACHE;
+    if (c->jit_arena.rw && c->jit_arena.size != cache_bytes)
+        jit_arena_free(&c->jit_arena);
+    if (!c->jit_arena.rw && jit_arena_init(&c->jit_arena, cache_bytes) < 0)
+        return -1;
+    if (mode == CPU_JIT_VERIFY && !c->journal_buf) {
+        c->journal_buf = calloc(2, sizeof(*c->journal_buf));
+        if (!c->journal_buf)
+            return -1;
+    }
+    c->jit_mode = mode;
+    /* Blocks that ran a few times are worth translating; code that runs
+     * once (firmware, boot) stays in the interpreter. jit=verify
+     * translates at once so that everything is checked. */
+    c->jit_threshold = mode == CPU_JIT_VERIFY ? 1 : 2;
+    /* jit=verify journals every guest write: no direct TLB writes. */
+    c->no_fast_writes = mode == CPU_JIT_VERIFY;
+    tlb_flush(c);
+    return 0;
+}
+
+bool cpu_jit_failed_block(const struct cpu *c, uint64_t *lin, unsigned *guest_len,
+                          const uint8_t **host, unsigned *host_len)
+{
+    const struct block *b = c->jit_failed;
+    if (!b)
+        return false;
+    *lin = b->lin_pc;
+    *guest_len = b->bytes;
+    *host = (const uint8_t *)b->jit_code;
+    *host_len = b->jit_size;
+    return true;
+}
+
+void cpu_get_jit_stats(const struct cpu *c, struct cpu_jit_stats *s)
+{
+    *s = c->jit_stats;
+    s->cache_size = c->jit_arena.size;
+    s->cache_used = c->jit_arena.used;
 }

@@ -64,6 +64,8 @@ uint64_t phys_read(struct cpu *c, uint64_t paddr, unsigned sz)
     uint8_t *p = ram_page(c, paddr, false);
     if (p)
         return ld_host((uintptr_t)(p + (paddr & 0xfff)), sz);
+    if (unlikely(c->journal))
+        c->journal->io = true;
     return c->bus->mmio_read(c->bus->opaque, paddr, sz) & szmask(sz);
 }
 
@@ -76,6 +78,20 @@ void phys_write(struct cpu *c, uint64_t paddr, unsigned sz, uint64_t v)
     }
     code_write_check(c, paddr, sz);
     uint8_t *p = ram_page(c, paddr, true);
+    if (unlikely(c->journal)) {
+        struct journal *j = c->journal;
+        if (!p)
+            j->io = true;
+        else if (j->n >= JOURNAL_MAX)
+            j->overflow = true;
+        else {
+            j->e[j->n].paddr = paddr;
+            j->e[j->n].sz = (uint8_t)sz;
+            j->e[j->n].oldv = ld_host((uintptr_t)(p + (paddr & 0xfff)), sz);
+            j->e[j->n].newv = v & szmask(sz);
+            j->n++;
+        }
+    }
     if (p)
         st_host((uintptr_t)(p + (paddr & 0xfff)), sz, v);
     else
@@ -90,8 +106,15 @@ static uint64_t pte_read(struct cpu *c, uint64_t paddr, bool pae)
 
 static void pte_set_bits(struct cpu *c, uint64_t paddr, bool pae, uint64_t old, uint64_t bits)
 {
-    if ((old & bits) != bits)
+    if ((old & bits) != bits) {
+        /* Accessed/dirty bits are sticky and a walk may or may not happen
+         * depending on what the TLB holds: jit=verify neither undoes nor
+         * compares them. */
+        struct journal *j = c->journal;
+        c->journal = NULL;
         phys_write(c, paddr, pae ? 8 : 4, old | bits);
+        c->journal = j;
+    }
 }
 
 NORETURN static void page_fault(struct cpu *c, uint64_t lin, uint32_t err)
@@ -255,7 +278,7 @@ static void tlb_fill(struct cpu *c, uint64_t lin, int acc)
         t->tag_x = lpage;
     /* Writes get a host pointer only if the page is writable RAM (not ROM),
      * its dirty bit is set, and it holds no decoded code. */
-    if (w && !is_code_page(c, ppage)) {
+    if (w && !c->no_fast_writes && !is_code_page(c, ppage)) {
         uint8_t *hw = ram_page(c, ppage, true);
         if (hw == host)
             t->tag_w = lpage;

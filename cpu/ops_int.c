@@ -1359,3 +1359,20 @@ insn_fn ops_specialize(insn_fn fn, unsigned opsz, bool mem)
             return specs[k].v[mem][opsz == 8];
     return fn;
 }
+
+/* The table entry a specialised copy stands for (the JIT recognises
+ * instructions by their generic handler and reads size and form from the
+ * insn). Not on any hot path: translation only. */
+insn_fn ops_generic(insn_fn fn)
+{
+    for (size_t k = 0; k < sizeof(specs) / sizeof(specs[0]); k++)
+        for (int m = 0; m < 2; m++)
+            for (int w = 0; w < 2; w++)
+                if (specs[k].v[m][w] == fn)
+                    return specs[k].gen;
+    for (size_t k = 0; k < sizeof(specs1) / sizeof(specs1[0]); k++)
+        for (int m = 0; m < 2; m++)
+            if (specs1[k].v[m] == fn)
+                return specs1[k].gen;
+    return fn;
+}

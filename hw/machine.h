@@ -61,6 +61,7 @@ struct machine_config {
 #define DBG_GUEST_ERRORS (1u << 6)
 #define DBG_POST    (1u << 7)   /* port 0x80 POST codes */
 #define DBG_BOOT    (1u << 8)   /* boot stopwatch marks */
+#define DBG_OUT_ASM (1u << 9)   /* host code of each translated block (tcg JIT) */
 
 enum machine_request {
     REQ_NONE = 0,

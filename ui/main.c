@@ -124,6 +124,7 @@ static const struct dbg_item dbg_items[] = {
     {"unimp", DBG_UNIMP, "log accesses to unclaimed ports and MMIO"},
     {"int", DBG_INT, "log interrupts and exceptions"},
     {"in_asm", DBG_IN_ASM, "show guest code as it is translated (tcg)"},
+    {"out_asm", DBG_OUT_ASM, "show the host code the JIT made of each block (tcg)"},
     {"exec", DBG_EXEC, "trace each executed block (tcg)"},
     {"cpu", DBG_CPU, "show CPU state before each block (tcg)"},
     {"guest_errors", DBG_GUEST_ERRORS, "log guest mistakes (bad register values)"},
@@ -595,8 +596,11 @@ int main(int argc, char **argv)
             return 1;
 
     int status = machine_run(&m);
-    if (cfg.debug_mask & DBG_STATS)
+    if (cfg.debug_mask & DBG_STATS) {
         stats_print(&m.stats, m.log);
+        if (ops->print_stats)
+            ops->print_stats(&m, m.log);
+    }
     chardev_restore_terminal();
     machine_destroy(&m);
     for (int d = 0; d < PC_PCI_MAX_DISKS; d++)

@@ -1,0 +1,895 @@
+/* x86-64 host backend: a decoded block becomes one host function.
+ *
+ * Every instruction the backend does not inline becomes a direct call to
+ * its interpreter handler with its struct insn (call-threaded code, no
+ * dispatch loop); the ones it inlines operate on struct cpu in memory with
+ * the same lazy-flag representation as the interpreter, so the state at
+ * any helper call, exit or fault is exactly the interpreter's. The worked
+ * example of the emitted code is in cpu/jit/README.md.
+ *
+ * Registers inside a block: rbx = struct cpu *, r12 = c->cur_end at entry
+ * (a handler that ends the block early moves it), r13 = RIP of the block's
+ * first instruction, r14 = &b->insns[0]. RAX, RCX, RDX, RSI, RDI, R8-R11
+ * are scratch. */
+#include "cpu/jit/jit.h"
+#include "cpu/cpu_int.h"
+#include <stddef.h>
+
+#if defined(__x86_64__)
+
+enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
+
+struct em {
+    uint8_t *p, *start, *end;
+    uint8_t *exec;          /* where start will run */
+    int over;
+};
+
+static void e8(struct em *e, unsigned v)
+{
+    if (e->p < e->end)
+        *e->p++ = (uint8_t)v;
+    else
+        e->over = 1;
+}
+static void e32(struct em *e, uint32_t v)
+{
+    for (int k = 0; k < 4; k++)
+        e8(e, (v >> (8 * k)) & 0xff);
+}
+static void e64(struct em *e, uint64_t v)
+{
+    e32(e, (uint32_t)v);
+    e32(e, (uint32_t)(v >> 32));
+}
+static size_t pos(const struct em *e)
+{
+    return (size_t)(e->p - e->start);
+}
+
+/* REX prefix when needed: w = 64-bit operand, r/x/b = register numbers. */
+static void rex(struct em *e, int w, int r, int x, int b, int force)
+{
+    unsigned v = 0x40 | (w ? 8 : 0) | ((r >> 3) & 1) << 2 | ((x >> 3) & 1) << 1 | ((b >> 3) & 1);
+    if (v != 0x40 || force)
+        e8(e, v);
+}
+
+static void opc(struct em *e, unsigned op)
+{
+    if (op > 0xff)
+        e8(e, op >> 8);
+    e8(e, op & 0xff);
+}
+
+/* op reg, [base + disp] (or the reverse, per opcode). */
+static void op_mem(struct em *e, int w, unsigned op, int reg, int base, int32_t disp)
+{
+    rex(e, w, reg, 0, base, 0);
+    opc(e, op);
+    unsigned mod = (disp == 0 && (base & 7) != RBP) ? 0 : (disp >= -128 && disp <= 127) ? 1 : 2;
+    e8(e, mod << 6 | (reg & 7) << 3 | (base & 7));
+    if ((base & 7) == RSP)
+        e8(e, 0x24);
+    if (mod == 1)
+        e8(e, (uint8_t)disp);
+    else if (mod == 2)
+        e32(e, (uint32_t)disp);
+}
+
+/* op reg, rm (both registers). */
+static void op_rr(struct em *e, int w, unsigned op, int reg, int rm)
+{
+    rex(e, w, reg, 0, rm, 0);
+    opc(e, op);
+    e8(e, 0xc0 | (reg & 7) << 3 | (rm & 7));
+}
+
+static void mov_load(struct em *e, int w, int reg, int base, int32_t disp)
+{
+    op_mem(e, w, 0x8b, reg, base, disp);
+}
+static void mov_store(struct em *e, int w, int reg, int base, int32_t disp)
+{
+    op_mem(e, w, 0x89, reg, base, disp);
+}
+static void lea(struct em *e, int reg, int base, int32_t disp)
+{
+    op_mem(e, 1, 0x8d, reg, base, disp);
+}
+static void mov_rr(struct em *e, int w, int dst, int src)
+{
+    op_rr(e, w, 0x89, src, dst);
+}
+static void mov_imm(struct em *e, int reg, uint64_t v)
+{
+    if (v <= 0xffffffffull) {
+        rex(e, 0, 0, 0, reg, 0);
+        e8(e, 0xb8 + (reg & 7));
+        e32(e, (uint32_t)v);
+    } else if ((int64_t)v == (int32_t)v) {
+        rex(e, 1, 0, 0, reg, 0);
+        e8(e, 0xc7);
+        e8(e, 0xc0 | (reg & 7));
+        e32(e, (uint32_t)v);
+    } else {
+        rex(e, 1, 0, 0, reg, 0);
+        e8(e, 0xb8 + (reg & 7));
+        e64(e, v);
+    }
+}
+/* mov dword/qword [base+disp], imm32 (sign-extended for qword). */
+static void mov_store_imm(struct em *e, int w, int base, int32_t disp, uint32_t imm)
+{
+    op_mem(e, w, 0xc7, 0, base, disp);
+    e32(e, imm);
+}
+
+static void call_abs(struct em *e, const void *fn)
+{
+    uint8_t *at = e->exec + pos(e) + 5;
+    int64_t rel = (int64_t)((intptr_t)fn - (intptr_t)at);
+    if (rel == (int32_t)rel) {
+        e8(e, 0xe8);
+        e32(e, (uint32_t)(int32_t)rel);
+    } else {
+        mov_imm(e, RAX, (uint64_t)(uintptr_t)fn);
+        e8(e, 0xff);
+        e8(e, 0xd0);        /* call rax */
+    }
+}
+
+/* jcc rel32 / jmp rel32 with the target patched later. */
+static size_t jcc_fwd(struct em *e, unsigned cc)
+{
+    e8(e, 0x0f);
+    e8(e, 0x80 | cc);
+    e32(e, 0);
+    return pos(e);
+}
+static size_t jmp_fwd(struct em *e)
+{
+    e8(e, 0xe9);
+    e32(e, 0);
+    return pos(e);
+}
+static void patch(struct em *e, size_t after, size_t target)
+{
+    if (e->over)
+        return;
+    int32_t rel = (int32_t)((int64_t)target - (int64_t)after);
+    memcpy(e->start + after - 4, &rel, 4);
+}
+
+#define CC_E  0x4
+#define CC_NE 0x5
+
+#define OFF(f) ((int32_t)offsetof(struct cpu, f))
+#define GPR(r) (OFF(gpr) + 8 * (int32_t)(r))
+
+/* Pending exits: (jump to patch, instructions retired). */
+struct exits {
+    size_t at[BLOCK_MAX_INSNS * 2 + 2];
+    uint32_t n[BLOCK_MAX_INSNS * 2 + 2];
+    unsigned count;
+};
+
+static void add_exit(struct exits *x, size_t at, uint32_t n)
+{
+    if (x->count < sizeof(x->at) / sizeof(x->at[0])) {
+        x->at[x->count] = at;
+        x->n[x->count] = n;
+        x->count++;
+    }
+}
+
+/* ---- inline forms ---- */
+
+static insn_fn generic_of(const struct insn *i)
+{
+    return ops_generic(i->fn);
+}
+
+/* ---- memory operands (64-bit code) ---- */
+
+/* Effective address of i's memory operand into RSI (off = offset of the
+ * instruction in the block from r13). 0 when the form is not handled. */
+static int emit_ea(struct em *e, const struct insn *i, uint32_t off)
+{
+    if (i->adsz != 8)
+        return 0;
+    int64_t disp = i->disp;
+    if (i->base == REG_RIP) {
+        int64_t d = (int64_t)off + i->len + disp;
+        if (d != (int32_t)d)
+            return 0;
+        lea(e, RSI, R13, (int32_t)d);
+        return i->index == NOREG;       /* no index with RIP-relative */
+    }
+    if (disp != (int32_t)disp)
+        return 0;
+    if (i->base != NOREG) {
+        mov_load(e, 1, RSI, RBX, GPR(i->base));
+        if (disp)
+            op_mem(e, 1, 0x8d, RSI, RSI, (int32_t)disp);    /* lea rsi, [rsi+disp] */
+    } else {
+        mov_imm(e, RSI, (uint64_t)disp);
+    }
+    if (i->index != NOREG) {
+        mov_load(e, 1, RAX, RBX, GPR(i->index));
+        if (i->scale) {
+            rex(e, 1, 0, 0, RAX, 0);
+            e8(e, 0xc1); e8(e, 0xe0); e8(e, i->scale);      /* shl rax, scale */
+        }
+        op_rr(e, 1, 0x01, RAX, RSI);                         /* add rsi, rax */
+    }
+    return 1;
+}
+
+/* Linear address (RSI, from emit_ea) → host address in RSI through the
+ * soft TLB, or a jump to the slow path (recorded in *miss). 64-bit mode:
+ * segments other than FS and GS have base 0 and no limit. */
+static void emit_tlb(struct em *e, int seg, unsigned sz, int write, unsigned mmu_idx,
+                     size_t *miss, int *nmiss)
+{
+    if (seg == SEG_FS || seg == SEG_GS)
+        op_mem(e, 1, 0x03, RSI, RBX, OFF(sbase) + 8 * seg);  /* add rsi, [sbase] */
+    mov_rr(e, 1, RAX, RSI);
+    rex(e, 1, 0, 0, RAX, 0); e8(e, 0xc1); e8(e, 0xe8); e8(e, 12);      /* shr rax, 12 */
+    e8(e, 0x25); e32(e, TLB_SIZE - 1);                                  /* and eax, mask */
+    /* rax *= sizeof(struct tlb_entry) (40) */
+    e8(e, 0x48); e8(e, 0x8d); e8(e, 0x04); e8(e, 0x80);                 /* lea rax, [rax+rax*4] */
+    rex(e, 1, 0, 0, RAX, 0); e8(e, 0xc1); e8(e, 0xe0); e8(e, 3);       /* shl rax, 3 */
+    op_rr(e, 1, 0x01, RBX, RAX);                                        /* add rax, rbx */
+    lea(e, RDX, RSI, (int32_t)(sz - 1));
+    rex(e, 1, 0, 0, RDX, 0); e8(e, 0x81); e8(e, 0xe2); e32(e, 0xfffff000u);   /* and rdx, ~0xfff */
+    const int32_t ent = OFF(tlb) + (int32_t)(mmu_idx * TLB_SIZE * sizeof(struct tlb_entry));
+    const int32_t tag = write ? (int32_t)offsetof(struct tlb_entry, tag_w)
+                              : (int32_t)offsetof(struct tlb_entry, tag_r);
+    op_mem(e, 1, 0x3b, RDX, RAX, ent + tag);                            /* cmp rdx, [tag] */
+    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
+    op_mem(e, 1, 0x03, RSI, RAX, ent + (int32_t)offsetof(struct tlb_entry, addend)); /* add rsi, [addend] */
+}
+
+/* Loads sz bytes at [rsi] into ecx/rcx, zero- or sign-extended. */
+static void emit_ld(struct em *e, unsigned sz, int sign)
+{
+    switch (sz) {
+    case 1: op_mem(e, 1, sign ? 0x0fbe : 0x0fb6, RCX, RSI, 0); break;
+    case 2: op_mem(e, 1, sign ? 0x0fbf : 0x0fb7, RCX, RSI, 0); break;
+    case 4: if (sign) op_mem(e, 1, 0x63, RCX, RSI, 0); else op_mem(e, 0, 0x8b, RCX, RSI, 0); break;
+    default: op_mem(e, 1, 0x8b, RCX, RSI, 0); break;
+    }
+}
+/* Stores cl/cx/ecx/rcx at [rsi]. */
+static void emit_st(struct em *e, unsigned sz)
+{
+    switch (sz) {
+    case 1: op_mem(e, 0, 0x88, RCX, RSI, 0); break;
+    case 2: e8(e, 0x66); op_mem(e, 0, 0x89, RCX, RSI, 0); break;
+    case 4: op_mem(e, 0, 0x89, RCX, RSI, 0); break;
+    default: op_mem(e, 1, 0x89, RCX, RSI, 0); break;
+    }
+}
+
+/* Memory forms, 64-bit code only. Every check comes before the first
+ * architectural write, so a miss can hand the whole instruction to its
+ * handler. Returns 1 when emitted. */
+static int emit_mem(struct em *e, const struct block *b, const struct insn *i, uint32_t off,
+                    size_t *miss, int *nmiss)
+{
+    if (!(b->mode & MODE_64))
+        return 0;
+    const unsigned mmu = (b->mode >> 8) & 1;
+    insn_fn g = generic_of(i);
+    const unsigned sz = i->opsz;
+    if (g == op_push_r && sz == 8 && i->reg < 16) {
+        mov_load(e, 1, RSI, RBX, GPR(R_ESP));
+        lea(e, RSI, RSI, -8);
+        mov_rr(e, 1, R8, RSI);
+        emit_tlb(e, SEG_SS, 8, 1, mmu, miss, nmiss);
+        mov_load(e, 1, RCX, RBX, GPR(i->reg));
+        emit_st(e, 8);
+        mov_store(e, 1, R8, RBX, GPR(R_ESP));
+        return 1;
+    }
+    if (g == op_pop_r && sz == 8 && i->reg < 16) {
+        mov_load(e, 1, RSI, RBX, GPR(R_ESP));
+        mov_rr(e, 1, R8, RSI);
+        emit_tlb(e, SEG_SS, 8, 0, mmu, miss, nmiss);
+        emit_ld(e, 8, 0);
+        lea(e, R8, R8, 8);
+        mov_store(e, 1, R8, RBX, GPR(R_ESP));
+        mov_store(e, 1, RCX, RBX, GPR(i->reg));
+        return 1;
+    }
+    if (i->mod3)
+        return 0;
+    if (g == op_lea) {
+        if (sz != 8 && sz != 4)
+            return 0;
+        if (i->reg >= 16 || !emit_ea(e, i, off))
+            return 0;
+        mov_store(e, 1, RSI, RBX, GPR(i->reg));
+        if (sz == 4)
+            mov_store_imm(e, 0, RBX, GPR(i->reg) + 4, 0);
+        return 1;
+    }
+    int load = 0, store = 0, sign = 0;
+    unsigned msz = sz;
+    if (g == op_mov_GE) load = 1;
+    else if (g == op_mov_EG || g == op_mov_EI) store = 1;
+    else if (g == op_movzx8) { load = 1; msz = 1; }
+    else if (g == op_movzx16) { load = 1; msz = 2; }
+    else if (g == op_movsx8) { load = 1; msz = 1; sign = 1; }
+    else if (g == op_movsx16) { load = 1; msz = 2; sign = 1; }
+    else if (g == op_movsxd) { load = 1; msz = 4; sign = sz == 8; }
+    else return 0;
+    if (sz != 8 && sz != 4 && !(sz == 1 && (g == op_mov_GE || g == op_mov_EG || g == op_mov_EI)))
+        return 0;
+    if (i->reg >= 16 && !(store && g == op_mov_EI))
+        return 0;
+    if (!emit_ea(e, i, off))
+        return 0;
+    emit_tlb(e, i->seg, msz, store, mmu, miss, nmiss);
+    if (load) {
+        emit_ld(e, msz, sign);
+        if (sz == 1) {
+            /* byte register: merge into the low byte */
+            op_mem(e, 0, 0x88, RCX, RBX, GPR(i->reg));   /* mov [gpr], cl */
+        } else {
+            if (sz == 4 && sign)
+                mov_rr(e, 0, RCX, RCX);                     /* 32-bit result zero-extends */
+            mov_store(e, 1, RCX, RBX, GPR(i->reg));
+        }
+    } else {
+        if (g == op_mov_EI)
+            mov_imm(e, RCX, sz == 8 ? i->imm : (uint32_t)i->imm);
+        else
+            mov_load(e, sz == 8, RCX, RBX, GPR(i->reg));
+        emit_st(e, msz);
+    }
+    return 1;
+}
+
+/* Loads a register operand of sz bytes (zero-extended) into host reg h. */
+static void ld_gpr(struct em *e, int h, unsigned r, unsigned sz)
+{
+    switch (sz) {
+    case 1: op_mem(e, 0, 0x0fb6, h, RBX, GPR(r)); break;
+    case 2: op_mem(e, 0, 0x0fb7, h, RBX, GPR(r)); break;
+    case 4: mov_load(e, 0, h, RBX, GPR(r)); break;
+    default: mov_load(e, 1, h, RBX, GPR(r)); break;
+    }
+}
+/* Writes host reg h to a guest register with x86's partial-write rules
+ * (8/16-bit writes merge, 32-bit writes zero-extend). */
+static void st_gpr(struct em *e, int h, unsigned r, unsigned sz)
+{
+    switch (sz) {
+    case 1: rex(e, 0, h, 0, RBX, h >= 4); opc(e, 0x88); e8(e, 0x80 | (h & 7) << 3 | RBX);
+            e32(e, (uint32_t)GPR(r)); break;
+    case 2: e8(e, 0x66); op_mem(e, 0, 0x89, h, RBX, GPR(r)); break;
+    case 4: mov_rr(e, 0, h, h); mov_store(e, 1, h, RBX, GPR(r)); break;
+    default: mov_store(e, 1, h, RBX, GPR(r)); break;
+    }
+}
+
+/* Host op r/m, r at a guest size (flags come out at that size). */
+static void op_sized(struct em *e, unsigned sz, unsigned op, int reg, int rm)
+{
+    if (sz == 2)
+        e8(e, 0x66);
+    rex(e, sz == 8, reg, 0, rm, sz == 1 && (reg >= 4 || rm >= 4));
+    opc(e, sz == 1 ? op - 1 : op);
+    e8(e, 0xc0 | (reg & 7) << 3 | (rm & 7));
+}
+
+/* ALU (ADD SUB CMP AND OR XOR TEST), MOVSXD and MOVZX/MOVSX between
+ * registers, with an immediate, or with a memory operand (64-bit code). The
+ * host instruction does the arithmetic, so afterwards the host flags are
+ * the guest's for that size: *hostflags tells the caller a following
+ * Jcc/SETcc/CMOVcc may use them. The lazy-flag fields are written as the
+ * interpreter writes them. Returns 1 when emitted. */
+static int emit_alu(struct em *e, const struct block *b, const struct insn *i, uint32_t off,
+                    size_t *miss, int *nmiss, int *hostflags)
+{
+    const unsigned sz = i->opsz;
+    insn_fn g = generic_of(i);
+    const int m64 = (b->mode & MODE_64) != 0;
+    const unsigned mmu = (b->mode >> 8) & 1;
+    /* register moves */
+    if ((g == op_mov_EG || g == op_mov_GE) && i->mod3 && sz != 2) {
+        unsigned dst = g == op_mov_EG ? i->rm : i->reg, src = g == op_mov_EG ? i->reg : i->rm;
+        if (dst >= 16 || src >= 16)
+            return 0;
+        ld_gpr(e, RAX, src, sz);
+        st_gpr(e, RAX, dst, sz);
+        return 1;
+    }
+    if ((g == op_mov_rI || (g == op_mov_EI && i->mod3)) && sz != 2) {
+        unsigned dst = g == op_mov_rI ? i->reg : i->rm;
+        if (dst >= 16)
+            return 0;
+        uint64_t v = i->imm & szmask(sz);
+        if (sz == 8 && (int64_t)v == (int32_t)v) {
+            mov_store_imm(e, 1, RBX, GPR(dst), (uint32_t)v);
+        } else {
+            mov_imm(e, RAX, v);
+            st_gpr(e, RAX, dst, sz);
+        }
+        return 1;
+    }
+    if (g == op_movsxd && i->mod3 && i->reg < 16 && i->rm < 16) {
+        if (sz == 8)
+            op_mem(e, 1, 0x63, RAX, RBX, GPR(i->rm));           /* movsxd rax, [gpr] */
+        else
+            mov_load(e, 0, RAX, RBX, GPR(i->rm));
+        st_gpr(e, RAX, i->reg, sz == 8 ? 8 : 4);
+        return 1;
+    }
+    if ((g == op_movzx8 || g == op_movzx16 || g == op_movsx8 || g == op_movsx16) && i->mod3 &&
+        (sz == 4 || sz == 8) && i->reg < 16 && i->rm < 16) {
+        unsigned op = g == op_movzx8 ? 0x0fb6 : g == op_movzx16 ? 0x0fb7 : g == op_movsx8 ? 0x0fbe : 0x0fbf;
+        op_mem(e, sz == 8, op, RAX, RBX, GPR(i->rm));
+        st_gpr(e, RAX, i->reg, sz);
+        return 1;
+    }
+
+    enum cc_op ccop;
+    unsigned hop;           /* host op r/m, r (32/64-bit form) */
+    int wb = 1, form;       /* form: 0 EG, 1 GE, 2 EI, 3 AI */
+#define ALU_CASE(name, cc, h, w)                                                    \
+    if (g == op_##name##_EG) { form = 0; ccop = cc; hop = h; wb = w; } else        \
+    if (g == op_##name##_GE) { form = 1; ccop = cc; hop = h; wb = w; } else        \
+    if (g == op_##name##_EI) { form = 2; ccop = cc; hop = h; wb = w; } else        \
+    if (g == op_##name##_AI) { form = 3; ccop = cc; hop = h; wb = w; } else
+    ALU_CASE(add, CC_ADD, 0x01, 1)
+    ALU_CASE(sub, CC_SUB, 0x29, 1)
+    ALU_CASE(cmp, CC_SUB, 0x29, 0)
+    ALU_CASE(and, CC_LOGIC, 0x21, 1)
+    ALU_CASE(or, CC_LOGIC, 0x09, 1)
+    ALU_CASE(xor, CC_LOGIC, 0x31, 1)
+    if (g == op_test_EG) { form = 0; ccop = CC_LOGIC; hop = 0x21; wb = 0; } else
+    if (g == op_test_EI) { form = 2; ccop = CC_LOGIC; hop = 0x21; wb = 0; } else
+    if (g == op_test_AI) { form = 3; ccop = CC_LOGIC; hop = 0x21; wb = 0; } else
+        return 0;
+#undef ALU_CASE
+    if (sz == 2)
+        return 0;
+    /* operands: a (destination side) in RAX, b in RCX */
+    const int e_is_mem = form != 3 && !i->mod3;
+    unsigned ereg = i->mod3 ? i->rm : NOREG;
+    if ((form <= 1 && i->reg >= 16) || (!e_is_mem && form != 3 && ereg >= 16))
+        return 0;
+    if (e_is_mem && !m64)
+        return 0;
+    const int mem_write = e_is_mem && form != 1 && wb;
+    if (e_is_mem) {
+        if (!emit_ea(e, i, off))
+            return 0;
+        emit_tlb(e, i->seg, sz, mem_write, mmu, miss, nmiss);
+    }
+    /* the E operand into RAX (EG/EI/AI) or RCX (GE) */
+    int eh = form == 1 ? RCX : RAX;
+    if (e_is_mem) {
+        emit_ld(e, sz, 0);                  /* into RCX */
+        if (eh == RAX)
+            mov_rr(e, 1, RAX, RCX);
+    } else if (form == 3) {
+        ld_gpr(e, RAX, R_EAX, sz);
+    } else {
+        ld_gpr(e, eh, ereg, sz);
+    }
+    if (form == 0)
+        ld_gpr(e, RCX, i->reg, sz);
+    else if (form == 1)
+        ld_gpr(e, RAX, i->reg, sz);
+    else
+        mov_imm(e, RCX, i->imm & szmask(sz));
+    mov_rr(e, 1, RDX, RAX);
+    op_sized(e, sz, hop, RCX, RDX);             /* rdx = rax op rcx; host flags = guest flags */
+    /* lazy flags, with movs only (they keep the host flags) */
+    if (ccop != CC_LOGIC) {
+        mov_store(e, 1, RAX, RBX, OFF(cc_a));
+        mov_store(e, 1, RCX, RBX, OFF(cc_b));
+    }
+    mov_store(e, 1, RDX, RBX, OFF(cc_res));
+    mov_imm(e, RAX, (uint64_t)ccop | (uint64_t)sz << 32);
+    mov_store(e, 1, RAX, RBX, OFF(cc_op));      /* cc_op and cc_sz together */
+    if (wb) {
+        if (form == 1)
+            st_gpr(e, RDX, i->reg, sz);
+        else if (form == 3)
+            st_gpr(e, RDX, R_EAX, sz);
+        else if (!e_is_mem)
+            st_gpr(e, RDX, ereg, sz);
+        else {
+            mov_rr(e, 1, RCX, RDX);
+            emit_st(e, sz);
+        }
+    }
+    *hostflags = 1;
+    return 1;
+}
+
+/* ---- the block ---- */
+
+static void emit_epilogue(struct em *e)
+{
+    e8(e, 0x48); e8(e, 0x83); e8(e, 0xc4); e8(e, 0x08);   /* add rsp, 8 */
+    e8(e, 0x41); e8(e, 0x5e);                           /* pop r14 */
+    e8(e, 0x41); e8(e, 0x5d);                           /* pop r13 */
+    e8(e, 0x41); e8(e, 0x5c);                           /* pop r12 */
+    e8(e, 0x5b);                                        /* pop rbx */
+    e8(e, 0xc3);
+}
+
+
+int jit_backend_available(void)
+{
+    return 1;
+}
+
+static void emit_call_insn(struct em *e, const struct insn *i, unsigned k, uint32_t off)
+{
+    /* c->cur = i; c->rip, c->next_rip; handler(c, i) */
+    lea(e, RSI, R14, (int32_t)(k * sizeof(struct insn)));
+    mov_store(e, 1, RSI, RBX, OFF(cur));
+    lea(e, RAX, R13, (int32_t)off);
+    mov_store(e, 1, RAX, RBX, OFF(rip));
+    lea(e, RAX, R13, (int32_t)(off + i->len));
+    mov_store(e, 1, RAX, RBX, OFF(next_rip));
+    mov_rr(e, 1, RDI, RBX);
+    call_abs(e, (const void *)i->fn);
+}
+
+/* Whether the block may be followed by the next one without returning to
+ * the run loop: it ends in a near branch, or at a size or page limit.
+ * Anything else that ends a block (far transfers, IRET, INT, HLT, CR
+ * writes, STI, POPF, MOV SS) may change what the loop checks. */
+static int chainable(const struct block *b)
+{
+    if (!b->last_ends)
+        return 1;
+    insn_fn g = generic_of(&b->insns[b->ninsn - 1]);
+    return g == op_jmp_rel || g == op_call_rel || g == op_ret_near || g == op_jmp_E ||
+           g == op_call_E || g == op_loop || g == op_jcxz ||
+#define JCC_IS(n) g == op_jcc##n ||
+           JCC_IS(0) JCC_IS(1) JCC_IS(2) JCC_IS(3) JCC_IS(4) JCC_IS(5) JCC_IS(6) JCC_IS(7)
+           JCC_IS(8) JCC_IS(9) JCC_IS(10) JCC_IS(11) JCC_IS(12) JCC_IS(13) JCC_IS(14) JCC_IS(15)
+#undef JCC_IS
+           0;
+}
+
+/* Leaving the block with the next RIP in RCX (n instructions retired):
+ * store it, count, and go on into the next translation unless the run
+ * loop has something to do. A constant target in the block's own page
+ * (linkable) gets a jump that jit_link patches to enter the target
+ * directly; until then, and for every other target, the jump cache is
+ * looked up inline. */
+static void emit_exit(struct em *e, const struct cpu *c, const struct block *b, uint32_t n,
+                      int chain, int linkable, size_t *ret_sites, int *nret)
+{
+    mov_store(e, 1, RCX, RBX, OFF(rip));
+    op_mem(e, 1, 0x81, 0, RBX, OFF(icount)); e32(e, n);       /* add [icount], n */
+    if (!chain) {
+        ret_sites[(*nret)++] = jmp_fwd(e);
+        return;
+    }
+    /* budget */
+    mov_load(e, 1, RAX, RBX, OFF(icount));
+    op_mem(e, 1, 0x3b, RAX, RBX, OFF(budget_end));          /* cmp rax, [budget_end] */
+    ret_sites[(*nret)++] = jcc_fwd(e, 0x3);                 /* jae */
+    /* exit request, invalidations, NMI */
+    mov_load(e, 1, RAX, RBX, OFF(exit_req));
+    op_mem(e, 0, 0x8b, RAX, RAX, 0);                        /* mov eax, [rax] */
+    op_mem(e, 0, 0x0b, RAX, RBX, OFF(inv_pending));         /* or eax, [inv_pending] */
+    op_mem(e, 0, 0x0b, RAX, RBX, OFF(nmi_pending));
+    ret_sites[(*nret)++] = jcc_fwd(e, CC_NE);
+    /* INTR with IF set */
+    op_mem(e, 0, 0x8b, RAX, RBX, OFF(intr_line));
+    op_rr(e, 0, 0x85, RAX, RAX);                            /* test eax, eax */
+    size_t no_intr = jcc_fwd(e, CC_E);
+    op_mem(e, 0, 0xf7, 0, RBX, OFF(eflags)); e32(e, RFLAGS_IF);  /* test dword [eflags], IF */
+    ret_sites[(*nret)++] = jcc_fwd(e, CC_NE);
+    patch(e, no_intr, pos(e));
+    size_t field = 0;
+    if (linkable)
+        field = jmp_fwd(e);     /* patched by jit_link; falls into the lookup */
+    if (linkable)
+        patch(e, field, pos(e));
+    /* lin = cs_base + rip (truncated outside 64-bit code) */
+    mov_rr(e, 1, RAX, RCX);
+    if (!(b->mode & MODE_64)) {
+        op_mem(e, 1, 0x03, RAX, RBX, OFF(sbase) + 8 * SEG_CS);
+        mov_rr(e, 0, RAX, RAX);
+    }
+    /* h = (lin ^ (lin >> 12)) & (JC_SIZE - 1) */
+    mov_rr(e, 1, RDX, RAX);
+    rex(e, 1, 0, 0, RDX, 0); e8(e, 0xc1); e8(e, 0xea); e8(e, 12);      /* shr rdx, 12 */
+    op_rr(e, 1, 0x31, RAX, RDX);                                        /* xor rdx, rax */
+    e8(e, 0x81); e8(e, 0xe2); e32(e, JC_SIZE - 1);                      /* and edx, mask */
+    /* rdx = c->jc[h] */
+    e8(e, 0x48); e8(e, 0x8b); e8(e, 0x94); e8(e, 0xd3); e32(e, (uint32_t)OFF(jc)); /* mov rdx, [rbx+rdx*8+jc] */
+    op_rr(e, 1, 0x85, RDX, RDX);                                        /* test rdx, rdx */
+    ret_sites[(*nret)++] = jcc_fwd(e, CC_E);
+    op_mem(e, 1, 0x3b, RAX, RDX, (int32_t)offsetof(struct block, lin_pc));   /* cmp rax, [lin_pc] */
+    ret_sites[(*nret)++] = jcc_fwd(e, CC_NE);
+    op_mem(e, 0, 0x81, 7, RDX, (int32_t)offsetof(struct block, mode)); e32(e, b->mode); /* cmp dword [mode], key */
+    ret_sites[(*nret)++] = jcc_fwd(e, CC_NE);
+    op_mem(e, 0, 0x81, 7, RDX, (int32_t)offsetof(struct block, jit_gen)); e32(e, c->jit_arena.gen);
+    ret_sites[(*nret)++] = jcc_fwd(e, CC_NE);
+    if (linkable) {
+        /* first time: patch the jump above to enter the target directly */
+        mov_rr(e, 1, RDI, RBX);
+        mov_rr(e, 1, RSI, RDX);
+        mov_imm(e, RDX, (uint64_t)(uintptr_t)(e->exec + field - 4));
+        call_abs(e, (const void *)jit_link);
+    } else {
+        mov_load(e, 1, RAX, RDX, (int32_t)offsetof(struct block, jit_code));
+        lea(e, RAX, RAX, JIT_CHAIN_ENTRY);
+    }
+    e8(e, 0xff); e8(e, 0xe0);                                           /* jmp rax */
+}
+
+/* The fall-through RIP of a 64-bit block is a constant: its linear PC
+ * plus its length. Linkable when in the same page. */
+static int same_page(const struct block *b, uint64_t target)
+{
+    return (b->mode & MODE_64) && (target >> 12) == (b->lin_pc >> 12);
+}
+
+struct slow {
+    size_t at[4];
+    int nat;
+    unsigned k;
+    uint32_t off;
+    size_t resume;
+    int restore_flags;      /* the code after it reads the host flags */
+    int load_rcx;           /* the code after it wants next_rip in RCX */
+};
+
+/* The guest's arithmetic flags, for a slow path that must hand them on in
+ * the host flags (nothing else: DF, TF and IF stay clear for the host). */
+static uint64_t jit_arith_flags(struct cpu *c)
+{
+    return (get_eflags(c) & FLAGS_ARITH) | 2;
+}
+
+static int is_jcc(insn_fn g)
+{
+#define JCC_IS(n) g == op_jcc##n ||
+    return JCC_IS(0) JCC_IS(1) JCC_IS(2) JCC_IS(3) JCC_IS(4) JCC_IS(5) JCC_IS(6) JCC_IS(7)
+           JCC_IS(8) JCC_IS(9) JCC_IS(10) JCC_IS(11) JCC_IS(12) JCC_IS(13) JCC_IS(14) JCC_IS(15) 0;
+#undef JCC_IS
+}
+
+size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8_t *exec_at,
+                             size_t room, int *untranslatable)
+{
+    struct em em = {out, out, out + room, exec_at, 0};
+    struct em *e = &em;
+    struct exits ex = {.count = 0};
+    static __thread struct slow slows[BLOCK_MAX_INSNS];
+    int nslow = 0;
+    size_t rets[32];
+    int nret = 0;
+    *untranslatable = 0;
+    /* Chained execution returns to the run loop only at a check; verify
+     * mode and tracing need the loop at every block. */
+    const int chain = c->jit_mode == CPU_JIT_ON && !c->trace_on;
+
+    /* prologue (JIT_CHAIN_ENTRY bytes) */
+    e8(e, 0x53);                                        /* push rbx */
+    e8(e, 0x41); e8(e, 0x54);                           /* push r12 */
+    e8(e, 0x41); e8(e, 0x55);                           /* push r13 */
+    e8(e, 0x41); e8(e, 0x56);                           /* push r14 */
+    e8(e, 0x48); e8(e, 0x83); e8(e, 0xec); e8(e, 0x08); /* sub rsp, 8 */
+    mov_rr(e, 1, RBX, RDI);
+    if (!e->over && pos(e) != JIT_CHAIN_ENTRY)
+        return 0;
+    /* entry of chained jumps: this block's own registers and cur_block */
+    mov_imm(e, R14, (uint64_t)(uintptr_t)b->insns);
+    lea(e, R12, R14, (int32_t)(b->ninsn * sizeof(struct insn)));
+    mov_store(e, 1, R12, RBX, OFF(cur_end));
+    lea(e, RAX, R14, -(int32_t)offsetof(struct block, insns));
+    mov_store(e, 1, RAX, RBX, OFF(cur_block));
+    mov_load(e, 1, R13, RBX, OFF(rip));
+
+    uint32_t off = 0;
+    int last_was_call = 0, ended = 0, hostflags = 0;
+    const int m64 = (b->mode & MODE_64) != 0;
+    const unsigned mmu = (b->mode >> 8) & 1;
+    for (unsigned k = 0; k < b->ninsn; k++) {
+        const struct insn *i = &b->insns[k];
+        const int last = k + 1 == b->ninsn;
+        insn_fn g = generic_of(i);
+        struct slow *sl = &slows[nslow];
+        sl->nat = 0;
+        sl->k = k;
+        sl->off = off;
+        sl->restore_flags = 0;
+        sl->load_rcx = 0;
+        if (last && m64 && hostflags && is_jcc(g)) {
+            /* fused compare and branch: the host flags are the guest's */
+            uint64_t fall = b->lin_pc + off + i->len;
+            uint64_t taken = fall + i->imm;
+            size_t to_taken = jcc_fwd(e, i->op & 15);
+            mov_imm(e, RCX, fall);
+            emit_exit(e, c, b, b->ninsn, chain, chain && same_page(b, fall), rets, &nret);
+            patch(e, to_taken, pos(e));
+            mov_imm(e, RCX, taken);
+            emit_exit(e, c, b, b->ninsn, chain, chain && same_page(b, taken), rets, &nret);
+            ended = 1;
+            break;
+        }
+        if (last && m64 && i->opsz == 8 && (g == op_call_rel || (g == op_ret_near && !i->imm))) {
+            uint64_t fall = b->lin_pc + off + i->len;
+            mov_load(e, 1, RSI, RBX, GPR(R_ESP));
+            if (g == op_call_rel)
+                lea(e, RSI, RSI, -8);
+            mov_rr(e, 1, R8, RSI);
+            emit_tlb(e, SEG_SS, 8, g == op_call_rel, mmu, sl->at, &sl->nat);
+            if (g == op_call_rel) {
+                mov_imm(e, RCX, fall);
+                emit_st(e, 8);
+                mov_store(e, 1, R8, RBX, GPR(R_ESP));
+                sl->resume = pos(e);
+                mov_imm(e, RCX, fall + i->imm);
+                nslow++;
+                emit_exit(e, c, b, b->ninsn, chain, chain && same_page(b, fall + i->imm), rets, &nret);
+            } else {
+                emit_ld(e, 8, 0);
+                lea(e, R8, R8, 8);
+                mov_store(e, 1, R8, RBX, GPR(R_ESP));
+                sl->resume = pos(e);
+                sl->load_rcx = 1;
+                nslow++;
+                emit_exit(e, c, b, b->ninsn, chain, chain && 0, rets, &nret);
+            }
+            ended = 1;
+            break;
+        }
+        if (hostflags && g == op_setcc && i->mod3 && i->rm < 16) {
+            e8(e, 0x0f); e8(e, 0x90 | (i->op & 15)); e8(e, 0xc0);     /* setcc al */
+            st_gpr(e, RAX, i->rm, 1);
+            off += i->len;
+            last_was_call = 0;
+            continue;
+        }
+        if (hostflags && g == op_cmovcc && i->mod3 && i->reg < 16 && i->rm < 16 &&
+            (i->opsz == 4 || i->opsz == 8)) {
+            ld_gpr(e, RAX, i->reg, i->opsz);
+            op_mem(e, i->opsz == 8, 0x0f40 | (i->op & 15), RAX, RBX, GPR(i->rm));
+            mov_store(e, 1, RAX, RBX, GPR(i->reg));
+            off += i->len;
+            last_was_call = 0;
+            continue;
+        }
+        int hf = hostflags;
+        if (emit_alu(e, b, i, off, sl->at, &sl->nat, &hf)) {
+            if (sl->nat) {
+                sl->resume = pos(e);
+                sl->restore_flags = 1;
+                nslow++;
+            }
+            hostflags = hf;
+            off += i->len;
+            last_was_call = 0;
+            continue;
+        }
+        if (emit_mem(e, b, i, off, sl->at, &sl->nat)) {
+            sl->resume = pos(e);
+            nslow++;
+            off += i->len;
+            last_was_call = 0;
+            hostflags = 0;
+            continue;
+        }
+        emit_call_insn(e, i, k, off);
+        off += i->len;
+        last_was_call = 1;
+        hostflags = 0;
+        if (!last) {
+            /* end_block() or an invalidation of this block moved cur_end */
+            op_mem(e, 1, 0x39, R12, RBX, OFF(cur_end));   /* cmp [rbx+cur_end], r12 */
+            add_exit(&ex, jcc_fwd(e, CC_NE), k + 1);
+        }
+    }
+    const int chain_ok = chain && chainable(b);
+    const insn_fn lastg = generic_of(&b->insns[b->ninsn - 1]);
+    if (ended) {
+        /* the last instruction made its own exits */
+    } else if (!last_was_call) {
+        /* ended at a size or page limit on an inlined instruction */
+        uint64_t t = b->lin_pc + off;
+        lea(e, RCX, R13, (int32_t)off);
+        emit_exit(e, c, b, b->ninsn, chain_ok, chain_ok && same_page(b, t), rets, &nret);
+    } else if (chain_ok && m64 && lastg != op_ret_near && lastg != op_jmp_E &&
+               lastg != op_call_E && b->last_ends) {
+        /* a direct branch in 64-bit code: the handler chose between two
+         * constant targets (or one) */
+        const struct insn *li = &b->insns[b->ninsn - 1];
+        uint64_t fall = b->lin_pc + off;
+        uint64_t taken = fall + li->imm;
+        mov_load(e, 1, RCX, RBX, OFF(next_rip));
+        if (lastg != op_jmp_rel && lastg != op_call_rel) {
+            mov_imm(e, RAX, fall);
+            op_rr(e, 1, 0x39, RAX, RCX);                        /* cmp rcx, rax */
+            size_t to_taken = jcc_fwd(e, CC_NE);
+            emit_exit(e, c, b, b->ninsn, 1, same_page(b, fall), rets, &nret);
+            patch(e, to_taken, pos(e));
+        }
+        emit_exit(e, c, b, b->ninsn, 1, same_page(b, taken), rets, &nret);
+    } else {
+        /* the handler set next_rip (a branch, or the fall-through) */
+        mov_load(e, 1, RCX, RBX, OFF(next_rip));
+        emit_exit(e, c, b, b->ninsn, chain_ok, 0, rets, &nret);
+    }
+    for (int r = 0; r < nret; r++)
+        patch(e, rets[r], pos(e));
+    emit_epilogue(e);
+
+    /* slow paths of inlined memory instructions: the handler does it all */
+    for (int s = 0; s < nslow; s++) {
+        struct slow *sl = &slows[s];
+        for (int a = 0; a < sl->nat; a++)
+            patch(e, sl->at[a], pos(e));
+        const struct insn *i = &b->insns[sl->k];
+        emit_call_insn(e, i, sl->k, sl->off);
+        if (sl->k + 1 < b->ninsn) {
+            op_mem(e, 1, 0x39, R12, RBX, OFF(cur_end));
+            add_exit(&ex, jcc_fwd(e, CC_NE), sl->k + 1);
+        }
+        if (sl->restore_flags) {
+            /* what follows uses the host flags: make them the guest's */
+            mov_rr(e, 1, RDI, RBX);
+            call_abs(e, (const void *)jit_arith_flags);
+            e8(e, 0x50);                                /* push rax */
+            e8(e, 0x9d);                                /* popfq */
+        }
+        if (sl->load_rcx)
+            mov_load(e, 1, RCX, RBX, OFF(next_rip));
+        size_t j = jmp_fwd(e);
+        patch(e, j, sl->resume);
+    }
+
+    /* early exits after a handler: RIP is the handler's next_rip */
+    size_t common = 0;
+    for (unsigned x = 0; x < ex.count; x++) {
+        patch(e, ex.at[x], pos(e));
+        mov_imm(e, RAX, ex.n[x]);
+        if (x == 0) {
+            common = pos(e);
+        } else {
+            size_t j = jmp_fwd(e);
+            patch(e, j, common);
+            continue;
+        }
+        op_mem(e, 1, 0x01, RAX, RBX, OFF(icount));         /* add [icount], rax */
+        mov_load(e, 1, RCX, RBX, OFF(next_rip));
+        mov_store(e, 1, RCX, RBX, OFF(rip));
+        emit_epilogue(e);
+    }
+    if (e->over)
+        return 0;
+    return pos(e);
+}
+
+#else   /* no backend for this host: the interpreter runs everything */
+
+int jit_backend_available(void)
+{
+    return 0;
+}
+
+size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8_t *exec_at,
+                             size_t room, int *untranslatable)
+{
+    (void)c; (void)b; (void)out; (void)exec_at; (void)room;
+    *untranslatable = 1;
+    return 0;
+}
+
+#endif
