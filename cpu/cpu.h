@@ -104,6 +104,8 @@ struct cpu_jit_stats {
     uint64_t cache_used;    /* bytes */
 };
 void cpu_get_jit_stats(const struct cpu *c, struct cpu_jit_stats *s);
+/* Runs of a block before it is translated (default 2; verify: 1). */
+void cpu_set_jit_threshold(struct cpu *c, unsigned runs);
 /* After a jit=verify stop: the block that differed (guest linear address
  * and length; its host code). False if none. */
 bool cpu_jit_failed_block(const struct cpu *c, uint64_t *lin, unsigned *guest_len,

@@ -194,6 +194,7 @@ struct cpu {
     bool nmi_blocked;           /* between NMI delivery and IRET */
     bool halted;
     uint64_t inhibit_rip;       /* interrupt shadow: no INTR before this insn */
+    uint64_t inhibit_icount;    /* ... while icount has not passed this */
     bool inhibit;
     int stop;                   /* -1 running, else enum cpu_stop */
     jmp_buf jb;
@@ -512,6 +513,15 @@ static inline bool is_pm(const struct cpu *c) { return c->mode & MODE_PE; }
 static inline bool is_real(const struct cpu *c) { return !(c->mode & MODE_PE); }
 static inline bool is_vm86(const struct cpu *c) { return c->mode & MODE_VM86; }
 static inline unsigned iopl(const struct cpu *c) { return (c->eflags >> 12) & 3; }
+/* STI, MOV SS, POP SS: no interrupt before the next instruction retires
+ * (SDM vol. 3, 6.8.3). Both the address and the count matter: a loop can
+ * come back to the same address, and the shadow must not last. */
+static inline void interrupt_shadow(struct cpu *c)
+{
+    c->inhibit = true;
+    c->inhibit_rip = c->next_rip;
+    c->inhibit_icount = c->icount + (uint64_t)(c->cur - c->cur_block->insns) + 1;
+}
 /* Ends the current block after this instruction (state the decoder or the
  * interrupt check depends on changed). */
 static inline void end_block(struct cpu *c) { c->cur_end = c->cur + 1; }

@@ -468,7 +468,7 @@ static inline struct block *find_block(struct cpu *c)
 static bool take_events(struct cpu *c)
 {
     if (c->inhibit) {
-        if (c->rip == c->inhibit_rip)
+        if (c->rip == c->inhibit_rip && c->icount <= c->inhibit_icount)
             return false;
         c->inhibit = false;
     }
@@ -928,7 +928,7 @@ void cpu_set_trace(struct cpu *c, const struct cpu_trace *t)
         c->trace = *t;
     else
         memset(&c->trace, 0, sizeof(c->trace));
-    c->trace_on = t && (t->in_asm || t->exec || t->intr);
+    c->trace_on = t && (t->in_asm || t->exec || t->intr || t->out_asm);
 }
 
 int cpu_recent_pcs(const struct cpu *c, uint64_t *pcs, int max)
@@ -1006,6 +1006,11 @@ bool cpu_jit_failed_block(const struct cpu *c, uint64_t *lin, unsigned *guest_le
     *host = (const uint8_t *)b->jit_code;
     *host_len = b->jit_size;
     return true;
+}
+
+void cpu_set_jit_threshold(struct cpu *c, unsigned runs)
+{
+    c->jit_threshold = runs < 1 ? 1 : runs > 60000 ? 60000 : runs;
 }
 
 void cpu_get_jit_stats(const struct cpu *c, struct cpu_jit_stats *s)

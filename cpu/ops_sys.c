@@ -569,8 +569,7 @@ void op_pop_seg(struct cpu *c, const struct insn *i)
     load_seg(c, s, sel);
     c->gpr[R_ESP] = (c->gpr[R_ESP] & ~c->spmask) | ((sp + i->opsz) & c->spmask);
     if (s == SEG_SS) {
-        c->inhibit = true;
-        c->inhibit_rip = c->next_rip;
+        interrupt_shadow(c);
     }
 }
 void op_mov_ES(struct cpu *c, const struct insn *i)
@@ -591,8 +590,7 @@ void op_mov_SE(struct cpu *c, const struct insn *i)
     uint16_t sel = (uint16_t)rd_E(c, i, 2);
     load_seg(c, (int)s, sel);
     if (s == SEG_SS) {
-        c->inhibit = true;
-        c->inhibit_rip = c->next_rip;
+        interrupt_shadow(c);
         end_block(c);
     }
 }
@@ -671,8 +669,7 @@ void op_sti(struct cpu *c, const struct insn *i)
         raise_gp(c, 0);
     /* STI shadow: no interrupt before the next instruction completes (SDM vol. 2, STI). */
     if (!(c->eflags & RFLAGS_IF)) {
-        c->inhibit = true;
-        c->inhibit_rip = c->next_rip;
+        interrupt_shadow(c);
     }
     c->eflags |= RFLAGS_IF;
 }

@@ -18,7 +18,7 @@ struct snap {
     uint8_t segs[offsetof(struct cpu, tlb) - offsetof(struct cpu, sbase)];
     uint8_t sys[offsetof(struct cpu, intr_line) - offsetof(struct cpu, seg)];
     bool nmi_blocked, halted, inhibit;
-    uint64_t inhibit_rip, icount;
+    uint64_t inhibit_rip, inhibit_icount, icount;
     int stop, delivering;
 };
 
@@ -31,6 +31,7 @@ static void snap_take(const struct cpu *c, struct snap *s)
     s->halted = c->halted;
     s->inhibit = c->inhibit;
     s->inhibit_rip = c->inhibit_rip;
+    s->inhibit_icount = c->inhibit_icount;
     s->icount = c->icount;
     s->stop = c->stop;
     s->delivering = c->delivering;
@@ -45,6 +46,7 @@ static void snap_restore(struct cpu *c, const struct snap *s)
     c->halted = s->halted;
     c->inhibit = s->inhibit;
     c->inhibit_rip = s->inhibit_rip;
+    c->inhibit_icount = s->inhibit_icount;
     c->icount = s->icount;
     c->stop = s->stop;
     c->delivering = s->delivering;

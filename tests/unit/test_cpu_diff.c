@@ -185,7 +185,7 @@ TEST(cpu_diff_alu_vs_host)
     memcpy(eram + 0x2000, &pdpt, 8);
     memcpy(eram + 0x3000, &pd, 8);
     struct cpu_bus bus = {NULL, e_ram_ptr, e_mmio_read, e_mmio_write, e_pio_in, e_pio_out, e_ack};
-    struct cpu *c = cpu_new(&bus);
+    struct cpu *c = test_cpu_new(&bus);
     unsigned ncases = 0, nfail = 0;
     const unsigned nv = sizeof(vals) / sizeof(vals[0]);
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {

@@ -96,7 +96,7 @@ TEST(cpu_fuzz_random_code_never_crashes)
 {
     fram = calloc(1, FRAM);
     struct cpu_bus bus = {NULL, z_ram_ptr, z_mmio_read, z_mmio_write, z_pio_in, z_pio_out, z_ack};
-    struct cpu *c = cpu_new(&bus);
+    struct cpu *c = test_cpu_new(&bus);
     setup_tables();
     int errors = 0, runs = 0;
     int stops[5] = {0};

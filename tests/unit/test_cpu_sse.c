@@ -53,7 +53,7 @@ static void setup(void)
     memcpy(sram + 0x2000, &pdpt, 8);
     memcpy(sram + 0x3000, &pd, 8);
     static struct cpu_bus bus = {NULL, s_ram_ptr, s_mmio_read, s_mmio_write, s_pio_in, s_pio_out, s_ack};
-    scpu = cpu_new(&bus);
+    scpu = test_cpu_new(&bus);
 }
 
 /* Runs insn in the emulator on frame f (outputs filled). Returns the stop. */

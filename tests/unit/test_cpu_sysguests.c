@@ -65,7 +65,7 @@ static struct sg_fake *sg_new(void)
     f->ram = calloc(1, SG_RAM);
     f->bus = (struct cpu_bus){f, sg_ram_ptr, sg_mmio_read, sg_mmio_write, sg_pio_in, sg_pio_out,
                               sg_intr_ack};
-    f->cpu = cpu_new(&f->bus);
+    f->cpu = test_cpu_new(&f->bus);
     return f;
 }
 static void sg_free(struct sg_fake *f)

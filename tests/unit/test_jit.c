@@ -1,0 +1,408 @@
+/* The JIT's own risks (cpu/jit/), each checked in the three modes against
+ * known results: the interpreter (jit=off), translated code (jit=on, every
+ * block translated at its first run) and jit=verify (which also stops the
+ * run at the first difference between the two). Guest programs are GNU as
+ * listings kept in comments above their bytes, as in test_cpu.c. */
+#include "test.h"
+#include "fake_bus.h"
+#include "cpu/cpu.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const enum cpu_jit_mode modes[] = {CPU_JIT_OFF, CPU_JIT_ON, CPU_JIT_VERIFY};
+static const char *const mode_names[] = {"off", "on", "verify"};
+#define NMODES 3
+
+/* A fake machine whose CPU runs in mode m (NULL: no backend here). */
+static struct fake *jit_fake(enum cpu_jit_mode m, size_t cache)
+{
+    struct fake *f = fake_new();
+    if (m != CPU_JIT_OFF) {
+        if (cpu_set_jit(f->cpu, m, cache) < 0) {
+            fake_free(f);
+            return NULL;
+        }
+        cpu_set_jit_threshold(f->cpu, 1);
+    } else {
+        cpu_set_jit(f->cpu, CPU_JIT_OFF, 0);
+    }
+    return f;
+}
+
+#define FOR_MODES(f, cache)                                                       \
+    for (int mi_ = 0; mi_ < NMODES; mi_++)                                        \
+        for (struct fake *f = jit_fake(modes[mi_], cache), *once_ = f; once_;     \
+             fake_free(f), once_ = NULL)
+
+static int no_backend(void)
+{
+    if (cpu_jit_available())
+        return 0;
+    test_skip("no JIT backend for this host (the interpreter runs everything)");
+    return 1;
+}
+
+/* 32-bit, at 0x7c00:
+ *     xor ebx, ebx
+ *     mov ecx, 10
+ * l:  mov byte ptr [patch + 1], cl   ; the next instruction, same block
+ * patch: mov al, 0
+ *     add bl, al
+ *     loop l
+ *     mov byte ptr [0x9000], 0xb0     ; code on another page:
+ *     mov byte ptr [0x9001], 7        ;   mov al, 7; ret
+ *     mov byte ptr [0x9002], 0xc3
+ *     call 0x9000
+ *     mov dl, al
+ *     mov byte ptr [0x9001], 9        ; rewritten after it ran
+ *     call 0x9000
+ *     mov dh, al
+ *     hlt
+ */
+static const uint8_t code_smc32[] = {
+    0x31, 0xdb, 0xb9, 0x0a, 0x00, 0x00, 0x00, 0x88, 0x0d, 0x0e, 0x7c, 0x00,
+    0x00, 0xb0, 0x00, 0x00, 0xc3, 0xe2, 0xf4, 0xc6, 0x05, 0x00, 0x90, 0x00,
+    0x00, 0xb0, 0xc6, 0x05, 0x01, 0x90, 0x00, 0x00, 0x07, 0xc6, 0x05, 0x02,
+    0x90, 0x00, 0x00, 0xc3, 0xe8, 0xd3, 0x13, 0x00, 0x00, 0x88, 0xc2, 0xc6,
+    0x05, 0x01, 0x90, 0x00, 0x00, 0x09, 0xe8, 0xc5, 0x13, 0x00, 0x00, 0x88,
+    0xc6, 0xf4,
+};
+
+TEST(jit_self_modifying_code_in_block_and_across_pages)
+{
+    if (no_backend())
+        return;
+    FOR_MODES(f, 1u << 20) {
+        struct x86_state st;
+        CHECK_EQ(run_flat32(f, code_smc32, sizeof(code_smc32), &st), CPU_STOP_HLT);
+        if (st.gpr[R_EBX] != 55 || (st.gpr[R_EDX] & 0xffff) != 0x0907)
+            test_failf(__FILE__, __LINE__, "jit=%s: bl %llu (55), dx 0x%llx (0x0907): %s",
+                       mode_names[mi_], (unsigned long long)st.gpr[R_EBX] & 0xff,
+                       (unsigned long long)st.gpr[R_EDX] & 0xffff, cpu_error(f->cpu));
+    }
+}
+
+/* 64-bit, at 0x7c00 (identity-mapped 2 MiB pages, see start_long64):
+ *     mov r15, 50
+ *     lea rsp, [0x30000]
+ *     xor r14, r14
+ * pass:
+ *     mov rdi, 0x20000
+ *     mov ecx, 37
+ *     mov qword ptr [rdi], rcx
+ *     add rcx, qword ptr [rdi]
+ *     sub qword ptr [rdi + 8], rcx
+ *     mov eax, dword ptr [rdi]
+ *     movzx edx, byte ptr [rdi]
+ *     movsx rsi, byte ptr [rdi + 8]
+ *     movsxd r8, dword ptr [rdi + 8]
+ *     lea r9, [rdi + rcx*4 + 0x10]
+ *     push r9
+ *     push rax
+ *     pop r10
+ *     pop r11
+ *     call sub1
+ *     cmp r14, rax
+ *     setb bl
+ *     cmovb r12, r8
+ *     cmp byte ptr [rdi], 37
+ *     jne bad
+ *     test r15, 1
+ *     jz even
+ *     xor r13d, r15d
+ *     add r14, rdx
+ * even:
+ *     and r14, 0xfffff
+ *     or qword ptr [rdi + 16], r14
+ *     mov byte ptr [rdi + 24], bl
+ *     xor rbx, rbx
+ *     dec r15
+ *     jnz pass
+ *     mov ecx, 5
+ * smc:
+ *     mov byte ptr [rip + patch + 1], cl
+ * patch:
+ *     mov ebp, 0
+ *     add r14, rbp
+ *     loop smc
+ *     hlt
+ * sub1:
+ *     add rax, 3
+ *     ret
+ * bad:
+ *     mov r14, -1
+ *     hlt
+ */
+static const uint8_t code_lm_forms[] = {
+  0x49, 0xc7, 0xc7, 0x32, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x24, 0x25, 0x00,
+  0x00, 0x03, 0x00, 0x4d, 0x31, 0xf6, 0x48, 0xc7, 0xc7, 0x00, 0x00, 0x02,
+  0x00, 0xb9, 0x25, 0x00, 0x00, 0x00, 0x48, 0x89, 0x0f, 0x48, 0x03, 0x0f,
+  0x48, 0x29, 0x4f, 0x08, 0x8b, 0x07, 0x0f, 0xb6, 0x17, 0x48, 0x0f, 0xbe,
+  0x77, 0x08, 0x4c, 0x63, 0x47, 0x08, 0x4c, 0x8d, 0x4c, 0x8f, 0x10, 0x41,
+  0x51, 0x50, 0x41, 0x5a, 0x41, 0x5b, 0xe8, 0x4a, 0x00, 0x00, 0x00, 0x49,
+  0x39, 0xc6, 0x0f, 0x92, 0xc3, 0x4d, 0x0f, 0x42, 0xe0, 0x80, 0x3f, 0x25,
+  0x75, 0x40, 0x49, 0xf7, 0xc7, 0x01, 0x00, 0x00, 0x00, 0x74, 0x06, 0x45,
+  0x31, 0xfd, 0x49, 0x01, 0xd6, 0x49, 0x81, 0xe6, 0xff, 0xff, 0x0f, 0x00,
+  0x4c, 0x09, 0x77, 0x10, 0x88, 0x5f, 0x18, 0x48, 0x31, 0xdb, 0x49, 0xff,
+  0xcf, 0x75, 0x97, 0xb9, 0x05, 0x00, 0x00, 0x00, 0x88, 0x0d, 0x01, 0x00,
+  0x00, 0x00, 0xbd, 0x00, 0x00, 0x00, 0x00, 0x49, 0x01, 0xee, 0xe2, 0xf0,
+  0xf4, 0x48, 0x83, 0xc0, 0x03, 0xc3, 0x49, 0xc7, 0xc6, 0xff, 0xff, 0xff,
+  0xff, 0xf4
+};
+
+/* Long mode at 0x7c00: 4-level tables at 0x10000 mapping the first 4 MiB
+ * with 2 MiB pages. */
+static enum cpu_stop start_long64(struct fake *f, const uint8_t *code, size_t n, struct x86_state *st)
+{
+    memcpy(f->ram + 0x7c00, code, n);
+    uint64_t e;
+    e = 0x11000 | 3; memcpy(f->ram + 0x10000, &e, 8);
+    e = 0x12000 | 3; memcpy(f->ram + 0x11000, &e, 8);
+    e = 0x000000 | 0x83; memcpy(f->ram + 0x12000, &e, 8);
+    e = 0x200000 | 0x83; memcpy(f->ram + 0x12008, &e, 8);
+    x86_state_reset(st);
+    x86_state_flat32(st, 0x08, 0x10);
+    st->seg[SEG_CS].attr = (uint16_t)((st->seg[SEG_CS].attr & ~SEGA_DB) | SEGA_L);
+    st->cr3 = 0x10000;
+    st->cr4 |= CR4_PAE;
+    st->cr0 |= CR0_PG;
+    st->efer |= EFER_LME | EFER_LMA;
+    st->rip = 0x7c00;
+    cpu_set_state(f->cpu, st);
+    enum cpu_stop r = cpu_run(f->cpu, 100000000, NULL);
+    cpu_get_state(f->cpu, st);
+    return r;
+}
+
+TEST(jit_long_mode_inlined_forms_match_the_interpreter)
+{
+    if (no_backend())
+        return;
+    struct x86_state ref;
+    uint8_t refmem[32];
+    uint64_t ref_icount = 0;
+    FOR_MODES(f, 1u << 20) {
+        struct x86_state st;
+        enum cpu_stop r = start_long64(f, code_lm_forms, sizeof(code_lm_forms), &st);
+        if (r != CPU_STOP_HLT) {
+            test_failf(__FILE__, __LINE__, "jit=%s: stop %d: %s", mode_names[mi_], r, cpu_error(f->cpu));
+            continue;
+        }
+        CHECK(st.gpr[R_R14] != ~0ULL);         /* not the "bad" path */
+        if (mi_ == 0) {
+            ref = st;
+            memcpy(refmem, f->ram + 0x20000, sizeof(refmem));
+            ref_icount = cpu_icount(f->cpu);
+            /* the SMC loop added 5+4+3+2+1 after the passes */
+            continue;
+        }
+        for (int k = 0; k < 16; k++)
+            if (st.gpr[k] != ref.gpr[k])
+                test_failf(__FILE__, __LINE__, "jit=%s: gpr %d 0x%llx, interpreter 0x%llx",
+                           mode_names[mi_], k, (unsigned long long)st.gpr[k],
+                           (unsigned long long)ref.gpr[k]);
+        CHECK_EQ(st.rflags, ref.rflags);
+        CHECK_EQ(st.rip, ref.rip);
+        CHECK(memcmp(refmem, f->ram + 0x20000, sizeof(refmem)) == 0);
+        CHECK_EQ(cpu_icount(f->cpu), ref_icount);
+    }
+}
+
+/* 32-bit, at 0x7c00 (DS limit 0x8fff, #GP handler at 0x7c40):
+ *     mov ecx, 200
+ *     mov esi, 0x8f80
+ *     mov edi, 0x5000
+ *     cld
+ *     inc ebx
+ * rep_at: rep movsb                  ; runs into the DS limit
+ *     hlt
+ * .org 0x20                          ; second entry
+ *     mov ebx, 5
+ *     add ebx, 1
+ * jmp_at: jmp dword ptr [0x9100]     ; the block's last insn faults
+ *     hlt
+ * .org 0x40                          ; #GP handler
+ *     pop eax                        ; error code
+ *     pop edx                        ; faulting EIP
+ *     hlt
+ */
+static const uint8_t code_faults[] = {
+    0xb9, 0xc8, 0x00, 0x00, 0x00, 0xbe, 0x80, 0x8f, 0x00, 0x00, 0xbf, 0x00,
+    0x50, 0x00, 0x00, 0xfc, 0x43, 0xf3, 0xa4, 0xf4, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xbb, 0x05, 0x00, 0x00,
+    0x00, 0x83, 0xc3, 0x01, 0xff, 0x25, 0x00, 0x91, 0x00, 0x00, 0xf4, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x58, 0x5a, 0xf4,
+};
+
+/* Flat 32-bit code with a GDT (0x800) and an IDT (0x1000) whose gate
+ * `vec` leads to handler. */
+static void setup_pm32(struct fake *f, struct x86_state *st, int vec, uint32_t handler)
+{
+    static const uint64_t gdt[3] = {0, 0x00cf9a000000ffffULL, 0x00cf92000000ffffULL};
+    memcpy(f->ram + 0x800, gdt, sizeof(gdt));
+    uint64_t gate = (handler & 0xffff) | (0x08ULL << 16) | (0x8eULL << 40) |
+                    ((uint64_t)(handler >> 16) << 48);
+    memcpy(f->ram + 0x1000 + 8 * vec, &gate, 8);
+    x86_state_reset(st);
+    x86_state_flat32(st, 0x08, 0x10);
+    st->gdtr.base = 0x800;
+    st->gdtr.limit = sizeof(gdt) - 1;
+    st->idtr.base = 0x1000;
+    st->idtr.limit = 0x7ff;
+    st->gpr[R_ESP] = 0x7000;
+}
+
+TEST(jit_fault_in_rep_string_and_on_the_last_insn_is_precise)
+{
+    if (no_backend())
+        return;
+    FOR_MODES(f, 1u << 20) {
+        for (int entry = 0; entry < 2; entry++) {
+            struct x86_state st;
+            memcpy(f->ram + 0x7c00, code_faults, sizeof(code_faults));
+            setup_pm32(f, &st, 13, 0x7c40);
+            st.seg[SEG_DS].limit = 0x8fff;
+            st.seg[SEG_DS].attr &= (uint16_t)~SEGA_G;
+            st.rip = entry ? 0x7c20 : 0x7c00;
+            /* run it twice: the second time its blocks are translated */
+            for (int pass = 0; pass < 2; pass++) {
+                struct x86_state s = st;
+                cpu_set_state(f->cpu, &s);
+                CHECK_EQ(cpu_run(f->cpu, 1000000, NULL), CPU_STOP_HLT);
+                cpu_get_state(f->cpu, &s);
+                CHECK_EQ(s.gpr[R_EAX], 0);                      /* #GP(0) */
+                if (entry == 0) {
+                    CHECK_EQ(s.gpr[R_EDX], 0x7c11);             /* the REP MOVSB */
+                    CHECK_EQ(s.gpr[R_ECX], 200 - 128);
+                    CHECK_EQ(s.gpr[R_ESI], 0x9000);
+                    CHECK_EQ(s.gpr[R_EDI], 0x5080);
+                    CHECK_EQ(s.gpr[R_EBX], 1);
+                    CHECK_EQ(f->ram[0x507f], f->ram[0x8fff]);
+                } else {
+                    CHECK_EQ(s.gpr[R_EDX], 0x7c28);             /* the JMP */
+                    CHECK_EQ(s.gpr[R_EBX], 6);
+                }
+                if (test_failures())
+                    test_failf(__FILE__, __LINE__, "jit=%s entry %d pass %d: %s",
+                               mode_names[mi_], entry, pass, cpu_error(f->cpu));
+            }
+        }
+    }
+}
+
+/* 32-bit: sti; l: inc eax; jmp l — and at 0x7c40: mov ebx, 0x1234; hlt */
+struct irq_thread {
+    struct fake *f;
+    _Atomic int stop;
+    _Atomic int give_up;
+};
+
+static void *raise_irq(void *arg)
+{
+    struct irq_thread *t = arg;
+    usleep(20000);
+    t->f->intr_vec = 0x30;
+    cpu_set_intr(t->f->cpu, true);
+    /* If the loop never looks, end the run after 5 s instead of hanging. */
+    for (int k = 0; k < 500 && !atomic_load(&t->stop); k++)
+        usleep(10000);
+    atomic_store(&t->give_up, 1);
+    return NULL;
+}
+
+TEST(jit_tight_chained_loop_takes_its_interrupt)
+{
+    if (no_backend())
+        return;
+    static const uint8_t loop[] = {0xfb, 0x40, 0xeb, 0xfd};
+    static const uint8_t handler[] = {0xbb, 0x34, 0x12, 0x00, 0x00, 0xf4};
+    FOR_MODES(f, 1u << 20) {
+        struct x86_state st;
+        memcpy(f->ram + 0x7c00, loop, sizeof(loop));
+        memcpy(f->ram + 0x7c40, handler, sizeof(handler));
+        setup_pm32(f, &st, 0x30, 0x7c40);
+        st.rip = 0x7c00;
+        cpu_set_state(f->cpu, &st);
+        struct irq_thread t = {.f = f};
+        pthread_t th;
+        pthread_create(&th, NULL, raise_irq, &t);
+        enum cpu_stop r = cpu_run(f->cpu, ~0ULL >> 2, &t.give_up);
+        atomic_store(&t.stop, 1);
+        pthread_join(th, NULL);
+        cpu_get_state(f->cpu, &st);
+        if (r != CPU_STOP_HLT || st.gpr[R_EBX] != 0x1234)
+            test_failf(__FILE__, __LINE__, "jit=%s: stop %d, ebx 0x%llx: the loop never took "
+                       "its interrupt", mode_names[mi_], r, (unsigned long long)st.gpr[R_EBX]);
+        CHECK(st.gpr[R_EAX] > 0);
+    }
+}
+
+TEST(jit_exit_request_stops_a_chained_loop)
+{
+    if (no_backend())
+        return;
+    static const uint8_t loop[] = {0x40, 0xeb, 0xfd};      /* l: inc eax; jmp l */
+    FOR_MODES(f, 1u << 20) {
+        struct x86_state st;
+        memcpy(f->ram + 0x7c00, loop, sizeof(loop));
+        x86_state_reset(&st);
+        x86_state_flat32(&st, 0x08, 0x10);
+        st.rip = 0x7c00;
+        cpu_set_state(f->cpu, &st);
+        struct irq_thread t = {.f = f};
+        pthread_t th;
+        /* no interrupt is ever taken (IF = 0): only give_up ends it */
+        pthread_create(&th, NULL, raise_irq, &t);
+        enum cpu_stop r = cpu_run(f->cpu, ~0ULL >> 2, &t.give_up);
+        pthread_join(th, NULL);
+        CHECK_EQ(r, CPU_STOP_EXIT_REQUEST);
+        CHECK(cpu_icount(f->cpu) > 1000);
+    }
+}
+
+TEST(jit_code_cache_fills_and_is_flushed_under_a_running_guest)
+{
+    if (no_backend())
+        return;
+    /* 3000 blocks of "inc eax; jmp next", then dec ecx; jnz back; hlt,
+     * five passes, in a 64 KiB cache (the smallest). */
+    enum { N = 3000 };
+    static uint8_t code[N * 3 + 16];
+    for (int k = 0; k < N; k++) {
+        code[3 * k] = 0x40;
+        code[3 * k + 1] = 0xeb;
+        code[3 * k + 2] = 0x00;
+    }
+    size_t p = N * 3;
+    code[p++] = 0x49;                          /* dec ecx */
+    code[p++] = 0x0f; code[p++] = 0x85;        /* jnz rel32 back to 0x7c00 */
+    int32_t rel = -(int32_t)(p + 4);
+    memcpy(code + p, &rel, 4);
+    p += 4;
+    code[p++] = 0xf4;
+    FOR_MODES(f, 64u << 10) {
+        struct x86_state st;
+        memcpy(f->ram + 0x7c00, code, p);
+        x86_state_reset(&st);
+        x86_state_flat32(&st, 0x08, 0x10);
+        st.rip = 0x7c00;
+        st.gpr[R_ECX] = 5;
+        cpu_set_state(f->cpu, &st);
+        CHECK_EQ(cpu_run(f->cpu, 100000000, NULL), CPU_STOP_HLT);
+        cpu_get_state(f->cpu, &st);
+        CHECK_EQ(st.gpr[R_EAX], 5 * N);
+        struct cpu_jit_stats js;
+        cpu_get_jit_stats(f->cpu, &js);
+        if (modes[mi_] != CPU_JIT_OFF) {
+            CHECK(js.flushes > 0);
+            CHECK(js.blocks > (uint64_t)N);
+        } else {
+            CHECK_EQ(js.blocks, 0);
+        }
+    }
+}
