@@ -273,6 +273,12 @@ struct kt {
     FILE *log;
 };
 
+/* How long a test waits for something that takes milliseconds before it
+ * calls it a hang: generous, so that a loaded host or an emulating KVM is
+ * not a failure (speed belongs in make bench). Waits end as soon as the
+ * awaited thing happens. */
+#define HANG_MS 20000
+
 static int kvm_state = -1;   /* -1 unknown, 0 unusable for real mode, 1 real mode ok */
 static char kvm_skip_why[256];
 
@@ -665,7 +671,7 @@ TEST(kvm_reset_vector_port_io_and_string_io)
     struct kt *t = kt_new(0);
     if (!t)
         return;
-    enum vcpu_exit e = run_limited(t, 2000);
+    enum vcpu_exit e = run_limited(t, HANG_MS);
     CHECK_EQ(e, VCPU_EXIT_DEAD_HALT);
     /* out %al,$0x50 */
     CHECK_EQ(t->port50.n, 1);
@@ -722,7 +728,7 @@ TEST(kvm_mmio_read_write_sizes)
     st.rip = ROM_MMIO;
     st.seg[SEG_FS].base = 0xfe000000;   /* real mode with a far base, as at reset for CS */
     CHECK_EQ(accel_kvm_ops.set_state(v, &st), 0);
-    CHECK_EQ(run_limited(t, 2000), VCPU_EXIT_DEAD_HALT);
+    CHECK_EQ(run_limited(t, HANG_MS), VCPU_EXIT_DEAD_HALT);
     struct rec *r = &t->mmio;
     CHECK_EQ(r->n, 6);
     if (r->n == 6) {
@@ -787,7 +793,7 @@ TEST(kvm_triple_fault_is_shutdown)
         kt_jump(t, ROM_SPIN);
         CHECK(kvm_force_triple_fault(&t->m.vcpu[0]));
     }
-    enum vcpu_exit e = run_limited(t, 2000);
+    enum vcpu_exit e = run_limited(t, HANG_MS);
     if (e == VCPU_EXIT_ERROR)
         printf("%s", read_log(t));
     CHECK_EQ(e, VCPU_EXIT_SHUTDOWN);
@@ -901,7 +907,7 @@ TEST(kvm_kick_stops_a_spinning_guest)
     nanosleep(&ts, NULL);
     CHECK(!atomic_load(&r.done));
     accel_kvm_ops.vcpu_kick(&t->m.vcpu[0]);
-    bool done = wait_done(&r, 2000);
+    bool done = wait_done(&r, HANG_MS);
     CHECK(done);
     if (!done) {
         /* Keep kicking so the thread can be joined. */
@@ -923,18 +929,23 @@ TEST(kvm_halt_with_if_waits_for_intr_or_kick)
     struct runner r = {.v = v};
     pthread_t th;
     pthread_create(&th, NULL, run_thread, &r);
+    /* Wait for the HLT (a loaded host may take long to get there), then a
+     * little more: halted with IF=1 is not dead, it waits. */
+    for (int i = 0; i < HANG_MS && !t->m.stats.event[STAT_HLT] && !atomic_load(&r.done); i++) {
+        struct timespec ms1 = {0, 1000000};
+        nanosleep(&ms1, NULL);
+    }
     struct timespec ts = {0, 30 * 1000000};
     nanosleep(&ts, NULL);
-    /* Halted with IF=1: not dead, waiting. */
     CHECK(!atomic_load(&r.done));
     CHECK_EQ(t->m.stats.event[STAT_HLT], 1);
     accel_kvm_ops.vcpu_kick(v);
-    CHECK(wait_done(&r, 2000));
+    CHECK(wait_done(&r, HANG_MS));
     pthread_join(th, NULL);
     CHECK_EQ(r.e, VCPU_EXIT_KICK);
     /* Resuming continues after the HLT (no PIC here, so no vector). */
     atomic_store(&v->exit_request, 0);
-    CHECK_EQ(run_limited(t, 2000), VCPU_EXIT_DEAD_HALT);
+    CHECK_EQ(run_limited(t, HANG_MS), VCPU_EXIT_DEAD_HALT);
     CHECK_EQ(t->port50.n, 1);
     CHECK_EQ(t->port50.log[0].val, 0x77);
     kt_free(t);
@@ -948,17 +959,21 @@ TEST(kvm_protected_mode_runs_or_reports_internal_error)
     char why[512];
     bool usable = accel_kvm_ops.probe(why, sizeof(why));
     kt_jump(t, ROM_PM);
-    enum vcpu_exit e = run_limited(t, 2000);
+    enum vcpu_exit e = run_limited(t, HANG_MS);
     const char *log = read_log(t);
-    if (usable) {
-        /* Hardware virtualization: the SSE instruction just runs. */
+    /* Hardware virtualization runs it; an emulating KVM (a PVM-style one)
+     * may fail on the SSE instruction. Which one this host has is the
+     * probe's business: here, a KVM the probe accepts must run it, and
+     * any other outcome must be one of these two. */
+    if (usable)
         CHECK_EQ(e, VCPU_EXIT_DEAD_HALT);
+    CHECK(e == VCPU_EXIT_DEAD_HALT || e == VCPU_EXIT_ERROR);
+    if (e == VCPU_EXIT_DEAD_HALT) {
         CHECK_EQ(t->pio.n, 2);
         CHECK_EQ(t->pio.log[1].val, 0x21);
-    } else {
-        /* An emulating KVM (this host's PVM) cannot do SSE: a clear error,
-         * the registers and the instruction bytes, never a silent stop. */
-        CHECK_EQ(e, VCPU_EXIT_ERROR);
+    } else if (e == VCPU_EXIT_ERROR) {
+        /* A clear error, the registers and the instruction bytes, never a
+         * silent stop. */
         CHECK(strstr(log, "KVM internal error") != NULL);
         CHECK(strstr(log, "RIP=") != NULL);
         CHECK(strstr(log, "CR0=") != NULL);
@@ -977,9 +992,7 @@ TEST(kvm_kernel_irqchip_on_off)
     CHECK(kvm_irqchip_in_kernel(&t->m));
     /* The guest's port test runs the same with the irqchip in the kernel;
      * its final CLI; HLT stays in the kernel, found by the periodic check. */
-    uint64_t t0 = host_monotonic_ns();
-    CHECK_EQ(run_limited(t, 3000), VCPU_EXIT_DEAD_HALT);
-    CHECK((host_monotonic_ns() - t0) < 1500ull * 1000 * 1000);
+    CHECK_EQ(run_limited(t, HANG_MS), VCPU_EXIT_DEAD_HALT);
     CHECK_EQ(t->port50.n, 1);
     CHECK_EQ(t->pio.n, 19);
     CHECK_EQ(reason_count(&t->m, "KVM_EXIT_HLT"), 0);
@@ -1024,14 +1037,14 @@ static void irq4_round_trip(struct kt *t)
     struct runner r = {.v = &t->m.vcpu[0]};
     pthread_t th;
     pthread_create(&th, NULL, run_thread, &r);
-    CHECK(wait_port50(t, 1, 2000));
+    CHECK(wait_port50(t, 1, HANG_MS));
     CHECK(!atomic_load(&r.done));
     for (int round = 0; round < 2; round++) {
         pthread_mutex_lock(&t->m.lock);
         machine_set_gsi(&t->m, 4, 1);
         machine_set_gsi(&t->m, 4, 0);
         pthread_mutex_unlock(&t->m.lock);
-        CHECK(wait_port50(t, 2 + round, 2000));
+        CHECK(wait_port50(t, 2 + round, HANG_MS));
     }
     CHECK_EQ(t->port50.n, 3);
     if (t->port50.n == 3) {
@@ -1098,7 +1111,7 @@ TEST(kvm_irq_waits_for_interrupt_window)
     struct runner r = {.v = &t->m.vcpu[0]};
     pthread_t th;
     pthread_create(&th, NULL, run_thread, &r);
-    CHECK(wait_port50(t, 1, 2000));
+    CHECK(wait_port50(t, 1, HANG_MS));
     pthread_mutex_lock(&t->m.lock);
     machine_set_gsi(&t->m, 4, 1);
     machine_set_gsi(&t->m, 4, 0);
@@ -1109,7 +1122,7 @@ TEST(kvm_irq_waits_for_interrupt_window)
     CHECK_EQ(t->port50.n, 1);
     CHECK_EQ(t->m.stats.event[STAT_IRQ_INJECTED], 0);
     atomic_store(&t->gate, 1);
-    CHECK(wait_port50(t, 2, 2000));
+    CHECK(wait_port50(t, 2, HANG_MS));
     if (t->port50.n >= 2)
         CHECK_EQ(t->port50.log[1].val, 0x42);
     CHECK_EQ(t->m.stats.event[STAT_IRQ_INJECTED], 1);
@@ -1146,7 +1159,7 @@ TEST(kvm_reset_restores_kernel_pic)
     struct runner r = {.v = &t->m.vcpu[0]};
     pthread_t th;
     pthread_create(&th, NULL, run_thread, &r);
-    CHECK(wait_port50(t, 4, 2000));
+    CHECK(wait_port50(t, 4, HANG_MS));
     stop_runner(&r, th);
     CHECK_EQ(t->port50.log[3].val, 0x11);
     kt_free(t);
@@ -1163,14 +1176,14 @@ static void check_cpuid(int irqchip)
     struct runner r = {.v = &t->m.vcpu[0]};
     pthread_t th;
     pthread_create(&th, NULL, run_thread, &r);
-    for (int i = 0; i < 2000 && t->pio.n < 6; i++) {
+    for (int i = 0; i < HANG_MS && t->pio.n < 6; i++) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
     if (irqchip)
         stop_runner(&r, th);     /* its HLT stays in the kernel */
     else {
-        CHECK(wait_done(&r, 2000));
+        CHECK(wait_done(&r, HANG_MS));
         pthread_join(th, NULL);
         CHECK_EQ(r.e, VCPU_EXIT_DEAD_HALT);
     }
@@ -1221,7 +1234,7 @@ TEST(kvm_large_firmware_moves_kvm_pages)
     if (!t)
         return;
     CHECK_EQ(kvm_private_base(&t->m), KVM_IDENTITY_ADDR_LARGE_FW);
-    CHECK_EQ(run_limited(t, 2000), VCPU_EXIT_DEAD_HALT);
+    CHECK_EQ(run_limited(t, HANG_MS), VCPU_EXIT_DEAD_HALT);
     CHECK_EQ(t->port50.n, 1);
     CHECK_EQ(t->pio.n, 19);
     kt_free(t);
@@ -1251,7 +1264,7 @@ TEST(kvm_machine_run_device_requests_shutdown)
     iomap_register(&t->m.pio, 0x50, 1, NULL, shutdown_wr, &t->m, "test-exit");
     uint64_t t0 = host_monotonic_ns();
     CHECK_EQ(machine_run(&t->m), 0x11);
-    CHECK((host_monotonic_ns() - t0) < 2000ull * 1000 * 1000);
+    CHECK((host_monotonic_ns() - t0) < HANG_MS * 1000000ull);
     kt_free(t);
 }
 
@@ -1265,7 +1278,7 @@ TEST(kvm_machine_run_timer_stops_spinning_guest)
     timer_mod(&stop_timer, clock_ns(&t->m.clock) + 30ull * 1000 * 1000);
     uint64_t t0 = host_monotonic_ns();
     CHECK_EQ(machine_run(&t->m), 7);
-    CHECK((host_monotonic_ns() - t0) < 2000ull * 1000 * 1000);
+    CHECK((host_monotonic_ns() - t0) < HANG_MS * 1000000ull);
     timer_del(&stop_timer);
     kt_free(t);
 }
@@ -1332,7 +1345,7 @@ TEST(kvm_flat32_boot_state_runs)
     x86_state_flat32(&st, 0x10, 0x18);
     st.rip = 0x3000;
     CHECK_EQ(accel_kvm_ops.set_state(&t->m.vcpu[0], &st), 0);
-    CHECK_EQ(run_limited(t, 2000), VCPU_EXIT_DEAD_HALT);
+    CHECK_EQ(run_limited(t, HANG_MS), VCPU_EXIT_DEAD_HALT);
     CHECK_EQ(t->pio.n, 2);
     if (t->pio.n == 2) {
         CHECK_EQ(t->pio.log[0].val, 0xcafe0032);
@@ -1376,7 +1389,7 @@ TEST(kvm_long_mode_boot_state_and_8_byte_mmio)
     st.rip = 0x2000;
     st.gpr[R_ESP] = 0x7000;
     CHECK_EQ(accel_kvm_ops.set_state(&t->m.vcpu[0], &st), 0);
-    CHECK_EQ(run_limited(t, 2000), VCPU_EXIT_DEAD_HALT);
+    CHECK_EQ(run_limited(t, HANG_MS), VCPU_EXIT_DEAD_HALT);
     CHECK_EQ(t->pio.n, 3);
     if (t->pio.n == 3) {
         CHECK_EQ(t->pio.log[0].val, 0xdeadbeef);
