@@ -32,6 +32,10 @@ finish() {
 for t in tremu tools/tremu-img; do
     [ -x "$t" ] || { bad "$t not built (make tremu tools/tremu-img)"; finish; }
 done
+# Host tools the test drives the guest with (make deps installs them).
+for t in ssh python3 sha256sum; do
+    command -v $t >/dev/null || { bad "needs $t on the host (make deps)"; finish; }
+done
 if [ ! -f "$LAB/STAMP" ]; then
     echo "lab: building the lab image in $LAB (a few minutes)"
     if ! tests/lab/mkrootfs.sh "$LAB" >"${TMPDIR:-/tmp}/lab-mkrootfs.$$.log" 2>&1; then
