@@ -40,7 +40,8 @@ int kvm_vm_fd(const struct machine *m);
 
 /* ---- engine internals shared by kvm.c and kvm_probe.c ---- */
 
-/* accel_ops.probe: static checks, then the run-time probe below. */
+/* accel_ops.probe: gathers this host's kvm_host_facts (static checks, then
+ * the run-time probe below) and returns kvm_probe_verdict's. */
 bool kvm_probe(char *why, size_t len);
 
 /* Result of the run-time probe: a throwaway VM runs a guest that goes from
@@ -61,6 +62,22 @@ struct kvm_probe_result {
  * the host starved gets up to 4 budgets of wall time); a watchdog thread
  * interrupts KVM_RUN, so it never hangs. */
 void kvm_probe_run(int kvm_fd, uint64_t budget_ns, bool sse, struct kvm_probe_result *r);
+/* What kvm_probe judges, gathered from the host (or written by a test):
+ * the verdict depends on nothing else. Checked in this order, and fields
+ * after the first failing one are not looked at. */
+struct kvm_host_facts {
+    bool dev_exists;            /* /dev/kvm exists */
+    int open_errno;             /* 0 when open("/dev/kvm", O_RDWR) succeeded */
+    bool mod_kvm, mod_kvm_intel, mod_kvm_amd, mod_kvm_pvm;   /* in /sys/module */
+    bool cpu_vmx, cpu_svm;      /* flags in /proc/cpuinfo */
+    int api_version;            /* KVM_GET_API_VERSION */
+    const char *missing_cap;    /* first capability KVM lacks, NULL if none */
+    struct kvm_probe_result probe;   /* the run-time probe (kvm_probe_run) */
+};
+/* Usable or not, and why (one line naming what was found). */
+bool kvm_probe_verdict(const struct kvm_host_facts *f, char *why, size_t len);
+/* The kind of KVM the facts describe (see kvm_host_kind). */
+const char *kvm_host_kind_of(const struct kvm_host_facts *f, char *buf, size_t len);
 /* What kind of KVM this host has: "kvm_intel", "kvm_amd", "PVM-style nested
  * KVM, module kvm_pvm", ... (always a printable string). */
 const char *kvm_host_kind(char *buf, size_t len, bool *is_pvm);

@@ -129,21 +129,44 @@ static bool cpu_flag(const char *flag)
     return found;
 }
 
-const char *kvm_host_kind(char *buf, size_t len, bool *is_pvm)
+/* "PVM-style nested KVM, module kvm_pvm", "kvm_intel", ...: from the
+ * facts alone, so that tests can name every kind. */
+const char *kvm_host_kind_of(const struct kvm_host_facts *f, char *buf, size_t len)
 {
-    bool pvm = path_exists("/sys/module/kvm_pvm");
-    if (is_pvm)
-        *is_pvm = pvm;
-    if (pvm)
+    if (f->mod_kvm_pvm)
         snprintf(buf, len, "PVM-style nested KVM, module kvm_pvm");
-    else if (path_exists("/sys/module/kvm_intel"))
-        snprintf(buf, len, "kvm_intel%s", cpu_flag("vmx") ? "" : " (no vmx flag in /proc/cpuinfo)");
-    else if (path_exists("/sys/module/kvm_amd"))
-        snprintf(buf, len, "kvm_amd%s", cpu_flag("svm") ? "" : " (no svm flag in /proc/cpuinfo)");
+    else if (f->mod_kvm_intel)
+        snprintf(buf, len, "kvm_intel%s", f->cpu_vmx ? "" : " (no vmx flag in /proc/cpuinfo)");
+    else if (f->mod_kvm_amd)
+        snprintf(buf, len, "kvm_amd%s", f->cpu_svm ? "" : " (no svm flag in /proc/cpuinfo)");
     else
         snprintf(buf, len, "unknown KVM module%s",
-                 cpu_flag("vmx") ? ", vmx" : cpu_flag("svm") ? ", svm" : ", no vmx/svm");
+                 f->cpu_vmx ? ", vmx" : f->cpu_svm ? ", svm" : ", no vmx/svm");
     return buf;
+}
+
+/* The host facts that need no /dev/kvm: the device node, the modules, the
+ * CPU flags. The rest keep the values of a working KVM. */
+static void gather_static_facts(struct kvm_host_facts *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->dev_exists = path_exists("/dev/kvm");
+    f->mod_kvm = path_exists("/sys/module/kvm");
+    f->mod_kvm_intel = path_exists("/sys/module/kvm_intel");
+    f->mod_kvm_amd = path_exists("/sys/module/kvm_amd");
+    f->mod_kvm_pvm = path_exists("/sys/module/kvm_pvm");
+    f->cpu_vmx = cpu_flag("vmx");
+    f->cpu_svm = cpu_flag("svm");
+    f->api_version = KVM_API_VERSION;
+}
+
+const char *kvm_host_kind(char *buf, size_t len, bool *is_pvm)
+{
+    struct kvm_host_facts f;
+    gather_static_facts(&f);
+    if (is_pvm)
+        *is_pvm = f.mod_kvm_pvm;
+    return kvm_host_kind_of(&f, buf, len);
 }
 
 /* ---- the run-time probe ---- */
@@ -534,26 +557,93 @@ static const char *stage_text(int stage)
  * loaded host, and keeps a failing probe short. */
 #define PROBE_BUDGET_NS (50ull * 1000 * 1000)
 
-bool kvm_probe(char *why, size_t len)
+/* What the CPU flags say about loading a vendor module. */
+static const char *vendor_hint(const struct kvm_host_facts *f)
+{
+    if (f->cpu_vmx)
+        return "the CPU has VT-x: modprobe kvm_intel";
+    if (f->cpu_svm)
+        return "the CPU has AMD-V: modprobe kvm_amd";
+    return "the CPU shows no vmx/svm flag: VT-x/AMD-V is off in the firmware or not passed to this VM";
+}
+
+/* The verdict, in the order the real probe meets its obstacles; every
+ * reason is one line that fits accel_select's 256-byte buffer and names
+ * what was found. */
+bool kvm_probe_verdict(const struct kvm_host_facts *f, char *why, size_t len)
 {
     char kind[128];
-    bool pvm = false;
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        if (e == ENOENT)
-            snprintf(why, len, "/dev/kvm is missing (no KVM module loaded, or no VT-x/AMD-V)");
-        else if (e == EACCES || e == EPERM)
-            snprintf(why, len, "permission denied on /dev/kvm (join the kvm group)");
-        else
-            snprintf(why, len, "cannot open /dev/kvm: %s", strerror(e));
+    bool any_vendor = f->mod_kvm_intel || f->mod_kvm_amd || f->mod_kvm_pvm;
+    if (!f->dev_exists || f->open_errno == ENOENT) {
+        if (any_vendor) {
+            /* The kernel has KVM, this file system has no node for it: a
+             * container or chroot with its own /dev. */
+            char mods[64];
+            snprintf(mods, sizeof(mods), "%s%s%s",
+                     f->mod_kvm_pvm ? "kvm_pvm" : "",
+                     f->mod_kvm_intel ? (f->mod_kvm_pvm ? ", kvm_intel" : "kvm_intel") : "",
+                     f->mod_kvm_amd ? (f->mod_kvm_pvm || f->mod_kvm_intel ? ", kvm_amd" : "kvm_amd") : "");
+            snprintf(why, len, "a KVM module (%s) is loaded but /dev/kvm does not exist "
+                     "(a container or chroot without the device? mknod /dev/kvm c 10 232)", mods);
+        } else if (f->mod_kvm) {
+            snprintf(why, len, "a KVM module (kvm) is loaded but /dev/kvm does not exist: "
+                     "no kvm_intel or kvm_amd (%s)", vendor_hint(f));
+        } else {
+            snprintf(why, len, "/dev/kvm does not exist: no KVM module is loaded (%s)", vendor_hint(f));
+        }
         return false;
     }
-    int api = ioctl(fd, KVM_GET_API_VERSION, 0);
-    if (api != KVM_API_VERSION) {
-        snprintf(why, len, "KVM API version %d, expected %d", api, KVM_API_VERSION);
-        close(fd);
+    if (f->open_errno == EACCES || f->open_errno == EPERM) {
+        /* QEMU's wording, so that what users find when they search for it
+         * applies; then the usual fix. */
+        snprintf(why, len, "Could not access KVM kernel module: %s (/dev/kvm; join group kvm: "
+                 "sudo usermod -aG kvm $USER, then log in again)", strerror(f->open_errno));
         return false;
+    }
+    if (f->open_errno) {
+        snprintf(why, len, "cannot open /dev/kvm: %s%s", strerror(f->open_errno),
+                 !any_vendor && !f->mod_kvm ? " (no KVM module is loaded behind the device node)" : "");
+        return false;
+    }
+    if (f->api_version != KVM_API_VERSION) {
+        snprintf(why, len, "KVM API version %d, expected %d", f->api_version, KVM_API_VERSION);
+        return false;
+    }
+    if (f->missing_cap) {
+        snprintf(why, len, "KVM lacks %s", f->missing_cap);
+        return false;
+    }
+    kvm_host_kind_of(f, kind, sizeof(kind));
+    const struct kvm_probe_result *r = &f->probe;
+    if (!r->ok) {
+        /* Short: accel_select prints it on one line. */
+        snprintf(why, len, "KVM cannot run %s code here (%s): probe guest %s %s: %s",
+                 r->stage == 0 ? "even real-mode" : "protected-mode", kind,
+                 r->timed_out ? "stuck in" : "failed in", stage_text(r->stage),
+                 r->detail[0] ? r->detail : "no detail");
+        return false;
+    }
+    snprintf(why, len, "%s; probe guest reached long mode and looped in %llu us", kind,
+             (unsigned long long)(r->elapsed_ns / 1000));
+    return true;
+}
+
+/* The real host: gathers the facts, stopping at the first failure (there
+ * is nothing to ask a /dev/kvm that does not open), then judges them. */
+bool kvm_probe(char *why, size_t len)
+{
+    struct kvm_host_facts f;
+    gather_static_facts(&f);
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        f.open_errno = errno;
+        return kvm_probe_verdict(&f, why, len);
+    }
+    f.dev_exists = true;   /* it opened, whatever stat said a moment ago */
+    f.api_version = ioctl(fd, KVM_GET_API_VERSION, 0);
+    if (f.api_version != KVM_API_VERSION) {
+        close(fd);
+        return kvm_probe_verdict(&f, why, len);
     }
     static const struct { int cap; const char *name; } caps[] = {
         {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
@@ -563,23 +653,12 @@ bool kvm_probe(char *why, size_t len)
     };
     for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
         if (ioctl(fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
-            snprintf(why, len, "KVM lacks %s", caps[i].name);
+            f.missing_cap = caps[i].name;
             close(fd);
-            return false;
+            return kvm_probe_verdict(&f, why, len);
         }
     }
-    kvm_host_kind(kind, sizeof(kind), &pvm);
-    struct kvm_probe_result r;
-    kvm_probe_run(fd, PROBE_BUDGET_NS, true, &r);
+    kvm_probe_run(fd, PROBE_BUDGET_NS, true, &f.probe);
     close(fd);
-    if (!r.ok) {
-        /* Short: accel_select prints it on one line. */
-        snprintf(why, len, "KVM cannot run %s code here (%s): probe guest %s %s: %s",
-                 r.stage == 0 ? "even real-mode" : "protected-mode", kind,
-                 r.timed_out ? "stuck in" : "failed in", stage_text(r.stage), r.detail);
-        return false;
-    }
-    snprintf(why, len, "%s; probe guest reached long mode and looped in %llu us", kind,
-             (unsigned long long)(r.elapsed_ns / 1000));
-    return true;
+    return kvm_probe_verdict(&f, why, len);
 }

@@ -1,4 +1,4 @@
-/* The only window the software CPU has on the machine (DESIGN.md): guest RAM
+/* The only window the software CPU has on the machine (docs/ARCHITECTURE.md): guest RAM
  * as one host mapping plus callbacks for everything else. cpu/ includes
  * nothing from hw/ or accel/; tests drive it with a fake bus. */
 #ifndef CPU_BUS_H

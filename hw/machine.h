@@ -1,5 +1,5 @@
 /* The machine: guest RAM, the I/O maps, the clock, the devices, the vCPUs and
- * the engine. The one mutable global object of tremu (DESIGN.md). */
+ * the engine. The one mutable global object of tremu (docs/ARCHITECTURE.md). */
 #ifndef HW_MACHINE_H
 #define HW_MACHINE_H
 

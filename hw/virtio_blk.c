@@ -3,8 +3,8 @@
  * at the very end of the device-writable part (§5.2.6).
  *
  * Requests run where the guest notifies (vCPU thread, device lock held):
- * synchronous host I/O on the vCPU. Moving them to an I/O thread is the
- * next step (DESIGN.md: vCPUs never block on host I/O they do not own). */
+ * synchronous host I/O on the vCPU, unless the disk has its own I/O
+ * thread (virtio_blk_start_iothread; docs/ARCHITECTURE.md, Threads). */
 #include "hw/virtio_blk.h"
 #include "hw/pci.h"
 #include <errno.h>
@@ -170,7 +170,7 @@ static void blk_handle_queue(struct virtio_dev *vd, struct virtq *vq)
     bool pushed = false;
     if (b->iothread_on) {
         /* The kick only wakes the I/O thread: the vCPU never waits for
-         * the disk (DESIGN.md). */
+         * the disk (docs/ARCHITECTURE.md, Threads). */
         pthread_mutex_lock(&b->io_mu);
         b->io_kicked = true;
         pthread_cond_signal(&b->io_cv);

@@ -197,7 +197,7 @@ t kill9_leaks_repaired qcheck crash.qcow2
 "$T" create -q -f qcow2 -b base.raw -F raw lk.qcow2
 "$T" crash-writer lk.qcow2 1 >lk.out 2>&1 &
 lpid=$!
-n=0; while [ ! -s lk.out ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+n=0; while [ ! -s lk.out ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
 "$T" write lk.qcow2 0 512 1 2>err.txt; rc=$?
 t lock_second_writer_refused sh -c "[ $rc -ne 0 ] && grep -q 'Failed to get \"write\" lock' err.txt"
 qemu-img info lk.qcow2 >/dev/null 2>err.txt; rc=$?
@@ -210,11 +210,12 @@ t lock_info_U_works sh -c "'$T' info -U lk.qcow2 | grep -q 'file format: qcow2'"
 kill -9 $lpid; wait $lpid 2>/dev/null
 t lock_released_on_kill "$T" write lk.qcow2 0 512 1
 if command -v qemu-system-x86_64 >/dev/null; then
-    timeout 20 qemu-system-x86_64 -S -display none -monitor none -serial none \
+    timeout 90 qemu-system-x86_64 -S -display none -monitor none -serial none \
         -drive file=lk.qcow2,if=virtio >/dev/null 2>&1 &
     qpid=$!
     ino=$(stat -c %i lk.qcow2)
-    n=0; while ! grep -q ":$ino 10[01] " /proc/locks && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+    # QEMU takes its locks once started (slow on a loaded host: wait up to 60 s).
+    n=0; while ! grep -q ":$ino 10[01] " /proc/locks && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
     "$T" write lk.qcow2 0 512 1 2>err.txt; rc=$?
     t lock_qemu_vm_keeps_tremu_out sh -c "[ $rc -ne 0 ] && grep -q 'lock' err.txt"
     kill $qpid; wait $qpid 2>/dev/null

@@ -23,7 +23,7 @@ DX="-accel tcg -display none -nodefaults -device isa-debug-exit,iobase=0xf4,iosi
 # the guest's 85) and stderr matches PATTERN.
 run() {
     name=$1; want=$2; pat=$3; shift 3
-    timeout 30 $T "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; rc=$?
+    timeout 60 $T "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; rc=$?
     ok=0
     if [ "$want" = '!0' ]; then
         [ $rc -ne 0 ] && [ $rc -ne 85 ] && [ $rc -ne 124 ] && ok=1
@@ -56,6 +56,18 @@ run hostfwd_bad_port  '!0' "bad host port '70000'"   $DX -netdev user,id=n0,host
 run nic_bad_mac       '!0' "multicast"               $DX -nic user,mac=01:02:03:04:05:06
 run net_bad_model     '!0' "unknown NIC model 'frob'" $DX -net nic,model=frob -net user
 
+# Working forms that need no host port start the guest (it exits 85
+# through debug-exit).
+run e1000_substituted 85 "using virtio-net-pci instead" $DX -net nic,model=e1000 -net user
+run net_none          85 "" $DX -net none
+
+if ! command -v python3 >/dev/null 2>&1; then
+    # Free ports and a port holder come from python3 (make deps installs it).
+    skip=$((skip + 4)); echo "skip hostfwd tests: they need python3 (apt-get install python3)"
+    echo "net: $pass passed, $fail failed, $skip skipped"
+    [ $fail -eq 0 ]; exit
+fi
+
 # A host port someone else holds: a clear error naming rule and port, and
 # the guest never runs.
 P=$(free_port)
@@ -63,18 +75,16 @@ rm -f "$tmp/held"
 python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1', $P)); s.listen(1); open('$tmp/held','w').close(); time.sleep(60)" &
 holder=$!
 # Wait until the port is really held (a loaded machine starts python slowly).
-for i in $(seq 100); do [ -e "$tmp/held" ] && break; sleep 0.1; done
+for i in $(seq 300); do [ -e "$tmp/held" ] && break; sleep 0.1; done
 run hostfwd_port_in_use '!0' "could not set up host forwarding rule 'tcp::$P-:22': port $P is in use" \
     $DX -netdev user,id=n0,hostfwd=tcp::$P-:22 -device virtio-net-pci,netdev=n0
 kill $holder 2>/dev/null; wait $holder 2>/dev/null; holder=
 
-# Working forms start the guest (which exits 85 through debug-exit).
+# Working forms with host forwards start the guest.
 P=$(free_port)
 run acceptance_form   85 "" $DX -netdev user,id=n0,hostfwd=tcp::$P-:22 -device virtio-net-pci,netdev=n0
 run launcher_form     85 "" $DX -net nic -net user,hostfwd=tcp::$P-:22
 run nic_form          85 "" $DX -nic user,hostfwd=tcp::$P-:22,hostfwd=udp::$P-:53
-run e1000_substituted 85 "using virtio-net-pci instead" $DX -net nic,model=e1000 -net user
-run net_none          85 "" $DX -net none
 
 if [ $skip -gt 0 ]; then echo "net: $pass passed, $fail failed, $skip skipped"; else echo "net: $pass passed, $fail failed"; fi
 [ $fail -eq 0 ]

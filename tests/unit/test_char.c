@@ -4,6 +4,7 @@
 #include "ui/char.h"
 #include <fcntl.h>
 #include <signal.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -376,8 +377,13 @@ static int stdio_child(bool use_pty, bool mux)
         uint8_t keys[2] = { '\r', last };
         if (write(m, keys, 2) != 2)
             fail |= 16;
-        usleep(20000);
-        c->read_ready(c);
+        /* The pty hands bytes to the slave side asynchronously: wait for
+         * them (a loaded host may take long), do not guess a delay. */
+        for (int i = 0; i < 200 && fe.n < 2; i++) {
+            struct pollfd pf = { .fd = 0, .events = POLLIN };
+            if (poll(&pf, 1, 100) > 0)
+                c->read_ready(c);
+        }
         if (fe.n != 2 || fe.got[0] != '\r' || fe.got[1] != last)
             fail |= 16;
     } else {

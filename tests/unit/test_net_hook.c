@@ -53,7 +53,9 @@ TEST(machine_poll_hook_fill_dispatch_timeout)
     uint64_t t0 = host_monotonic_ns();
     machine_main_loop_iteration(&m);
     uint64_t dt = host_monotonic_ns() - t0;
-    CHECK(dt >= 15 * 1000000ULL && dt < 2 * NS_PER_SEC);
+    /* At least the bound (ppoll never returns early); the upper limit only
+     * catches a sleep that did not end (a loaded host may be slow). */
+    CHECK(dt >= 15 * 1000000ULL && dt < 30 * NS_PER_SEC);
     CHECK_EQ(a.revents, 0);
     CHECK_EQ(a.nfds_seen, 1);
     CHECK_EQ(b.nfds_seen, 0);

@@ -851,7 +851,7 @@ TEST(net_slirp_on_machine_main_loop)
     for (int i = 0; i < 20 && find_arp_request(cap, 0, ip(10, 0, 2, 15)) < 0; i++)
         machine_main_loop_iteration(&m);
     CHECK(find_arp_request(cap, 0, ip(10, 0, 2, 15)) >= 0);
-    CHECK(host_monotonic_ns() - t0 < 5 * NS_PER_SEC);
+    CHECK(host_monotonic_ns() - t0 < 60 * NS_PER_SEC);   /* a hang, not a slow host */
     close(cs);
     nb->ops->close(nb);
     free(cap);
@@ -1157,7 +1157,7 @@ TEST(net_slirp_bulk_host_to_guest)
     size_t sent = 0, got = 0;
     bool corrupt = false;
     uint64_t t0 = host_monotonic_ns();
-    while (got < TOTAL && host_monotonic_ns() - t0 < 20 * NS_PER_SEC) {
+    while (got < TOTAL && host_monotonic_ns() - t0 < 120 * NS_PER_SEC) {
         if (sent < TOTAL) {
             ssize_t w = write(cs, data + sent, TOTAL - sent);
             if (w > 0)
@@ -1249,7 +1249,7 @@ TEST(net_slirp_bulk_guest_to_host)
         data[i] = (uint8_t)(i * 13 + (i >> 9));
     size_t una = 0, nxt = 0, got = 0;
     uint64_t t0 = host_monotonic_ns(), last_progress = t0;
-    while (got < TOTAL && host_monotonic_ns() - t0 < 20 * NS_PER_SEC) {
+    while (got < TOTAL && host_monotonic_ns() - t0 < 120 * NS_PER_SEC) {
         while (nxt < TOTAL && nxt - una < wnd) {
             size_t len = TOTAL - nxt < MSS ? TOTAL - nxt : MSS;
             if (len > wnd - (nxt - una))

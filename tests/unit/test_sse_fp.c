@@ -493,14 +493,21 @@ TEST(sse_rcp_vs_host)
         q2 = sse_rsqrt_f32(a);
         n += 2;
         exact += (r1 == r2) + (q1 == q2);
-        /* Same class and within 2^-11 relative of the host's value. */
+        /* The tables differ between CPU vendors (Intel and AMD give
+         * different bits): where the host's result is a finite non-zero
+         * number, ours must meet the architectural bound, |relative
+         * error| <= 1.5 * 2^-12 of the exact value (SDM vol. 2, RCPSS and
+         * RSQRTSS), not match this host's table. Elsewhere (zero,
+         * infinity, NaN, flushed denormals) the result is defined exactly. */
         for (int k = 0; k < 2; k++) {
             uint32_t h = k ? q1 : r1, s = k ? q2 : r2;
-            float fh, fs;
+            float fh, fs, fa;
             memcpy(&fh, &h, 4);
             memcpy(&fs, &s, 4);
-            bool ok = h == s || (isfinite(fh) && isfinite(fs) && fh != 0 &&
-                                 fabs((double)fs / fh - 1) <= 1.0 / 2048);
+            memcpy(&fa, &a, 4);
+            double exact = k ? 1 / sqrt((double)fa) : 1 / (double)fa;
+            bool ok = h == s || (isfinite(fh) && fh != 0 && isfinite(fs) && fs != 0 &&
+                                 fabs((double)fs / exact - 1) <= 1.5 / 4096);
             if (!ok && bad++ < 3)
                 printf("  %s(%08x): host %08x soft %08x\n", k ? "rsqrt" : "rcp", a, h, s);
         }

@@ -705,7 +705,7 @@ static uint16_t locked_used_idx(struct vdrv *d)
 
 static bool wait_used(struct vdrv *d, uint16_t want)
 {
-    for (int i = 0; i < 5000; i++) {        /* 5 s: a loaded host is slow */
+    for (int i = 0; i < 20000; i++) {       /* 20 s: a loaded host is slow */
         if (locked_used_idx(d) == want)
             return true;
         usleep(1000);
@@ -753,7 +753,7 @@ TEST(virtio_blk_iothread)
     __atomic_store_n(&f.disk.hold, 1, __ATOMIC_SEQ_CST);
     do_req(&f, VIRTIO_BLK_T_IN, 0, 512, true);
     pthread_mutex_unlock(&devlock);
-    for (int i = 0; i < 5000 && !__atomic_load_n(&f.disk.entered, __ATOMIC_SEQ_CST); i++)
+    for (int i = 0; i < 20000 && !__atomic_load_n(&f.disk.entered, __ATOMIC_SEQ_CST); i++)
         usleep(1000);
     CHECK(__atomic_load_n(&f.disk.entered, __ATOMIC_SEQ_CST));
     pthread_mutex_lock(&devlock);
