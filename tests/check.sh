@@ -22,6 +22,10 @@ run_suite() {
     fi
 }
 run_suite unit tests/unit/run-unit
+# The software CPU's unit tests again with the interpreter alone and with
+# jit=verify (the default run above translates every block).
+run_suite unit-jit-off env TREMU_TEST_JIT=off tests/unit/run-unit cpu
+run_suite unit-jit-verify env TREMU_TEST_JIT=verify tests/unit/run-unit cpu
 for s in tests/suites/*.sh; do
     [ -f "$s" ] || continue
     run_suite "$(basename "$s" .sh)" sh "$s"

@@ -18,7 +18,7 @@
 # Environment: LINUX_TIMEOUT=300 (seconds per boot, to TREMU-BOOT-OK),
 # LINUX_CMD_TIMEOUT=300 (seconds for the commands after it), LINUX_KEEP=1 (keep logs),
 # LINUX_QEMU=0 (skip the QEMU oracle), CACHE (guest directory, as in the Makefile),
-# LINUX_ONLY=bz|pvh|auto|restart|qemu (comma-separated boots to run; default all),
+# LINUX_ONLY=bz|pvh|nojit|verify|auto|restart|qemu (comma-separated boots to run; default all),
 # TREMU=path (the emulator binary to test; default ./tremu).
 # Ends with `linux: N passed, N failed[, N skipped]`; exits non-zero on failure.
 cd "$(dirname "$0")/../.." || exit 1
@@ -27,7 +27,7 @@ G=${CACHE:-$HOME/.cache/tremu}/guest
 # slower or loaded host must not fail for it (speed is make bench's).
 TIMEOUT=${LINUX_TIMEOUT:-300}
 CMD_TIMEOUT=${LINUX_CMD_TIMEOUT:-300}
-ONLY=${LINUX_ONLY:-bz,pvh,auto,restart,qemu}
+ONLY=${LINUX_ONLY:-bz,pvh,nojit,verify,auto,restart,qemu}
 pass=0 fail=0 skip=0
 
 ok()    { pass=$((pass + 1)); echo "ok    $1"; }
@@ -256,6 +256,33 @@ for k in bz pvh; do
     check_cmds $k "$W/host" host
     check_poweroff $k
 done
+
+# ---- the same machine with the interpreter alone (-accel tcg,jit=off) ----
+if want nojit; then
+    echo "linux: booting pvh under tremu -accel tcg,jit=off (the interpreter)"
+    vm nojit "${TREMU[@]}" -accel tcg,jit=off -kernel "$G/vmlinux" -initrd "$INITRD" -append "$BATCH"
+    check_boot nojit
+    check_cmds nojit "$W/host" host
+    check_poweroff nojit
+fi
+
+# ---- jit=verify: every translated block of a boot and a short workload
+# also runs in the interpreter; the first difference stops tremu ----
+if want verify; then
+    echo "linux: booting pvh under tremu -accel tcg,jit=verify"
+    vm verify "${TREMU[@]}" -accel tcg,jit=verify -kernel "$G/vmlinux" -initrd "$INITRD" \
+        -append "console=ttyS0 tremu.cmd=seq 1 3000 | gzip | gunzip | md5sum; seq 1 3000 | md5sum"
+    check_boot verify
+    if grep -q 'jit verify' "$W/verify.err"; then
+        notok "verify: translated code agrees with the interpreter" "$(grep -A3 'jit verify' "$W/verify.err" | head -n 8)"
+    elif [ "$(grep -cE '^[0-9a-f]{32}  -' "$W/verify.out")" = 2 ] &&
+         [ "$(grep -E '^[0-9a-f]{32}  -' "$W/verify.out" | sort -u | wc -l)" = 1 ]; then
+        ok "verify: translated code agrees with the interpreter (boot, gzip, gunzip, md5sum)"
+    else
+        notok "verify: translated code agrees with the interpreter" "$(tr -d '\r' < "$W/verify.out" | tail -n 4)"
+    fi
+    check_poweroff verify
+fi
 
 # ---- -accel auto picks tcg here; reboot -f with -no-reboot ends the run ----
 if want auto; then

@@ -144,19 +144,25 @@ guest() {
         run_kvm "$name tremu-kvm" "$want" kvm,fallback=off "$@"
         run_kvm "$name tremu-kvm-uirq" "$want" kvm,fallback=off,kernel-irqchip=off "$@"
     fi
-    t="$name tremu-tcg"
-    if [ "$to_tcg" -ge "$MAX_TIMEOUTS" ]; then
-        not_ok "$t" "not run: the tcg engine timed out $to_tcg times already"
-        return
-    fi
-    # shellcheck disable=SC2086
-    run_emu "$TMP/t.out" "$TMP/t.err" "$TREMU" -accel tcg $COMMON "$@"
-    [ "$rc" -eq 124 ] && to_tcg=$((to_tcg + 1))
-    if grep -q "software CPU is not built" "$TMP/t.err"; then
-        skipped "$t" "tremu says: the software CPU is not built yet"
-    else
-        judge "$t" "$want" "$TMP/t.out" "$TMP/t.err"
-    fi
+    # The software CPU three ways: translated (the default), interpreted,
+    # and jit=verify (each translated block also run in the interpreter and
+    # compared: any difference stops the run with an error).
+    for jit in on off verify; do
+        t="$name tremu-tcg"
+        [ "$jit" = on ] || t="$t-jit-$jit"
+        if [ "$to_tcg" -ge "$MAX_TIMEOUTS" ]; then
+            not_ok "$t" "not run: the tcg engine timed out $to_tcg times already"
+            continue
+        fi
+        # shellcheck disable=SC2086
+        run_emu "$TMP/t.out" "$TMP/t.err" "$TREMU" -accel tcg,jit=$jit $COMMON "$@"
+        [ "$rc" -eq 124 ] && to_tcg=$((to_tcg + 1))
+        if grep -q "software CPU is not built" "$TMP/t.err"; then
+            skipped "$t" "tremu says: the software CPU is not built yet"
+        else
+            judge "$t" "$want" "$TMP/t.out" "$TMP/t.err"
+        fi
+    done
 }
 
 # Real-mode ROMs (-bios): success is debug-exit 0x10, status 33.
