@@ -513,6 +513,119 @@ static int emit_alu(struct em *e, const struct block *b, const struct insn *i, u
     return 1;
 }
 
+/* The guest's CF from the lazy flags (for INC/DEC, which keep it). */
+static uint64_t jit_get_cf(struct cpu *c)
+{
+    return get_cf(c);
+}
+
+/* shift/rotate group r/m, imm: host op with /digit */
+static void shift_imm(struct em *e, unsigned sz, unsigned digit, int rm, unsigned n)
+{
+    if (sz == 2)
+        e8(e, 0x66);
+    rex(e, sz == 8, 0, 0, rm, sz == 1 && rm >= 4);
+    e8(e, sz == 1 ? 0xc0 : 0xc1);
+    e8(e, 0xc0 | digit << 3 | (rm & 7));
+    e8(e, n);
+}
+
+/* INC/DEC, shifts by an immediate and IMUL on registers (and IMUL with a
+ * memory source in 64-bit code), with the interpreter's lazy flags:
+ * CC_INC/CC_DEC keep the old CF in cc_cin; shifts and IMUL are CC_SHIFT
+ * with CF and OF precomputed in cc_cin. */
+static int emit_arith2(struct em *e, const struct block *b, const struct insn *i, uint32_t off,
+                       size_t *miss, int *nmiss, int *hostflags)
+{
+    insn_fn g = generic_of(i);
+    const unsigned sz = i->opsz;
+    if (sz != 4 && sz != 8)
+        return 0;
+    if ((g == op_inc_r || g == op_dec_r || ((g == op_inc_E || g == op_dec_E) && i->mod3))) {
+        const int inc = g == op_inc_r || g == op_inc_E;
+        unsigned r = (g == op_inc_r || g == op_dec_r) ? i->reg : i->rm;
+        if (r >= 16)
+            return 0;
+        if (*hostflags) {
+            e8(e, 0x0f); e8(e, 0x92); e8(e, 0xc1);                  /* setc cl */
+            op_rr(e, 0, 0x0fb6, RCX, RCX);                          /* movzx ecx, cl */
+            mov_store(e, 0, RCX, RBX, OFF(cc_cin));
+        } else {
+            mov_rr(e, 1, RDI, RBX);
+            call_abs(e, (const void *)jit_get_cf);
+            mov_store(e, 0, RAX, RBX, OFF(cc_cin));
+            e8(e, 0x0f); e8(e, 0xba); e8(e, 0xe0); e8(e, 0x00);     /* bt eax, 0: host CF = guest CF */
+        }
+        ld_gpr(e, RAX, r, sz);
+        mov_rr(e, 1, RDX, RAX);
+        rex(e, sz == 8, 0, 0, RDX, 0);
+        e8(e, 0xff); e8(e, 0xc0 | (inc ? 0 : 1) << 3 | RDX);        /* inc/dec edx/rdx */
+        mov_store(e, 1, RAX, RBX, OFF(cc_a));
+        mov_store(e, 1, RDX, RBX, OFF(cc_res));
+        mov_imm(e, RAX, (uint64_t)(inc ? CC_INC : CC_DEC) | (uint64_t)sz << 32);
+        mov_store(e, 1, RAX, RBX, OFF(cc_op));
+        st_gpr(e, RDX, r, sz);
+        *hostflags = 1;
+        return 1;
+    }
+    if ((g == op_shl || g == op_shr || g == op_sar) && i->mod3 && !i->imm2 && i->rm < 16) {
+        unsigned n = (unsigned)(i->imm & 0xff) & (sz == 8 ? 63 : 31);
+        if (!n)
+            return 0;
+        const unsigned bits = sz * 8;
+        ld_gpr(e, RAX, i->rm, sz);
+        mov_rr(e, 1, RDX, RAX);
+        shift_imm(e, sz, g == op_shl ? 4 : g == op_shr ? 5 : 7, RDX, n);
+        e8(e, 0x0f); e8(e, 0x92); e8(e, 0xc1);                      /* setc cl */
+        op_rr(e, 0, 0x0fb6, RCX, RCX);                              /* movzx ecx, cl */
+        if (g != op_sar) {
+            /* OF as the interpreter defines it for every count:
+             * SHL: CF ^ MSB(result); SHR: MSB(operand) */
+            mov_rr(e, 1, R8, g == op_shl ? RDX : RAX);
+            shift_imm(e, 8, 5, R8, bits - 1);                       /* shr r8, bits-1 */
+            rex(e, 0, 0, 0, R8, 0); e8(e, 0x83); e8(e, 0xe0 | (R8 & 7)); e8(e, 1);  /* and r8d, 1 */
+            if (g == op_shl)
+                op_rr(e, 0, 0x31, RCX, R8);                         /* xor r8d, ecx */
+            shift_imm(e, 4, 4, R8, 11);                             /* shl r8d, 11 */
+            op_rr(e, 0, 0x09, R8, RCX);                             /* or ecx, r8d */
+        }
+        mov_store(e, 0, RCX, RBX, OFF(cc_cin));
+        mov_store(e, 1, RDX, RBX, OFF(cc_res));
+        mov_imm(e, RAX, (uint64_t)CC_SHIFT | (uint64_t)sz << 32);
+        mov_store(e, 1, RAX, RBX, OFF(cc_op));
+        st_gpr(e, RDX, i->rm, sz);
+        *hostflags = 0;
+        return 1;
+    }
+    if ((g == op_imul_GE || g == op_imul_GEI) && i->reg < 16 && (i->mod3 ? i->rm < 16 : 1)) {
+        if (!i->mod3) {
+            if (!(b->mode & MODE_64) || !emit_ea(e, i, off))
+                return 0;
+            emit_tlb(e, i->seg, sz, 0, (b->mode >> 8) & 1, miss, nmiss);
+            emit_ld(e, sz, 0);                                      /* rcx = E */
+        } else {
+            ld_gpr(e, RCX, i->rm, sz);
+        }
+        if (g == op_imul_GE)
+            ld_gpr(e, RDX, i->reg, sz);
+        else
+            mov_imm(e, RDX, i->imm & szmask(sz));
+        rex(e, sz == 8, RDX, 0, RCX, 0);
+        e8(e, 0x0f); e8(e, 0xaf); e8(e, 0xc0 | (RDX & 7) << 3 | (RCX & 7));   /* imul edx/rdx, ecx/rcx */
+        e8(e, 0x0f); e8(e, 0x92); e8(e, 0xc1);                      /* setc cl */
+        op_rr(e, 0, 0x0fb6, RCX, RCX);                              /* movzx ecx, cl */
+        e8(e, 0x69); e8(e, 0xc9); e32(e, RFLAGS_CF | RFLAGS_OF);    /* imul ecx, ecx, CF|OF */
+        mov_store(e, 0, RCX, RBX, OFF(cc_cin));
+        mov_store(e, 1, RDX, RBX, OFF(cc_res));
+        mov_imm(e, RAX, (uint64_t)CC_SHIFT | (uint64_t)sz << 32);
+        mov_store(e, 1, RAX, RBX, OFF(cc_op));
+        st_gpr(e, RDX, i->reg, sz);
+        *hostflags = 0;
+        return 1;
+    }
+    return 0;
+}
+
 /* ---- the block ---- */
 
 static void emit_epilogue(struct em *e)
@@ -768,6 +881,17 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
             continue;
         }
         int hf = hostflags;
+        if (emit_arith2(e, b, i, off, sl->at, &sl->nat, &hf)) {
+            if (sl->nat) {
+                sl->resume = pos(e);
+                nslow++;
+            }
+            hostflags = hf;
+            off += i->len;
+            last_was_call = 0;
+            continue;
+        }
+        hf = hostflags;
         if (emit_alu(e, b, i, off, sl->at, &sl->nat, &hf)) {
             if (sl->nat) {
                 sl->resume = pos(e);
