@@ -99,7 +99,7 @@ struct block {
 #define MODE_VM86 8u
 #define MODE_LMA  16u
 
-#define TLB_BITS 8
+#define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_INVALID 1ULL    /* never equals a page-aligned address */
 
@@ -136,7 +136,7 @@ enum exc_vec {
 #define EV_SOFT  2          /* INT n: gate DPL checked against CPL */
 #define EV_HW    3          /* external interrupt or NMI */
 
-#define JC_SIZE 4096
+#define JC_SIZE 16384
 #define MCE_BANKS 10        /* as QEMU: Linux wants MCA to set up its MCE device */
 
 struct code_page {

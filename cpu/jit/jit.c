@@ -16,6 +16,31 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Translated code calls the interpreter's handlers: within 2 GiB of them a
+ * call is a direct rel32 (predicted, 5 bytes) rather than a load of the
+ * address and an indirect call. Tries addresses below and above tremu's
+ * own code; anywhere else is fine too, only slower. */
+static void *map_near_text(size_t size, int prot, int flags, int fd)
+{
+    uintptr_t text = (uintptr_t)&jit_arena_init;
+    static const int64_t offs[] = {-(1ll << 30), -(3ll << 29), (1ll << 30), -(1ll << 29), (1ll << 29)};
+    for (size_t k = 0; k < sizeof(offs) / sizeof(offs[0]); k++) {
+        uintptr_t hint = (uintptr_t)((int64_t)text + offs[k]) & ~(uintptr_t)0xffff;
+#ifdef MAP_FIXED_NOREPLACE
+        void *p = mmap((void *)hint, size, prot, flags | MAP_FIXED_NOREPLACE, fd, 0);
+#else
+        void *p = mmap((void *)hint, size, prot, flags, fd, 0);
+#endif
+        if (p == MAP_FAILED)
+            continue;
+        int64_t d1 = (int64_t)((uintptr_t)p - text), d2 = (int64_t)((uintptr_t)p + size - text);
+        if (d1 > -(1ll << 31) + (1ll << 24) && d2 < (1ll << 31) - (1ll << 24))
+            return p;
+        munmap(p, size);
+    }
+    return mmap(NULL, size, prot, flags, fd, 0);
+}
+
 int jit_arena_init(struct jit_arena *a, size_t size)
 {
     memset(a, 0, sizeof(*a));
@@ -30,7 +55,7 @@ int jit_arena_init(struct jit_arena *a, size_t size)
     int fd = (pm && *pm && strcmp(pm, "0") != 0) ? -1 : memfd_create("tremu-jit", MFD_CLOEXEC);
     if (fd >= 0 && ftruncate(fd, (off_t)size) == 0) {
         void *rw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        void *rx = mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+        void *rx = map_near_text(size, PROT_READ | PROT_EXEC, MAP_SHARED, fd);
         if (rw != MAP_FAILED && rx != MAP_FAILED) {
             a->rw = rw;
             a->rx = rx;
@@ -45,7 +70,7 @@ int jit_arena_init(struct jit_arena *a, size_t size)
     if (fd >= 0)
         close(fd);
 #endif
-    void *p = mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p = map_near_text(size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1);
     if (p == MAP_FAILED)
         return -1;
     a->rw = a->rx = p;

@@ -190,6 +190,9 @@ static insn_fn generic_of(const struct insn *i)
     return ops_generic(i->fn);
 }
 
+static void ld_gpr(struct em *e, int h, unsigned r, unsigned sz);
+static void st_gpr(struct em *e, int h, unsigned r, unsigned sz);
+
 /* ---- memory operands (64-bit code) ---- */
 
 /* Effective address of i's memory operand into RSI (off = offset of the
@@ -325,7 +328,7 @@ static int emit_mem(struct em *e, const struct block *b, const struct insn *i, u
     else if (g == op_movsx16) { load = 1; msz = 2; sign = 1; }
     else if (g == op_movsxd) { load = 1; msz = 4; sign = sz == 8; }
     else return 0;
-    if (sz != 8 && sz != 4 && !(sz == 1 && (g == op_mov_GE || g == op_mov_EG || g == op_mov_EI)))
+    if (sz != 8 && sz != 4 && !(sz <= 2 && (g == op_mov_GE || g == op_mov_EG || g == op_mov_EI)))
         return 0;
     if (i->reg >= 16 && !(store && g == op_mov_EI))
         return 0;
@@ -334,9 +337,9 @@ static int emit_mem(struct em *e, const struct block *b, const struct insn *i, u
     emit_tlb(e, i->seg, msz, store, mmu, miss, nmiss);
     if (load) {
         emit_ld(e, msz, sign);
-        if (sz == 1) {
-            /* byte register: merge into the low byte */
-            op_mem(e, 0, 0x88, RCX, RBX, GPR(i->reg));   /* mov [gpr], cl */
+        if (sz <= 2) {
+            /* 8/16-bit register: merge into the low bits */
+            st_gpr(e, RCX, i->reg, sz);
         } else {
             if (sz == 4 && sign)
                 mov_rr(e, 0, RCX, RCX);                     /* 32-bit result zero-extends */
@@ -861,6 +864,13 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
                 nslow++;
                 emit_exit(e, c, b, b->ninsn, chain, chain && 0, rets, &nret);
             }
+            ended = 1;
+            break;
+        }
+        if (last && m64 && g == op_jmp_rel && i->opsz == 8) {
+            uint64_t t = b->lin_pc + off + i->len + i->imm;
+            mov_imm(e, RCX, t);
+            emit_exit(e, c, b, b->ninsn, chain, chain && same_page(b, t), rets, &nret);
             ended = 1;
             break;
         }
