@@ -13,10 +13,10 @@ LDFLAGS += -pthread
 PKGS    := capstone slirp
 # What a fresh Debian 12 needs for make, make check and make check-lab:
 # python3 (test ports and servers), zstd (kernel payloads), openssh-client,
-# e2fsprogs and debootstrap (the lab image and its ssh test).
+# e2fsprogs and debootstrap (the lab image and its ssh test), time (make bench).
 DEB_PKGS := build-essential pkg-config libcapstone-dev libsdl2-dev libslirp-dev \
             cpio xz-utils zstd bc busybox-static qemu-system-x86 qemu-utils acpica-tools zlib1g-dev \
-            python3 openssh-client e2fsprogs debootstrap
+            python3 openssh-client e2fsprogs debootstrap time
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -116,7 +116,7 @@ colhead() {
         l2+=$(printf '| %6s %6s %6s ' cpu wall rss)
         [ $e != qemu ] && [ -n "$HAVE_QEMU" ] && l2+=$(printf '%7s %7s ' cpu/q wall/q)
     done
-    echo "$l1"; echo "$l2"
+    echo "${l1%"${l1##*[! ]}"}"; echo "${l2%"${l2##*[! ]}"}"
 }
 
 declare -A M     # M[engine.field] medians of the last bench
@@ -134,7 +134,7 @@ row() {
             out+=$(printf '%7s %7s ' "$c" "$w")
         fi
     done
-    echo "$out"
+    echo "${out%"${out##*[! ]}"}"
 }
 
 # bench LABEL KERNEL PARAM [STATS]: RUNS rounds of all engines in turn;
