@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+static void arena_stubs(struct jit_arena *a);
+
 /* Translated code calls the interpreter's handlers: within 2 GiB of them a
  * call is a direct rel32 (predicted, 5 bytes) rather than a load of the
  * address and an indirect call. Tries addresses below and above tremu's
@@ -60,6 +62,7 @@ int jit_arena_init(struct jit_arena *a, size_t size)
             a->rw = rw;
             a->rx = rx;
             a->fd = fd;
+            arena_stubs(a);
             return 0;
         }
         if (rw != MAP_FAILED)
@@ -75,6 +78,7 @@ int jit_arena_init(struct jit_arena *a, size_t size)
         return -1;
     a->rw = a->rx = p;
     a->wx_toggle = 1;
+    arena_stubs(a);
     return 0;
 }
 
@@ -90,10 +94,20 @@ void jit_arena_free(struct jit_arena *a)
     a->fd = -1;
 }
 
-void jit_arena_flush(struct jit_arena *a)
+/* (Re)writes the backend's shared code at the arena's start. */
+static void arena_stubs(struct jit_arena *a)
 {
     a->used = 0;
+    jit_arena_begin_write(a, 0, 4096);
+    size_t n = jit_backend_stubs(a, a->rw, a->rx, 4096);
+    jit_arena_end_write(a, 0, 4096);
+    a->used = (n + 63) & ~(size_t)63;
+}
+
+void jit_arena_flush(struct jit_arena *a)
+{
     a->gen++;
+    arena_stubs(a);
 }
 
 /* The single-view fallback flips only the pages being written. */

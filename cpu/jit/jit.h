@@ -31,6 +31,8 @@ struct jit_arena {
     uint32_t gen;           /* bumped on every flush: older code is gone */
     int fd;
     int wx_toggle;          /* single view, made writable only while emitting */
+    /* The backend's shared code at the arena's start (remade on a flush). */
+    uint8_t *stub_epilogue, *stub_lookup;
 };
 
 int jit_arena_init(struct jit_arena *a, size_t size);
@@ -60,10 +62,13 @@ void jit_unlink_block(struct cpu *c, struct block *b);
 /* ---- what a host backend provides (cpu/jit/x86_64.c) ---- */
 
 /* Offset of the entry chained jumps use (after the prologue). */
-#define JIT_CHAIN_ENTRY 14
+#define JIT_CHAIN_ENTRY 16
 
 /* Whether this build has a backend for the host it runs on. */
 int jit_backend_available(void);
+/* Writes the arena's shared code (exits, lookup) at out; returns its size
+ * (0: does not fit). */
+size_t jit_backend_stubs(struct jit_arena *a, uint8_t *out, uint8_t *exec_at, size_t room);
 /* Writes the code for b at out (room bytes free); returns the size, or 0
  * when it does not fit (the caller flushes the arena and retries once) or
  * the block cannot be translated (then returns 0 with *untranslatable set). */

@@ -161,6 +161,19 @@ static void patch(struct em *e, size_t after, size_t target)
     memcpy(e->start + after - 4, &rel, 4);
 }
 
+/* jcc/jmp to an absolute executable address (the arena's shared stubs) */
+static void jcc_abs(struct em *e, unsigned cc, const uint8_t *target)
+{
+    e8(e, 0x0f);
+    e8(e, 0x80 | cc);
+    e32(e, (uint32_t)(int32_t)(target - (e->exec + pos(e) + 4)));
+}
+static void jmp_abs(struct em *e, const uint8_t *target)
+{
+    e8(e, 0xe9);
+    e32(e, (uint32_t)(int32_t)(target - (e->exec + pos(e) + 4)));
+}
+
 #define CC_E  0x4
 #define CC_NE 0x5
 
@@ -631,15 +644,6 @@ static int emit_arith2(struct em *e, const struct block *b, const struct insn *i
 
 /* ---- the block ---- */
 
-static void emit_epilogue(struct em *e)
-{
-    e8(e, 0x48); e8(e, 0x83); e8(e, 0xc4); e8(e, 0x08);   /* add rsp, 8 */
-    e8(e, 0x41); e8(e, 0x5e);                           /* pop r14 */
-    e8(e, 0x41); e8(e, 0x5d);                           /* pop r13 */
-    e8(e, 0x41); e8(e, 0x5c);                           /* pop r12 */
-    e8(e, 0x5b);                                        /* pop rbx */
-    e8(e, 0xc3);
-}
 
 
 int jit_backend_available(void)
@@ -679,74 +683,88 @@ static int chainable(const struct block *b)
 }
 
 /* Leaving the block with the next RIP in RCX (n instructions retired):
- * store it, count, and go on into the next translation unless the run
- * loop has something to do. A constant target in the block's own page
- * (linkable) gets a jump that jit_link patches to enter the target
- * directly; until then, and for every other target, the jump cache is
- * looked up inline. */
+ * store it, count, and go on into the next translation (whose entry
+ * checks whether the run loop has something to do). A constant target in
+ * the block's own page (linkable) gets a jump that jit_link patches to
+ * enter the target directly; until then, and for every other target, the
+ * arena's shared lookup stub searches the jump cache. */
 static void emit_exit(struct em *e, const struct cpu *c, const struct block *b, uint32_t n,
                       int chain, int linkable, size_t *ret_sites, int *nret)
 {
+    const struct jit_arena *a = &c->jit_arena;
+    (void)ret_sites; (void)nret;
     mov_store(e, 1, RCX, RBX, OFF(rip));
     op_mem(e, 1, 0x81, 0, RBX, OFF(icount)); e32(e, n);       /* add [icount], n */
     if (!chain) {
-        ret_sites[(*nret)++] = jmp_fwd(e);
+        jmp_abs(e, a->stub_epilogue);
         return;
     }
-    /* budget */
-    mov_load(e, 1, RAX, RBX, OFF(icount));
-    op_mem(e, 1, 0x3b, RAX, RBX, OFF(budget_end));          /* cmp rax, [budget_end] */
-    ret_sites[(*nret)++] = jcc_fwd(e, 0x3);                 /* jae */
-    /* exit request, invalidations, NMI */
-    mov_load(e, 1, RAX, RBX, OFF(exit_req));
-    op_mem(e, 0, 0x8b, RAX, RAX, 0);                        /* mov eax, [rax] */
-    op_mem(e, 0, 0x0b, RAX, RBX, OFF(inv_pending));         /* or eax, [inv_pending] */
-    op_mem(e, 0, 0x0b, RAX, RBX, OFF(nmi_pending));
-    ret_sites[(*nret)++] = jcc_fwd(e, CC_NE);
-    /* INTR with IF set */
-    op_mem(e, 0, 0x8b, RAX, RBX, OFF(intr_line));
-    op_rr(e, 0, 0x85, RAX, RAX);                            /* test eax, eax */
-    size_t no_intr = jcc_fwd(e, CC_E);
-    op_mem(e, 0, 0xf7, 0, RBX, OFF(eflags)); e32(e, RFLAGS_IF);  /* test dword [eflags], IF */
-    ret_sites[(*nret)++] = jcc_fwd(e, CC_NE);
-    patch(e, no_intr, pos(e));
-    size_t field = 0;
-    if (linkable)
-        field = jmp_fwd(e);     /* patched by jit_link; falls into the lookup */
-    if (linkable)
-        patch(e, field, pos(e));
-    /* lin = cs_base + rip (truncated outside 64-bit code) */
-    mov_rr(e, 1, RAX, RCX);
-    if (!(b->mode & MODE_64)) {
-        op_mem(e, 1, 0x03, RAX, RBX, OFF(sbase) + 8 * SEG_CS);
-        mov_rr(e, 0, RAX, RAX);
-    }
-    /* h = (lin ^ (lin >> 12)) & (JC_SIZE - 1) */
-    mov_rr(e, 1, RDX, RAX);
-    rex(e, 1, 0, 0, RDX, 0); e8(e, 0xc1); e8(e, 0xea); e8(e, 12);      /* shr rdx, 12 */
-    op_rr(e, 1, 0x31, RAX, RDX);                                        /* xor rdx, rax */
-    e8(e, 0x81); e8(e, 0xe2); e32(e, JC_SIZE - 1);                      /* and edx, mask */
-    /* rdx = c->jc[h] */
-    e8(e, 0x48); e8(e, 0x8b); e8(e, 0x94); e8(e, 0xd3); e32(e, (uint32_t)OFF(jc)); /* mov rdx, [rbx+rdx*8+jc] */
-    op_rr(e, 1, 0x85, RDX, RDX);                                        /* test rdx, rdx */
-    ret_sites[(*nret)++] = jcc_fwd(e, CC_E);
-    op_mem(e, 1, 0x3b, RAX, RDX, (int32_t)offsetof(struct block, lin_pc));   /* cmp rax, [lin_pc] */
-    ret_sites[(*nret)++] = jcc_fwd(e, CC_NE);
-    op_mem(e, 0, 0x81, 7, RDX, (int32_t)offsetof(struct block, mode)); e32(e, b->mode); /* cmp dword [mode], key */
-    ret_sites[(*nret)++] = jcc_fwd(e, CC_NE);
-    op_mem(e, 0, 0x81, 7, RDX, (int32_t)offsetof(struct block, jit_gen)); e32(e, c->jit_arena.gen);
-    ret_sites[(*nret)++] = jcc_fwd(e, CC_NE);
     if (linkable) {
-        /* first time: patch the jump above to enter the target directly */
-        mov_rr(e, 1, RDI, RBX);
-        mov_rr(e, 1, RSI, RDX);
+        size_t field = jmp_fwd(e);          /* patched by jit_link */
+        patch(e, field, pos(e));
         mov_imm(e, RDX, (uint64_t)(uintptr_t)(e->exec + field - 4));
-        call_abs(e, (const void *)jit_link);
     } else {
-        mov_load(e, 1, RAX, RDX, (int32_t)offsetof(struct block, jit_code));
-        lea(e, RAX, RAX, JIT_CHAIN_ENTRY);
+        op_rr(e, 0, 0x31, RDX, RDX);        /* xor edx, edx */
     }
+    rex(e, 0, 0, 0, R8, 0); e8(e, 0xb8 + (R8 & 7)); e32(e, b->mode);   /* mov r8d, key */
+    jmp_abs(e, a->stub_lookup);
+}
+
+static void shift_imm_fwd(struct em *e, int r)
+{
+    rex(e, 1, 0, 0, r, 0); e8(e, 0xc1); e8(e, 0xe8 | (r & 7)); e8(e, 12);   /* shr r, 12 */
+}
+
+/* The arena's shared code, at its start: the epilogue every exit ends in,
+ * and the jump-cache lookup that enters (and links) the next block. */
+size_t jit_backend_stubs(struct jit_arena *a, uint8_t *out, uint8_t *exec_at, size_t room)
+{
+    struct em em = {out, out, out + room, exec_at, 0};
+    struct em *e = &em;
+    a->stub_epilogue = exec_at + pos(e);
+    e8(e, 0x48); e8(e, 0x83); e8(e, 0xc4); e8(e, 0x08);   /* add rsp, 8 */
+    e8(e, 0x41); e8(e, 0x5e);                           /* pop r14 */
+    e8(e, 0x41); e8(e, 0x5d);                           /* pop r13 */
+    e8(e, 0x41); e8(e, 0x5c);                           /* pop r12 */
+    e8(e, 0x5b);                                        /* pop rbx */
+    e8(e, 0xc3);
+    while (pos(e) & 15)
+        e8(e, 0xcc);
+    /* rcx = RIP, rdx = the jump to patch (or 0), r8d = the block key */
+    a->stub_lookup = exec_at + pos(e);
+    mov_rr(e, 1, RAX, RCX);
+    rex(e, 0, 0, 0, R8, 0); e8(e, 0xf7); e8(e, 0xc0 | (R8 & 7)); e32(e, MODE_64);  /* test r8d, MODE_64 */
+    size_t is64 = jcc_fwd(e, CC_NE);
+    op_mem(e, 1, 0x03, RAX, RBX, OFF(sbase) + 8 * SEG_CS);              /* add rax, cs base */
+    mov_rr(e, 0, RAX, RAX);                                             /* 32-bit linear */
+    patch(e, is64, pos(e));
+    /* r9 = c->jc[(lin ^ (lin >> 12)) & (JC_SIZE - 1)] */
+    mov_rr(e, 1, R9, RAX);
+    shift_imm_fwd(e, R9);
+    op_rr(e, 1, 0x31, RAX, R9);                                         /* xor r9, rax */
+    rex(e, 0, 0, 0, R9, 0); e8(e, 0x81); e8(e, 0xe0 | (R9 & 7)); e32(e, JC_SIZE - 1);  /* and r9d */
+    e8(e, 0x4e); e8(e, 0x8b); e8(e, 0x8c); e8(e, 0xcb); e32(e, (uint32_t)OFF(jc)); /* mov r9, [rbx+r9*8+jc] */
+    op_rr(e, 1, 0x85, R9, R9);                                          /* test r9, r9 */
+    jcc_abs(e, CC_E, a->stub_epilogue);
+    op_mem(e, 1, 0x3b, RAX, R9, (int32_t)offsetof(struct block, lin_pc));   /* cmp rax, [lin_pc] */
+    jcc_abs(e, CC_NE, a->stub_epilogue);
+    op_mem(e, 0, 0x3b, R8, R9, (int32_t)offsetof(struct block, mode));      /* cmp r8d, [mode] */
+    jcc_abs(e, CC_NE, a->stub_epilogue);
+    op_mem(e, 0, 0x81, 7, R9, (int32_t)offsetof(struct block, jit_gen)); e32(e, a->gen);
+    jcc_abs(e, CC_NE, a->stub_epilogue);
+    op_rr(e, 1, 0x85, RDX, RDX);                                        /* test rdx, rdx */
+    size_t nolink = jcc_fwd(e, CC_E);
+    mov_rr(e, 1, RDI, RBX);
+    mov_rr(e, 1, RSI, R9);
+    call_abs(e, (const void *)jit_link);                                /* rax = entry */
     e8(e, 0xff); e8(e, 0xe0);                                           /* jmp rax */
+    patch(e, nolink, pos(e));
+    mov_load(e, 1, RAX, R9, (int32_t)offsetof(struct block, jit_code));
+    lea(e, RAX, RAX, JIT_CHAIN_ENTRY);
+    e8(e, 0xff); e8(e, 0xe0);                                           /* jmp rax */
+    while (pos(e) & 15)
+        e8(e, 0xcc);
+    return e->over ? 0 : pos(e);
 }
 
 /* The fall-through RIP of a 64-bit block is a constant: its linear PC
@@ -803,9 +821,36 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
     e8(e, 0x41); e8(e, 0x56);                           /* push r14 */
     e8(e, 0x48); e8(e, 0x83); e8(e, 0xec); e8(e, 0x08); /* sub rsp, 8 */
     mov_rr(e, 1, RBX, RDI);
+    /* Entered from the run loop, which has just done the checks below:
+     * skip them (a pending interrupt it could not take yet, in an STI
+     * shadow, must not stop the block from running). */
+    e8(e, 0xeb);
+    e8(e, 0);
+    const size_t skip = pos(e);
     if (!e->over && pos(e) != JIT_CHAIN_ENTRY)
         return 0;
-    /* entry of chained jumps: this block's own registers and cur_block */
+    /* entry of chained jumps: first what the run loop would look at
+     * between blocks (budget, exit request, invalidations, NMI, INTR with
+     * IF); then this block's own registers and cur_block */
+    if (chain) {
+        const uint8_t *epi = c->jit_arena.stub_epilogue;
+        mov_load(e, 1, RAX, RBX, OFF(icount));
+        op_mem(e, 1, 0x3b, RAX, RBX, OFF(budget_end));      /* cmp rax, [budget_end] */
+        jcc_abs(e, 0x3, epi);                               /* jae */
+        mov_load(e, 1, RAX, RBX, OFF(exit_req));
+        op_mem(e, 0, 0x8b, RAX, RAX, 0);                    /* mov eax, [rax] */
+        op_mem(e, 0, 0x0b, RAX, RBX, OFF(inv_pending));
+        op_mem(e, 0, 0x0b, RAX, RBX, OFF(nmi_pending));
+        jcc_abs(e, CC_NE, epi);
+        op_mem(e, 0, 0x8b, RAX, RBX, OFF(intr_line));
+        op_rr(e, 0, 0x85, RAX, RAX);
+        size_t no_intr = jcc_fwd(e, CC_E);
+        op_mem(e, 0, 0xf7, 0, RBX, OFF(eflags)); e32(e, RFLAGS_IF);
+        jcc_abs(e, CC_NE, epi);
+        patch(e, no_intr, pos(e));
+    }
+    if (!e->over)
+        e->start[skip - 1] = (uint8_t)(pos(e) - skip);
     mov_imm(e, R14, (uint64_t)(uintptr_t)b->insns);
     lea(e, R12, R14, (int32_t)(b->ninsn * sizeof(struct insn)));
     mov_store(e, 1, R12, RBX, OFF(cur_end));
@@ -961,9 +1006,7 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
         mov_load(e, 1, RCX, RBX, OFF(next_rip));
         emit_exit(e, c, b, b->ninsn, chain_ok, 0, rets, &nret);
     }
-    for (int r = 0; r < nret; r++)
-        patch(e, rets[r], pos(e));
-    emit_epilogue(e);
+    (void)rets; (void)nret;
 
     /* slow paths of inlined memory instructions: the handler does it all */
     for (int s = 0; s < nslow; s++) {
@@ -1004,7 +1047,7 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
         op_mem(e, 1, 0x01, RAX, RBX, OFF(icount));         /* add [icount], rax */
         mov_load(e, 1, RCX, RBX, OFF(next_rip));
         mov_store(e, 1, RCX, RBX, OFF(rip));
-        emit_epilogue(e);
+        jmp_abs(e, c->jit_arena.stub_epilogue);
     }
     if (e->over)
         return 0;
@@ -1015,6 +1058,12 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
 
 int jit_backend_available(void)
 {
+    return 0;
+}
+
+size_t jit_backend_stubs(struct jit_arena *a, uint8_t *out, uint8_t *exec_at, size_t room)
+{
+    (void)a; (void)out; (void)exec_at; (void)room;
     return 0;
 }
 
