@@ -50,6 +50,7 @@ struct machine_config {
     FILE *log;                         /* -D file, or stderr */
     struct accel_config accel;
     struct pci_devices_config *pci;    /* virtio devices the command line asked for */
+    bool vga;                          /* -vga std: 0xa0000-0xbffff is the adapter's, not RAM */
 };
 
 #define DBG_STATS   (1u << 0)
@@ -117,6 +118,7 @@ struct machine {
     struct clock clock;
     struct stats stats;
     struct board *board;
+    struct vga *vga;            /* -vga std (hw/pc_vga.c), NULL: none */
 
     const struct accel_ops *accel;
     void *accel_priv;
