@@ -12,7 +12,22 @@ CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter 
 LDFLAGS += -pthread
 PKGS    := capstone slirp
 DEB_PKGS := build-essential pkg-config libcapstone-dev libsdl2-dev libslirp-dev \
-            cpio xz-utils bc busybox-static qemu-system-x86 qemu-utils acpica-tools zlib1g-dev
+            cpio xz-utils bc busybox-static qemu-system-x86 qemu-utils acpica-tools zlib1g-dev \
+            libvncserver-dev seabios xvfb
+# Displays are optional: without the library the build says so and leaves
+# that display out (-vnc / -display sdl then explain why they fail).
+ifeq ($(shell pkg-config --exists libvncserver && echo y),y)
+PKGS    += libvncserver
+CFLAGS  += -DCONFIG_VNC
+else
+$(info tremu: libvncserver-dev not found: building without VNC (make deps installs it))
+endif
+ifeq ($(shell pkg-config --exists sdl2 && echo y),y)
+PKGS    += sdl2
+CFLAGS  += -DCONFIG_SDL
+else
+$(info tremu: libsdl2-dev not found: building without the SDL window)
+endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -186,6 +186,9 @@ void machine_log(struct machine *m, unsigned dbg, const char *fmt, ...)
 int pc_init(struct machine *m);
 void pc_reset(struct machine *m);
 void pc_destroy(struct machine *m);
+struct i8042;
+struct i8042 *pc_i8042(struct machine *m);     /* host keyboard/mouse input */
+void pc_power_button(struct machine *m);       /* ACPI power button (device lock held) */
 /* The board's interrupt router for a GSI (ISA IRQ n = GSI n). */
 void pc_set_gsi(struct machine *m, int gsi, int level);
 

@@ -253,6 +253,11 @@ int pc_init(struct machine *m)
     return 0;
 }
 
+/* For the displays (ui/display.c): where host keys and pointer go, and the
+ * power button a closed window presses. */
+struct i8042 *pc_i8042(struct machine *m) { return m->board ? m->board->kbd : NULL; }
+void pc_power_button(struct machine *m) { if (m->board && m->board->pm) acpi_pm_power_button(m->board->pm); }
+
 void pc_reset(struct machine *m)
 {
     struct board *b = m->board;
