@@ -19,6 +19,7 @@ DEB_PKGS := build-essential pkg-config libcapstone-dev libsdl2-dev libslirp-dev 
 ifeq ($(shell pkg-config --exists libvncserver && echo y),y)
 PKGS    += libvncserver
 CFLAGS  += -DCONFIG_VNC
+DISPLAY_TESTS := tests/display/vncclient
 else
 $(info tremu: libvncserver-dev not found: building without VNC (make deps installs it))
 endif
@@ -65,11 +66,16 @@ tests/unit/run-unit: $(UNIT_OBJS) libtremu.a
 	@echo "  LINK    $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The VNC viewer the display suite drives (libvncclient comes with libvncserver-dev).
+tests/display/vncclient: tests/display/vncclient.c libtremu.a
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libtremu.a $(LDLIBS) -lvncclient
+
 # Test guests (assembly, built with the system toolchain).
 test-guests:
 	@$(MAKE) -s -C tests/guests
 
-check: tremu tools/tremu-img tests/unit/run-unit test-guests guest
+check: tremu tools/tremu-img tests/unit/run-unit test-guests guest $(DISPLAY_TESTS)
 	@sh tests/check.sh
 
 # The course's lab machine end to end under tcg (builds the image when missing).
@@ -101,7 +107,7 @@ deps:
 	fi
 
 clean:
-	rm -f tremu tools/tremu-img tools/tremu-img.o tools/tremu-img.d libtremu.a tests/unit/run-unit $(LIB_OBJS) $(UNIT_OBJS) ui/main.o \
+	rm -f tremu tools/tremu-img tools/tremu-img.o tools/tremu-img.d libtremu.a tests/unit/run-unit tests/display/vncclient tests/display/vncclient.d $(LIB_OBJS) $(UNIT_OBJS) ui/main.o \
 		$(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) ui/main.d
 	@$(MAKE) -s -C tests/guests clean
 

@@ -154,6 +154,14 @@ int display_start(struct machine *m, struct display_opts *d)
             return -1;
         }
     }
+    /* The first frame now (no vCPU runs yet), so a viewer that connects
+     * first sees the right size instead of a placeholder. */
+    struct vga_rect r;
+    bool resized;
+    if (s->vnc && m->vga) {
+        vga_update(m->vga, &r, &resized);
+        vnc_refresh(s->vnc, vga_surface(m->vga), &r, true);
+    }
     if (d->kind == DISPLAY_SDL) {
         s->sdl = sdl_open(m, name, err, sizeof(err));
         /* Like QEMU's default: no usable display server means no window,

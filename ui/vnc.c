@@ -97,6 +97,10 @@ int vnc_parse(const char *spec, char *err, size_t errlen)
     struct vnc_addr a;
     if (!strcmp(spec, "none"))
         return 0;
+#ifndef CONFIG_VNC
+    snprintf(err, errlen, "this tremu was built without VNC (install libvncserver-dev and rebuild)");
+    return -1;
+#endif
     return parse(spec, &a, err, errlen);
 }
 

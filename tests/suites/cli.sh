@@ -54,7 +54,7 @@ expect_err bad_device       "unsupported device 'sb16'" -device sb16 -bios /etc/
 expect_err bad_debugexit    "bad iobase"             -device isa-debug-exit,iobase=0x12345 -bios /etc/hostname
 expect_err bad_debugexit_p  "unknown property"       -device isa-debug-exit,speed=9 -bios /etc/hostname
 expect_err bad_monitor      "monitor is not implemented" -monitor stdio -bios /etc/hostname
-expect_err bad_display      "only 'none'"            -display sdl -bios /etc/hostname
+expect_err bad_display      "use none, sdl"          -display gtk -bios /etc/hostname
 expect_err bad_debug_item   "unknown log item 'frob'" -d frob -bios /etc/hostname
 expect_err initrd_no_kernel '-initrd needs -kernel'  -bios /etc/hostname -initrd /etc/hostname
 expect_err bad_log_file     "/nonexistent/dir/x.log" -D /nonexistent/dir/x.log -bios /etc/hostname
