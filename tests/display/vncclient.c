@@ -3,7 +3,10 @@
  * 9x16 (or 8x16) cell of the framebuffer against the VGA BIOS font (the
  * glyphs the guest's text mode uses), and types through RFB key events.
  *
- *   vncclient [-p PASSWORD] HOST:PORT|/path/to/unix.sock COMMAND...
+ *   vncclient [-p PASSWORD] [-f FILE] HOST:PORT|/path/to/unix.sock COMMAND...
+ *     -f FILE          also match against the 8x16 font found inside FILE
+ *                      (e.g. the guest's vmlinux, whose fbcon font differs
+ *                      from the BIOS's in a few glyphs)
  *     wait TEXT SECS   read the screen until it shows TEXT (exit 1 on timeout,
  *                      printing the screen)
  *     type TEXT        type TEXT ('\n' in the argument = Return)
@@ -17,7 +20,8 @@
 #include <string.h>
 #include <time.h>
 
-static const uint8_t *font;
+static const uint8_t *fonts[2];     /* the VGA BIOS font, and -f FILE's */
+static int nfonts;
 static const char *password;
 
 static char *get_password(rfbClient *c)
@@ -49,19 +53,22 @@ static void screen_text(rfbClient *c, char *out, size_t len)
                     if ((cell[(size_t)y * w + x] & 0xffffff) != (bg & 0xffffff))
                         bits[y] |= (uint8_t)(0x80 >> x);
             }
+            /* Nearest glyph by differing pixels, normal or inverse video:
+             * the kernel's fbcon font is the IBM one with a few glyphs
+             * redrawn ('m' differs in ~20 pixels), so the nearest glyph still names it. */
             char found = '?';
-            for (int g = 0x20; g < 0x7f && found == '?'; g++)
-                if (!memcmp(bits, font + g * 16, 16))
-                    found = (char)g;
-            if (found == '?') {
-                /* Inverse video (cursor block, reverse attributes). */
-                uint8_t inv[16];
-                for (int y = 0; y < 16; y++)
-                    inv[y] = (uint8_t)~bits[y];
-                for (int g = 0x20; g < 0x7f && found == '?'; g++)
-                    if (!memcmp(inv, font + g * 16, 16))
-                        found = (char)g;
-            }
+            int best = 9;           /* at most 8 of 128 pixels may differ */
+            for (int fi = 0; fi < nfonts && best; fi++)
+                for (int inv = 0; inv < 2 && best; inv++)
+                    for (int g = 0x20; g < 0x7f && best; g++) {
+                        int d = 0;
+                        for (int y = 0; y < 16; y++)
+                            d += __builtin_popcount((uint8_t)((inv ? ~bits[y] : bits[y]) ^ fonts[fi][g * 16 + y]));
+                        if (d < best) {
+                            best = d;
+                            found = (char)g;
+                        }
+                    }
             out[n++] = found;
         }
         if (n + 1 < len)
@@ -100,8 +107,12 @@ static void key(rfbClient *c, uint32_t ks, bool shift)
 int main(int argc, char **argv)
 {
     int i = 1;
-    if (i + 1 < argc && !strcmp(argv[i], "-p")) {
-        password = argv[i + 1];
+    const char *fontfile = NULL;
+    while (i + 1 < argc && (!strcmp(argv[i], "-p") || !strcmp(argv[i], "-f"))) {
+        if (argv[i][1] == 'p')
+            password = argv[i + 1];
+        else
+            fontfile = argv[i + 1];
         i += 2;
     }
     if (i >= argc) {
@@ -110,9 +121,23 @@ int main(int argc, char **argv)
     }
     size_t romlen;
     uint8_t *rom = vga_load_bios(&romlen, NULL);
-    if (!rom || vga_find_fonts(rom, romlen, &font, NULL) < 0) {
+    if (!rom || vga_find_fonts(rom, romlen, &fonts[nfonts++], NULL) < 0) {
         fprintf(stderr, "vncclient: no VGA BIOS font to read the screen with\n");
         return 2;
+    }
+    if (fontfile) {
+        FILE *ff = fopen(fontfile, "rb");
+        static uint8_t *blob;
+        long bl = 0;
+        if (ff && fseek(ff, 0, SEEK_END) == 0 && (bl = ftell(ff)) > 0 && fseek(ff, 0, SEEK_SET) == 0 &&
+            (blob = malloc((size_t)bl)) && fread(blob, 1, (size_t)bl, ff) == (size_t)bl &&
+            vga_find_fonts(blob, (size_t)bl, &fonts[nfonts], NULL) == 0) {
+            nfonts++;
+        } else {
+            fprintf(stderr, "vncclient: no 8x16 font in %s\n", fontfile);
+            return 2;
+        }
+        fclose(ff);
     }
     rfbClientLog = quiet;
     rfbClient *c = rfbGetClient(8, 3, 4);

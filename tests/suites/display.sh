@@ -15,12 +15,15 @@
 # Needs: the default guest (make guest), Debian's seabios (the VGA BIOS
 # font), libvncserver-dev for the VNC parts and xvfb + x11-utils for SDL;
 # each part without what it needs is skipped with a message.
-# DISPLAY_TIMEOUT (default 300) bounds each wait for the guest, in seconds.
+# DISPLAY_TIMEOUT (default 300) bounds each wait for the guest, in seconds;
+# DISPLAY_ONLY=cli,vnc,drm,sdl (comma-separated) runs only those parts.
 cd "$(dirname "$0")/../.." || exit 1
 T=./tremu
 C=tests/display/vncclient
 G=${CACHE:-$HOME/.cache/tremu}/guest
 TO=${DISPLAY_TIMEOUT:-300}
+ONLY=${DISPLAY_ONLY:-cli,vnc,drm,sdl}
+want() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 pass=0; fail=0; skip=0
 tmp=$(mktemp -d)
 pids=
@@ -53,6 +56,7 @@ bad() {
         notok "$name" "exit $rc; stderr: $(head -c 300 "$tmp/err")"
     fi
 }
+if want cli; then
 bad vga_unknown     "only 'std'"          $DX -vga cirrus
 bad vnc_bad_display "display number"      $DX -vnc 127.0.0.1:70000
 bad vnc_no_colon    "expected \[HOST\]"   $DX -vnc localhost
@@ -68,6 +72,7 @@ else
     if [ "$dims" = 720x400 ]; then ok screendump_png; else notok screendump_png "exit $rc, png: ${dims:-none}" "$(cat "$tmp/err")"; fi
     timeout 60 $T $DX -vga none -screendump "$tmp/n.png" >/dev/null 2>"$tmp/err"
     if grep -q "no VGA" "$tmp/err" && [ ! -e "$tmp/n.png" ]; then ok screendump_without_vga; else notok screendump_without_vga "$(cat "$tmp/err")"; fi
+fi
 fi
 
 if [ ! -s "$G/vmlinuz" ] || [ ! -s "$G/initramfs.cpio.gz" ]; then
@@ -90,7 +95,9 @@ wait_exit() {
 }
 
 # ---- VNC over TCP: read the console, type a command, power off ----
-if [ ! -x $C ]; then
+if ! want vnc; then
+    :
+elif [ ! -x $C ]; then
     skipt vnc "tests/display/vncclient not built (libvncserver-dev missing?)"
 elif ! $T -vnc :0 -h >/dev/null 2>&1; then
     skipt vnc "tremu built without VNC"
@@ -148,8 +155,44 @@ else
     kill $tp 2>/dev/null; wait $tp 2>/dev/null
 fi
 
+# ---- Linux's bochs-drm: the VBE framebuffer, seen by the viewer ----
+D=${CACHE:-$HOME/.cache/tremu}/display
+if ! want drm; then
+    :
+elif [ ! -x $C ] || ! $T -vnc :0 -h >/dev/null 2>&1; then
+    skipt bochs_drm "needs VNC (libvncserver-dev)"
+elif ! sh tests/display/mkdrm.sh "$G" "$D" 2>"$tmp/mkdrm.err"; then
+    skipt bochs_drm "$(cat "$tmp/mkdrm.err")"
+else
+    # The guest loads bochs-drm, writes to the console (now fbcon on the
+    # framebuffer), and waits for a line typed on it before powering off.
+    cmd='for m in drm drm_kms_helper ttm drm_ttm_helper drm_vram_helper bochs; do insmod /opt/drm/$m.ko || echo INSMOD-FAIL $m; done; cat /proc/fb; echo drm-on-screen > /dev/tty1; read x < /dev/tty1; echo "typed=$x"'
+    sock="$tmp/drm.sock"
+    $T -m 256 -kernel "$G/vmlinuz" -initrd "$D/initramfs-drm.cpio.gz" \
+        -append "console=ttyS0 tremu.cmd64=$(printf '%s' "$cmd" | base64 -w0)" \
+        -vnc "unix:$sock" -serial "file:$tmp/drm.serial" -screendump "$tmp/drm.png" >"$tmp/t5.out" 2>&1 </dev/null &
+    tp=$!; pids="$pids $tp"
+    n=0; while [ ! -S "$sock" ] && [ $n -lt 30 ]; do sleep 1; n=$((n + 1)); done
+    if $C -f "$G/vmlinux" "$sock" wait drm-on-screen "$TO" size type 'fbok
+' >"$tmp/drm.size" 2>"$tmp/c5.err" && [ "$(cat "$tmp/drm.size")" = 1024x768 ]; then
+        ok bochs_drm_framebuffer_on_vnc
+    else
+        notok bochs_drm_framebuffer_on_vnc "size: $(cat "$tmp/drm.size")" "$(tail -20 "$tmp/c5.err")" "$(tail -5 "$tmp/drm.serial")"
+    fi
+    wait_exit $tp 120
+    if grep -q "bochs-drmdrmfb" "$tmp/drm.serial" && grep -q "typed=fbok" "$tmp/drm.serial" && [ "$rc" = 0 ]; then
+        ok bochs_drm_probe_and_keyboard
+    else
+        notok bochs_drm_probe_and_keyboard "exit $rc" "$(grep -E 'bochs|drm|INSMOD|typed' "$tmp/drm.serial" | tail -8)"
+    fi
+    dims=$(python3 -c 'import sys,struct; d=open(sys.argv[1],"rb").read(); print("%dx%d" % struct.unpack(">II", d[16:24]))' "$tmp/drm.png" 2>/dev/null)
+    if [ "$dims" = 1024x768 ]; then ok screendump_vbe_png; else notok screendump_vbe_png "png: ${dims:-none}"; fi
+fi
+
 # ---- SDL under Xvfb: the default display when $DISPLAY is set ----
-if ! command -v Xvfb >/dev/null || ! command -v xwininfo >/dev/null; then
+if ! want sdl; then
+    :
+elif ! command -v Xvfb >/dev/null || ! command -v xwininfo >/dev/null; then
     skipt sdl_window "needs Xvfb and xwininfo (apt-get install xvfb x11-utils)"
 elif ! $T -display sdl -h >/dev/null 2>&1; then
     skipt sdl_window "tremu built without SDL2"
