@@ -71,6 +71,13 @@ struct vga {
     int cur_drawn;              /* cell where the cursor was drawn, -1 none */
     char mode_name[40];
     uint8_t font_default[4096];
+
+    /* The expansion ROM BAR (PCI 3.0 §6.2.5.2): the VGA BIOS image, for
+     * firmware (SeaBIOS) to find, copy to 0xc0000 and run. */
+    uint8_t *rom;
+    uint32_t rom_size;          /* power of two, 0: no ROM */
+    bool rom_mapped;
+    uint64_t rom_base;
 };
 
 /* The register values of VGA mode 3 (80x25 text, 9x16 cells, 720x400), as
@@ -695,9 +702,51 @@ void vga_fill_screen_info(uint8_t *zp)
 
 /* ---- PCI ---- */
 
+static uint64_t rom_read(void *opaque, uint64_t addr, unsigned size)
+{
+    struct vga *v = opaque;
+    uint64_t r = 0;
+    for (unsigned i = 0; i < size; i++)
+        r |= (uint64_t)(addr + i < v->rom_size ? v->rom[addr + i] : 0xff) << (8 * i);
+    return r;
+}
+
+static void rom_write(void *opaque, uint64_t addr, uint64_t val, unsigned size)
+{
+}
+
+/* Maps the ROM where the guest put it while both the ROM BAR's enable bit
+ * and memory decode are on (the generic BAR code does not know BAR 0x30). */
+static void rom_update(struct vga *v)
+{
+    if (!v->rom_size || !v->has_pci)
+        return;
+    uint32_t bar = le_ld32(&v->pci.config[PCI_ROM_ADDRESS]);
+    uint64_t base = bar & ~(uint32_t)(v->rom_size - 1) & ~1u;
+    bool on = (bar & 1) && (le_ld16(&v->pci.config[PCI_COMMAND]) & PCI_CMD_MEM) && base != 0 &&
+              base + v->rom_size - 1 < 0xffffffffULL;
+    if (v->rom_mapped && (!on || base != v->rom_base)) {
+        iomap_unregister(v->mmio, v->rom_base);
+        v->rom_mapped = false;
+    }
+    if (on && !v->rom_mapped &&
+        iomap_register(v->mmio, base, v->rom_size, rom_read, rom_write, v, "vga-rom") == 0) {
+        v->rom_mapped = true;
+        v->rom_base = base;
+    }
+}
+
+static void vga_pci_config_write(struct pci_device *d, uint32_t off, uint32_t val, unsigned size)
+{
+    if ((off < PCI_ROM_ADDRESS + 4 && off + size > PCI_ROM_ADDRESS) ||
+        (off < PCI_COMMAND + 2 && off + size > PCI_COMMAND))
+        rom_update(d->opaque);
+}
+
 static void vga_pci_reset(struct pci_device *d)
 {
     vga_reset(d->opaque);
+    rom_update(d->opaque);
 }
 
 struct vga *vga_create(struct iomap *pio, struct iomap *mmio, struct pci_bus *bus, int slot,
@@ -729,6 +778,20 @@ struct vga *vga_create(struct iomap *pio, struct iomap *mmio, struct pci_bus *bu
         pci_device_init(&v->pci, "vga", 0x1234, 0x1111, 0x02, 0x030000, 0x1af4, 0x1100, 0);
         v->pci.opaque = v;
         v->pci.reset = vga_pci_reset;
+        v->pci.config_write = vga_pci_config_write;
+        if (rom && rom_len >= 512 && rom_len <= (1u << 20)) {
+            uint32_t sz = 2048;             /* the smallest ROM BAR */
+            while (sz < rom_len)
+                sz <<= 1;
+            v->rom = malloc(sz);
+            if (v->rom) {
+                memset(v->rom, 0, sz);
+                memcpy(v->rom, rom, rom_len);
+                v->rom_size = sz;
+                uint32_t mask = ~(sz - 1) | 1u;     /* address bits and enable */
+                le_st32(&v->pci.wmask[PCI_ROM_ADDRESS], mask);
+            }
+        }
         if (pci_device_set_bar(&v->pci, 0, PCI_BAR_MEM32, VGA_VRAM_SIZE, lfb_read, lfb_write, v) < 0 ||
             pci_device_set_bar(&v->pci, 2, PCI_BAR_MEM32, BAR2_SIZE, bar2_read, bar2_write, v) < 0) {
             vga_free(v);
@@ -750,8 +813,11 @@ void vga_free(struct vga *v)
 {
     if (!v)
         return;
+    if (v->rom_mapped)
+        iomap_unregister(v->mmio, v->rom_base);
     if (v->has_pci)
         pci_device_unregister(&v->pci);
+    free(v->rom);
     const struct io_region *r;
     if ((r = iomap_find(v->pio, 0x3b0)) && r->opaque == v)
         iomap_unregister(v->pio, 0x3b0);

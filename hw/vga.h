@@ -53,6 +53,8 @@ struct vga_rect { int x, y, w, h; };
  * after mode 3 (80x25 text), with its 8x16 font in plane 2 when `rom` holds
  * the VGA BIOS image (the font is taken from it; NULL: no font, blank
  * glyphs), so a -kernel boot that runs no BIOS still has a text console.
+ * The image is also the device's expansion ROM (ROM BAR at 0x30, as QEMU's
+ * romfile) for firmware that runs option ROMs. `rom` is copied.
  * NULL on failure (ports or ranges taken, no memory). */
 struct vga *vga_create(struct iomap *pio, struct iomap *mmio, struct pci_bus *bus, int slot,
                        const uint8_t *rom, size_t rom_len);

@@ -421,3 +421,37 @@ TEST(png_roundtrip)
     free(buf);
     CHECK(png_write_file("/nonexistent-dir/x.png", px, 3, 2, 3) < 0);
 }
+
+/* The expansion ROM BAR: sized like any BAR, decoded only when enabled
+ * with memory decode on, and reads the VGA BIOS image (0x55 0xAA, PCIR
+ * naming 1234:1111) for firmware to run. */
+TEST(vga_rom_bar)
+{
+    struct vfix f;
+    vfix_init(&f, false);
+    struct pci_device *d = f.bus->dev[PCI_DEVFN(2, 0)];
+    if (!f.rom || !d) {
+        vfix_fini(&f);
+        test_skip("no VGA BIOS image (Debian's seabios: vgabios-stdvga.bin)");
+        return;
+    }
+    pci_config_write(d, PCI_ROM_ADDRESS, 0xfffff800, 4);
+    uint32_t sz = ~(pci_config_read(d, PCI_ROM_ADDRESS, 4) & ~0x7ffu) + 1;
+    CHECK(sz >= f.rom_len && (sz & (sz - 1)) == 0);
+    pci_config_write(d, PCI_ROM_ADDRESS, 0xfeb00000, 4);   /* address, not enabled */
+    CHECK_EQ(iomap_read(&f.mmio, 0xfeb00000, 2), 0xffff);
+    pci_config_write(d, PCI_ROM_ADDRESS, 0xfeb00001, 4);
+    CHECK_EQ(iomap_read(&f.mmio, 0xfeb00000, 2), 0xaa55);
+    uint16_t pcir = (uint16_t)iomap_read(&f.mmio, 0xfeb00018, 2);
+    CHECK_EQ(iomap_read(&f.mmio, 0xfeb00000 + pcir, 4), 0x52494350);    /* "PCIR" */
+    CHECK_EQ(iomap_read(&f.mmio, 0xfeb00000 + pcir + 4, 4), 0x11111234);
+    /* Memory decode off: gone; back on: there again. Reset: unmapped. */
+    uint32_t cmd = pci_config_read(d, PCI_COMMAND, 2);
+    pci_config_write(d, PCI_COMMAND, cmd & ~PCI_CMD_MEM, 2);
+    CHECK_EQ(iomap_read(&f.mmio, 0xfeb00000, 2), 0xffff);
+    pci_config_write(d, PCI_COMMAND, cmd, 2);
+    CHECK_EQ(iomap_read(&f.mmio, 0xfeb00000, 2), 0xaa55);
+    pci_bus_reset(f.bus);
+    CHECK_EQ(iomap_read(&f.mmio, 0xfeb00000, 2), 0xffff);
+    vfix_fini(&f);
+}
