@@ -26,6 +26,9 @@ endif
 ifeq ($(shell pkg-config --exists sdl2 && echo y),y)
 PKGS    += sdl2
 CFLAGS  += -DCONFIG_SDL
+ifeq ($(shell pkg-config --exists x11 && echo y),y)
+DISPLAY_TESTS += tests/display/xclose
+endif
 else
 $(info tremu: libsdl2-dev not found: building without the SDL window)
 endif
@@ -71,6 +74,11 @@ tests/display/vncclient: tests/display/vncclient.c libtremu.a
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libtremu.a $(LDLIBS) -lvncclient
 
+# Closes the SDL window under Xvfb as a window manager would.
+tests/display/xclose: tests/display/xclose.c
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $$(pkg-config --libs x11)
+
 # Test guests (assembly, built with the system toolchain).
 test-guests:
 	@$(MAKE) -s -C tests/guests
@@ -107,7 +115,7 @@ deps:
 	fi
 
 clean:
-	rm -f tremu tools/tremu-img tools/tremu-img.o tools/tremu-img.d libtremu.a tests/unit/run-unit tests/display/vncclient tests/display/vncclient.d $(LIB_OBJS) $(UNIT_OBJS) ui/main.o \
+	rm -f tremu tools/tremu-img tools/tremu-img.o tools/tremu-img.d libtremu.a tests/unit/run-unit tests/display/vncclient tests/display/vncclient.d tests/display/xclose tests/display/xclose.d $(LIB_OBJS) $(UNIT_OBJS) ui/main.o \
 		$(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) ui/main.d
 	@$(MAKE) -s -C tests/guests clean
 

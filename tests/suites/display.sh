@@ -211,6 +211,22 @@ else
         sleep 1; n=$((n + 1))
     done
     if [ -n "$title" ]; then ok "sdl_window_title $title"; else notok sdl_window_title "$(DISPLAY=":$dn" xwininfo -root -tree 2>&1 | head -20)" "$(cat "$tmp/t4.out")"; fi
+    # Closing the window presses the ACPI power button (the title says so);
+    # closing it again quits, with status 0 as a guest poweroff would.
+    if [ ! -x tests/display/xclose ]; then
+        skipt sdl_close "tests/display/xclose not built (libx11-dev)"
+    else
+        DISPLAY=":$dn" tests/display/xclose sdltest
+        n=0; pd=
+        while [ $n -lt 30 ]; do
+            pd=$(DISPLAY=":$dn" xwininfo -root -tree 2>/dev/null | grep -o 'sdltest - tremu \[[a-z]*, powering down\]')
+            [ -n "$pd" ] && break
+            sleep 1; n=$((n + 1))
+        done
+        if [ -n "$pd" ]; then ok sdl_close_presses_power_button; else notok sdl_close_presses_power_button "$(DISPLAY=":$dn" xwininfo -root -tree 2>&1 | grep sdltest)"; fi
+        DISPLAY=":$dn" tests/display/xclose sdltest
+        if wait_exit $tp 60 && [ "$rc" = 0 ]; then ok sdl_second_close_quits; else notok sdl_second_close_quits "exit: $rc"; fi
+    fi
     kill $tp 2>/dev/null; wait $tp 2>/dev/null
     kill $xp 2>/dev/null; wait $xp 2>/dev/null
 fi
