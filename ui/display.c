@@ -47,6 +47,7 @@ int display_option(struct display_opts *d, const char *opt, const char *arg)
                 return -1;
             }
             d->kind = DISPLAY_SDL;
+            d->sdl_explicit = true;
         } else if (n == 3 && !strncmp(arg, "vnc", 3) && arg[3] == '=') {
             if (vnc_parse(arg + 4, err, sizeof(err)) < 0) {
                 fprintf(stderr, "tremu: -display vnc=: %s\n", err);
@@ -166,7 +167,7 @@ int display_start(struct machine *m, struct display_opts *d)
         s->sdl = sdl_open(m, name, err, sizeof(err));
         /* Like QEMU's default: no usable display server means no window,
          * silently when it was only the default. */
-        if (!s->sdl)
+        if (!s->sdl && d->sdl_explicit)
             fprintf(stderr, "tremu: -display sdl: %s; running without a window\n", err);
     }
     if (machine_add_poll_hook(m, display_fill, display_dispatch, s) < 0) {

@@ -15,7 +15,7 @@ struct machine;
 struct display_opts {
     int vga;                /* -vga: -1 default, 0 none, 1 std */
     int kind;               /* -display: DISPLAY_* */
-    bool sdl_grab_hint;
+    bool sdl_explicit;      /* -display sdl given (else SDL is only the default) */
     const char *vnc;        /* -vnc argument (NULL: none) */
     const char *dump;       /* -screendump FILE (.png, or .txt: the text-mode characters) */
     const char *name;       /* -name, for the window title */

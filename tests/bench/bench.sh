@@ -70,6 +70,8 @@ if ./tremu -accel tcg -version >/dev/null 2>&1; then
     rm -f "$st"
 fi
 
+bash tests/bench/display.sh
+
 if [ -z "${BENCH_SKIP_LAB:-}" ]; then
     LAB=${CACHE:-$HOME/.cache/tremu}/lab
     if [ -f "$LAB/STAMP" ]; then bash tests/lab/bench.sh "$LAB"
