@@ -225,6 +225,10 @@ struct vnc *vnc_open(struct machine *m, const char *spec, const char *name, char
     }
     if (!(m->cfg->debug_mask & DBG_GUEST_ERRORS))
         rfbLogEnable(0);
+    /* Updates are written from the main loop: a viewer that stops reading
+     * may hold it (and the devices) at most this long before it is
+     * dropped (libvncserver's default is 20 s). */
+    rfbMaxClientWait = 2000;
     int argc = 1;
     char *argv[] = {(char *)"tremu", NULL};
     /* A placeholder frame until the first refresh brings the real one. */

@@ -455,3 +455,45 @@ TEST(vga_rom_bar)
     CHECK_EQ(iomap_read(&f.mmio, 0xfeb00000, 2), 0xffff);
     vfix_fini(&f);
 }
+
+/* Host keys to PS/2: keysyms and HID usages to one key code, then set 1 or
+ * set 2 bytes (make/break, the 0xE0 prefix, set 2's 0xF0 break prefix). */
+#include "ui/keymap.h"
+
+TEST(keymap_codes)
+{
+    uint8_t b[6];
+    CHECK_EQ(keymap_from_keysym('a'), 0x1e);
+    CHECK_EQ(keymap_from_keysym('A'), 0x1e);            /* the client sends Shift */
+    CHECK_EQ(keymap_from_keysym('!'), 0x02);
+    CHECK_EQ(keymap_from_keysym('$'), 0x05);
+    CHECK_EQ(keymap_from_keysym(0xff0d), 0x1c);         /* Return */
+    CHECK_EQ(keymap_from_keysym(0xff52), KEY_E0 | 0x48); /* Up */
+    CHECK_EQ(keymap_from_keysym(0x20ac), -1);           /* EuroSign: no PC key */
+    CHECK_EQ(keymap_from_hid(0x04), 0x1e);              /* HID 'a' */
+    CHECK_EQ(keymap_from_hid(0x28), 0x1c);              /* HID Return */
+    CHECK_EQ(keymap_from_hid(0x52), KEY_E0 | 0x48);     /* HID Up */
+    CHECK_EQ(keymap_from_hid(0xe4), KEY_E0 | 0x1d);     /* HID right Ctrl */
+    CHECK_EQ(keymap_from_hid(0x1000), -1);
+    CHECK_EQ(keymap_bytes(0x1e, true, 1, b), 1);
+    CHECK_EQ(b[0], 0x1e);
+    CHECK_EQ(keymap_bytes(0x1e, false, 1, b), 1);
+    CHECK_EQ(b[0], 0x9e);
+    CHECK_EQ(keymap_bytes(0x1e, true, 2, b), 1);
+    CHECK_EQ(b[0], 0x1c);
+    CHECK_EQ(keymap_bytes(0x1e, false, 2, b), 2);
+    CHECK(b[0] == 0xf0 && b[1] == 0x1c);
+    CHECK_EQ(keymap_bytes(KEY_E0 | 0x48, false, 1, b), 2);
+    CHECK(b[0] == 0xe0 && b[1] == 0xc8);
+    CHECK_EQ(keymap_bytes(KEY_E0 | 0x48, false, 2, b), 3);
+    CHECK(b[0] == 0xe0 && b[1] == 0xf0 && b[2] == 0x75);
+    CHECK_EQ(keymap_bytes(KEY_E0 | 0x5b, true, 2, b), 2);   /* left Windows */
+    CHECK(b[0] == 0xe0 && b[1] == 0x1f);
+    CHECK_EQ(keymap_bytes(-1, true, 1, b), 0);
+    /* Every printable ASCII character has a key. */
+    int missing = 0;
+    for (int c = 0x20; c < 0x7f; c++)
+        if (keymap_from_keysym((uint32_t)c) <= 0)
+            missing++;
+    CHECK_EQ(missing, 0);
+}
