@@ -337,7 +337,7 @@ static void lfb_write(void *opaque, uint64_t addr, uint64_t val, unsigned size)
 
 static bool crtc_mono(const struct vga *v) { return !(v->misc & 1); }
 
-/* off: port - 0x3c0 (0x3b4/0x3b5/0x3ba arrive as 0xf4/0xf5/0xfa). */
+/* port: the I/O port, 0x3b0-0x3df (through BAR2, 0x3c0-0x3df). */
 static uint8_t vga_port_read(struct vga *v, uint32_t port)
 {
     switch (port) {
