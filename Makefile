@@ -16,7 +16,25 @@ PKGS    := capstone slirp
 # e2fsprogs and debootstrap (the lab image and its ssh test), time (make bench).
 DEB_PKGS := build-essential pkg-config libcapstone-dev libsdl2-dev libslirp-dev \
             cpio xz-utils zstd bc busybox-static qemu-system-x86 qemu-utils acpica-tools zlib1g-dev \
-            python3 openssh-client e2fsprogs debootstrap time
+            python3 openssh-client e2fsprogs debootstrap time libvncserver-dev seabios xvfb
+# Displays are optional: without the library the build says so and leaves
+# that display out (-vnc / -display sdl then explain why they fail).
+ifeq ($(shell pkg-config --exists libvncserver && echo y),y)
+PKGS    += libvncserver
+CFLAGS  += -DCONFIG_VNC
+DISPLAY_TESTS := tests/display/vncclient
+else
+$(info tremu: libvncserver-dev not found: building without VNC (make deps installs it))
+endif
+ifeq ($(shell pkg-config --exists sdl2 && echo y),y)
+PKGS    += sdl2
+CFLAGS  += -DCONFIG_SDL
+ifeq ($(shell pkg-config --exists x11 && echo y),y)
+DISPLAY_TESTS += tests/display/xclose
+endif
+else
+$(info tremu: libsdl2-dev not found: building without the SDL window)
+endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -54,11 +72,21 @@ tests/unit/run-unit: $(UNIT_OBJS) libtremu.a
 	@echo "  LINK    $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The VNC viewer the display suite drives (libvncclient comes with libvncserver-dev).
+tests/display/vncclient: tests/display/vncclient.c libtremu.a
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libtremu.a $(LDLIBS) -lvncclient
+
+# Closes the SDL window under Xvfb as a window manager would.
+tests/display/xclose: tests/display/xclose.c
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $$(pkg-config --libs x11)
+
 # Test guests (assembly, built with the system toolchain).
 test-guests:
 	@$(MAKE) -s -C tests/guests
 
-check: tremu tools/tremu-img tests/unit/run-unit test-guests guest
+check: tremu tools/tremu-img tests/unit/run-unit test-guests guest $(DISPLAY_TESTS)
 	@sh tests/check.sh
 
 # The course's lab machine end to end under tcg (builds the image when missing).
@@ -90,7 +118,7 @@ deps:
 	fi
 
 clean:
-	rm -f tremu tools/tremu-img tools/tremu-img.o tools/tremu-img.d libtremu.a tests/unit/run-unit $(LIB_OBJS) $(UNIT_OBJS) ui/main.o \
+	rm -f tremu tools/tremu-img tools/tremu-img.o tools/tremu-img.d libtremu.a tests/unit/run-unit tests/display/vncclient tests/display/vncclient.d tests/display/xclose tests/display/xclose.d $(LIB_OBJS) $(UNIT_OBJS) ui/main.o \
 		$(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) ui/main.d
 	@$(MAKE) -s -C tests/guests clean
 

@@ -32,6 +32,7 @@
 #define SLOT_LOWMEM  0
 #define SLOT_HIGHMEM 1
 #define SLOT_BIOS    2
+#define SLOT_LOWMEM_ABOVE_VGA 3     /* low RAM above the VGA window (-vga std) */
 
 #define NREASONS 64
 #define PAGE_SIZE_4K 4096ULL
@@ -349,7 +350,14 @@ static int kvm_init(struct machine *m)
                 vm->xsave_size = (size_t)x2;
         }
     }
-    if (m->lowmem && set_slot(vm, SLOT_LOWMEM, 0, m->lowmem, m->ram, 0) < 0) {
+    /* With a VGA, 0xa0000-0xbffff is the adapter's window (MMIO exits). */
+    bool vga_hole = m->cfg->vga && m->lowmem > 0xc0000;
+    if (vga_hole && set_slot(vm, SLOT_LOWMEM_ABOVE_VGA, 0xc0000, m->lowmem - 0xc0000,
+                             m->ram + 0xc0000, 0) < 0) {
+        machine_log(m, 0, "tremu: kvm: cannot map guest RAM: %s\n", strerror(errno));
+        goto fail;
+    }
+    if (m->lowmem && set_slot(vm, SLOT_LOWMEM, 0, vga_hole ? 0xa0000 : m->lowmem, m->ram, 0) < 0) {
         machine_log(m, 0, "tremu: kvm: cannot map guest RAM: %s\n", strerror(errno));
         goto fail;
     }

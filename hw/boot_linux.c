@@ -4,6 +4,7 @@
  * No real-mode setup code runs: we do what it would (build the zero page) and
  * enter the protected-mode kernel, like kvmtool, Firecracker and QEMU's PVH. */
 #include "hw/boot.h"
+#include "hw/vga.h"
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -192,6 +193,8 @@ int boot_bzimage(struct machine *m, struct x86_state *st, const struct boot_file
     uint8_t *zp = machine_phys_ptr(m, BOOT_INFO_ADDR, 0x1000);
     memset(zp, 0, 0x1000);
     memcpy(zp + HDR_SETUP_SECTS, d + HDR_SETUP_SECTS, hdr_end - HDR_SETUP_SECTS);
+    if (m->cfg->vga)
+        vga_fill_screen_info(zp);          /* text mode 3, as the VGA BIOS left it */
     zp[HDR_TYPE_OF_LOADER] = 0xff;          /* "undefined" boot loader id */
     zp[HDR_LOADFLAGS] |= CAN_USE_HEAP;
     /* heap_end_ptr is relative to the (absent) real-mode code: boot.rst's

@@ -56,6 +56,8 @@ uint8_t *machine_phys_ptr(struct machine *m, uint64_t paddr, uint64_t len)
 {
     if (len == 0 || paddr + len < paddr)
         return NULL;
+    if (m->cfg && m->cfg->vga && paddr < 0xc0000 && paddr + len > 0xa0000)
+        return NULL;        /* the VGA window: MMIO (hw/vga.c) */
     if (paddr + len <= m->lowmem)
         return m->ram + paddr;
     if (paddr >= HIGHMEM_BASE && paddr - HIGHMEM_BASE + len <= m->highmem)

@@ -50,6 +50,7 @@ struct machine_config {
     FILE *log;                         /* -D file, or stderr */
     struct accel_config accel;
     struct pci_devices_config *pci;    /* virtio devices the command line asked for */
+    bool vga;                          /* -vga std: 0xa0000-0xbffff is the adapter's, not RAM */
 };
 
 #define DBG_STATS   (1u << 0)
@@ -118,6 +119,7 @@ struct machine {
     struct clock clock;
     struct stats stats;
     struct board *board;
+    struct vga *vga;            /* -vga std (hw/pc_vga.c), NULL: none */
 
     const struct accel_ops *accel;
     void *accel_priv;
@@ -185,6 +187,9 @@ void machine_log(struct machine *m, unsigned dbg, const char *fmt, ...)
 int pc_init(struct machine *m);
 void pc_reset(struct machine *m);
 void pc_destroy(struct machine *m);
+struct i8042;
+struct i8042 *pc_i8042(struct machine *m);     /* host keyboard/mouse input */
+void pc_power_button(struct machine *m);       /* ACPI power button (device lock held) */
 /* The board's interrupt router for a GSI (ISA IRQ n = GSI n). */
 void pc_set_gsi(struct machine *m, int gsi, int level);
 

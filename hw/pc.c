@@ -10,6 +10,7 @@
 #include "hw/acpi.h"
 #include "hw/acpi_pm.h"
 #include "hw/pc_pci.h"
+#include "hw/pc_vga.h"
 #include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -241,6 +242,8 @@ int pc_init(struct machine *m)
     if (!b->pci)
         return -1;
     pc_set_elcr(m, pc_pci_level_irqs(b->pci));
+    if (pc_vga_init(m, pc_pci_bus(b->pci)) < 0)
+        return -1;
     if (m->cfg->debug_exit &&
         debug_exit_create(&m->pio, m->cfg->debug_exit_base, m->cfg->debug_exit_size, &b->hooks) < 0) {
         fprintf(stderr, "tremu: isa-debug-exit at 0x%x conflicts with another device\n",
@@ -249,6 +252,11 @@ int pc_init(struct machine *m)
     }
     return 0;
 }
+
+/* For the displays (ui/display.c): where host keys and pointer go, and the
+ * power button a closed window presses. */
+struct i8042 *pc_i8042(struct machine *m) { return m->board ? m->board->kbd : NULL; }
+void pc_power_button(struct machine *m) { if (m->board && m->board->pm) acpi_pm_power_button(m->board->pm); }
 
 void pc_reset(struct machine *m)
 {
@@ -274,6 +282,7 @@ void pc_destroy(struct machine *m)
     struct board *b = m->board;
     if (!b)
         return;
+    pc_vga_destroy(m);                    /* before its bus */
     if (b->pci) pc_pci_destroy(b->pci);   /* joins disk threads: lock not held */
     if (b->pic) pic_free(b->pic);
     if (b->pit) pit_free(b->pit);

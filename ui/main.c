@@ -3,6 +3,7 @@
 #include "ui/char.h"
 #include "ui/netopt.h"
 #include "ui/drive.h"
+#include "ui/display.h"
 #include "hw/pc_pci.h"
 #include "block/block.h"
 #include "net/slirp.h"
@@ -37,7 +38,11 @@ static void usage(FILE *f)
 "Devices and display:\n"
 "  -serial DEV          stdio, mon:stdio, file:PATH, none (repeat for COM2-4)\n"
 "  -nographic           no display; serial on the terminal (Ctrl-A H for keys)\n"
-"  -display none        no display\n"
+"  -display none|sdl    no display, or an SDL2 window (default when $DISPLAY is set)\n"
+"  -vga std|none        QEMU's standard VGA (default with a display, -vnc or -screendump)\n"
+"  -vnc [HOST]:N[,password=on]  VNC server on port 5900+N (no HOST: 127.0.0.1 only);\n"
+"                       -vnc unix:PATH, -vnc none; password from $TREMU_VNC_PASSWORD\n"
+"  -screendump FILE     at exit write the screen to FILE (.png, or .txt: text-mode chars)\n"
 "  -monitor none        (the monitor comes later; none and /dev/null accepted)\n"
 "  -device isa-debug-exit[,iobase=0xf4,iosize=0x04]\n"
 "Disks (virtio-blk; raw or qcow2 with backing files):\n"
@@ -254,6 +259,7 @@ int main(int argc, char **argv)
     static char blk_devices[PC_PCI_MAX_DISKS][64];   /* -device virtio-blk-pci,drive=ID */
     int ndrives = 0, nblk_devices = 0;
     bool snapshot_all = false;
+    static struct display_opts dopts = {.vga = -1};
     cfg.pci = &pcicfg;
 
     cfg.ram_size = 512ULL << 20;
@@ -316,11 +322,11 @@ int main(int argc, char **argv)
             serial_spec[nserial_spec++] = arg;
         } else if (!strcmp(opt, "-nographic")) {
             nographic = true;
-        } else if (!strcmp(opt, "-display")) {
+        } else if (display_is_option(opt)) {       /* -display -vga -vnc -screendump */
             NEEDARG();
-            if (strcmp(arg, "none") != 0 && strncmp(arg, "none,", 5) != 0)
-                return die("-display %s: only 'none' is supported for now", arg);
-            display_none = true;
+            if (display_option(&dopts, opt, arg) < 0)
+                return 1;
+            display_none = dopts.kind == DISPLAY_NONE;
         } else if (!strcmp(opt, "-monitor")) {
             NEEDARG();
             if (strcmp(arg, "none") && strcmp(arg, "/dev/null") && strcmp(arg, "null"))
@@ -419,6 +425,7 @@ int main(int argc, char **argv)
                 return die("%s", err);
         } else if (!strcmp(opt, "-name")) {
             NEEDARG();
+            dopts.name = arg;
         } else if (!strcmp(opt, "-pidfile")) {
             NEEDARG(); pidfile_path = arg;
         } else if (!strcmp(opt, "-D")) {
@@ -544,6 +551,7 @@ int main(int argc, char **argv)
     signal(SIGQUIT, on_fatal_signal);
     signal(SIGPIPE, SIG_IGN);
 
+    cfg.vga = display_configure(&dopts, nographic, nodefaults);
     if (machine_init(&m, &cfg, ops) < 0)
         return 1;
     /* Images first: the engine maps the firmware when it creates the VM. */
@@ -581,6 +589,8 @@ int main(int argc, char **argv)
     pcicfg.nnics = net.nnics;
     if (pc_init(&m) < 0)
         return 1;
+    if (display_start(&m, &dopts) < 0)
+        return 1;
     m.nvcpus = cfg.smp;
     for (int i = 0; i < m.nvcpus; i++) {
         struct vcpu *v = &m.vcpu[i];
@@ -596,6 +606,7 @@ int main(int argc, char **argv)
             return 1;
 
     int status = machine_run(&m);
+    display_finish(&m, &dopts);
     if (cfg.debug_mask & DBG_STATS) {
         stats_print(&m.stats, m.log);
         if (ops->print_stats)

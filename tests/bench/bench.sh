@@ -214,6 +214,9 @@ if ls "$T"/stats.* >/dev/null 2>&1; then
     done
 fi
 
+# The display's cost on a boot (no VGA / VGA unwatched / VNC viewer).
+bash tests/bench/display.sh
+
 # Issue 4: the course's lab machine (login:, first ssh, virtio disk
 # throughput). Each boot takes minutes under tcg: only with BENCH_LAB=1.
 if [ -n "${BENCH_LAB:-}" ] && [ -z "${BENCH_SKIP_LAB:-}" ]; then
