@@ -11,8 +11,12 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -I. -MMD -MP -pthread
 LDFLAGS += -pthread
 PKGS    := capstone slirp
+# Where the default firmware (SeaBIOS's bios-256k.bin) is found: roms/README.md.
+SEABIOS_DIR ?= /usr/share/seabios
+CFLAGS  += -DTREMU_FIRMWARE_DIR='"$(SEABIOS_DIR)"'
 DEB_PKGS := build-essential pkg-config libcapstone-dev libsdl2-dev libslirp-dev \
-            cpio xz-utils bc busybox-static qemu-system-x86 qemu-utils acpica-tools zlib1g-dev
+            cpio xz-utils bc busybox-static qemu-system-x86 qemu-utils acpica-tools zlib1g-dev \
+            seabios grub-pc-bin grub-common e2fsprogs
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -50,6 +50,13 @@ struct machine_config {
     FILE *log;                         /* -D file, or stderr */
     struct accel_config accel;
     struct pci_devices_config *pci;    /* virtio devices the command line asked for */
+    /* -boot (hw/pc_fw.c): order letters (NULL: "cad"), menu=on,
+     * reboot-timeout= in ms (unset: the firmware never retries). */
+    const char *boot_order;
+    bool boot_menu;
+    bool boot_fail_wait_set;
+    int boot_fail_wait_ms;
+    FILE *debugcon;                    /* -debugcon: port 0x402's bytes (NULL: none) */
 };
 
 #define DBG_STATS   (1u << 0)

@@ -3,6 +3,7 @@
 #include "ui/char.h"
 #include "ui/netopt.h"
 #include "ui/drive.h"
+#include "ui/firmware.h"
 #include "hw/pc_pci.h"
 #include "block/block.h"
 #include "net/slirp.h"
@@ -32,7 +33,11 @@ static void usage(FILE *f)
 "  -kernel FILE         bzImage, PVH ELF vmlinux, or multiboot image\n"
 "  -initrd FILE[,FILE]  initrd (multiboot: modules, comma-separated)\n"
 "  -append CMDLINE      kernel command line\n"
-"  -bios FILE           raw firmware image (starts at F000:FFF0)\n"
+"  -bios FILE           raw firmware image (starts at F000:FFF0); without -kernel\n"
+"                       and -bios, SeaBIOS (bios-256k.bin) boots the disks\n"
+"  -L DIR               directory searched first for bios-256k.bin\n"
+"  -debugcon file:PATH|stdio  port 0x402 (SeaBIOS's debug log)\n"
+"  -boot [order=]cdn[,menu=on|off][,reboot-timeout=MS]   firmware boot order\n"
 "  -no-reboot           exit instead of rebooting\n"
 "Devices and display:\n"
 "  -serial DEV          stdio, mon:stdio, file:PATH, none (repeat for COM2-4)\n"
@@ -308,6 +313,24 @@ int main(int argc, char **argv)
             NEEDARG(); cfg.append = arg;
         } else if (!strcmp(opt, "-bios")) {
             NEEDARG(); cfg.bios = arg;
+        } else if (!strcmp(opt, "-boot")) {
+            NEEDARG();
+            if (firmware_parse_boot(&cfg, arg, err, sizeof(err)) < 0)
+                return die("%s", err);
+        } else if (!strcmp(opt, "-debugcon")) {
+            NEEDARG();
+            /* QEMU's chardev syntax, the useful subset: file:PATH, stdio */
+            if (!strcmp(arg, "stdio"))
+                cfg.debugcon = stdout;
+            else if (!strncmp(arg, "file:", 5) && arg[5]) {
+                if (!(cfg.debugcon = fopen(arg + 5, "w")))
+                    return die("-debugcon: cannot write '%s'", arg + 5);
+            } else if (strcmp(arg, "none") && strcmp(arg, "null"))
+                return die("-debugcon %s: use file:PATH, stdio or none", arg);
+        } else if (!strcmp(opt, "-L")) {
+            NEEDARG();
+            if (firmware_add_dir(arg, err, sizeof(err)) < 0)
+                return die("%s", err);
         } else if (!strcmp(opt, "-serial")) {
             NEEDARG();
             if (nserial_spec >= MAX_SERIAL)
@@ -473,8 +496,9 @@ int main(int argc, char **argv)
         int n = pcicfg.ndisks++;
         pc_pci_disk_from_block(&pcicfg.disks[n].be, bds[d], drives[d].opts.readonly);
     }
-    if (!cfg.kernel && !cfg.bios)
-        return die("nothing to boot: give -kernel FILE or -bios FILE%s", "");
+    /* No -kernel and no -bios: SeaBIOS boots the disks, as in QEMU. */
+    if (!cfg.kernel && !cfg.bios && !(cfg.bios = firmware_default_bios(err, sizeof(err))))
+        return die("%s", err);
     if (cfg.kernel && check_readable("-kernel", cfg.kernel) < 0)
         return 1;
     if (cfg.bios && check_readable("-bios", cfg.bios) < 0)

@@ -1,0 +1,122 @@
+#!/bin/bash
+# Firmware boot of a GRUB disk, as the course's lab disk is started: no -kernel,
+# SeaBIOS (the default firmware) reads the MBR, GRUB shows its menu on the
+# serial console (SeaBIOS's sercon, fw_cfg etc/sercon-port), the second entry
+# is picked by keys sent to the serial line, the guest reboots (reboot -f)
+# back through SeaBIOS into GRUB, the first entry is picked, and the guest
+# powers off through ACPI, whose tables SeaBIOS installed from fw_cfg's
+# table-loader: tremu then exits 0.
+#
+# The disk (tests/firmware/mkgrubdisk.sh, no loop devices) is cached in
+# $CACHE/grubdisk and used read-only (snapshot=on).
+#
+# Environment: FW_TIMEOUT=300 (seconds per step), FW_KEEP=1 (keep logs),
+# FW_ONLY=virtio,ide (comma-separated runs), TREMU=path, CACHE as in the Makefile.
+# Ends with `firmware: N passed, N failed[, N skipped]`.
+cd "$(dirname "$0")/../.." || exit 1
+C=${CACHE:-$HOME/.cache/tremu}
+G=$C/guest
+TIMEOUT=${FW_TIMEOUT:-300}
+ONLY=${FW_ONLY:-virtio}
+TREMU_BIN=${TREMU:-./tremu}
+pass=0 fail=0 skip=0
+ok()    { pass=$((pass + 1)); echo "ok    $1"; }
+notok() { fail=$((fail + 1)); echo "FAIL  $1"; shift; for l in "$@"; do printf '%s\n' "$l" | sed 's/^/      /'; done; }
+skipt() { skip=$((skip + 1)); echo "skip  $1 ($2)"; }
+finish() {
+    echo "firmware: $pass passed, $fail failed$([ $skip -gt 0 ] && echo ", $skip skipped")"
+    [ "$fail" -eq 0 ]
+    exit
+}
+
+[ -x "$TREMU_BIN" ] || { notok "tremu built" "$TREMU_BIN missing: run make tremu"; finish; }
+if [ ! -r /usr/share/seabios/bios-256k.bin ]; then
+    skipt "GRUB disk through SeaBIOS" "needs Debian's seabios package (make deps)"; finish
+fi
+if ! command -v grub-mkimage >/dev/null || [ ! -f /usr/lib/grub/i386-pc/boot.img ] ||
+   ! command -v mkfs.ext4 >/dev/null; then
+    skipt "GRUB disk through SeaBIOS" "needs grub-pc-bin, grub-common and e2fsprogs (make deps)"; finish
+fi
+for f in vmlinuz initramfs.cpio.gz; do
+    [ -s "$G/$f" ] || { notok "guest present" "$G/$f missing: run make guest"; finish; }
+done
+if ! out=$(sh tests/firmware/mkgrubdisk.sh "$C/grubdisk" "$G/vmlinuz" "$G/initramfs.cpio.gz" 2>&1); then
+    notok "GRUB disk built (tests/firmware/mkgrubdisk.sh)" "$out"; finish
+fi
+ok "GRUB disk built (MBR + boot.img + core.img + ext4 by mkfs.ext4 -d)"
+DISK=$C/grubdisk/disk.img
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/tremu-fw.XXXXXX")
+if [ -n "$FW_KEEP" ]; then echo "firmware: logs in $W"; else trap 'rm -rf "$W"' EXIT; fi
+
+# count FILE TEXT: occurrences of TEXT on the serial log (escapes and all).
+count() { grep -a -o -F -- "$2" "$1" 2>/dev/null | wc -l; }
+# wait_for NAME TEXT N: until TEXT has appeared N times, the VM died, or TIMEOUT.
+wait_for() {
+    local t0=$SECONDS
+    while [ "$(count "$W/$1.out" "$2")" -lt "$3" ]; do
+        kill -0 "$VMPID" 2>/dev/null || return 1
+        [ $((SECONDS - t0)) -ge "$TIMEOUT" ] && return 1
+        sleep 0.3
+    done
+    return 0
+}
+# key NAME BYTES: typed on the serial line (printf escapes).
+key() { printf "$2" >&3; }
+
+# grub_run NAME DRIVE-OPTIONS...: the whole scenario on one disk interface.
+grub_run() {
+    local n=$1; shift
+    local t0=$SECONDS
+    mkfifo "$W/$n.in"
+    exec 3<>"$W/$n.in"          # read-write: opening never blocks
+    "$TREMU_BIN" -m 256 -display none -nodefaults -serial stdio -monitor none -accel tcg \
+        "$@" < "$W/$n.in" > "$W/$n.out" 2> "$W/$n.err" &
+    VMPID=$!
+    local step="" rc
+    if ! wait_for "$n" "SeaBIOS (version" 1; then step="SeaBIOS banner on the serial console"
+    elif ! wait_for "$n" "Use the" 1; then step="GRUB menu (first boot)"
+    else
+        t_menu=$((SECONDS - t0))
+        key "$n" '\016'            # Ctrl-N: next entry (GRUB's emacs-style key)
+        sleep 0.5
+        key "$n" '\r'
+        if ! wait_for "$n" "GRUB-ENTRY-TWO" 1; then step="second entry's command ran (GRUB-ENTRY-TWO)"
+        elif ! wait_for "$n" "Use the" 2; then step="GRUB menu again after reboot -f"
+        else
+            key "$n" '\r'
+            if ! wait_for "$n" "GRUB-ENTRY-ONE" 1; then step="first entry's command ran (GRUB-ENTRY-ONE)"; fi
+        fi
+    fi
+    # The first entry powers off: tremu exits by itself.
+    local t1=$SECONDS
+    while kill -0 "$VMPID" 2>/dev/null && [ $((SECONDS - t1)) -lt 60 ]; do sleep 0.3; done
+    kill "$VMPID" 2>/dev/null
+    wait "$VMPID"; rc=$?
+    exec 3>&-
+    echo "      ($n: exit $rc after $((SECONDS - t0)) s, GRUB menu after ${t_menu:-?} s)"
+    if [ -n "$step" ]; then
+        notok "$n: $step" "last console lines:" "$(tr -d '\r' < "$W/$n.out" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | tail -n 6)" \
+            "emulator stderr (tail):" "$(tail -n 10 "$W/$n.err")"
+        return
+    fi
+    ok "$n: SeaBIOS → GRUB menu → 2nd entry → reboot → GRUB → 1st entry"
+    if [ "$rc" -eq 0 ]; then
+        ok "$n: ACPI poweroff from the firmware-installed tables ends tremu with status 0"
+    else
+        notok "$n: ACPI poweroff from the firmware-installed tables ends tremu with status 0" \
+            "exit $rc" "$(tail -n 5 "$W/$n.err")"
+    fi
+    local bad
+    bad=$(tr -d '\r' < "$W/$n.out" | grep -aE 'BUG:|Oops|Kernel panic|ACPI Error|ACPI BIOS Error' | head -n 5)
+    if [ -z "$bad" ]; then ok "$n: boot logs clean (no BUG, Oops, panic, ACPI error)"
+    else notok "$n: boot logs clean (no BUG, Oops, panic, ACPI error)" "$bad"; fi
+}
+
+case ",$ONLY," in *,virtio,*)
+    grub_run virtio -drive file="$DISK",if=virtio,format=raw,snapshot=on ;;
+esac
+case ",$ONLY," in *,ide,*)
+    grub_run ide -drive file="$DISK",if=ide,format=raw,snapshot=on ;;
+esac
+finish
