@@ -37,7 +37,19 @@ expect_err missing_arg      'needs an argument'      -kernel
 expect_err missing_kernel   "/nonexistent/vmlinuz"   -kernel /nonexistent/vmlinuz
 expect_err missing_bios     "/nonexistent/bios.bin"  -bios /nonexistent/bios.bin
 expect_err missing_initrd   "/nonexistent/initrd"    -kernel /etc/hostname -initrd /nonexistent/initrd
-expect_err nothing_to_boot  'nothing to boot'
+# No -kernel and no -bios: SeaBIOS runs (as in QEMU), finds no disk, and with
+# reboot-timeout=0 resets at once, which -no-reboot turns into exit 0.
+if [ -r /usr/share/seabios/bios-256k.bin ]; then
+    expect_ok no_kernel_seabios 'No bootable device' -accel tcg -boot reboot-timeout=0 -no-reboot
+    expect_ok boot_menu_key     'Press ESC for boot menu' -accel tcg -boot menu=on,reboot-timeout=0 -no-reboot
+else
+    skip=$((skip + 2)); echo "skip no_kernel_seabios, boot_menu_key (needs the seabios package)"
+fi
+expect_err bad_boot_order   "invalid boot device 'x'" -boot order=cx -bios /etc/hostname
+expect_err bad_boot_key     "invalid parameter 'frob'" -boot frob=1 -bios /etc/hostname
+expect_err bad_boot_menu    "expects on or off"      -boot menu=maybe -bios /etc/hostname
+expect_err bad_reboot_to    "reboot-timeout"         -boot reboot-timeout=x -bios /etc/hostname
+expect_err bad_debugcon     "use file:PATH"          -debugcon tcp:1 -bios /etc/hostname
 expect_err bad_mem          "invalid RAM size '12x'" -m 12x -bios /etc/hostname
 expect_err bad_mem_zero     "invalid RAM size"       -m 0 -bios /etc/hostname
 expect_err tiny_mem         'too small'              -m 1 -bios /etc/hostname
