@@ -10,9 +10,9 @@ static void debugcon_write(void *opaque, uint64_t addr, uint64_t val, unsigned s
 {
     FILE *out = opaque;
     /* Wider writes carry one byte each in QEMU too: only the low byte. */
+    /* Unbuffered, as QEMU's chardev: someone may be watching the file. */
     fputc((int)(val & 0xff), out);
-    if ((val & 0xff) == '\n')
-        fflush(out);
+    fflush(out);
 }
 
 int debugcon_create(struct iomap *pio, uint16_t port, FILE *out)

@@ -4,6 +4,7 @@
 #include "ui/netopt.h"
 #include "ui/drive.h"
 #include "ui/firmware.h"
+#include "ui/idedrive.h"
 #include "hw/pc_pci.h"
 #include "block/block.h"
 #include "net/slirp.h"
@@ -45,10 +46,12 @@ static void usage(FILE *f)
 "  -display none        no display\n"
 "  -monitor none        (the monitor comes later; none and /dev/null accepted)\n"
 "  -device isa-debug-exit[,iobase=0xf4,iosize=0x04]\n"
-"Disks (virtio-blk; raw or qcow2 with backing files):\n"
-"  -drive file=F[,if=virtio|none][,format=raw|qcow2][,readonly=on][,snapshot=on]\n"
+"Disks (IDE or virtio-blk; raw or qcow2 with backing files):\n"
+"  -drive file=F[,if=ide|virtio|none][,format=raw|qcow2][,readonly=on][,snapshot=on]\n"
+"         [,media=disk|cdrom][,index=N]\n"
 "         [,cache=writeback|none|writethrough|directsync|unsafe][,id=ID]\n"
-"  -hda F ... -hdd F    a virtio disk (there is no IDE controller yet)\n"
+"  -hda F ... -hdd F    IDE disks (PIIX3; -drive default interface too)\n"
+"  -cdrom F             IDE CD-ROM (secondary master), bootable with -boot d\n"
 "  -snapshot            write to temporary overlays; images stay untouched\n"
 "  -device virtio-blk-pci,drive=ID   -device virtio-rng-pci\n"
 "Network (user-mode, virtio-net-pci NICs):\n"
@@ -415,6 +418,16 @@ int main(int argc, char **argv)
             if (drive_from_hd(arg, opt[3] - 'a', &drives[ndrives], err, sizeof(err)) < 0)
                 return die("%s", err);
             ndrives++;
+        } else if (!strcmp(opt, "-cdrom")) {
+            NEEDARG();
+            if (ndrives >= PC_PCI_MAX_DISKS)
+                return die("too many drives (at most %s)", "8");
+            /* QEMU: -drive file=F,index=2,media=cdrom (secondary master) */
+            if (drive_from_hd(arg, 2, &drives[ndrives], err, sizeof(err)) < 0)
+                return die("-cdrom: %s", err);
+            drives[ndrives].media = DRIVE_MEDIA_CDROM;
+            drives[ndrives].opts.readonly = true;
+            ndrives++;
         } else if (!strcmp(opt, "-snapshot")) {
             snapshot_all = true;
         } else if (!strcmp(opt, "-device") && !strncmp(argv[i + 1 < argc ? i + 1 : i], "virtio-blk-pci", 14)) {
@@ -459,7 +472,7 @@ int main(int argc, char **argv)
         return die("%s", err);
     if (snapshot_all)
         drive_apply_snapshot(drives, (size_t)ndrives);
-    /* Disks: if=virtio (or no if=: virtio until an IDE controller exists)
+    /* Disks: if=ide (or no if=, as in QEMU) go to the IDE controller; if=virtio
      * become virtio-blk in command-line order after any -device disks;
      * if=none ones only through -device virtio-blk-pci,drive=ID. */
     static struct block_dev *bds[PC_PCI_MAX_DISKS];
@@ -478,12 +491,15 @@ int main(int argc, char **argv)
             d = k - nblk_devices;
             if (used[d])
                 continue;
-            enum drive_if di = drive_effective_if(&drives[d], false);
+            enum drive_if di = drive_effective_if(&drives[d], true);
             if (di == DRIVE_IF_NONE)
                 continue;
-            if (di != DRIVE_IF_VIRTIO)
-                return die("-drive %s: only if=virtio (or if=none with -device virtio-blk-pci) "
-                           "is available: there is no IDE controller yet", drives[d].file);
+            if (di == DRIVE_IF_IDE) {       /* QEMU pc's default interface */
+                if (ide_drive_attach(&pcicfg, &drives[d], &bds[d], err, sizeof(err)) < 0)
+                    return die("%s", err);
+                used[d] = true;
+                continue;
+            }
         }
         if (drives[d].media == DRIVE_MEDIA_CDROM)
             return die("-drive %s: media=cdrom needs an IDE/SATA controller, which tremu lacks",

@@ -12,7 +12,9 @@
 #   0 "tremu one": prints GRUB-ENTRY-ONE and powers off (the default)
 #   1 "tremu two": prints GRUB-ENTRY-TWO and reboots (reboot -f)
 # The markers are base64 in the command line, so the kernel's own echo of its
-# command line never contains them. OUTDIR/disk.img is rebuilt only when an
+# command line never contains them. Each entry writes byte 0x01 to port 0x402
+# (debugcon) before loading the kernel and 0x02 after the initrd, so a
+# benchmark can time GRUB's loading through BIOS disk calls (tests/bench). OUTDIR/disk.img is rebuilt only when an
 # input changes (OUTDIR/STAMP). Needs grub-pc-bin, grub-common, e2fsprogs.
 set -e
 OUT=$1 KERNEL=$2 INITRD=$3
@@ -26,7 +28,7 @@ done
 
 CMD1=$(printf 'echo GRUB-ENTRY-ONE' | base64 -w0)
 CMD2=$(printf 'echo GRUB-ENTRY-TWO; sync; reboot -f' | base64 -w0)
-MODULES="biosdisk part_msdos ext2 normal linux"
+MODULES="biosdisk part_msdos ext2 normal linux iorw"
 stamp=$( { cksum "$KERNEL" "$INITRD" $GRUBLIB/boot.img $GRUBLIB/kernel.img "$0" | cut -d' ' -f1,2; echo "$MODULES"; } | cksum)
 if [ -f "$OUT/STAMP" ] && [ "$(cat "$OUT/STAMP")" = "$stamp" ] && [ -s "$OUT/disk.img" ]; then
     exit 0
@@ -42,12 +44,16 @@ cat > "$W/root/boot/grub/grub.cfg" <<CFG
 set timeout=30
 set default=0
 menuentry 'tremu one' {
+    outb 0x402 1
     linux /boot/vmlinuz console=ttyS0 tremu.cmd64=$CMD1
     initrd /boot/initrd.img
+    outb 0x402 2
 }
 menuentry 'tremu two' {
+    outb 0x402 1
     linux /boot/vmlinuz console=ttyS0 tremu.cmd64=$CMD2
     initrd /boot/initrd.img
+    outb 0x402 2
 }
 CFG
 

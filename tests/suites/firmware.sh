@@ -17,7 +17,7 @@ cd "$(dirname "$0")/../.." || exit 1
 C=${CACHE:-$HOME/.cache/tremu}
 G=$C/guest
 TIMEOUT=${FW_TIMEOUT:-300}
-ONLY=${FW_ONLY:-virtio}
+ONLY=${FW_ONLY:-virtio,ide}
 TREMU_BIN=${TREMU:-./tremu}
 pass=0 fail=0 skip=0
 ok()    { pass=$((pass + 1)); echo "ok    $1"; }
