@@ -16,7 +16,8 @@ QEMU=$(command -v qemu-system-x86_64)
 sh tests/firmware/mkgrubdisk.sh "$C/grubdisk" "$G/vmlinuz" "$G/initramfs.cpio.gz" || exit 1
 DISK=$C/grubdisk/disk.img
 W=$(mktemp -d "${TMPDIR:-/tmp}/tremu-fwbench.XXXXXX")
-trap 'rm -rf "$W"' EXIT
+VM=
+trap '[ -n "$VM" ] && kill $VM 2>/dev/null; rm -rf "$W"' EXIT
 printf '\370\003' > "$W/sercon"
 CMD1=$(printf 'echo GRUB-ENTRY-ONE' | base64 -w0)
 
@@ -44,6 +45,7 @@ one() {
     t0=$(now)
     /usr/bin/time -f "%U %S" -o "$W/time" "${bin[@]}" "${args[@]}" < "$W/in" > "$W/out" 2>/dev/null &
     pid=$!
+    VM=$pid
     local alive=1
     while [ $alive = 1 ]; do
         kill -0 $pid 2>/dev/null || alive=0
