@@ -3,6 +3,7 @@
 # default guest. Figures are wall-clock medians of N runs and, since this
 # machine is shared and noisy, reported as ratios tremu/QEMU.
 #   BENCH_RUNS=3 (default)   BENCH_SKIP_QEMU=1 to time tremu alone
+#   BENCH_SKIP_LAB=1, BENCH_SKIP_FW=1 leave out the lab machine / the GRUB disk
 cd "$(dirname "$0")/../.." || exit 1
 G=${CACHE:-$HOME/.cache/tremu}/guest
 RUNS=${BENCH_RUNS:-3}
@@ -74,4 +75,14 @@ if [ -z "${BENCH_SKIP_LAB:-}" ]; then
     LAB=${CACHE:-$HOME/.cache/tremu}/lab
     if [ -f "$LAB/STAMP" ]; then bash tests/lab/bench.sh "$LAB"
     else echo "lab machine: no image in $LAB (tests/lab/mkrootfs.sh $LAB), skipped"; fi
+fi
+
+# Issue 11: the GRUB disk through SeaBIOS (virtio and IDE) against the direct
+# -kernel boot of the same kernel and initrd. BENCH_SKIP_FW=1 to leave it out.
+if [ -z "${BENCH_SKIP_FW:-}" ]; then
+    if command -v grub-mkimage >/dev/null && [ -r /usr/share/seabios/bios-256k.bin ]; then
+        bash tests/bench/firmware.sh
+    else
+        echo "firmware boot: needs grub-pc-bin and seabios (make deps), skipped"
+    fi
 fi
