@@ -11,13 +11,13 @@
 # $CACHE/grubdisk and used read-only (snapshot=on).
 #
 # Environment: FW_TIMEOUT=300 (seconds per step), FW_KEEP=1 (keep logs),
-# FW_ONLY=cdrom,virtio,ide (comma-separated runs), TREMU=path, CACHE as in the Makefile.
+# FW_ONLY=cdrom,linuxide,virtio,ide (comma-separated runs), TREMU=path, CACHE as in the Makefile.
 # Ends with `firmware: N passed, N failed[, N skipped]`.
 cd "$(dirname "$0")/../.." || exit 1
 C=${CACHE:-$HOME/.cache/tremu}
 G=$C/guest
 TIMEOUT=${FW_TIMEOUT:-300}
-ONLY=${FW_ONLY:-cdrom,virtio,ide}
+ONLY=${FW_ONLY:-cdrom,linuxide,virtio,ide}
 TREMU_BIN=${TREMU:-./tremu}
 pass=0 fail=0 skip=0
 ok()    { pass=$((pass + 1)); echo "ok    $1"; }
@@ -118,8 +118,9 @@ grub_run() {
 # catalog over ATAPI and runs the image, which prints CDBOOT-OK through
 # int 10h (sercon: the serial line) and writes 0 to isa-debug-exit (status 1).
 # -drive media=cdrom,index=2 is what -cdrom means; format=raw keeps it quiet.
-cd_run() {
+make_cd() {
     local iso=$W/cd.iso
+    [ -s "$iso" ] && return
     dd if=/dev/zero of="$iso" bs=2048 count=24 status=none
     put() { printf "$2" | dd of="$iso" bs=1 seek=$(($1)) conv=notrunc status=none; }
     # sector 17: Boot Record Volume Descriptor (El Torito 1.0 §2.0), catalog at 19
@@ -136,7 +137,10 @@ cd_run() {
     # (sercon flushes its buffer from the timer interrupt); wait for the UART to
     # drain (LSR.TEMT); out 0xf4,0; hlt
     put '20*2048' '\016\037\350\000\000\136\203\306\047\254\204\300\164\006\264\016\315\020\353\365\271\004\000\373\364\342\374\272\375\003\354\250\100\164\373\272\364\000\260\000\356\364\353\376CDBOOT-OK\r\n\000'
-    local t0=$SECONDS rc
+}
+cd_run() {
+    local iso=$W/cd.iso t0=$SECONDS rc
+    make_cd
     timeout -k 5 "$TIMEOUT" "$TREMU_BIN" -m 64 -display none -nodefaults -serial stdio -monitor none \
         -accel tcg -drive file="$iso",media=cdrom,index=2,format=raw -boot d -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
         < /dev/null > "$W/cd.out" 2> "$W/cd.err"
@@ -150,6 +154,62 @@ cd_run() {
     fi
 }
 case ",$ONLY," in *,cdrom,*) cd_run ;; esac
+
+# Linux's own drivers on the same controller (direct boot, no firmware):
+# ata_piix, sd and sr from the guest kernel's package (tests/firmware/
+# mkidemods.sh, cached in $CACHE/idemods) find the disk and the CD-ROM in PIO
+# mode (no BAR4), read them (checksums against the host's) and write a
+# sector that the host then finds in the image.
+linux_ide_run() {
+    local n=linuxide t0=$SECONDS rc out
+    if ! out=$(sh tests/firmware/mkidemods.sh "$C/idemods" "$G" 2>&1); then
+        skipt "$n: Linux ata_piix/sd/sr on the IDE controller" "cannot get the kernel's modules: $(echo "$out" | tail -n 1)"
+        return
+    fi
+    make_cd
+    cp "$DISK" "$W/ide.img"
+    cat "$G/initramfs.cpio.gz" "$C/idemods/ide-mods.cpio.gz" > "$W/ide-initrd.gz"
+    local script='for m in $(cat /opt/mods/ORDER); do insmod /opt/mods/$m.ko || echo INSMOD-FAIL $m; done
+i=0; while { [ ! -b /dev/sda ] || [ ! -b /dev/sr0 ]; } && [ $i -lt 120 ]; do sleep 1; i=$((i+1)); done
+dmesg | grep -E "ata[0-9].*(PIO|ATA|ATAPI)|BMDMA"
+echo SDA $(dd if=/dev/sda bs=1M count=8 2>/dev/null | md5sum)
+echo SR0 $(dd if=/dev/sr0 bs=2048 count=24 2>/dev/null | md5sum)
+printf tremu-ide-write-ok | dd of=/dev/sda bs=512 seek=90000 conv=sync 2>/dev/null; sync
+echo 3 > /proc/sys/vm/drop_caches
+echo BACK $(dd if=/dev/sda bs=512 skip=90000 count=1 2>/dev/null | head -c 18)'
+    timeout -k 5 "$TIMEOUT" "$TREMU_BIN" -m 256 -display none -nodefaults -serial stdio -monitor none \
+        -accel tcg -no-reboot -kernel "$G/vmlinuz" -initrd "$W/ide-initrd.gz" \
+        -append "console=ttyS0 quiet tremu.cmd64=$(printf '%s' "$script" | base64 -w0)" \
+        -drive file="$W/ide.img",format=raw -drive file="$W/cd.iso",media=cdrom,index=2,format=raw \
+        < /dev/null > "$W/$n.out" 2> "$W/$n.err"
+    rc=$?
+    echo "      ($n: exit $rc after $((SECONDS - t0)) s)"
+    local sda sr0 back
+    sda=$(dd if="$DISK" bs=1M count=8 2>/dev/null | md5sum | cut -d' ' -f1)
+    sr0=$(md5sum < "$W/cd.iso" | cut -d' ' -f1)
+    back=$(dd if="$W/ide.img" bs=512 skip=90000 count=1 2>/dev/null | head -c 18)
+    local log; log=$(tr -d '\r' < "$W/$n.out")
+    if echo "$log" | grep -q "ATA-[0-9]*: TREMU HARDDISK" && echo "$log" | grep -q "ATAPI: TREMU DVD-ROM" &&
+       ! echo "$log" | grep -q INSMOD-FAIL; then
+        ok "$n: Linux ata_piix finds the disk (ATA) and the CD-ROM (ATAPI), PIO without BAR4"
+    else
+        notok "$n: Linux ata_piix finds the disk (ATA) and the CD-ROM (ATAPI), PIO without BAR4" \
+            "exit $rc" "$(echo "$log" | grep -E 'ata|INSMOD|TREMU' | tail -n 8)"
+    fi
+    if echo "$log" | grep -q "SDA $sda" && echo "$log" | grep -q "SR0 $sr0"; then
+        ok "$n: /dev/sda and /dev/sr0 read what the host reads from the images"
+    else
+        notok "$n: /dev/sda and /dev/sr0 read what the host reads from the images" \
+            "host: sda $sda sr0 $sr0" "$(echo "$log" | grep -E '^(SDA|SR0)')"
+    fi
+    if [ "$back" = tremu-ide-write-ok ] && echo "$log" | grep -q "BACK tremu-ide-write-ok"; then
+        ok "$n: a sector written by Linux reaches the image (and reads back)"
+    else
+        notok "$n: a sector written by Linux reaches the image (and reads back)" \
+            "host sees '$back'" "$(echo "$log" | grep '^BACK')"
+    fi
+}
+case ",$ONLY," in *,linuxide,*) linux_ide_run ;; esac
 case ",$ONLY," in *,virtio,*)
     grub_run virtio -drive file="$DISK",if=virtio,format=raw,snapshot=on ;;
 esac
