@@ -50,6 +50,11 @@ expect_err bad_boot_key     "invalid parameter 'frob'" -boot frob=1 -bios /etc/h
 expect_err bad_boot_menu    "expects on or off"      -boot menu=maybe -bios /etc/hostname
 expect_err bad_reboot_to    "reboot-timeout"         -boot reboot-timeout=x -bios /etc/hostname
 expect_err bad_debugcon     "use file:PATH"          -debugcon tcp:1 -bios /etc/hostname
+expect_err ide_index_range  "out of range for IDE"   -drive file=/etc/hostname,if=ide,index=4,format=raw -bios /etc/hostname
+expect_err ide_index_twice  "already used"           -hda /etc/hostname -drive file=/etc/hostname,index=0,format=raw -bios /etc/hostname
+for i in 1 2 3 4 5; do printf x > "$tmp/d$i"; done
+expect_err ide_five_drives  "all four IDE places"    -hda "$tmp/d1" -hdb "$tmp/d2" -hdc "$tmp/d3" -hdd "$tmp/d4" -drive file="$tmp/d5",format=raw -bios /etc/hostname
+expect_err cdrom_missing    "/nonexistent/cd.iso"    -cdrom /nonexistent/cd.iso -bios /etc/hostname
 expect_err bad_mem          "invalid RAM size '12x'" -m 12x -bios /etc/hostname
 expect_err bad_mem_zero     "invalid RAM size"       -m 0 -bios /etc/hostname
 expect_err tiny_mem         'too small'              -m 1 -bios /etc/hostname
