@@ -16,7 +16,8 @@ PKGS    := capstone slirp
 # e2fsprogs and debootstrap (the lab image and its ssh test), time (make bench).
 DEB_PKGS := build-essential pkg-config libcapstone-dev libsdl2-dev libslirp-dev \
             cpio xz-utils zstd bc busybox-static qemu-system-x86 qemu-utils acpica-tools zlib1g-dev \
-            python3 openssh-client e2fsprogs debootstrap time libvncserver-dev seabios xvfb
+            python3 openssh-client e2fsprogs debootstrap time libvncserver-dev seabios xvfb \
+            grub-pc-bin grub-common
 # Displays are optional: without the library the build says so and leaves
 # that display out (-vnc / -display sdl then explain why they fail).
 ifeq ($(shell pkg-config --exists libvncserver && echo y),y)
@@ -35,6 +36,9 @@ endif
 else
 $(info tremu: libsdl2-dev not found: building without the SDL window)
 endif
+# Where the default firmware (SeaBIOS's bios-256k.bin) is found: roms/README.md.
+SEABIOS_DIR ?= /usr/share/seabios
+CFLAGS  += -DTREMU_FIRMWARE_DIR='"$(SEABIOS_DIR)"'
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -51,6 +51,13 @@ struct machine_config {
     struct accel_config accel;
     struct pci_devices_config *pci;    /* virtio devices the command line asked for */
     bool vga;                          /* -vga std: 0xa0000-0xbffff is the adapter's, not RAM */
+    /* -boot (hw/pc_fw.c): order letters (NULL: "cad"), menu=on,
+     * reboot-timeout= in ms (unset: the firmware never retries). */
+    const char *boot_order;
+    bool boot_menu;
+    bool boot_fail_wait_set;
+    int boot_fail_wait_ms;
+    FILE *debugcon;                    /* -debugcon: port 0x402's bytes (NULL: none) */
 };
 
 #define DBG_STATS   (1u << 0)

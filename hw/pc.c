@@ -11,6 +11,8 @@
 #include "hw/acpi_pm.h"
 #include "hw/pc_pci.h"
 #include "hw/pc_vga.h"
+#include "hw/pc_fw.h"
+#include "hw/fw_cfg.h"
 #include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -42,6 +44,7 @@ struct board {
     struct i8042 *kbd;
     struct acpi_pm *pm;
     struct pc_pci *pci;
+    struct fw_cfg *fw_cfg;
     struct acpi_pm_hooks pm_hooks;
     struct irq cpu_intr;        /* PIC INTR → CPU */
     struct irq isa_irq[16];     /* device lines → board router */
@@ -225,6 +228,8 @@ int pc_init(struct machine *m)
     b->kbd = i8042_create(&m->pio, &b->isa_irq[1], &b->isa_irq[12], hook_reset, m);
     if (!b->rtc || !b->kbd)
         return -1;
+    if (!(b->fw_cfg = pc_fw_init(m, b->rtc)))
+        return -1;
     i8042_set_a20_hook(b->kbd, hook_a20, m);
     b->pm_hooks = (struct acpi_pm_hooks){m, hook_poweroff, hook_reset};
     b->pm = acpi_pm_create(&m->pio, ACPI_PM_BASE_DEFAULT, &m->clock,
@@ -270,6 +275,7 @@ void pc_reset(struct machine *m)
     rtc_reset(b->rtc);
     i8042_reset(b->kbd);
     port92_reset(&m->pio);
+    fw_cfg_reset(b->fw_cfg);
     acpi_pm_reset(b->pm);
     if (b->pci) {
         pc_pci_reset(b->pci);
@@ -291,6 +297,7 @@ void pc_destroy(struct machine *m)
     if (b->rtc) rtc_free(b->rtc);
     if (b->kbd) i8042_free(b->kbd);
     port92_destroy(&m->pio);
+    fw_cfg_free(b->fw_cfg);
     if (b->pm) acpi_pm_free(b->pm);
     free(b);
     m->board = NULL;

@@ -24,6 +24,7 @@ struct pc_pci {
     struct virtio_net *net[PC_PCI_MAX_NICS];
     struct virtio_rng *rng;
     struct virtio_console *con;
+    struct ide *ide;
     struct virtio_pci *vp[MAX_VIRTIO];
     int nvp;
 };
@@ -109,6 +110,16 @@ struct pc_pci *pc_pci_init(struct machine *m, const struct pci_devices_config *c
     }
     if (!cfg)
         return p;
+    for (int i = 0; i < IDE_DRIVES; i++) {
+        if (!cfg->ide[i].present)
+            continue;
+        p->ide = ide_create(p->bus, &m->pio, &p->isa_irq[14], &p->isa_irq[15], cfg->ide);
+        if (!p->ide) {
+            fprintf(stderr, "tremu: cannot create the IDE controller\n");
+            goto fail;
+        }
+        break;
+    }
     bool mo = cfg->modern_only;
     for (int i = 0; i < cfg->nnics && i < PC_PCI_MAX_NICS; i++) {
         uint8_t mac[6];
@@ -195,6 +206,7 @@ void pc_pci_destroy(struct pc_pci *p)
         virtio_blk_free(p->blk[i]);
     virtio_rng_free(p->rng);
     virtio_console_free(p->con);
+    ide_free(p->ide);
     pci_bus_free(p->bus);
     free(p);
 }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "hw/virtio_blk.h"
+#include "hw/ide.h"
 #include "hw/chardev.h"
 #include "block/block.h"
 
@@ -39,6 +40,9 @@ struct pci_devices_config {
         int slot;                       /* <= 0: auto (3 for the first NIC) */
     } nics[PC_PCI_MAX_NICS];
     int nnics;
+    /* PIIX3 IDE (00:01.1), created when any drive is present; index =
+     * channel * 2 + unit (-hda 0, -hdb 1, -hdc/-cdrom 2, -hdd 3). */
+    struct ide_drive_config ide[IDE_DRIVES];
     bool rng;                           /* -device virtio-rng-pci */
     struct chardev *console;            /* -device virtio-serial + virtconsole; NULL: none */
     bool modern_only;                   /* disable-legacy=on for all */

@@ -398,10 +398,19 @@ struct pci_bus *pci_bus_create(struct iomap *pio, struct iomap *mmio, const stru
     bus->mem_top = mem_top;
 
     /* 00:00.0 i440FX PMC (82441FX): host bridge. */
-    pci_device_init(&bus->host, "i440fx", 0x8086, 0x1237, 0x02, 0x060000, 0, 0, 0);
+    pci_device_init(&bus->host, "i440fx", 0x8086, 0x1237, 0x02, 0x060000, 0x1af4, 0x1100, 0);
+    /* PAM0-6 (82441FX §3.2.16): who decodes 0xC0000-0xFFFFF, the ROM or
+     * RAM, per read/write. SeaBIOS opens them to copy itself into RAM and
+     * closes them (read-only) before booting. Kept as registers: the low
+     * window here is always RAM holding the image (copied at reset), so
+     * "read ROM" and "read RAM" see the same bytes; write protection of
+     * the closed window is not enforced (no guest relies on it). */
+    bus->host.wmask[0x59] = 0x30;
+    for (int r = 0x5a; r <= 0x5f; r++)
+        bus->host.wmask[r] = 0x33;
     /* 00:01.0 PIIX3 function 0: ISA bridge, multi-function (IDE/USB/PM
      * functions are left out). */
-    pci_device_init(&bus->isa, "piix3", 0x8086, 0x7000, 0x00, 0x060100, 0, 0, 0);
+    pci_device_init(&bus->isa, "piix3", 0x8086, 0x7000, 0x00, 0x060100, 0x1af4, 0x1100, 0);
     bus->isa.config[PCI_HEADER_TYPE] = 0x80;
     for (int p = 0; p < 4; p++) {
         bus->isa.config[PIIX_PIRQRC + p] = PIIX_PIRQ_DISABLE;   /* datasheet default */

@@ -4,6 +4,8 @@
 #include "ui/netopt.h"
 #include "ui/drive.h"
 #include "ui/display.h"
+#include "ui/firmware.h"
+#include "ui/idedrive.h"
 #include "hw/pc_pci.h"
 #include "block/block.h"
 #include "net/slirp.h"
@@ -33,7 +35,11 @@ static void usage(FILE *f)
 "  -kernel FILE         bzImage, PVH ELF vmlinux, or multiboot image\n"
 "  -initrd FILE[,FILE]  initrd (multiboot: modules, comma-separated)\n"
 "  -append CMDLINE      kernel command line\n"
-"  -bios FILE           raw firmware image (starts at F000:FFF0)\n"
+"  -bios FILE           raw firmware image (starts at F000:FFF0); without -kernel\n"
+"                       and -bios, SeaBIOS (bios-256k.bin) boots the disks\n"
+"  -L DIR               directory searched first for bios-256k.bin\n"
+"  -debugcon file:PATH|stdio  port 0x402 (SeaBIOS's debug log)\n"
+"  -boot [order=]cdn[,menu=on|off][,reboot-timeout=MS]   firmware boot order\n"
 "  -no-reboot           exit instead of rebooting\n"
 "Devices and display:\n"
 "  -serial DEV          stdio, mon:stdio, file:PATH, none (repeat for COM2-4)\n"
@@ -45,10 +51,12 @@ static void usage(FILE *f)
 "  -screendump FILE     at exit write the screen to FILE (.png, or .txt: text-mode chars)\n"
 "  -monitor none        (the monitor comes later; none and /dev/null accepted)\n"
 "  -device isa-debug-exit[,iobase=0xf4,iosize=0x04]\n"
-"Disks (virtio-blk; raw or qcow2 with backing files):\n"
-"  -drive file=F[,if=virtio|none][,format=raw|qcow2][,readonly=on][,snapshot=on]\n"
+"Disks (IDE or virtio-blk; raw or qcow2 with backing files):\n"
+"  -drive file=F[,if=ide|virtio|none][,format=raw|qcow2][,readonly=on][,snapshot=on]\n"
+"         [,media=disk|cdrom][,index=N]\n"
 "         [,cache=writeback|none|writethrough|directsync|unsafe][,id=ID]\n"
-"  -hda F ... -hdd F    a virtio disk (there is no IDE controller yet)\n"
+"  -hda F ... -hdd F    IDE disks (PIIX3; -drive default interface too)\n"
+"  -cdrom F             IDE CD-ROM (secondary master), bootable with -boot d\n"
 "  -snapshot            write to temporary overlays; images stay untouched\n"
 "  -device virtio-blk-pci,drive=ID   -device virtio-rng-pci\n"
 "Network (user-mode, virtio-net-pci NICs):\n"
@@ -315,6 +323,24 @@ int main(int argc, char **argv)
             NEEDARG(); cfg.append = arg;
         } else if (!strcmp(opt, "-bios")) {
             NEEDARG(); cfg.bios = arg;
+        } else if (!strcmp(opt, "-boot")) {
+            NEEDARG();
+            if (firmware_parse_boot(&cfg, arg, err, sizeof(err)) < 0)
+                return die("%s", err);
+        } else if (!strcmp(opt, "-debugcon")) {
+            NEEDARG();
+            /* QEMU's chardev syntax, the useful subset: file:PATH, stdio */
+            if (!strcmp(arg, "stdio"))
+                cfg.debugcon = stdout;
+            else if (!strncmp(arg, "file:", 5) && arg[5]) {
+                if (!(cfg.debugcon = fopen(arg + 5, "w")))
+                    return die("-debugcon: cannot write '%s'", arg + 5);
+            } else if (strcmp(arg, "none") && strcmp(arg, "null"))
+                return die("-debugcon %s: use file:PATH, stdio or none", arg);
+        } else if (!strcmp(opt, "-L")) {
+            NEEDARG();
+            if (firmware_add_dir(arg, err, sizeof(err)) < 0)
+                return die("%s", err);
         } else if (!strcmp(opt, "-serial")) {
             NEEDARG();
             if (nserial_spec >= MAX_SERIAL)
@@ -399,6 +425,16 @@ int main(int argc, char **argv)
             if (drive_from_hd(arg, opt[3] - 'a', &drives[ndrives], err, sizeof(err)) < 0)
                 return die("%s", err);
             ndrives++;
+        } else if (!strcmp(opt, "-cdrom")) {
+            NEEDARG();
+            if (ndrives >= PC_PCI_MAX_DISKS)
+                return die("too many drives (at most %s)", "8");
+            /* QEMU: -drive file=F,index=2,media=cdrom (secondary master) */
+            if (drive_from_hd(arg, 2, &drives[ndrives], err, sizeof(err)) < 0)
+                return die("-cdrom: %s", err);
+            drives[ndrives].media = DRIVE_MEDIA_CDROM;
+            drives[ndrives].opts.readonly = true;
+            ndrives++;
         } else if (!strcmp(opt, "-snapshot")) {
             snapshot_all = true;
         } else if (!strcmp(opt, "-device") && !strncmp(argv[i + 1 < argc ? i + 1 : i], "virtio-blk-pci", 14)) {
@@ -444,7 +480,7 @@ int main(int argc, char **argv)
         return die("%s", err);
     if (snapshot_all)
         drive_apply_snapshot(drives, (size_t)ndrives);
-    /* Disks: if=virtio (or no if=: virtio until an IDE controller exists)
+    /* Disks: if=ide (or no if=, as in QEMU) go to the IDE controller; if=virtio
      * become virtio-blk in command-line order after any -device disks;
      * if=none ones only through -device virtio-blk-pci,drive=ID. */
     static struct block_dev *bds[PC_PCI_MAX_DISKS];
@@ -463,12 +499,15 @@ int main(int argc, char **argv)
             d = k - nblk_devices;
             if (used[d])
                 continue;
-            enum drive_if di = drive_effective_if(&drives[d], false);
+            enum drive_if di = drive_effective_if(&drives[d], true);
             if (di == DRIVE_IF_NONE)
                 continue;
-            if (di != DRIVE_IF_VIRTIO)
-                return die("-drive %s: only if=virtio (or if=none with -device virtio-blk-pci) "
-                           "is available: there is no IDE controller yet", drives[d].file);
+            if (di == DRIVE_IF_IDE) {       /* QEMU pc's default interface */
+                if (ide_drive_attach(&pcicfg, &drives[d], &bds[d], err, sizeof(err)) < 0)
+                    return die("%s", err);
+                used[d] = true;
+                continue;
+            }
         }
         if (drives[d].media == DRIVE_MEDIA_CDROM)
             return die("-drive %s: media=cdrom needs an IDE/SATA controller, which tremu lacks",
@@ -481,8 +520,9 @@ int main(int argc, char **argv)
         int n = pcicfg.ndisks++;
         pc_pci_disk_from_block(&pcicfg.disks[n].be, bds[d], drives[d].opts.readonly);
     }
-    if (!cfg.kernel && !cfg.bios)
-        return die("nothing to boot: give -kernel FILE or -bios FILE%s", "");
+    /* No -kernel and no -bios: SeaBIOS boots the disks, as in QEMU. */
+    if (!cfg.kernel && !cfg.bios && !(cfg.bios = firmware_default_bios(err, sizeof(err))))
+        return die("%s", err);
     if (cfg.kernel && check_readable("-kernel", cfg.kernel) < 0)
         return 1;
     if (cfg.bios && check_readable("-bios", cfg.bios) < 0)

@@ -20,6 +20,7 @@
 #                                  many minutes; needs tests/lab/mkrootfs.sh)
 #   BENCH_SKIP_LAB=1               never the lab machine (even with BENCH_LAB=1)
 #   BENCH_TIMEOUT=900              seconds before a run is killed (and failed)
+#   BENCH_SKIP_FW=1                leave out the GRUB disk through SeaBIOS
 cd "$(dirname "$0")/../.." || exit 1
 export LC_ALL=C     # '.' decimals in $EPOCHREALTIME, printf and awk
 G=${CACHE:-$HOME/.cache/tremu}/guest
@@ -214,6 +215,16 @@ if ls "$T"/stats.* >/dev/null 2>&1; then
     done
 fi
 
+# Issue 11: the GRUB disk through SeaBIOS (virtio and IDE) against the direct
+# -kernel boot of the same kernel and initrd. BENCH_SKIP_FW=1 to leave it out.
+if [ -z "${BENCH_SKIP_FW:-}" ]; then
+    if command -v grub-mkimage >/dev/null && [ -r /usr/share/seabios/bios-256k.bin ]; then
+        bash tests/bench/firmware.sh
+    else
+        echo "firmware boot: needs grub-pc-bin and seabios (make deps), skipped"
+    fi
+fi
+
 # The display's cost on a boot (no VGA / VGA unwatched / VNC viewer).
 bash tests/bench/display.sh
 
@@ -227,4 +238,14 @@ if [ -n "${BENCH_LAB:-}" ] && [ -z "${BENCH_SKIP_LAB:-}" ]; then
 else
     echo
     echo "lab machine (tests/lab/bench.sh, many minutes): skipped, BENCH_LAB=1 to run it"
+fi
+
+# Issue 11: the GRUB disk through SeaBIOS (virtio and IDE) against the direct
+# -kernel boot of the same kernel and initrd. BENCH_SKIP_FW=1 to leave it out.
+if [ -z "${BENCH_SKIP_FW:-}" ]; then
+    if command -v grub-mkimage >/dev/null && [ -r /usr/share/seabios/bios-256k.bin ]; then
+        bash tests/bench/firmware.sh
+    else
+        echo "firmware boot: needs grub-pc-bin and seabios (make deps), skipped"
+    fi
 fi

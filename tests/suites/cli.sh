@@ -41,7 +41,24 @@ expect_err missing_arg      'needs an argument'      -kernel
 expect_err missing_kernel   "/nonexistent/vmlinuz"   -kernel /nonexistent/vmlinuz
 expect_err missing_bios     "/nonexistent/bios.bin"  -bios /nonexistent/bios.bin
 expect_err missing_initrd   "/nonexistent/initrd"    -kernel "$F" -initrd /nonexistent/initrd
-expect_err nothing_to_boot  'nothing to boot'
+# No -kernel and no -bios: SeaBIOS runs (as in QEMU), finds no disk, and with
+# reboot-timeout=0 resets at once, which -no-reboot turns into exit 0.
+if [ -r /usr/share/seabios/bios-256k.bin ]; then
+    expect_ok no_kernel_seabios 'No bootable device' -accel tcg -boot reboot-timeout=0 -no-reboot
+    expect_ok boot_menu_key     'Press ESC for boot menu' -accel tcg -boot menu=on,reboot-timeout=0 -no-reboot
+else
+    skip=$((skip + 2)); echo "skip no_kernel_seabios, boot_menu_key (needs the seabios package)"
+fi
+expect_err bad_boot_order   "invalid boot device 'x'" -boot order=cx -bios "$F"
+expect_err bad_boot_key     "invalid parameter 'frob'" -boot frob=1 -bios "$F"
+expect_err bad_boot_menu    "expects on or off"      -boot menu=maybe -bios "$F"
+expect_err bad_reboot_to    "reboot-timeout"         -boot reboot-timeout=x -bios "$F"
+expect_err bad_debugcon     "use file:PATH"          -debugcon tcp:1 -bios "$F"
+expect_err ide_index_range  "out of range for IDE"   -drive file="$F",if=ide,index=4,format=raw -bios "$F"
+expect_err ide_index_twice  "already used"           -hda "$F" -drive file="$F",index=0,format=raw -bios "$F"
+for i in 1 2 3 4 5; do printf x > "$tmp/d$i"; done
+expect_err ide_five_drives  "all four IDE places"    -hda "$tmp/d1" -hdb "$tmp/d2" -hdc "$tmp/d3" -hdd "$tmp/d4" -drive file="$tmp/d5",format=raw -bios "$F"
+expect_err cdrom_missing    "/nonexistent/cd.iso"    -cdrom /nonexistent/cd.iso -bios "$F"
 expect_err bad_mem          "invalid RAM size '12x'" -m 12x -bios "$F"
 expect_err bad_mem_zero     "invalid RAM size"       -m 0 -bios "$F"
 expect_err tiny_mem         'too small'              -m 1 -bios "$F"
