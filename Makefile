@@ -19,7 +19,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS += $(PKG_CFLAGS)
 LDLIBS += $(PKG_LIBS) -lm -lz
 
-LIB_SRCS := $(wildcard cpu/*.c accel/*.c accel/jit/*.c hw/*.c block/*.c net/*.c) \
+LIB_SRCS := $(wildcard cpu/*.c accel/*.c accel/jit/*.c hw/*.c block/*.c net/*.c fs/*.c) \
             $(filter-out ui/main.c,$(wildcard ui/*.c))
 LIB_OBJS := $(LIB_SRCS:.c=.o)
 UNIT_SRCS := $(wildcard tests/unit/*.c)

@@ -43,6 +43,11 @@ struct machine_config {
     const char *kernel, *initrd, *append, *bios;
     struct chardev *serial[MAX_SERIAL];
     int nserial;
+    /* -device isa-serial: a port that exists even with a NULL chardev, and
+     * its iobase/irq when not the index's default (0). */
+    bool serial_present[MAX_SERIAL];
+    uint16_t serial_iobase[MAX_SERIAL];
+    int serial_irqnum[MAX_SERIAL];
     bool no_reboot;
     bool debug_exit;                   /* -device isa-debug-exit present */
     uint16_t debug_exit_base, debug_exit_size;

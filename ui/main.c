@@ -3,6 +3,8 @@
 #include "ui/char.h"
 #include "ui/netopt.h"
 #include "ui/drive.h"
+#include "ui/chardev_opt.h"
+#include "ui/fsdev_opt.h"
 #include "hw/pc_pci.h"
 #include "block/block.h"
 #include "net/slirp.h"
@@ -241,8 +243,8 @@ int main(int argc, char **argv)
 {
     static struct machine_config cfg;
     static struct machine m;
-    const char *serial_spec[MAX_SERIAL];
-    int nserial_spec = 0;
+    static struct chardev_cmdline chardevs;
+    static struct fsdev_cmdline fsdevs;
     bool nographic = false, nodefaults = false, display_none = false;
     const char *logfile = NULL;
     char err[256];
@@ -308,11 +310,16 @@ int main(int argc, char **argv)
             NEEDARG(); cfg.append = arg;
         } else if (!strcmp(opt, "-bios")) {
             NEEDARG(); cfg.bios = arg;
-        } else if (!strcmp(opt, "-serial")) {
+        } else if (!strcmp(opt, "-fsdev") || !strcmp(opt, "-virtfs")) {
             NEEDARG();
-            if (nserial_spec >= MAX_SERIAL)
-                return die("too many -serial options (at most %s)", "4");
-            serial_spec[nserial_spec++] = arg;
+            if (fsdev_cmdline_option(&fsdevs, opt, arg, err, sizeof(err)) < 0)
+                return die("%s", err);
+        } else if (!strcmp(opt, "-serial") || !strcmp(opt, "-chardev") ||
+                   !strcmp(opt, "-monitor") || !strcmp(opt, "-qmp") ||
+                   !strcmp(opt, "-qmp-pretty")) {
+            NEEDARG();
+            if (chardev_cmdline_option(&chardevs, opt, arg, err, sizeof(err)) < 0)
+                return die("%s", err);
         } else if (!strcmp(opt, "-nographic")) {
             nographic = true;
         } else if (!strcmp(opt, "-display")) {
@@ -320,10 +327,6 @@ int main(int argc, char **argv)
             if (strcmp(arg, "none") != 0 && strncmp(arg, "none,", 5) != 0)
                 return die("-display %s: only 'none' is supported for now", arg);
             display_none = true;
-        } else if (!strcmp(opt, "-monitor")) {
-            NEEDARG();
-            if (strcmp(arg, "none") && strcmp(arg, "/dev/null") && strcmp(arg, "null"))
-                return die("-monitor %s: the monitor is not implemented yet (use none)", arg);
         } else if (!strcmp(opt, "-accel")) {
             NEEDARG();
             if (accel_parse(&cfg.accel, arg, err, sizeof(err)) < 0)
@@ -404,6 +407,13 @@ int main(int argc, char **argv)
             snprintf(blk_devices[nblk_devices++], sizeof(blk_devices[0]), "%s", id);
         } else if (!strcmp(opt, "-device")) {
             NEEDARG();
+            int cr = chardev_cmdline_device(&chardevs, arg, err, sizeof(err));
+            if (cr == 0)
+                cr = fsdev_cmdline_device(&fsdevs, arg, err, sizeof(err));
+            if (cr < 0)
+                return die("%s", err);
+            if (cr > 0)
+                continue;
             if (netopt_device_is_nic(arg)) {
                 if (netopt_parse_device_nic(&net, arg, err, sizeof(err)) < 0)
                     return die("%s", err);
@@ -505,24 +515,13 @@ int main(int argc, char **argv)
         setvbuf(cfg.log, NULL, _IOLBF, 0);
     }
 
-    /* Serial ports: explicit -serial, else stdio under -nographic (or when no
-     * display exists at all), else none. */
-    if (nserial_spec == 0 && !nodefaults && !display_none)
-        serial_spec[nserial_spec++] = "stdio";
-    if (nserial_spec == 0 && nographic)
-        serial_spec[nserial_spec++] = "stdio";
-    for (int i = 0; i < nserial_spec; i++) {
-        cfg.nserial = i + 1;
-        if (!strcmp(serial_spec[i], "none")) {
-            cfg.serial[i] = NULL;     /* QEMU: no port at all */
-            continue;
-        }
-        bool mux = nographic || !strncmp(serial_spec[i], "mon:", 4);
-        cfg.serial[i] = chardev_open(serial_spec[i], mux, err, sizeof(err));
-        if (!cfg.serial[i])
-            return die("-serial: %s", err);
-        cfg.nserial = i + 1;
-    }
+    /* Host folders (ui/fsdev_opt.c), then character devices, serial
+     * ports, monitors (ui/chardev_opt.c). */
+    if (fsdev_cmdline_finish(&fsdevs, &pcicfg, err, sizeof(err)) < 0)
+        return die("%s", err);
+    if (chardev_cmdline_finish(&chardevs, &cfg, nographic, nodefaults, display_none,
+                               err, sizeof(err)) < 0)
+        return die("%s", err);
 
     const struct accel_ops *ops = accel_select(&cfg.accel, false);
     if (!ops)
@@ -580,6 +579,8 @@ int main(int argc, char **argv)
     pcicfg.nnics = net.nnics;
     if (pc_init(&m) < 0)
         return 1;
+    if (chardev_cmdline_attach(&chardevs, &m) < 0)
+        return 1;
     m.nvcpus = cfg.smp;
     for (int i = 0; i < m.nvcpus; i++) {
         struct vcpu *v = &m.vcpu[i];
@@ -599,6 +600,8 @@ int main(int argc, char **argv)
         stats_print(&m.stats, m.log);
     chardev_restore_terminal();
     machine_destroy(&m);
+    chardev_set_close_all(&chardevs.set);
+    fsdev_cmdline_close(&fsdevs);
     for (int d = 0; d < PC_PCI_MAX_DISKS; d++)
         if (bds[d])
             block_close(bds[d]);

@@ -48,12 +48,12 @@ expect_err bad_accel_opt    "unknown option 'frob'"  -accel kvm,frob=1 -bios /et
 expect_err bad_irqchip      "bad value 'maybe'"      -accel kvm,kernel-irqchip=maybe -bios /etc/hostname
 expect_err bad_machine      "only the 'pc' machine"  -M q35 -bios /etc/hostname
 expect_err bad_machine_prop "unsupported property"   -M pc,frob=1 -bios /etc/hostname
-expect_err bad_serial       "'tcp:1' is not supported" -serial tcp:1 -bios /etc/hostname
+expect_err bad_serial       "'tcp:1': expected HOST:PORT" -serial tcp:1 -bios /etc/hostname
 expect_err bad_serial_file  "/nonexistent/dir/log"   -serial file:/nonexistent/dir/log -bios /etc/hostname
 expect_err bad_device       "unsupported device 'sb16'" -device sb16 -bios /etc/hostname
 expect_err bad_debugexit    "bad iobase"             -device isa-debug-exit,iobase=0x12345 -bios /etc/hostname
 expect_err bad_debugexit_p  "unknown property"       -device isa-debug-exit,speed=9 -bios /etc/hostname
-expect_err bad_monitor      "monitor is not implemented" -monitor stdio -bios /etc/hostname
+expect_err bad_monitor      "'frob' is not a valid char driver" -monitor frob -bios /etc/hostname
 expect_err bad_display      "only 'none'"            -display sdl -bios /etc/hostname
 expect_err bad_debug_item   "unknown log item 'frob'" -d frob -bios /etc/hostname
 expect_err initrd_no_kernel '-initrd needs -kernel'  -bios /etc/hostname -initrd /etc/hostname

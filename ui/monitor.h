@@ -1,0 +1,15 @@
+/* The human monitor (HMP) and QMP on a chardev. */
+#ifndef UI_MONITOR_H
+#define UI_MONITOR_H
+
+#include <stdbool.h>
+#include "hw/chardev.h"
+
+struct machine;
+struct chardev_set;
+struct monitor;
+
+struct monitor *monitor_new(struct machine *m, struct chardev *chr, bool qmp, bool pretty,
+                            struct chardev_set *set);
+
+#endif
