@@ -258,6 +258,13 @@ int pc_init(struct machine *m)
     return 0;
 }
 
+void pc_power_button(struct machine *m)
+{
+    struct board *b = m->board;
+    if (b && b->pm)
+        acpi_pm_power_button(b->pm);
+}
+
 void pc_reset(struct machine *m)
 {
     struct board *b = m->board;

@@ -57,6 +57,8 @@ struct chardev_be {
     uint64_t dropped;
     bool pty_open;              /* a reader has the pty's slave side open */
     uint64_t pty_check_at;
+    void (*on_connect)(void *);  /* the monitor's greeting */
+    void *on_connect_opaque;
     uint8_t *ring;              /* ringbuf */
     size_t ring_size, ring_head, ring_len;
 };
@@ -335,6 +337,8 @@ static void connect_done(struct chardev_be *b)
     if (e == 0) {
         b->connecting = false;
         b->err_reported = false;
+        if (b->on_connect)
+            b->on_connect(b->on_connect_opaque);
         return;
     }
     close(b->fd);
@@ -375,6 +379,8 @@ static int accept_one(struct chardev_be *b)
     b->tn_state = TN_DATA;
     if (b->telnet)
         telnet_greet(b);
+    if (b->on_connect)
+        b->on_connect(b->on_connect_opaque);
     return 0;
 }
 
@@ -753,6 +759,18 @@ size_t chardev_ringbuf_read(struct chardev *chr, uint8_t *buf, size_t len)
         b->ring_len--;
     }
     return n;
+}
+
+bool chardev_be_on_connect(struct chardev *chr, void (*cb)(void *), void *opaque)
+{
+    struct chardev_be *b = (struct chardev_be *)chr;
+    if (!chr || chr->write != be_write || b->kind != BE_SOCKET)
+        return false;
+    b->on_connect = cb;
+    b->on_connect_opaque = opaque;
+    if (be_is_connected(b))
+        cb(opaque);
+    return true;
 }
 
 int chardev_be_port(struct chardev *chr)

@@ -67,6 +67,9 @@ int chardev_be_port(struct chardev *chr);          /* a TCP server's bound port,
 bool chardev_be_connected(struct chardev *chr);
 /* A ringbuf's contents, oldest first, consumed. Returns bytes copied. */
 size_t chardev_ringbuf_read(struct chardev *chr, uint8_t *buf, size_t len);
+/* Connection-oriented backends (sockets): cb runs each time a peer
+ * connects (at once if one already is). False for other backends. */
+bool chardev_be_on_connect(struct chardev *chr, void (*cb)(void *), void *opaque);
 /* "socket", "pty", ... and a one-line description for `info chardev`. */
 void chardev_be_describe(struct chardev *chr, char *buf, size_t len);
 

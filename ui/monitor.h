@@ -12,4 +12,7 @@ struct monitor;
 struct monitor *monitor_new(struct machine *m, struct chardev *chr, bool qmp, bool pretty,
                             struct chardev_set *set);
 
+/* QMP SHUTDOWN event to every QMP client (guest: the guest powered off). */
+void monitor_event_shutdown(bool guest);
+
 #endif

@@ -11,7 +11,7 @@ die() { echo "mk9pmods: $*" >&2; exit 1; }
 G=$1; OUT=$2
 KPKG=$(awk '$1 == "kernel" {print $2; exit}' "$G/STAMP" 2>/dev/null)
 [ -n "$KPKG" ] || die "no kernel package named in $G/STAMP (run make guest)"
-if [ -f "$OUT/STAMP" ] && [ "$(cat "$OUT/STAMP")" = "$KPKG" ] && [ -s "$OUT/9pmods.cpio.gz" ]; then
+if [ -f "$OUT/STAMP" ] && [ ! "$0" -nt "$OUT/STAMP" ] && [ "$(cat "$OUT/STAMP")" = "$KPKG" ] && [ -s "$OUT/9pmods.cpio.gz" ]; then
     exit 0
 fi
 command -v dpkg-deb >/dev/null || die "dpkg-deb not found"
@@ -26,7 +26,7 @@ K=$(ls -d "$TMP"/root/lib/modules/*/kernel | head -n 1)
 S=$TMP/cpio
 mkdir -p "$S/lib/9p"
 # Dependency order (each module's depends= in its .modinfo).
-ORDER="drivers/virtio/virtio drivers/virtio/virtio_ring drivers/virtio/virtio_pci_legacy_dev
+ORDER="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev
 drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci fs/netfs/netfs
 fs/fscache/fscache net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p"
 : > "$S/lib/9p/load"
