@@ -452,7 +452,9 @@ static int machine_pause_turn(struct machine *m)
 
 int machine_run(struct machine *m)
 {
-    if (machine_start_vcpus(m) < 0)
+    if (atomic_load(&m->pause_req))
+        m->paused = true;           /* -S: no instruction before 'cont' */
+    else if (machine_start_vcpus(m) < 0)
         return 1;
     for (;;) {
         machine_main_loop_iteration(m);

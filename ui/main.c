@@ -5,6 +5,8 @@
 #include "ui/drive.h"
 #include "ui/chardev_opt.h"
 #include "ui/fsdev_opt.h"
+#include "ui/compat_opt.h"
+#include "ui/monitor.h"
 #include "hw/pc_pci.h"
 #include "block/block.h"
 #include "net/slirp.h"
@@ -37,10 +39,19 @@ static void usage(FILE *f)
 "  -bios FILE           raw firmware image (starts at F000:FFF0)\n"
 "  -no-reboot           exit instead of rebooting\n"
 "Devices and display:\n"
-"  -serial DEV          stdio, mon:stdio, file:PATH, none (repeat for COM2-4)\n"
+"  -serial DEV          stdio, mon:stdio, pty, null, none, file:PATH, pipe:PATH,\n"
+"                       tcp:HOST:PORT[,server=on,wait=off], telnet:, unix:PATH, udp:,\n"
+"                       chardev:ID, /dev/ttyS0 (repeat for COM2-4)\n"
+"  -chardev socket,id=ID,host=H,port=P[,server=on,wait=off][,reconnect=N][,ipv4=on]\n"
+"           (also path= for unix sockets; udp, pty, file, pipe, serial, stdio, null,\n"
+"           ringbuf; mux=on with stdio)\n"
+"  -device isa-serial,chardev=ID[,index=N][,iobase=,irq=]   another COM port\n"
+"  -fsdev local,id=ID,path=DIR,security_model=none|passthrough|mapped-xattr[,readonly=on]\n"
+"  -device virtio-9p-pci,fsdev=ID,mount_tag=TAG   -virtfs local,path=,mount_tag=,...\n"
 "  -nographic           no display; serial on the terminal (Ctrl-A H for keys)\n"
 "  -display none        no display\n"
-"  -monitor none        (the monitor comes later; none and /dev/null accepted)\n"
+"  -monitor DEV         stdio, none, /dev/null, tcp:, telnet:, unix: (HMP; Ctrl-A C\n"
+"                       switches to it under -nographic); -qmp DEV (QMP)\n"
 "  -device isa-debug-exit[,iobase=0xf4,iosize=0x04]\n"
 "Disks (virtio-blk; raw or qcow2 with backing files):\n"
 "  -drive file=F[,if=virtio|none][,format=raw|qcow2][,readonly=on][,snapshot=on]\n"
@@ -60,6 +71,7 @@ static void usage(FILE *f)
 "                       guest_errors, post, boot (-d help lists them)\n"
 "  -D FILE              log to FILE instead of stderr\n"
 "  -name NAME, -pidfile FILE, -version, -h\n");
+    compat_print_help(f);
 }
 
 static const char *pidfile_path;
@@ -245,6 +257,7 @@ int main(int argc, char **argv)
     static struct machine m;
     static struct chardev_cmdline chardevs;
     static struct fsdev_cmdline fsdevs;
+    static struct compat_opts compat;
     bool nographic = false, nodefaults = false, display_none = false;
     const char *logfile = NULL;
     char err[256];
@@ -410,6 +423,8 @@ int main(int argc, char **argv)
             int cr = chardev_cmdline_device(&chardevs, arg, err, sizeof(err));
             if (cr == 0)
                 cr = fsdev_cmdline_device(&fsdevs, arg, err, sizeof(err));
+            if (cr == 0)
+                cr = compat_device(arg);
             if (cr < 0)
                 return die("%s", err);
             if (cr > 0)
@@ -436,6 +451,11 @@ int main(int argc, char **argv)
             NEEDARG();
             if (parse_debug(arg, &cfg.debug_mask) < 0)
                 return 1;
+        } else if (compat_option_known(opt)) {
+            if (compat_option_takes_arg(opt))
+                NEEDARG();
+            if (compat_option(&compat, opt, arg, err, sizeof(err)) < 0)
+                return die("%s", err);
         } else {
             return die("unsupported or unknown option '%s' (see tremu -h)", argv[i]);
         }
@@ -527,6 +547,12 @@ int main(int argc, char **argv)
     if (!ops)
         return 1;
 
+    if (compat.daemonize) {
+        if (nographic)
+            return die("-nographic cannot be used with -daemonize%s", "");
+        if (compat_daemonize(err, sizeof(err)) < 0)
+            return die("%s", err);
+    }
     if (pidfile_path) {
         FILE *pf = fopen(pidfile_path, "w");
         if (!pf)
@@ -595,7 +621,10 @@ int main(int argc, char **argv)
         if (ops->set_state(&m.vcpu[i], &st) < 0)
             return 1;
 
+    if (compat.start_paused)
+        machine_set_paused(&m, true);      /* -S: 'cont' starts the CPU */
     int status = machine_run(&m);
+    monitor_event_shutdown(true);
     if (cfg.debug_mask & DBG_STATS)
         stats_print(&m.stats, m.log);
     chardev_restore_terminal();

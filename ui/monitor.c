@@ -134,6 +134,10 @@ static void qmp_event(const char *event, const char *data)
 
 void monitor_event_shutdown(bool guest)
 {
+    static bool sent;               /* once: a quit already said it */
+    if (sent)
+        return;
+    sent = true;
     qmp_event("SHUTDOWN", guest ? "{\"guest\": true, \"reason\": \"guest-shutdown\"}"
                                 : "{\"guest\": false, \"reason\": \"host-qmp-quit\"}");
 }
