@@ -262,7 +262,8 @@ bool chardev_mux_attach(struct chardev *chr, void (*rx)(void *, const uint8_t *,
     if (!chr || chr->close != fd_close)
         return false;
     struct fd_chardev *c = (struct fd_chardev *)chr;
-    if (!c->is_stdio)
+    /* stdio, or (tests) descriptors with the mux; never a file: output. */
+    if (!c->is_stdio && !(c->mux && chr->in_fd >= 0))
         return false;
     c->mon_rx = rx;
     c->mon_focus = focus;
@@ -320,10 +321,16 @@ static void fd_read_ready(struct chardev *chr)
         memcpy(c->pend, buf, (size_t)n);
         c->pend_len = (size_t)n;
     } else {
+        uint8_t mb[READ_CHUNK];
+        size_t mn = 0;
         for (ssize_t i = 0; i < n; i++) {
+            bool mon = c->mon_rx && c->mon_has_focus;
             switch (mux_byte(c, buf[i])) {
             case MUX_DATA:
-                c->pend[c->pend_len++] = buf[i];
+                if (mon)
+                    mb[mn++] = buf[i];     /* C-a c earlier in this read */
+                else
+                    c->pend[c->pend_len++] = buf[i];
                 break;
             case MUX_BREAK:
                 /* Data typed before the break reaches the guest first. */
@@ -336,6 +343,8 @@ static void fd_read_ready(struct chardev *chr)
                 break;
             }
         }
+        if (mn)
+            c->mon_rx(c->mon_opaque, mb, mn);
     }
     if (have_fe)
         deliver_pending(c);

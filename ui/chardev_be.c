@@ -287,6 +287,19 @@ static void read_input(struct chardev_be *b)
 
 /* ---- sockets ---- */
 
+/* A TCP client retrying a local port with no listener can connect to
+ * itself (simultaneous open when the kernel picks that very port as the
+ * source): that is no server, so it counts as refused. */
+static bool self_connected(int fd)
+{
+    struct sockaddr_storage a, b;
+    socklen_t al = sizeof(a), bl = sizeof(b);
+    if (getsockname(fd, (struct sockaddr *)&a, &al) < 0 ||
+        getpeername(fd, (struct sockaddr *)&b, &bl) < 0)
+        return false;
+    return a.ss_family != AF_UNIX && al == bl && !memcmp(&a, &b, al);
+}
+
 static int sock_connect_now(struct chardev_be *b, bool blocking, char *err, size_t errlen)
 {
     int fd = socket(b->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -299,6 +312,11 @@ static int sock_connect_now(struct chardev_be *b, bool blocking, char *err, size
     int r = connect(fd, (struct sockaddr *)&b->addr, b->addrlen);
     if (r < 0 && !(errno == EINPROGRESS && !blocking)) {
         snprintf(err, errlen, "%s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (r == 0 && self_connected(fd)) {
+        snprintf(err, errlen, "%s", strerror(ECONNREFUSED));
         close(fd);
         return -1;
     }
@@ -334,6 +352,8 @@ static void connect_done(struct chardev_be *b)
     socklen_t el = sizeof(e);
     if (getsockopt(b->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
         e = errno;
+    if (e == 0 && self_connected(b->fd))
+        e = ECONNREFUSED;
     if (e == 0) {
         b->connecting = false;
         b->err_reported = false;

@@ -39,7 +39,9 @@ static void pump(struct chardev_set *s, int max_ms)
     int n = 0;
     uint64_t t = (uint64_t)max_ms * 1000000ULL;
     chardev_set_fill(s, p, &n, 64, &t);
-    int ms = (int)(t / 1000000ULL);
+    /* Round up: a deadline 0.2 ms away must not become a busy poll that
+     * eats the callers' iteration bounds before the deadline comes. */
+    int ms = (int)((t + 999999ULL) / 1000000ULL);
     if (ms > max_ms)
         ms = max_ms;
     int r = poll(p, (nfds_t)n, ms);
