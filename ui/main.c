@@ -593,6 +593,10 @@ int main(int argc, char **argv)
         }
         machine_add_poll_hook(&m, net_slirp_poll_fill, net_slirp_poll_dispatch, backends[i]);
     }
+    static const char *netdev_ids[NETOPT_MAX_NETDEVS];
+    for (int i = 0; i < net.nnetdevs; i++)
+        netdev_ids[i] = net.netdevs[i].id;
+    monitor_set_netdevs(netdev_ids, backends, net.nnetdevs);
     if (net.nnics > PC_PCI_MAX_NICS)
         return die("too many NICs (at most %s)", "4");
     for (int j = 0; j < net.nnics; j++) {

@@ -11,6 +11,9 @@
 #include "hw/machine.h"
 #include "hw/pc_pci.h"
 #include "cpu/state.h"
+#include "net/slirp.h"
+#include "ui/netopt.h"
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -44,6 +47,67 @@ struct monitor {
 };
 
 static struct monitor *all_monitors;   /* for events: every QMP monitor */
+static void mprintf(struct monitor *mon, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static const char *const *net_ids;      /* monitor_set_netdevs */
+static struct net_backend *const *net_nbs;
+static int net_n;
+
+void monitor_set_netdevs(const char *const *ids, struct net_backend *const *nbs, int n)
+{
+    net_ids = ids;
+    net_nbs = nbs;
+    net_n = n;
+}
+
+/* "[netdev_id] RULE": the netdev named, or the only one. */
+static struct net_backend *hostfwd_target(struct monitor *mon, const char *cmd, const char **arg)
+{
+    const char *a = *arg;
+    size_t l = strcspn(a, " ");
+    if (a[l] == ' ') {
+        /* QEMU also takes "hub_id name"; a netdev id is what tremu has. */
+        const char *rule = a + l + strspn(a + l, " ");
+        for (int i = 0; i < net_n; i++)
+            if (strlen(net_ids[i]) == l && !strncmp(net_ids[i], a, l)) {
+                *arg = rule;
+                return net_nbs[i];
+            }
+        mprintf(mon, "%s: unknown netdev '%.*s'\n", cmd, (int)l, a);
+        return NULL;
+    }
+    if (net_n == 1)
+        return net_nbs[0];
+    mprintf(mon, "%s: %s\n", cmd, net_n ? "name the netdev: hostfwd_add NETDEV_ID RULE"
+                                       : "no user-mode network (-netdev user)");
+    return NULL;
+}
+
+static void do_hostfwd(struct monitor *mon, const char *cmd, const char *arg, bool add)
+{
+    struct net_backend *nb = hostfwd_target(mon, cmd, &arg);
+    if (!nb)
+        return;
+    char err[512];
+    struct net_hostfwd f;
+    if (add) {
+        if (netopt_parse_hostfwd(arg, &f, err, sizeof(err)) < 0 ||
+            net_slirp_hostfwd_add(nb, &f, err, sizeof(err)) < 0)
+            mprintf(mon, "Could not set up host forwarding rule '%s': %s\n", arg, err);
+        return;
+    }
+    /* [tcp|udp]:[hostaddr]:hostport: complete it into a full rule to parse. */
+    char rule[256];
+    snprintf(rule, sizeof(rule), "%s-:1", arg);
+    if (netopt_parse_hostfwd(rule, &f, err, sizeof(err)) < 0) {
+        mprintf(mon, "invalid format\n");
+        return;
+    }
+    if (net_slirp_hostfwd_remove(nb, f.udp, f.host_addr, f.host_port) == 0)
+        mprintf(mon, "host forwarding rule for %s removed\n", arg);
+    else
+        mprintf(mon, "host forwarding rule for %s not found\n", arg);
+}
 
 static void out(struct monitor *mon, const char *s, size_t n)
 {
@@ -147,8 +211,10 @@ void monitor_event_shutdown(bool guest)
 static const char *const hmp_help[] = {
     "cont|c -- resume emulation",
     "help|? [cmd] -- show the help",
-    "hostfwd_add [netdev_id] [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport -- not "
-    "available here (use -netdev user,hostfwd=)",
+    "hostfwd_add [netdev_id] [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport -- "
+    "redirect TCP or UDP connections from host to guest",
+    "hostfwd_remove [netdev_id] [tcp|udp]:[hostaddr]:hostport -- remove host-to-guest "
+    "TCP or UDP redirection",
     "info status|registers|cpus|block|network|pci|chardev|version|usernet|mtree|qtree -- "
     "show information",
     "quit|q -- quit the emulator",
@@ -451,7 +517,7 @@ static void run_line(struct monitor *mon, char *line, bool cpu_stopped)
         mprintf(mon, "commit: tremu writes disk images directly (no -snapshot overlay to "
                 "commit)\n");
     } else if (!strcmp(cmd, "hostfwd_add") || !strcmp(cmd, "hostfwd_remove")) {
-        mprintf(mon, "%s: not available in tremu yet; use -netdev user,hostfwd=...\n", cmd);
+        do_hostfwd(mon, cmd, arg, cmd[8] == 'a');
     } else if (!strcmp(cmd, "sendkey") || !strcmp(cmd, "screendump") ||
                !strcmp(cmd, "drive_add")) {
         mprintf(mon, "%s: not available in tremu (no display/keyboard injection)\n", cmd);

@@ -18,13 +18,26 @@ if ! command -v python3 >/dev/null || [ ! -s "$G/vmlinuz" ]; then
 fi
 
 # A guest that runs until told otherwise: the default kernel, no console.
+hport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 $T -accel tcg -m 128 -display none -nodefaults -monitor unix:$tmp/m,server=on,wait=off \
+    -netdev user,id=n0 -device virtio-net-pci,netdev=n0 \
     -qmp unix:$tmp/q,server=on,wait=off -kernel "$G/vmlinuz" -initrd "$G/initramfs.cpio.gz" \
     >"$tmp/out" 2>&1 </dev/null &
 pid=$!
 timeout 60 python3 tests/lib/mon_client.py hmp $tmp/m "info status" "stop" "info status" \
     "info registers" "xp /4xb 0xffff0" "x /2xw 0" "info chardev" "info version" "bogus" \
-    "cont" "info status" "help" >"$tmp/hmp" 2>&1
+    "cont" "info status" "help" "hostfwd_add n0 tcp::$hport-:22" >"$tmp/hmp" 2>&1
+# the forward listens now (on 127.0.0.1)
+if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)' $hport 2>/dev/null; then
+    ok hmp_hostfwd_add_listens
+else
+    notok hmp_hostfwd_add_listens "nothing on port $hport: $(tail -c 300 "$tmp/hmp")"
+fi
+timeout 60 python3 tests/lib/mon_client.py hmp $tmp/m "hostfwd_remove n0 tcp::$hport" \
+    "hostfwd_remove n0 tcp::$hport" "hostfwd_add nope tcp::1-:22" >"$tmp/hmp2" 2>&1
+check hmp_hostfwd_remove "host forwarding rule for tcp::$hport removed" "$tmp/hmp2"
+check hmp_hostfwd_remove_again "host forwarding rule for tcp::$hport not found" "$tmp/hmp2"
+check hmp_hostfwd_bad_netdev "unknown netdev 'nope'" "$tmp/hmp2"
 check hmp_greeting   "QEMU 7.2.0 monitor" "$tmp/hmp"
 check hmp_running    "VM status: running" "$tmp/hmp"
 check hmp_paused     "VM status: paused" "$tmp/hmp"
