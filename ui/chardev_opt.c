@@ -6,6 +6,7 @@
 #include "ui/char.h"
 #include "ui/monitor.h"
 #include "hw/machine.h"
+#include "hw/pc_pci.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -651,6 +652,25 @@ int chardev_cmdline_option(struct chardev_cmdline *c, const char *opt, const cha
 int chardev_cmdline_device(struct chardev_cmdline *c, const char *arg, char *err, size_t errlen)
 {
     size_t n = strcspn(arg, ",");
+    if ((n == 17 && !strncmp(arg, "virtio-serial-pci", 17)) ||
+        (n == 13 && !strncmp(arg, "virtio-serial", 13))) {
+        c->virtio_serial = true;
+        return 1;
+    }
+    if (n == 11 && !strncmp(arg, "virtconsole", 11)) {
+        if (c->virtconsole) {
+            snprintf(err, errlen, "-device %s: tremu's virtio-serial has one port: one "
+                     "virtconsole", arg);
+            return -1;
+        }
+        c->virtconsole = arg;
+        return 1;
+    }
+    if (n == 14 && !strncmp(arg, "virtserialport", 14)) {
+        snprintf(err, errlen, "-device %s: named virtio-serial ports are not supported; "
+                 "-device virtconsole,chardev=ID gives the guest /dev/hvc0", arg);
+        return -1;
+    }
     if (!(n == 10 && !strncmp(arg, "isa-serial", 10)))
         return 0;
     if (c->nisa_serial >= CMDLINE_MAX_SERIAL) {
@@ -752,6 +772,35 @@ int chardev_cmdline_finish(struct chardev_cmdline *c, struct machine_config *cfg
         cfg->serial_present[idx] = true;
         cfg->serial_iobase[idx] = r.iobase;
         cfg->serial_irqnum[idx] = r.irq;
+    }
+    if (c->virtconsole) {
+        if (!c->virtio_serial) {
+            snprintf(err, errlen, "-device %s: No 'virtio-serial-bus' bus found for device "
+                     "'virtconsole' (add -device virtio-serial-pci)", c->virtconsole);
+            return -1;
+        }
+        struct kv kv[MAX_KV];
+        char e2[256];
+        int n = kv_split(c->virtconsole, kv, MAX_KV, e2, sizeof(e2));
+        const char *cid = n > 0 ? kv_str(kv, n, "chardev") : NULL;
+        struct chardev_entry *e = cid ? chardev_set_find(s, cid) : NULL;
+        if (!e) {
+            snprintf(err, errlen, "-device %s: %s", c->virtconsole,
+                     cid ? "Property 'virtconsole.chardev' can't find the chardev"
+                         : "Property 'virtconsole.chardev' is required");
+            return -1;
+        }
+        if (e->used && !e->mux) {
+            snprintf(err, errlen, "-device %s: chardev '%s' is already in use",
+                     c->virtconsole, cid);
+            return -1;
+        }
+        e->used = true;
+        if (!cfg->pci) {
+            snprintf(err, errlen, "-device %s: no PCI bus", c->virtconsole);
+            return -1;
+        }
+        cfg->pci->console = e->chr;
     }
     for (int i = 0; i < c->nmon; i++) {
         char label[16];

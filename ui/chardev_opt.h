@@ -33,6 +33,8 @@ struct chardev_cmdline {
     int nserial;
     const char *isa_serial[CMDLINE_MAX_SERIAL];
     int nisa_serial;
+    bool virtio_serial;             /* -device virtio-serial-pci seen */
+    const char *virtconsole;        /* -device virtconsole,chardev=ID */
     struct { const char *spec; bool qmp; bool pretty; } mon[CMDLINE_MAX_MON];
     int nmon;
     bool monitor_none;              /* -monitor none / /dev/null seen */

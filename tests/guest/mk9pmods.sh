@@ -2,7 +2,8 @@
 # The default guest's kernel modules for virtio-9p, as a cpio archive to
 # append to the default initramfs (the kernel unpacks concatenated archives
 # over each other):
-#   OUTDIR/9pmods.cpio.gz   /lib/9p/*.ko and /lib/9p/load (insmod in order)
+#   OUTDIR/9pmods.cpio.gz   /lib/9p/*.ko and /lib/9p/load (insmod in order): virtio-pci,
+#                           9p over virtio, and virtio_console (hvc0)
 #   OUTDIR/STAMP            the kernel package it came from
 # Usage: sh tests/guest/mk9pmods.sh GUESTDIR OUTDIR   (GUESTDIR from mkguest.sh)
 set -eu
@@ -28,7 +29,7 @@ mkdir -p "$S/lib/9p"
 # Dependency order (each module's depends= in its .modinfo).
 ORDER="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev
 drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci fs/netfs/netfs
-fs/fscache/fscache net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p"
+fs/fscache/fscache net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p drivers/char/virtio_console"
 : > "$S/lib/9p/load"
 for m in $ORDER; do
     b=$(basename "$m")

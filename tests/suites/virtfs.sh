@@ -51,10 +51,13 @@ mkfifo /mnt/fifo && echo FIFO-MADE
 mknod /mnt/nulldev c 1 3 2>/dev/null || echo MKNOD-REFUSED
 cat /mnt/../../secret 2>/dev/null; ls /mnt/.. >/dev/null
 dd if=/dev/zero of=/mnt/big bs=65536 count=64 2>/dev/null; sync; echo "BIG=$(wc -c < /mnt/big)"
-umount /mnt && echo UMOUNTED'
+umount /mnt && echo UMOUNTED
+echo HVC-OK > /dev/hvc0'
 timeout 300 $T -m 256 -nographic -no-reboot -monitor /dev/null \
     -fsdev local,id=fsdev0,path="$tmp/shared",security_model=none \
     -device virtio-9p-pci,fsdev=fsdev0,mount_tag=shared \
+    -device virtio-serial-pci -chardev file,id=con0,path="$tmp/hvc.out" \
+    -device virtconsole,chardev=con0 \
     -kernel "$G/vmlinuz" -initrd "$tmp/initrd" \
     -append "console=ttyS0 quiet panic=-1 tremu.cmd64=$(printf '%s' "$CMD" | base64 -w0)" \
     >"$tmp/con" 2>"$tmp/err" </dev/null; rc=$?
@@ -71,6 +74,7 @@ con '^FIFO-MADE' && [ -p "$tmp/shared/fifo" ] && ok mkfifo || notok mkfifo "$(ta
 con '^MKNOD-REFUSED' && [ ! -e "$tmp/shared/nulldev" ] && ok mknod_device_refused || notok mknod_device_refused "$(ls -la "$tmp/shared")"
 ! con 'host secret' && ok no_escape_by_dotdot || notok no_escape_by_dotdot "secret read"
 con '^BIG=4194304' && [ "$(stat -c %s "$tmp/shared/big")" = 4194304 ] && ok big_write || notok big_write "$(grep BIG "$tmp/con")"
+grep -q HVC-OK "$tmp/hvc.out" 2>/dev/null && ok virtconsole_chardev || notok virtconsole_chardev "$(head -c 200 "$tmp/hvc.out" 2>&1)"
 [ $rc -eq 0 ] && con '^UMOUNTED' && con 'TREMU-CMD-EXIT=0' && ok umount_poweroff || notok umount_poweroff "exit $rc: $(tail -c 300 "$tmp/con") $(tail -c 200 "$tmp/err")"
 echo "virtfs: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -5,6 +5,7 @@
 #include "ui/chardev_be.h"
 #include "ui/chardev_opt.h"
 #include "hw/machine.h"
+#include "hw/pc_pci.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -582,6 +583,26 @@ TEST(chardev_isa_serial_ports)
             test_failf(__FILE__, __LINE__, "%s: got '%s'", bad[i][1], err);
         chardev_set_close_all(&c.set);
     }
+    /* virtconsole: needs the virtio-serial controller and a chardev */
+    static struct pci_devices_config pci;
+    memset(&c, 0, sizeof(c));
+    memset(&cfg, 0, sizeof(cfg));
+    memset(&pci, 0, sizeof(pci));
+    cfg.pci = &pci;
+    chardev_cmdline_option(&c, "-chardev", "ringbuf,id=hvc", err, sizeof(err));
+    CHECK(chardev_cmdline_device(&c, "virtconsole,chardev=hvc", err, sizeof(err)) == 1);
+    CHECK(chardev_cmdline_finish(&c, &cfg, false, true, true, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "virtio-serial-bus") != NULL);
+    chardev_set_close_all(&c.set);
+    memset(&c, 0, sizeof(c));
+    chardev_cmdline_option(&c, "-chardev", "ringbuf,id=hvc", err, sizeof(err));
+    CHECK(chardev_cmdline_device(&c, "virtio-serial-pci,id=vs0", err, sizeof(err)) == 1);
+    CHECK(chardev_cmdline_device(&c, "virtconsole,chardev=hvc,id=c0", err, sizeof(err)) == 1);
+    CHECK(chardev_cmdline_device(&c, "virtserialport,chardev=hvc,name=x", err, sizeof(err)) < 0);
+    CHECK(chardev_cmdline_finish(&c, &cfg, false, true, true, err, sizeof(err)) == 0);
+    CHECK(pci.console == chardev_set_find(&c.set, "hvc")->chr);
+    chardev_set_close_all(&c.set);
+
     memset(&c, 0, sizeof(c));
     memset(&cfg, 0, sizeof(cfg));
     chardev_cmdline_option(&c, "-chardev", "null,id=a", err, sizeof(err));
