@@ -838,6 +838,17 @@ int chardev_cmdline_finish(struct chardev_cmdline *c, struct machine_config *cfg
     return 0;
 }
 
+/* A monitor alone on a descriptor backend (-monitor stdio): the board
+ * watches only its serial ports' descriptors, so this one is watched here. */
+static void mon_fd_input(void *opaque, int fd, short revents)
+{
+    (void)revents;
+    struct chardev_watch *w = opaque;
+    w->chr->read_ready(w->chr);
+    if (w->chr->in_fd < 0)          /* EOF: nothing more will come */
+        machine_unwatch_fd(w->m, fd);
+}
+
 int chardev_cmdline_attach(struct chardev_cmdline *c, struct machine *m)
 {
     if (machine_add_poll_hook(m, chardev_set_fill, chardev_set_dispatch, &c->set) < 0) {
@@ -850,6 +861,14 @@ int chardev_cmdline_attach(struct chardev_cmdline *c, struct machine *m)
         if (!mon)
             return -1;
         c->monitors[c->nmonitors++] = mon;
+        struct chardev *chr = c->mon_chr[i];
+        bool on_port = false;
+        for (int k = 0; k < m->cfg->nserial; k++)
+            on_port |= m->cfg->serial[k] == chr;
+        if (!on_port && chr->in_fd >= 0 && chr->read_ready) {
+            c->watch[i] = (struct chardev_watch){m, chr};
+            machine_watch_fd(m, chr->in_fd, POLLIN, mon_fd_input, &c->watch[i]);
+        }
     }
     return 0;
 }

@@ -43,6 +43,7 @@ struct chardev_cmdline {
     bool mon_qmp[CMDLINE_MAX_MON + 1], mon_pretty[CMDLINE_MAX_MON + 1];
     int nmon_chr;
     struct monitor *monitors[CMDLINE_MAX_MON + 1];
+    struct chardev_watch { struct machine *m; struct chardev *chr; } watch[CMDLINE_MAX_MON + 1];
     int nmonitors;
 };
 

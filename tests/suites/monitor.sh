@@ -63,6 +63,13 @@ check qmp_shutdown     '"event": "SHUTDOWN"' "$tmp/qmp"
 wait $pid; rc=$?; pid=
 [ $rc -eq 0 ] && ok quit_exits_0 || notok quit_exits_0 "exit $rc: $(tail -c 300 "$tmp/out")"
 
+# -monitor stdio (no serial port on it): commands from a pipe.
+(sleep 2; printf 'info status\nstop\ninfo status\nquit\n') | timeout 60 $T -accel tcg -m 128 \
+    -display none -nodefaults -monitor stdio -kernel "$G/vmlinuz" -initrd "$G/initramfs.cpio.gz" \
+    >"$tmp/stdio" 2>&1; rc=$?
+if [ $rc -eq 0 ] && grep -q "VM status: paused" "$tmp/stdio"; then ok monitor_stdio
+else notok monitor_stdio "exit $rc: $(head -c 300 "$tmp/stdio")"; fi
+
 # -monitor none and /dev/null are accepted; a bad monitor spec is refused.
 timeout 10 $T -monitor frob -display none -kernel /etc/hostname >"$tmp/o" 2>&1 </dev/null
 check monitor_bad_spec "'frob' is not a valid char driver" "$tmp/o"
