@@ -4,6 +4,8 @@
 #   make run     build, prepare the default guest, boot it on this terminal
 #   make deps    install build dependencies (Debian, as root) or print the command
 #   make bench   benchmarks against Debian's QEMU
+#   make install PREFIX=DIR   bin/tremu, bin/tremu-img, and bin/qemu-system-x86_64,
+#                bin/qemu-img naming them (a QEMU_BUILD_DIR for course scripts)
 #   make check-linux  Debian's kernel + busybox on the software CPU (tests/linux/run.sh)
 
 CC      ?= gcc
@@ -45,7 +47,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS += $(PKG_CFLAGS)
 LDLIBS += $(PKG_LIBS) -lm -lz
 
-LIB_SRCS := $(wildcard cpu/*.c cpu/jit/*.c accel/*.c accel/jit/*.c hw/*.c block/*.c net/*.c) \
+LIB_SRCS := $(wildcard cpu/*.c cpu/jit/*.c accel/*.c accel/jit/*.c hw/*.c block/*.c net/*.c fs/*.c) \
             $(filter-out ui/main.c,$(wildcard ui/*.c))
 LIB_OBJS := $(LIB_SRCS:.c=.o)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -53,7 +55,7 @@ UNIT_OBJS := $(UNIT_SRCS:.c=.o)
 
 CACHE ?= $(HOME)/.cache/tremu
 
-.PHONY: all check check-unit check-guests check-linux check-lab run deps bench clean guest test-guests
+.PHONY: install all check check-unit check-guests check-linux check-lab run deps bench clean guest test-guests
 all: tremu tools/tremu-img test-guests
 
 %.o: %.c
@@ -120,6 +122,14 @@ deps:
 	else \
 		echo "run as root: apt-get install -y $(DEB_PKGS)"; \
 	fi
+
+PREFIX ?= /usr/local
+install: tremu tools/tremu-img
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 755 tremu "$(DESTDIR)$(PREFIX)/bin/tremu"
+	install -m 755 tools/tremu-img "$(DESTDIR)$(PREFIX)/bin/tremu-img"
+	ln -sf tremu "$(DESTDIR)$(PREFIX)/bin/qemu-system-x86_64"
+	ln -sf tremu-img "$(DESTDIR)$(PREFIX)/bin/qemu-img"
 
 clean:
 	rm -f tremu tools/tremu-img tools/tremu-img.o tools/tremu-img.d libtremu.a tests/unit/run-unit tests/display/vncclient tests/display/vncclient.d tests/display/xclose tests/display/xclose.d $(LIB_OBJS) $(UNIT_OBJS) ui/main.o \

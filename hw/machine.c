@@ -249,7 +249,8 @@ static void *vcpu_thread(void *arg)
     sigdelset(&all, SIGUSR1);   /* engines may use it to kick */
     pthread_sigmask(SIG_SETMASK, &all, NULL);
     for (;;) {
-        if (atomic_load(&m->request) != REQ_NONE)
+        if (atomic_load(&m->request) != REQ_NONE || atomic_load(&m->pause_req) ||
+            m->paused_call)
             break;
         enum vcpu_exit e = m->accel->vcpu_run(v);
         if (e == VCPU_EXIT_KICK)
@@ -408,21 +409,71 @@ void machine_main_loop_iteration(struct machine *m)
     pthread_mutex_unlock(&m->lock);
 }
 
+void machine_set_paused(struct machine *m, bool paused)
+{
+    atomic_store(&m->pause_req, paused);
+    wake_main_loop(m);
+}
+
+void machine_call_paused(struct machine *m, void (*fn)(void *opaque), void *opaque)
+{
+    m->paused_opaque = opaque;
+    m->paused_call = fn;
+    for (int i = 0; i < m->nvcpus; i++)
+        if (m->accel && m->accel->vcpu_kick)
+            m->accel->vcpu_kick(&m->vcpu[i]);
+    wake_main_loop(m);
+}
+
+/* Between main-loop turns: apply stop/cont and run a paused call. */
+static int machine_pause_turn(struct machine *m)
+{
+    bool want = atomic_load(&m->pause_req);
+    if (m->paused_call) {
+        if (!m->paused)
+            machine_stop_vcpus(m);
+        void (*fn)(void *) = m->paused_call;
+        m->paused_call = NULL;
+        fn(m->paused_opaque);
+        if (!m->paused && !atomic_load(&m->pause_req) && machine_start_vcpus(m) < 0)
+            return -1;
+        if (!m->paused && atomic_load(&m->pause_req))
+            m->paused = true;
+        return 0;
+    }
+    if (want && !m->paused) {
+        machine_stop_vcpus(m);
+        m->paused = true;
+    } else if (!want && m->paused) {
+        m->paused = false;
+        if (machine_start_vcpus(m) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int machine_run(struct machine *m)
 {
-    if (machine_start_vcpus(m) < 0)
+    if (atomic_load(&m->pause_req))
+        m->paused = true;           /* -S: no instruction before 'cont' */
+    else if (machine_start_vcpus(m) < 0)
         return 1;
     for (;;) {
         machine_main_loop_iteration(m);
         int req = atomic_load(&m->request);
-        if (req == REQ_NONE)
+        if (req == REQ_NONE) {
+            if (machine_pause_turn(m) < 0)
+                return 1;
             continue;
-        machine_stop_vcpus(m);
+        }
+        if (!m->paused)
+            machine_stop_vcpus(m);
         if (req == REQ_RESET && !m->cfg->no_reboot) {
             atomic_store(&m->request, REQ_NONE);
             if (machine_reset(m) < 0)
                 return 1;
-            if (machine_start_vcpus(m) < 0)
+            /* A reset while stopped stays stopped, as QEMU's. */
+            if (!m->paused && machine_start_vcpus(m) < 0)
                 return 1;
             continue;
         }

@@ -43,6 +43,11 @@ struct machine_config {
     const char *kernel, *initrd, *append, *bios;
     struct chardev *serial[MAX_SERIAL];
     int nserial;
+    /* -device isa-serial: a port that exists even with a NULL chardev, and
+     * its iobase/irq when not the index's default (0). */
+    bool serial_present[MAX_SERIAL];
+    uint16_t serial_iobase[MAX_SERIAL];
+    int serial_irqnum[MAX_SERIAL];
     bool no_reboot;
     bool debug_exit;                   /* -device isa-debug-exit present */
     uint16_t debug_exit_base, debug_exit_size;
@@ -135,6 +140,13 @@ struct machine {
     int nvcpus;
 
     _Atomic int request;        /* enum machine_request, pending */
+    /* The monitor's stop/cont: vCPUs stopped at the main loop's next turn
+     * (machine_run); paused_call, if set, runs there with every vCPU
+     * stopped and the device lock not held (reading CPU state). */
+    _Atomic bool pause_req;
+    bool paused;
+    void (*paused_call)(void *opaque);
+    void *paused_opaque;
     int exit_code;
     uint64_t start_ns;          /* host time at start, for the boot stopwatch */
     int wake_fd[2];             /* pipe that wakes the main loop */
@@ -182,6 +194,13 @@ int machine_add_poll_hook(struct machine *m,
                                        int max, uint64_t *timeout_ns),
                           void (*dispatch)(void *opaque, struct pollfd *fds, int nfds),
                           void *opaque);
+
+/* The monitor (main loop, device lock held): stop/cont the vCPUs, or run
+ * fn once with them stopped (then they run again unless paused). */
+void machine_set_paused(struct machine *m, bool paused);
+void machine_call_paused(struct machine *m, void (*fn)(void *opaque), void *opaque);
+/* The ACPI power button (system_powerdown). */
+void pc_power_button(struct machine *m);
 
 /* Devices → board (device lock held). */
 void machine_request(struct machine *m, enum machine_request req, int exit_code);

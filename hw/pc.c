@@ -37,6 +37,7 @@ struct board {
     struct serial_line serial_line[MAX_SERIAL];
     struct irq serial_irq[MAX_SERIAL];
     uint8_t serial_level;       /* bit i: COMi+1 output */
+    int serial_gsi[MAX_SERIAL]; /* each port's ISA IRQ (-device isa-serial,irq= may move it) */
     struct pic *pic;            /* NULL with the in-kernel irqchip */
     struct pit *pit;            /* NULL with the in-kernel irqchip */
     struct serial *serial[MAX_SERIAL];
@@ -79,10 +80,10 @@ static void pc_serial_irq(void *opaque, int n, int level)
         b->serial_level |= (uint8_t)(1u << l->port);
     else
         b->serial_level &= (uint8_t)~(1u << l->port);
-    int gsi = serial_irq[l->port];
+    int gsi = b->serial_gsi[l->port];
     int any = 0;
     for (int i = 0; i < MAX_SERIAL; i++)
-        if (serial_irq[i] == gsi && (b->serial_level & (1u << i)))
+        if (b->serial_gsi[i] == gsi && (b->serial_level & (1u << i)))
             any = 1;
     machine_set_gsi(b->m, gsi, any);
 }
@@ -214,7 +215,14 @@ int pc_init(struct machine *m)
             continue;
         b->serial_line[i] = (struct serial_line){b, i};
         irq_init(&b->serial_irq[i], pc_serial_irq, &b->serial_line[i], 0);
-        b->serial[i] = serial_create(&m->pio, serial_base[i], &b->serial_irq[i], chr, &m->clock);
+        uint16_t base = m->cfg->serial_iobase[i] ? m->cfg->serial_iobase[i] : serial_base[i];
+        b->serial_gsi[i] = m->cfg->serial_irqnum[i] ? m->cfg->serial_irqnum[i] : serial_irq[i];
+        b->serial[i] = serial_create(&m->pio, base, &b->serial_irq[i], chr, &m->clock);
+        if (!b->serial[i]) {
+            fprintf(stderr, "tremu: serial port %d at 0x%x conflicts with another device\n",
+                    i, base);
+            return -1;
+        }
         chr->accept_input = pc_serial_accept;
         chr->accept_opaque = m;
         if (!b->serial[i])
@@ -258,10 +266,16 @@ int pc_init(struct machine *m)
     return 0;
 }
 
-/* For the displays (ui/display.c): where host keys and pointer go, and the
- * power button a closed window presses. */
+/* For the displays (ui/display.c) and the monitor: where host keys and
+ * pointer go, and the power button a closed window or system_powerdown
+ * presses. */
 struct i8042 *pc_i8042(struct machine *m) { return m->board ? m->board->kbd : NULL; }
-void pc_power_button(struct machine *m) { if (m->board && m->board->pm) acpi_pm_power_button(m->board->pm); }
+void pc_power_button(struct machine *m)
+{
+    struct board *b = m->board;
+    if (b && b->pm)
+        acpi_pm_power_button(b->pm);
+}
 
 void pc_reset(struct machine *m)
 {

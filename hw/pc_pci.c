@@ -6,12 +6,13 @@
 #include "hw/virtio_net.h"
 #include "hw/virtio_rng.h"
 #include "hw/virtio_console.h"
+#include "hw/virtio_9p.h"
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_VIRTIO (PC_PCI_MAX_DISKS + PC_PCI_MAX_NICS + 2)
+#define MAX_VIRTIO (PC_PCI_MAX_DISKS + PC_PCI_MAX_NICS + PC_PCI_MAX_9P + 2)
 
 struct pc_pci {
     struct machine *m;
@@ -25,6 +26,7 @@ struct pc_pci {
     struct virtio_rng *rng;
     struct virtio_console *con;
     struct ide *ide;
+    struct virtio_9p *p9[PC_PCI_MAX_9P];
     struct virtio_pci *vp[MAX_VIRTIO];
     int nvp;
 };
@@ -154,6 +156,11 @@ struct pc_pci *pc_pci_init(struct machine *m, const struct pci_devices_config *c
         if (!p->con || !add(p, virtio_console_dev(p->con), -1, mo))
             goto fail;
     }
+    for (int i = 0; i < cfg->np9 && i < PC_PCI_MAX_9P; i++) {
+        p->p9[i] = virtio_9p_create(cfg->p9[i].fs, cfg->p9[i].tag, &p->mem);
+        if (!p->p9[i] || !add(p, virtio_9p_dev(p->p9[i]), -1, mo))
+            goto fail;
+    }
     return p;
 fail:
     pc_pci_destroy(p);
@@ -207,6 +214,8 @@ void pc_pci_destroy(struct pc_pci *p)
     virtio_rng_free(p->rng);
     virtio_console_free(p->con);
     ide_free(p->ide);
+    for (int i = 0; i < PC_PCI_MAX_9P; i++)
+        virtio_9p_free(p->p9[i]);
     pci_bus_free(p->bus);
     free(p);
 }

@@ -22,10 +22,12 @@
 
 struct machine;
 struct net_backend;
+struct fs_export;
 struct pci_bus;
 
 #define PC_PCI_MAX_DISKS 8
 #define PC_PCI_MAX_NICS 4
+#define PC_PCI_MAX_9P 4
 
 struct pci_devices_config {
     struct {
@@ -44,6 +46,11 @@ struct pci_devices_config {
      * channel * 2 + unit (-hda 0, -hdb 1, -hdc/-cdrom 2, -hdd 3). */
     struct ide_drive_config ide[IDE_DRIVES];
     bool rng;                           /* -device virtio-rng-pci */
+    struct {
+        struct fs_export *fs;           /* -fsdev local,... */
+        char tag[64];                   /* mount_tag= */
+    } p9[PC_PCI_MAX_9P];                /* -device virtio-9p-pci, -virtfs */
+    int np9;
     struct chardev *console;            /* -device virtio-serial + virtconsole; NULL: none */
     bool modern_only;                   /* disable-legacy=on for all */
     bool blk_iothread;                  /* disks served on their own threads (takes m->lock) */

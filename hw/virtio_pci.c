@@ -334,6 +334,7 @@ static uint16_t transitional_id(uint16_t type)
     case VIRTIO_ID_BLOCK:   return 0x1001;
     case VIRTIO_ID_CONSOLE: return 0x1003;
     case VIRTIO_ID_RNG:     return 0x1005;
+    case 9 /* 9P */:        return 0x1009;
     default:                return 0;
     }
 }
@@ -344,6 +345,7 @@ static uint32_t class_of(uint16_t type)
     case VIRTIO_ID_NET:     return 0x020000;    /* Ethernet controller */
     case VIRTIO_ID_BLOCK:   return 0x010000;    /* SCSI storage controller, as QEMU */
     case VIRTIO_ID_CONSOLE: return 0x078000;    /* communication controller */
+    case 9 /* 9P */:        return 0x018000;    /* mass storage, other */
     default:                return 0x00ff00;
     }
 }

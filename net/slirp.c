@@ -444,6 +444,18 @@ static int add_forward(struct net_slirp *s, const struct net_hostfwd *f,
     return -1;
 }
 
+int net_slirp_hostfwd_add(struct net_backend *nb, const struct net_hostfwd *f,
+                          char *err, size_t errlen)
+{
+    return add_forward(to_ns(nb), f, err, errlen);
+}
+
+int net_slirp_hostfwd_remove(struct net_backend *nb, bool udp, struct in_addr host_addr,
+                             uint16_t host_port)
+{
+    return slirp_remove_hostfwd(to_ns(nb)->slirp, udp, host_addr, host_port) == 0 ? 0 : -1;
+}
+
 struct net_backend *net_slirp_new(const struct net_user_config *c, const char *id,
                                   struct clock *clock,
                                   void (*wake)(void *opaque), void *wake_opaque,

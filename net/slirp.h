@@ -57,6 +57,13 @@ void net_user_config_default(struct net_user_config *c);
  * 0 or -1 with a message in err. */
 int net_user_config_check(const struct net_user_config *c, char *err, size_t errlen);
 
+/* The monitor's hostfwd_add / hostfwd_remove on a running stack. add: 0 or
+ * -1 with a message; remove: 0, or -1 when no such rule was set. */
+int net_slirp_hostfwd_add(struct net_backend *nb, const struct net_hostfwd *f,
+                          char *err, size_t errlen);
+int net_slirp_hostfwd_remove(struct net_backend *nb, bool udp, struct in_addr host_addr,
+                             uint16_t host_port);
+
 /* Creates the stack and binds every host forward. A forward whose port is
  * taken is an error naming the rule and the port; nothing is left bound.
  * `clock` is the machine's clock: libslirp's time and timers run on it.

@@ -30,6 +30,12 @@ struct fd_chardev {
      * after a break shrank the room); delivered before the next read. */
     uint8_t pend[READ_CHUNK];
     size_t pend_len;
+    /* The monitor as a second frontend (chardev_mux_attach): C-a c gives
+     * it the input; without the mux it has the input always. */
+    void (*mon_rx)(void *opaque, const uint8_t *buf, size_t len);
+    void (*mon_focus)(void *opaque);
+    void *mon_opaque;
+    bool mon_has_focus;
 };
 
 /* The terminal as we found it; restored from atexit and signal handlers, so
@@ -177,8 +183,16 @@ static enum mux_action mux_byte(struct fd_chardev *c, uint8_t ch)
     case 'b': case 'B':
         return MUX_BREAK;
     case 'c': case 'C':
+        if (!c->mon_rx) {
+            if (c->out_fd >= 0)
+                write_str(c->out_fd, "\n\rtremu: no monitor on this terminal\n\r");
+            break;
+        }
+        c->mon_has_focus = !c->mon_has_focus;
         if (c->out_fd >= 0)
-            write_str(c->out_fd, "\n\rtremu: the monitor is not available yet\n\r");
+            write_str(c->out_fd, "\r\n");
+        if (c->mon_has_focus && c->mon_focus)
+            c->mon_focus(c->mon_opaque);
         break;
     case 't': case 'T':
         c->timestamps = !c->timestamps;
@@ -205,11 +219,71 @@ static bool deliver_pending(struct fd_chardev *c)
     return true;
 }
 
+static void fd_close(struct chardev *chr);
+
+/* Input while the monitor has the terminal: escapes still work. */
+static void monitor_read(struct fd_chardev *c)
+{
+    struct chardev *chr = &c->chr;
+    struct pollfd p = { .fd = chr->in_fd, .events = POLLIN };
+    if (poll(&p, 1, 0) <= 0)
+        return;
+    uint8_t buf[READ_CHUNK], mb[READ_CHUNK];
+    ssize_t n = read(chr->in_fd, buf, sizeof(buf));
+    if (n <= 0) {
+        if (n == 0 || (errno != EINTR && errno != EAGAIN))
+            chr->in_fd = -1;
+        return;
+    }
+    size_t mn = 0;
+    for (ssize_t i = 0; i < n; i++) {
+        if (!c->mux) {
+            mb[mn++] = buf[i];
+            continue;
+        }
+        bool had = c->mon_has_focus;
+        enum mux_action a = mux_byte(c, buf[i]);
+        if (a != MUX_DATA)
+            continue;
+        if (had && c->mon_has_focus)
+            mb[mn++] = buf[i];
+        else if (c->pend_len < sizeof(c->pend))
+            c->pend[c->pend_len++] = buf[i];   /* focus went back to the port */
+    }
+    if (mn)
+        c->mon_rx(c->mon_opaque, mb, mn);
+    if (c->pend_len && chr->can_receive && chr->receive)
+        deliver_pending(c);
+}
+
+bool chardev_mux_attach(struct chardev *chr, void (*rx)(void *, const uint8_t *, size_t),
+                        void (*focus)(void *), void *opaque)
+{
+    if (!chr || chr->close != fd_close)
+        return false;
+    struct fd_chardev *c = (struct fd_chardev *)chr;
+    /* stdio, or (tests) descriptors with the mux; never a file: output. */
+    if (!c->is_stdio && !(c->mux && chr->in_fd >= 0))
+        return false;
+    c->mon_rx = rx;
+    c->mon_focus = focus;
+    c->mon_opaque = opaque;
+    /* Without the mux the terminal is the monitor's alone. */
+    c->mon_has_focus = !c->mux;
+    if (c->mon_has_focus && focus)
+        focus(opaque);
+    return true;
+}
+
 static void fd_read_ready(struct chardev *chr)
 {
     struct fd_chardev *c = (struct fd_chardev *)chr;
     if (chr->in_fd < 0)
         return;
+    if (c->mon_rx && c->mon_has_focus) {
+        monitor_read(c);
+        return;
+    }
     bool have_fe = chr->can_receive && chr->receive;
     if (have_fe && !deliver_pending(c))
         return;
@@ -247,10 +321,16 @@ static void fd_read_ready(struct chardev *chr)
         memcpy(c->pend, buf, (size_t)n);
         c->pend_len = (size_t)n;
     } else {
+        uint8_t mb[READ_CHUNK];
+        size_t mn = 0;
         for (ssize_t i = 0; i < n; i++) {
+            bool mon = c->mon_rx && c->mon_has_focus;
             switch (mux_byte(c, buf[i])) {
             case MUX_DATA:
-                c->pend[c->pend_len++] = buf[i];
+                if (mon)
+                    mb[mn++] = buf[i];     /* C-a c earlier in this read */
+                else
+                    c->pend[c->pend_len++] = buf[i];
                 break;
             case MUX_BREAK:
                 /* Data typed before the break reaches the guest first. */
@@ -263,6 +343,8 @@ static void fd_read_ready(struct chardev *chr)
                 break;
             }
         }
+        if (mn)
+            c->mon_rx(c->mon_opaque, mb, mn);
     }
     if (have_fe)
         deliver_pending(c);

@@ -16,6 +16,13 @@ struct chardev *chardev_open(const char *spec, bool mux, char *err, size_t errle
  * handling: input from in_fd (-1: none) with the Ctrl-A mux when mux is set,
  * output to out_fd (-1: discarded). Used by tests. */
 struct chardev *chardev_open_fds(int in_fd, int out_fd, bool mux);
+/* The monitor as a second frontend of a stdio chardev: with the mux, C-a c
+ * switches the input between the port and the monitor (focus() called on
+ * each switch to the monitor); without it, the monitor has all input.
+ * The monitor writes with chr->write. False when chr is not stdio (or,
+ * for tests, a chardev_open_fds with the mux). */
+bool chardev_mux_attach(struct chardev *chr, void (*rx)(void *, const uint8_t *, size_t),
+                        void (*focus)(void *), void *opaque);
 /* Restores the terminal; safe to call more than once and from signal handlers. */
 void chardev_restore_terminal(void);
 

@@ -6,6 +6,10 @@
 #include "ui/display.h"
 #include "ui/firmware.h"
 #include "ui/idedrive.h"
+#include "ui/chardev_opt.h"
+#include "ui/fsdev_opt.h"
+#include "ui/compat_opt.h"
+#include "ui/monitor.h"
 #include "hw/pc_pci.h"
 #include "block/block.h"
 #include "net/slirp.h"
@@ -42,14 +46,23 @@ static void usage(FILE *f)
 "  -boot [order=]cdn[,menu=on|off][,reboot-timeout=MS]   firmware boot order\n"
 "  -no-reboot           exit instead of rebooting\n"
 "Devices and display:\n"
-"  -serial DEV          stdio, mon:stdio, file:PATH, none (repeat for COM2-4)\n"
+"  -serial DEV          stdio, mon:stdio, pty, null, none, file:PATH, pipe:PATH,\n"
+"                       tcp:HOST:PORT[,server=on,wait=off], telnet:, unix:PATH, udp:,\n"
+"                       chardev:ID, /dev/ttyS0 (repeat for COM2-4)\n"
+"  -chardev socket,id=ID,host=H,port=P[,server=on,wait=off][,reconnect=N][,ipv4=on]\n"
+"           (also path= for unix sockets; udp, pty, file, pipe, serial, stdio, null,\n"
+"           ringbuf; mux=on with stdio)\n"
+"  -device isa-serial,chardev=ID[,index=N][,iobase=,irq=]   another COM port\n"
+"  -fsdev local,id=ID,path=DIR,security_model=none|passthrough|mapped-xattr[,readonly=on]\n"
+"  -device virtio-9p-pci,fsdev=ID,mount_tag=TAG   -virtfs local,path=,mount_tag=,...\n"
 "  -nographic           no display; serial on the terminal (Ctrl-A H for keys)\n"
 "  -display none|sdl    no display, or an SDL2 window (default when $DISPLAY is set)\n"
 "  -vga std|none        QEMU's standard VGA (default with a display, -vnc or -screendump)\n"
 "  -vnc [HOST]:N[,password=on]  VNC server on port 5900+N (no HOST: 127.0.0.1 only);\n"
 "                       -vnc unix:PATH, -vnc none; password from $TREMU_VNC_PASSWORD\n"
 "  -screendump FILE     at exit write the screen to FILE (.png, or .txt: text-mode chars)\n"
-"  -monitor none        (the monitor comes later; none and /dev/null accepted)\n"
+"  -monitor DEV         stdio, none, /dev/null, tcp:, telnet:, unix: (HMP; Ctrl-A C\n"
+"                       switches to it under -nographic); -qmp DEV (QMP)\n"
 "  -device isa-debug-exit[,iobase=0xf4,iosize=0x04]\n"
 "Disks (IDE or virtio-blk; raw or qcow2 with backing files):\n"
 "  -drive file=F[,if=ide|virtio|none][,format=raw|qcow2][,readonly=on][,snapshot=on]\n"
@@ -71,6 +84,7 @@ static void usage(FILE *f)
 "                       guest_errors, post, boot (-d help lists them)\n"
 "  -D FILE              log to FILE instead of stderr\n"
 "  -name NAME, -pidfile FILE, -version, -h\n");
+    compat_print_help(f);
 }
 
 static const char *pidfile_path;
@@ -255,8 +269,9 @@ int main(int argc, char **argv)
 {
     static struct machine_config cfg;
     static struct machine m;
-    const char *serial_spec[MAX_SERIAL];
-    int nserial_spec = 0;
+    static struct chardev_cmdline chardevs;
+    static struct fsdev_cmdline fsdevs;
+    static struct compat_opts compat;
     bool nographic = false, nodefaults = false, display_none = false;
     const char *logfile = NULL;
     char err[256];
@@ -341,11 +356,16 @@ int main(int argc, char **argv)
             NEEDARG();
             if (firmware_add_dir(arg, err, sizeof(err)) < 0)
                 return die("%s", err);
-        } else if (!strcmp(opt, "-serial")) {
+        } else if (!strcmp(opt, "-fsdev") || !strcmp(opt, "-virtfs")) {
             NEEDARG();
-            if (nserial_spec >= MAX_SERIAL)
-                return die("too many -serial options (at most %s)", "4");
-            serial_spec[nserial_spec++] = arg;
+            if (fsdev_cmdline_option(&fsdevs, opt, arg, err, sizeof(err)) < 0)
+                return die("%s", err);
+        } else if (!strcmp(opt, "-serial") || !strcmp(opt, "-chardev") ||
+                   !strcmp(opt, "-monitor") || !strcmp(opt, "-qmp") ||
+                   !strcmp(opt, "-qmp-pretty")) {
+            NEEDARG();
+            if (chardev_cmdline_option(&chardevs, opt, arg, err, sizeof(err)) < 0)
+                return die("%s", err);
         } else if (!strcmp(opt, "-nographic")) {
             nographic = true;
         } else if (display_is_option(opt)) {       /* -display -vga -vnc -screendump */
@@ -353,10 +373,6 @@ int main(int argc, char **argv)
             if (display_option(&dopts, opt, arg) < 0)
                 return 1;
             display_none = dopts.kind == DISPLAY_NONE;
-        } else if (!strcmp(opt, "-monitor")) {
-            NEEDARG();
-            if (strcmp(arg, "none") && strcmp(arg, "/dev/null") && strcmp(arg, "null"))
-                return die("-monitor %s: the monitor is not implemented yet (use none)", arg);
         } else if (!strcmp(opt, "-accel")) {
             NEEDARG();
             if (accel_parse(&cfg.accel, arg, err, sizeof(err)) < 0)
@@ -447,6 +463,15 @@ int main(int argc, char **argv)
             snprintf(blk_devices[nblk_devices++], sizeof(blk_devices[0]), "%s", id);
         } else if (!strcmp(opt, "-device")) {
             NEEDARG();
+            int cr = chardev_cmdline_device(&chardevs, arg, err, sizeof(err));
+            if (cr == 0)
+                cr = fsdev_cmdline_device(&fsdevs, arg, err, sizeof(err));
+            if (cr == 0)
+                cr = compat_device(arg);
+            if (cr < 0)
+                return die("%s", err);
+            if (cr > 0)
+                continue;
             if (netopt_device_is_nic(arg)) {
                 if (netopt_parse_device_nic(&net, arg, err, sizeof(err)) < 0)
                     return die("%s", err);
@@ -470,6 +495,11 @@ int main(int argc, char **argv)
             NEEDARG();
             if (parse_debug(arg, &cfg.debug_mask) < 0)
                 return 1;
+        } else if (compat_option_known(opt)) {
+            if (compat_option_takes_arg(opt))
+                NEEDARG();
+            if (compat_option(&compat, opt, arg, err, sizeof(err)) < 0)
+                return die("%s", err);
         } else {
             return die("unsupported or unknown option '%s' (see tremu -h)", argv[i]);
         }
@@ -553,29 +583,24 @@ int main(int argc, char **argv)
         setvbuf(cfg.log, NULL, _IOLBF, 0);
     }
 
-    /* Serial ports: explicit -serial, else stdio under -nographic (or when no
-     * display exists at all), else none. */
-    if (nserial_spec == 0 && !nodefaults && !display_none)
-        serial_spec[nserial_spec++] = "stdio";
-    if (nserial_spec == 0 && nographic)
-        serial_spec[nserial_spec++] = "stdio";
-    for (int i = 0; i < nserial_spec; i++) {
-        cfg.nserial = i + 1;
-        if (!strcmp(serial_spec[i], "none")) {
-            cfg.serial[i] = NULL;     /* QEMU: no port at all */
-            continue;
-        }
-        bool mux = nographic || !strncmp(serial_spec[i], "mon:", 4);
-        cfg.serial[i] = chardev_open(serial_spec[i], mux, err, sizeof(err));
-        if (!cfg.serial[i])
-            return die("-serial: %s", err);
-        cfg.nserial = i + 1;
-    }
+    /* Host folders (ui/fsdev_opt.c), then character devices, serial
+     * ports, monitors (ui/chardev_opt.c). */
+    if (fsdev_cmdline_finish(&fsdevs, &pcicfg, err, sizeof(err)) < 0)
+        return die("%s", err);
+    if (chardev_cmdline_finish(&chardevs, &cfg, nographic, nodefaults, display_none,
+                               err, sizeof(err)) < 0)
+        return die("%s", err);
 
     const struct accel_ops *ops = accel_select(&cfg.accel, false);
     if (!ops)
         return 1;
 
+    if (compat.daemonize) {
+        if (nographic)
+            return die("-nographic cannot be used with -daemonize%s", "");
+        if (compat_daemonize(err, sizeof(err)) < 0)
+            return die("%s", err);
+    }
     if (pidfile_path) {
         FILE *pf = fopen(pidfile_path, "w");
         if (!pf)
@@ -617,6 +642,10 @@ int main(int argc, char **argv)
         }
         machine_add_poll_hook(&m, net_slirp_poll_fill, net_slirp_poll_dispatch, backends[i]);
     }
+    static const char *netdev_ids[NETOPT_MAX_NETDEVS];
+    for (int i = 0; i < net.nnetdevs; i++)
+        netdev_ids[i] = net.netdevs[i].id;
+    monitor_set_netdevs(netdev_ids, backends, net.nnetdevs);
     if (net.nnics > PC_PCI_MAX_NICS)
         return die("too many NICs (at most %s)", "4");
     for (int j = 0; j < net.nnics; j++) {
@@ -628,6 +657,8 @@ int main(int argc, char **argv)
     }
     pcicfg.nnics = net.nnics;
     if (pc_init(&m) < 0)
+        return 1;
+    if (chardev_cmdline_attach(&chardevs, &m) < 0)
         return 1;
     if (display_start(&m, &dopts) < 0)
         return 1;
@@ -645,8 +676,11 @@ int main(int argc, char **argv)
         if (ops->set_state(&m.vcpu[i], &st) < 0)
             return 1;
 
+    if (compat.start_paused)
+        machine_set_paused(&m, true);      /* -S: 'cont' starts the CPU */
     int status = machine_run(&m);
     display_finish(&m, &dopts);
+    monitor_event_shutdown(true);
     if (cfg.debug_mask & DBG_STATS) {
         stats_print(&m.stats, m.log);
         if (ops->print_stats)
@@ -654,6 +688,8 @@ int main(int argc, char **argv)
     }
     chardev_restore_terminal();
     machine_destroy(&m);
+    chardev_set_close_all(&chardevs.set);
+    fsdev_cmdline_close(&fsdevs);
     for (int d = 0; d < PC_PCI_MAX_DISKS; d++)
         if (bds[d])
             block_close(bds[d]);

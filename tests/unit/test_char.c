@@ -120,7 +120,7 @@ TEST(char_mux_help)
     type(&r, "\x01" "c", 2);
     r.chr->read_ready(r.chr);
     drain(&r, out, sizeof(out));
-    CHECK(strstr(out, "monitor is not available") != NULL);
+    CHECK(strstr(out, "no monitor on this terminal") != NULL);
     CHECK_EQ(r.fe.n, 0);
     rig_close(&r);
 }
@@ -424,4 +424,50 @@ TEST(char_stdio_terminal_modes)
     run_stdio_child(true, false);
     run_stdio_child(true, true);
     run_stdio_child(false, false);
+}
+
+/* The monitor as the mux's second frontend: C-a c moves the input to it
+ * and back; escapes keep working while it has the input. */
+struct mon_fe {
+    char got[256];
+    size_t n;
+    int focus;
+};
+static void mon_rx(void *o, const uint8_t *b, size_t len)
+{
+    struct mon_fe *m = o;
+    for (size_t i = 0; i < len && m->n + 1 < sizeof(m->got); i++)
+        m->got[m->n++] = (char)b[i];
+}
+static void mon_focus(void *o) { ((struct mon_fe *)o)->focus++; }
+
+TEST(char_mux_ctrl_a_c_switches_to_monitor)
+{
+    struct rig r;
+    rig_open(&r, true);
+    struct mon_fe m = {0};
+    CHECK(chardev_mux_attach(r.chr, mon_rx, mon_focus, &m));
+    CHECK_EQ(m.focus, 0);                   /* the port has the input first */
+    type(&r, "ls\r", 3);
+    r.chr->read_ready(r.chr);
+    CHECK_EQ(r.fe.n, 3);
+    CHECK_EQ(m.n, 0);
+    type(&r, "\x01" "cinfo status\r", 14);
+    r.chr->read_ready(r.chr);
+    CHECK_EQ(m.focus, 1);
+    CHECK_EQ(r.fe.n, 3);                    /* nothing more for the guest */
+    CHECK_EQ(m.n, 12);
+    CHECK(!memcmp(m.got, "info status\r", 12));
+    type(&r, "\x01" "c" "x", 3);            /* back to the port */
+    r.chr->read_ready(r.chr);
+    r.chr->read_ready(r.chr);
+    CHECK_EQ(m.n, 12);
+    CHECK_EQ(r.fe.n, 4);
+    CHECK_EQ(r.fe.got[3], 'x');
+    /* without the mux: no switching, and a file chardev has no monitor */
+    struct rig r2;
+    rig_open(&r2, false);
+    CHECK(!chardev_mux_attach(r2.chr, mon_rx, mon_focus, &m));
+    rig_close(&r2);
+    rig_close(&r);
 }
