@@ -368,6 +368,60 @@ static int emit_mem(struct em *e, const struct block *b, const struct insn *i, u
     return 1;
 }
 
+/* ---- flag liveness within a block ----
+ * An instruction's lazy-flag stores are dead when a later instruction of
+ * the block sets all arithmetic flags again before anything reads them and
+ * nothing in between can fault (a fault must see the flags as they were). */
+
+/* Sets every arithmetic flag, reads none, cannot fault. */
+static int full_flag_writer(const struct insn *i)
+{
+    insn_fn g = ops_generic(i->fn);
+    const unsigned sz = i->opsz;
+    if (sz == 2)
+        return 0;
+#define ALU4(n) g == op_##n##_EG || g == op_##n##_GE || g == op_##n##_EI
+    if (ALU4(add) || ALU4(sub) || ALU4(cmp) || ALU4(and) || ALU4(or) || ALU4(xor) ||
+        g == op_test_EG || g == op_test_EI)
+        return i->mod3 && i->rm < 16 && (g == op_add_EI || g == op_sub_EI || g == op_cmp_EI ||
+                                         g == op_and_EI || g == op_or_EI || g == op_xor_EI ||
+                                         g == op_test_EI || i->reg < 16);
+#undef ALU4
+    if (g == op_add_AI || g == op_sub_AI || g == op_cmp_AI || g == op_and_AI || g == op_or_AI ||
+        g == op_xor_AI || g == op_test_AI)
+        return 1;
+    if ((g == op_shl || g == op_shr || g == op_sar) && i->mod3 && !i->imm2 && i->rm < 16 &&
+        (sz == 4 || sz == 8))
+        return ((unsigned)(i->imm & 0xff) & (sz == 8 ? 63 : 31)) != 0;
+    if ((g == op_imul_GE || g == op_imul_GEI) && i->mod3 && i->reg < 16 && i->rm < 16 &&
+        (sz == 4 || sz == 8))
+        return 1;
+    return 0;
+}
+
+/* Neither reads nor writes flags, cannot fault. */
+static int flag_neutral(const struct insn *i)
+{
+    insn_fn g = ops_generic(i->fn);
+    if (g == op_lea || g == op_mov_rI)
+        return 1;
+    if (!i->mod3)
+        return 0;
+    return g == op_mov_EG || g == op_mov_GE || g == op_mov_EI || g == op_movzx8 ||
+           g == op_movzx16 || g == op_movsx8 || g == op_movsx16 || g == op_movsxd;
+}
+
+static int flags_dead_after(const struct block *b, unsigned k)
+{
+    for (unsigned j = k + 1; j < b->ninsn; j++) {
+        if (full_flag_writer(&b->insns[j]))
+            return 1;
+        if (!flag_neutral(&b->insns[j]))
+            return 0;
+    }
+    return 0;
+}
+
 /* Loads a register operand of sz bytes (zero-extended) into host reg h. */
 static void ld_gpr(struct em *e, int h, unsigned r, unsigned sz)
 {
@@ -408,7 +462,7 @@ static void op_sized(struct em *e, unsigned sz, unsigned op, int reg, int rm)
  * Jcc/SETcc/CMOVcc may use them. The lazy-flag fields are written as the
  * interpreter writes them. Returns 1 when emitted. */
 static int emit_alu(struct em *e, const struct block *b, const struct insn *i, uint32_t off,
-                    size_t *miss, int *nmiss, int *hostflags)
+                    size_t *miss, int *nmiss, int *hostflags, int dead)
 {
     const unsigned sz = i->opsz;
     insn_fn g = generic_of(i);
@@ -505,14 +559,17 @@ static int emit_alu(struct em *e, const struct block *b, const struct insn *i, u
         mov_imm(e, RCX, i->imm & szmask(sz));
     mov_rr(e, 1, RDX, RAX);
     op_sized(e, sz, hop, RCX, RDX);             /* rdx = rax op rcx; host flags = guest flags */
-    /* lazy flags, with movs only (they keep the host flags) */
-    if (ccop != CC_LOGIC) {
-        mov_store(e, 1, RAX, RBX, OFF(cc_a));
-        mov_store(e, 1, RCX, RBX, OFF(cc_b));
+    /* lazy flags, with movs only (they keep the host flags); none when a
+     * later instruction of the block overwrites them unread */
+    if (!dead) {
+        if (ccop != CC_LOGIC) {
+            mov_store(e, 1, RAX, RBX, OFF(cc_a));
+            mov_store(e, 1, RCX, RBX, OFF(cc_b));
+        }
+        mov_store(e, 1, RDX, RBX, OFF(cc_res));
+        mov_imm(e, RAX, (uint64_t)ccop | (uint64_t)sz << 32);
+        mov_store(e, 1, RAX, RBX, OFF(cc_op));  /* cc_op and cc_sz together */
     }
-    mov_store(e, 1, RDX, RBX, OFF(cc_res));
-    mov_imm(e, RAX, (uint64_t)ccop | (uint64_t)sz << 32);
-    mov_store(e, 1, RAX, RBX, OFF(cc_op));      /* cc_op and cc_sz together */
     if (wb) {
         if (form == 1)
             st_gpr(e, RDX, i->reg, sz);
@@ -527,6 +584,12 @@ static int emit_alu(struct em *e, const struct block *b, const struct insn *i, u
     }
     *hostflags = 1;
     return 1;
+}
+
+/* A Jcc's condition from the lazy flags. */
+static uint64_t jit_cond(struct cpu *c, uint64_t cc)
+{
+    return cc_cond(c, (unsigned)cc);
 }
 
 /* The guest's CF from the lazy flags (for INC/DEC, which keep it). */
@@ -551,7 +614,7 @@ static void shift_imm(struct em *e, unsigned sz, unsigned digit, int rm, unsigne
  * CC_INC/CC_DEC keep the old CF in cc_cin; shifts and IMUL are CC_SHIFT
  * with CF and OF precomputed in cc_cin. */
 static int emit_arith2(struct em *e, const struct block *b, const struct insn *i, uint32_t off,
-                       size_t *miss, int *nmiss, int *hostflags)
+                       size_t *miss, int *nmiss, int *hostflags, int dead)
 {
     insn_fn g = generic_of(i);
     const unsigned sz = i->opsz;
@@ -605,10 +668,12 @@ static int emit_arith2(struct em *e, const struct block *b, const struct insn *i
             shift_imm(e, 4, 4, R8, 11);                             /* shl r8d, 11 */
             op_rr(e, 0, 0x09, R8, RCX);                             /* or ecx, r8d */
         }
-        mov_store(e, 0, RCX, RBX, OFF(cc_cin));
-        mov_store(e, 1, RDX, RBX, OFF(cc_res));
-        mov_imm(e, RAX, (uint64_t)CC_SHIFT | (uint64_t)sz << 32);
-        mov_store(e, 1, RAX, RBX, OFF(cc_op));
+        if (!dead) {
+            mov_store(e, 0, RCX, RBX, OFF(cc_cin));
+            mov_store(e, 1, RDX, RBX, OFF(cc_res));
+            mov_imm(e, RAX, (uint64_t)CC_SHIFT | (uint64_t)sz << 32);
+            mov_store(e, 1, RAX, RBX, OFF(cc_op));
+        }
         st_gpr(e, RDX, i->rm, sz);
         *hostflags = 0;
         return 1;
@@ -631,10 +696,12 @@ static int emit_arith2(struct em *e, const struct block *b, const struct insn *i
         e8(e, 0x0f); e8(e, 0x92); e8(e, 0xc1);                      /* setc cl */
         op_rr(e, 0, 0x0fb6, RCX, RCX);                              /* movzx ecx, cl */
         e8(e, 0x69); e8(e, 0xc9); e32(e, RFLAGS_CF | RFLAGS_OF);    /* imul ecx, ecx, CF|OF */
-        mov_store(e, 0, RCX, RBX, OFF(cc_cin));
-        mov_store(e, 1, RDX, RBX, OFF(cc_res));
-        mov_imm(e, RAX, (uint64_t)CC_SHIFT | (uint64_t)sz << 32);
-        mov_store(e, 1, RAX, RBX, OFF(cc_op));
+        if (!dead || !i->mod3) {
+            mov_store(e, 0, RCX, RBX, OFF(cc_cin));
+            mov_store(e, 1, RDX, RBX, OFF(cc_res));
+            mov_imm(e, RAX, (uint64_t)CC_SHIFT | (uint64_t)sz << 32);
+            mov_store(e, 1, RAX, RBX, OFF(cc_op));
+        }
         st_gpr(e, RDX, i->reg, sz);
         *hostflags = 0;
         return 1;
@@ -872,11 +939,21 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
         sl->off = off;
         sl->restore_flags = 0;
         sl->load_rcx = 0;
-        if (last && m64 && hostflags && is_jcc(g)) {
-            /* fused compare and branch: the host flags are the guest's */
+        if (last && m64 && is_jcc(g)) {
+            /* fused compare and branch: the host flags are the guest's;
+             * else the condition from the lazy flags (cannot fault) */
             uint64_t fall = b->lin_pc + off + i->len;
             uint64_t taken = fall + i->imm;
-            size_t to_taken = jcc_fwd(e, i->op & 15);
+            size_t to_taken;
+            if (hostflags) {
+                to_taken = jcc_fwd(e, i->op & 15);
+            } else {
+                mov_rr(e, 1, RDI, RBX);
+                mov_imm(e, RSI, i->op & 15);
+                call_abs(e, (const void *)jit_cond);
+                op_rr(e, 0, 0x85, RAX, RAX);
+                to_taken = jcc_fwd(e, CC_NE);
+            }
             mov_imm(e, RCX, fall);
             emit_exit(e, c, b, b->ninsn, chain, chain && same_page(b, fall), rets, &nret);
             patch(e, to_taken, pos(e));
@@ -936,7 +1013,8 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
             continue;
         }
         int hf = hostflags;
-        if (emit_arith2(e, b, i, off, sl->at, &sl->nat, &hf)) {
+        const int dead = flags_dead_after(b, k);
+        if (emit_arith2(e, b, i, off, sl->at, &sl->nat, &hf, dead)) {
             if (sl->nat) {
                 sl->resume = pos(e);
                 nslow++;
@@ -947,7 +1025,7 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
             continue;
         }
         hf = hostflags;
-        if (emit_alu(e, b, i, off, sl->at, &sl->nat, &hf)) {
+        if (emit_alu(e, b, i, off, sl->at, &sl->nat, &hf, dead)) {
             if (sl->nat) {
                 sl->resume = pos(e);
                 sl->restore_flags = 1;
