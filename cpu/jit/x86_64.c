@@ -598,6 +598,15 @@ static uint64_t jit_get_cf(struct cpu *c)
     return get_cf(c);
 }
 
+/* CC_SHIFT lazy flags: CF|OF bits in ecx, the result in rdx. */
+static void store_cc_shift(struct em *e, unsigned sz)
+{
+    mov_store(e, 0, RCX, RBX, OFF(cc_cin));
+    mov_store(e, 1, RDX, RBX, OFF(cc_res));
+    mov_imm(e, RAX, (uint64_t)CC_SHIFT | (uint64_t)sz << 32);
+    mov_store(e, 1, RAX, RBX, OFF(cc_op));
+}
+
 /* shift/rotate group r/m, imm: host op with /digit */
 static void shift_imm(struct em *e, unsigned sz, unsigned digit, int rm, unsigned n)
 {
@@ -668,12 +677,8 @@ static int emit_arith2(struct em *e, const struct block *b, const struct insn *i
             shift_imm(e, 4, 4, R8, 11);                             /* shl r8d, 11 */
             op_rr(e, 0, 0x09, R8, RCX);                             /* or ecx, r8d */
         }
-        if (!dead) {
-            mov_store(e, 0, RCX, RBX, OFF(cc_cin));
-            mov_store(e, 1, RDX, RBX, OFF(cc_res));
-            mov_imm(e, RAX, (uint64_t)CC_SHIFT | (uint64_t)sz << 32);
-            mov_store(e, 1, RAX, RBX, OFF(cc_op));
-        }
+        if (!dead)
+            store_cc_shift(e, sz);
         st_gpr(e, RDX, i->rm, sz);
         *hostflags = 0;
         return 1;
@@ -696,12 +701,8 @@ static int emit_arith2(struct em *e, const struct block *b, const struct insn *i
         e8(e, 0x0f); e8(e, 0x92); e8(e, 0xc1);                      /* setc cl */
         op_rr(e, 0, 0x0fb6, RCX, RCX);                              /* movzx ecx, cl */
         e8(e, 0x69); e8(e, 0xc9); e32(e, RFLAGS_CF | RFLAGS_OF);    /* imul ecx, ecx, CF|OF */
-        if (!dead || !i->mod3) {
-            mov_store(e, 0, RCX, RBX, OFF(cc_cin));
-            mov_store(e, 1, RDX, RBX, OFF(cc_res));
-            mov_imm(e, RAX, (uint64_t)CC_SHIFT | (uint64_t)sz << 32);
-            mov_store(e, 1, RAX, RBX, OFF(cc_op));
-        }
+        if (!dead || !i->mod3)
+            store_cc_shift(e, sz);
         st_gpr(e, RDX, i->reg, sz);
         *hostflags = 0;
         return 1;
