@@ -1428,7 +1428,11 @@ int qcow2_set_backing(struct block_dev *bd, const char *name, const char *fmt,
     memcpy(c0 + w, name, nlen);
     put64(c0 + 8, nlen ? w : 0);
     put32(c0 + 16, (uint32_t)nlen);
-    r = qwrite(bd, c0, q->cs, 0);       /* one write: a kill sees old or new */
+    /* One write of the bytes that matter, which fits one page for any
+     * ordinary name: a kill sees the old header or the new one (the kernel
+     * copies a page at a time; bytes past the new name are not read). */
+    uint64_t hl = (w + nlen + 511) & ~511ULL;
+    r = qwrite(bd, c0, hl < q->cs ? hl : q->cs, 0);
     if (!r) {
         memcpy(q->backing, name, nlen + 1);
         memcpy(q->backing_fmt, fmt, flen + 1);
@@ -1519,15 +1523,92 @@ int qcow2_create(const char *path, const struct qcow2_create_opts *o, char *err,
     for (uint64_t i = 0; i < total; i++)
         put16(buf + rb_idx * cs + i * 2, 1);
 
-    int r = 0;
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(buf, cs, total, f) != total)
-        r = -errno ? -errno : -EIO;
-    if (f && fclose(f) && !r)
+    /* Locked before anything changes: an image in use is left alone. */
+    int fd = block_create_file(path, err, errlen);
+    if (fd < 0) {
+        free(buf);
+        return fd;
+    }
+    int r = ftruncate(fd, 0) < 0 ? -errno : 0;
+    if (!r)
+        r = block_pwrite_full(fd, buf, total * cs, 0);
+    if (close(fd) && !r)
         r = -errno;
     free(buf);
     if (r)
         block_errf(err, errlen, "Could not create '%s': %s", path, strerror(-r));
+    return r;
+}
+
+int qcow2_make_empty(struct block_dev *bd, char *err, size_t errlen)
+{
+    if (bd->drv != &qcow2_driver) {
+        block_errf(err, errlen, "'%s' is not a qcow2 image", bd->filename);
+        return -EINVAL;
+    }
+    if (bd->readonly)
+        return -EROFS;
+    struct qcow2 *q = Q(bd);
+    if (q->corrupt_now)
+        return -EIO;
+    int r = settle(bd, true);
+    uint8_t *l2 = malloc(q->cs);
+    uint64_t *gone = calloc(q->l1_size ? q->l1_size : 1, sizeof(*gone));
+    if (!l2 || !gone)
+        r = -ENOMEM;
+    /* 1: unpublish every L2 table */
+    static const uint8_t zero8[8];
+    for (uint32_t i = 0; !r && i < q->l1_size; i++) {
+        gone[i] = q->l1[i] & L1E_OFFSET_MASK;
+        if (!gone[i])
+            continue;
+        if (!(r = qwrite(bd, zero8, 8, q->l1_off + (uint64_t)i * 8)))
+            q->l1[i] = 0;
+        cache_drop(q, gone[i]);
+    }
+    if (!r)
+        r = meta_sync(bd);
+    /* 2: release what they referenced, then the tables themselves */
+    for (uint32_t i = 0; !r && i < q->l1_size; i++) {
+        if (!gone[i])
+            continue;
+        if (gone[i] >= q->file_end || (r = block_pread_full(bd->fd, l2, q->cs, gone[i])))
+            break;
+        for (uint64_t j = 0; !r && j < (q->cs >> 3); j++) {
+            uint64_t e = be64(l2 + j * 8);
+            if (e & OFLAG_COMPRESSED) {
+                uint64_t co, cl;
+                compressed_range(q, e, &co, &cl);
+                for (uint64_t k = co >> q->cluster_bits; !r && k <= (co + cl - 1) >> q->cluster_bits; k++)
+                    r = dec_refcount(bd, k);
+            } else if (e & L2E_OFFSET_MASK) {
+                r = dec_refcount(bd, (e & L2E_OFFSET_MASK) >> q->cluster_bits);
+            }
+        }
+        if (!r)
+            r = dec_refcount(bd, gone[i] >> q->cluster_bits);
+    }
+    free(l2);
+    free(gone);
+    if (!r)
+        r = meta_sync(bd);
+    /* 3: the file ends after its last cluster in use */
+    uint64_t n = (q->file_end + q->cs - 1) >> q->cluster_bits, rc = 0;
+    while (!r && n > 1) {
+        if ((r = get_refcount(bd, n - 1, &rc)) || rc)
+            break;
+        n--;
+    }
+    if (!r && (n << q->cluster_bits) < q->file_end) {
+        if (ftruncate(bd->fd, (off_t)(n << q->cluster_bits)) == 0)
+            q->file_end = n << q->cluster_bits;
+    }
+    q->free_hint = 1;
+    if (r) {
+        block_errf(err, errlen, "Could not empty '%s': %s", bd->filename,
+                   strerror(r == -EUCLEAN ? EIO : -r));
+        corrupt_event(bd, r);
+    }
     return r;
 }
 

@@ -6,6 +6,7 @@
 # Ends with `block: N passed, N failed[, N skipped]`.
 cd "$(dirname "$0")/../.." || exit 1
 T=$PWD/tools/tremu-img
+TR=$PWD/tremu
 pass=0; fail=0; skip=0
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
@@ -221,6 +222,94 @@ if command -v qemu-system-x86_64 >/dev/null; then
 else
     skp lock_qemu_vm_keeps_tremu_out "no qemu-system-x86_64"
 fi
+
+# --- never lose an image: refusals come before any change --------------------------
+# refused NAME FILE CMD...: CMD fails with a message and FILE keeps its bytes
+refused() {
+    n=$1; f=$2; shift 2
+    sum=$(sha256sum "$f" | cut -d' ' -f1)
+    "$@" >out.txt 2>err.txt; rc=$?
+    if [ $rc -ne 0 ] && [ -s err.txt ] && [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$sum" ]; then
+        ok "$n"
+    else
+        bad "$n" "rc=$rc $(tail -n 2 err.txt | tr '\n' ' ')"
+    fi
+}
+head -c 2M /dev/urandom > own.raw
+refused convert_same_file_refused own.raw "$T" convert -O raw own.raw own.raw
+t convert_same_file_says_why grep -q 'same file as the source' err.txt
+refused convert_same_file_qcow2_out_refused own.raw "$T" convert -O qcow2 own.raw own.raw
+ln own.raw own-link.raw; ln -s own.raw own-sym.raw
+refused convert_hard_link_refused own.raw "$T" convert -O raw own.raw own-link.raw
+refused convert_symlink_U_refused own.raw "$T" convert -U -O raw own.raw own-sym.raw
+"$T" create -q -f qcow2 -b own.raw -F raw own-ov.qcow2 && "$T" write own-ov.qcow2 0 4096 3
+refused convert_into_own_backing_refused own.raw "$T" convert -O raw own-ov.qcow2 own.raw
+t convert_into_backing_says_why grep -q 'backing file of the source' err.txt
+refused convert_onto_overlay_refused own-ov.qcow2 "$T" convert -O qcow2 own-ov.qcow2 own-ov.qcow2
+refused create_own_backing_refused own-ov.qcow2 "$T" create -q -f qcow2 -b own-ov.qcow2 -F qcow2 own-ov.qcow2
+refused create_over_own_backing_refused own.raw "$T" create -q -f qcow2 -b own-ov.qcow2 -F qcow2 own.raw
+refused rebase_onto_itself_refused own-ov.qcow2 "$T" rebase -u -b own-ov.qcow2 -F qcow2 own-ov.qcow2
+cp own.raw own2.raw
+"$T" convert -n -O raw own-ov.qcow2 own2.raw
+timeout 60 qemu-img convert -O raw own-ov.qcow2 own-exp.raw
+t convert_n_overwrites_existing cmp -s own2.raw own-exp.raw
+
+# the two commands of the report, against an image a running emulator holds
+# hold_and_try HOLDER: starts HOLDER on held.qcow2, waits for its write lock
+held_ino() { stat -c %i held.qcow2; }
+wait_lock() {
+    n=0; while ! grep -q ":$(held_ino) 10[01] " /proc/locks && [ $n -lt 100 ]; do
+        sleep 0.1; n=$((n + 1)); done
+    grep -q ":$(held_ino) 10[01] " /proc/locks
+}
+in_use_tests() {
+    who=$1
+    refused "create_over_image_in_use_by_${who}_refused" held.qcow2 \
+        "$T" create -q -f qcow2 held.qcow2 1G
+    t "create_in_use_says_lock_$who" grep -q 'Failed to get "write" lock' err.txt
+    refused "create_raw_over_image_in_use_by_${who}_refused" held.qcow2 \
+        "$T" create -q -f raw held.qcow2 1M
+    refused "convert_onto_image_in_use_by_${who}_refused" held.qcow2 \
+        "$T" convert -O qcow2 own.raw held.qcow2
+    refused "convert_onto_backing_in_use_by_${who}_refused" held-base.raw \
+        "$T" convert -O raw own.raw held-base.raw
+    refused "create_over_backing_in_use_by_${who}_refused" held-base.raw \
+        "$T" create -q -f raw held-base.raw 1M
+    refused "commit_of_image_in_use_by_${who}_refused" held-base.raw "$T" commit held.qcow2
+}
+head -c 1M /dev/urandom > held-base.raw
+"$T" create -q -f qcow2 -b held-base.raw -F raw held.qcow2 && "$T" write held.qcow2 4096 8192 9
+# a firmware that waits forever (sti; hlt; jmp): the machine idles with its disk open
+head -c 65536 /dev/zero > idle.bin
+printf '\373\364\353\374' | dd of=idle.bin bs=1 seek=$((0xfff0)) conv=notrunc 2>/dev/null
+if [ -x "$TR" ]; then
+    "$TR" -accel tcg -bios idle.bin -display none -nodefaults -drive file=held.qcow2,if=virtio \
+        >tr.log 2>&1 &
+    hpid=$!
+    if wait_lock; then
+        in_use_tests tremu
+    else
+        bad tremu_holds_image_lock "$(tail -n 2 tr.log | tr '\n' ' ')"
+    fi
+    kill $hpid; wait $hpid 2>/dev/null
+else
+    skp in_use_by_tremu "./tremu not built"
+fi
+if command -v qemu-system-x86_64 >/dev/null; then
+    timeout 60 qemu-system-x86_64 -S -display none -monitor none -serial none -nodefaults \
+        -drive file=held.qcow2,if=virtio >/dev/null 2>&1 &
+    qpid=$!
+    if wait_lock; then
+        in_use_tests qemu
+    else
+        skp in_use_by_qemu "qemu-system-x86_64 did not start"
+    fi
+    kill $qpid; wait $qpid 2>/dev/null
+else
+    skp in_use_by_qemu "no qemu-system-x86_64"
+fi
+# and QEMU's tools keep off an image tremu-img is creating or holds
+t create_after_holders_gone "$T" create -q -f qcow2 held2.qcow2 1M
 
 # --- commit --------------------------------------------------------------------
 cp base.raw cbase.raw
