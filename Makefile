@@ -5,6 +5,8 @@
 #   make deps    install build dependencies (Debian, as root) or print the command
 #   make bench   benchmarks against Debian's QEMU
 #   make check-linux  Debian's kernel + busybox on the software CPU (tests/linux/run.sh)
+#   make fuzz    libFuzzer harnesses (clang, ASan+UBSan), each FUZZ_SECONDS (60)
+#   make fuzz-short   the same, a few seconds each (CI), plus sanitizer runs of ./tremu
 
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
@@ -12,7 +14,8 @@ CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter 
 LDFLAGS += -pthread
 PKGS    := capstone slirp
 DEB_PKGS := build-essential pkg-config libcapstone-dev libsdl2-dev libslirp-dev \
-            cpio xz-utils bc busybox-static qemu-system-x86 qemu-utils acpica-tools zlib1g-dev
+            cpio xz-utils bc busybox-static qemu-system-x86 qemu-utils acpica-tools zlib1g-dev \
+            clang libclang-rt-dev
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -27,6 +30,7 @@ UNIT_OBJS := $(UNIT_SRCS:.c=.o)
 
 CACHE ?= $(HOME)/.cache/tremu
 
+.PHONY: fuzz fuzz-short fuzz-build
 .PHONY: all check check-unit check-guests check-linux check-lab run deps bench clean guest test-guests
 all: tremu tools/tremu-img test-guests
 
@@ -78,6 +82,47 @@ check-linux: tremu guest
 bench: tremu guest
 	@bash tests/bench/bench.sh
 
+# Sanitizer builds (tests/fuzz/README.md): the library once more with clang,
+# ASan+UBSan and fuzzer coverage, in build-san/; the harnesses link it with
+# libFuzzer, and build-san/tremu is the emulator under the same sanitizers.
+SAN_DIR    := build-san
+SAN_CC     ?= clang
+SAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_CFLAGS := $(filter-out -O2 -O1 -O0 -Werror,$(CFLAGS)) $(SAN_FLAGS) -fsanitize=fuzzer-no-link
+SAN_OBJS   := $(addprefix $(SAN_DIR)/,$(LIB_OBJS))
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(SAN_DIR)/%,$(FUZZ_SRCS))
+FUZZ_SECONDS ?= 60
+
+$(SAN_DIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  SAN-CC  $@"
+	@$(SAN_CC) $(SAN_CFLAGS) -c -o $@ $<
+
+$(SAN_DIR)/libtremu.a: $(SAN_OBJS)
+	@rm -f $@
+	@$(AR) rcs $@ $^
+
+$(SAN_DIR)/tremu: $(SAN_DIR)/ui/main.o $(SAN_DIR)/libtremu.a
+	@echo "  LINK    $@"
+	@$(SAN_CC) $(LDFLAGS) $(SAN_FLAGS) -fsanitize=fuzzer-no-link -o $@ $^ $(LDLIBS)
+
+$(SAN_DIR)/tremu-img: $(SAN_DIR)/tools/tremu-img.o $(SAN_DIR)/libtremu.a
+	@echo "  LINK    $@"
+	@$(SAN_CC) $(LDFLAGS) $(SAN_FLAGS) -fsanitize=fuzzer-no-link -o $@ $^ $(LDLIBS)
+
+$(SAN_DIR)/fuzz_%: $(SAN_DIR)/tests/fuzz/fuzz_%.o $(SAN_DIR)/libtremu.a
+	@echo "  LINK    $@"
+	@$(SAN_CC) $(LDFLAGS) $(SAN_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS) $(SAN_DIR)/tremu $(SAN_DIR)/tremu-img
+
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-short: fuzz-build
+	@sh tests/fuzz/run.sh 5
+
 deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS); \
@@ -89,5 +134,7 @@ clean:
 	rm -f tremu tools/tremu-img tools/tremu-img.o tools/tremu-img.d libtremu.a tests/unit/run-unit $(LIB_OBJS) $(UNIT_OBJS) ui/main.o \
 		$(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) ui/main.d
 	@$(MAKE) -s -C tests/guests clean
+	rm -rf $(SAN_DIR)
 
 -include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) ui/main.d tools/tremu-img.d
+-include $(SAN_OBJS:.o=.d)
