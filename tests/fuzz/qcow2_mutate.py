@@ -63,7 +63,7 @@ for _ in range(rnd.choice([1, 1, 1, 2, 3])):
         struct.pack_into('>H', b, o + 2 * i, rnd.choice([0, old + 1, max(old - 1, 0), 2, 0xffff]))
     elif kind == 'hdr':
         f = rnd.choice([(36, 4), (40, 8), (48, 8), (56, 4), (60, 4), (64, 8), (24, 8), (72, 8)])
-        v = rnd.choice([0, rnd.getrandbits(8 * f[1]), rand_offset(), 1])
+        v = rnd.choice([0, rnd.getrandbits(8 * f[1]), rand_offset(), 1]) % (1 << (8 * f[1]))
         b[f[0]:f[0] + f[1]] = v.to_bytes(f[1], 'big')
     else:
         o = rnd.randrange(0, min(len(b), 8 * cs))
