@@ -436,6 +436,11 @@ const struct block_dev *block_chain_find_file(const struct block_dev *bd, const 
     return NULL;
 }
 
+void block_test_crash_at(struct block_dev *bd, long n)
+{
+    bd->crash_at = n;
+}
+
 static bool range_ok(const struct block_dev *bd, uint64_t off, uint64_t len)
 {
     return off <= bd->size && len <= bd->size - off;

@@ -71,5 +71,8 @@ const struct block_dev *block_chain_find_file(const struct block_dev *bd, const 
  * QEMU, a VM or a tool, reading or writing -- has open is refused before
  * a byte of it changes. The fd (locks go with it) or -errno with err. */
 int block_create_file(const char *path, char *err, size_t errlen);
+/* Tests: the n-th metadata/data write to the qcow2 file of bd and all later
+ * ones fail before reaching the file, as if the process were killed there. */
+void block_test_crash_at(struct block_dev *bd, long n);
 
 #endif

@@ -529,12 +529,21 @@ static int cmd_commit(int argc, char **argv)
     uint64_t size = block_size(top) < block_size(base) ? block_size(top) : block_size(base);
     if (block_size(top) > block_size(base))
         die("The overlay is larger than its backing file; resizing is not supported");
+    /* Tests (block.sh): TREMU_IMG_CRASH=copy:N dies by SIGKILL after N
+     * pieces reached the base; empty:N stops the overlay's N-th write as a
+     * kill would. */
+    const char *crash = getenv("TREMU_IMG_CRASH");
+    long copy_left = crash && !strncmp(crash, "copy:", 5) ? atol(crash + 5) : -1;
+    if (crash && !strncmp(crash, "empty:", 6))
+        block_test_crash_at(top, atol(crash + 6));
     uint8_t *buf = malloc(CHUNK);
     if (!buf)
         die("out of memory");
     for (uint64_t off = 0; off < size;) {
         uint64_t pnum;
         uint64_t want = size - off < CHUNK ? size - off : CHUNK;
+        if (copy_left >= 0 && copy_left-- == 0)
+            raise(SIGKILL);
         int s = block_get_status(top, off, want, &pnum);
         if (s < 0)
             die("error reading '%s': %s", file, strerror(-s));
