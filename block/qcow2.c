@@ -1283,7 +1283,7 @@ int qcow2_open(struct block_dev *bd, char *err, size_t errlen)
         BAD("'%s': images with internal snapshots can only be opened read-only", fn);
 
     if (!(q->l1 = calloc(q->l1_size ? q->l1_size : 1, 8)) ||
-        !(q->rt = calloc(rt_bytes / 8, 8))) {
+        !(q->rt = calloc(rt_bytes ? rt_bytes / 8 : 1, 8))) {
         r = -ENOMEM;
         block_errf(err, errlen, "out of memory");
         goto fail;
@@ -1332,7 +1332,7 @@ int qcow2_open(struct block_dev *bd, char *err, size_t errlen)
         block_errf(err, errlen, "Could not read '%s': %s", fn, strerror(-r));
         goto fail;
     }
-    if (!q->rt[0] && !check)
+    if (!check && !q->rt[0])
         BAD("'%s': no refcount block covers the header", fn);
 #undef BAD
 
