@@ -5,6 +5,7 @@
 #   make deps    install build dependencies (Debian, as root) or print the command
 #   make bench   benchmarks against Debian's QEMU
 #   make check-linux  Debian's kernel + busybox on the software CPU (tests/linux/run.sh)
+#   make check-crash  20 SIGKILLs of a guest writing to a qcow2 overlay (make check runs 5)
 #   make fuzz    libFuzzer harnesses (clang, ASan+UBSan), each FUZZ_SECONDS (60)
 #   make fuzz-short   the same, a few seconds each (CI), plus sanitizer runs of ./tremu
 
@@ -30,7 +31,7 @@ UNIT_OBJS := $(UNIT_SRCS:.c=.o)
 
 CACHE ?= $(HOME)/.cache/tremu
 
-.PHONY: fuzz fuzz-short fuzz-build
+.PHONY: fuzz fuzz-short fuzz-build check-crash
 .PHONY: all check check-unit check-guests check-linux check-lab run deps bench clean guest test-guests
 all: tremu tools/tremu-img test-guests
 
@@ -81,6 +82,10 @@ check-linux: tremu guest
 
 bench: tremu guest
 	@bash tests/bench/bench.sh
+
+# Crash consistency: the guest writes and syncs, tremu is killed (tests/suites/crash.sh).
+check-crash: tremu tools/tremu-img guest
+	@CRASH_RUNS=$${CRASH_RUNS:-20} sh tests/suites/crash.sh
 
 # Sanitizer builds (tests/fuzz/README.md): the library once more with clang,
 # ASan+UBSan and fuzzer coverage, in build-san/; the harnesses link it with
