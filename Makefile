@@ -7,6 +7,9 @@
 #   make install PREFIX=DIR   bin/tremu, bin/tremu-img, and bin/qemu-system-x86_64,
 #                bin/qemu-img naming them (a QEMU_BUILD_DIR for course scripts)
 #   make check-linux  Debian's kernel + busybox on the software CPU (tests/linux/run.sh)
+#   make check-crash  20 SIGKILLs of a guest writing to a qcow2 overlay (make check runs 5)
+#   make fuzz    libFuzzer harnesses (clang, ASan+UBSan), each FUZZ_SECONDS (60)
+#   make fuzz-short   the same, a few seconds each (CI), plus sanitizer runs of ./tremu
 
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
@@ -19,7 +22,7 @@ PKGS    := capstone slirp
 DEB_PKGS := build-essential pkg-config libcapstone-dev libsdl2-dev libslirp-dev \
             cpio xz-utils zstd bc busybox-static qemu-system-x86 qemu-utils acpica-tools zlib1g-dev \
             python3 openssh-client e2fsprogs debootstrap time libvncserver-dev seabios xvfb \
-            grub-pc-bin grub-common
+            grub-pc-bin grub-common clang libclang-rt-dev
 # Displays are optional: without the library the build says so and leaves
 # that display out (-vnc / -display sdl then explain why they fail).
 ifeq ($(shell pkg-config --exists libvncserver && echo y),y)
@@ -55,6 +58,7 @@ UNIT_OBJS := $(UNIT_SRCS:.c=.o)
 
 CACHE ?= $(HOME)/.cache/tremu
 
+.PHONY: fuzz fuzz-short fuzz-build check-crash
 .PHONY: install all check check-unit check-guests check-linux check-lab run deps bench clean guest test-guests
 all: tremu tools/tremu-img test-guests
 
@@ -116,6 +120,51 @@ check-linux: tremu guest
 bench: tremu guest
 	@bash tests/bench/bench.sh
 
+# Crash consistency: the guest writes and syncs, tremu is killed (tests/suites/crash.sh).
+check-crash: tremu tools/tremu-img guest
+	@CRASH_RUNS=$${CRASH_RUNS:-20} sh tests/suites/crash.sh
+
+# Sanitizer builds (tests/fuzz/README.md): the library once more with clang,
+# ASan+UBSan and fuzzer coverage, in build-san/; the harnesses link it with
+# libFuzzer, and build-san/tremu is the emulator under the same sanitizers.
+SAN_DIR    := build-san
+SAN_CC     ?= clang
+SAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_CFLAGS := $(filter-out -O2 -O1 -O0 -Werror,$(CFLAGS)) $(SAN_FLAGS) -fsanitize=fuzzer-no-link
+SAN_OBJS   := $(addprefix $(SAN_DIR)/,$(LIB_OBJS))
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(SAN_DIR)/%,$(FUZZ_SRCS))
+FUZZ_SECONDS ?= 60
+
+$(SAN_DIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  SAN-CC  $@"
+	@$(SAN_CC) $(SAN_CFLAGS) -c -o $@ $<
+
+$(SAN_DIR)/libtremu.a: $(SAN_OBJS)
+	@rm -f $@
+	@$(AR) rcs $@ $^
+
+$(SAN_DIR)/tremu: $(SAN_DIR)/ui/main.o $(SAN_DIR)/libtremu.a
+	@echo "  LINK    $@"
+	@$(SAN_CC) $(LDFLAGS) $(SAN_FLAGS) -fsanitize=fuzzer-no-link -o $@ $^ $(LDLIBS)
+
+$(SAN_DIR)/tremu-img: $(SAN_DIR)/tools/tremu-img.o $(SAN_DIR)/libtremu.a
+	@echo "  LINK    $@"
+	@$(SAN_CC) $(LDFLAGS) $(SAN_FLAGS) -fsanitize=fuzzer-no-link -o $@ $^ $(LDLIBS)
+
+$(SAN_DIR)/fuzz_%: $(SAN_DIR)/tests/fuzz/fuzz_%.o $(SAN_DIR)/libtremu.a
+	@echo "  LINK    $@"
+	@$(SAN_CC) $(LDFLAGS) $(SAN_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS) $(SAN_DIR)/tremu $(SAN_DIR)/tremu-img
+
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-short: fuzz-build
+	@sh tests/fuzz/run.sh 5
+
 deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS); \
@@ -135,5 +184,7 @@ clean:
 	rm -f tremu tools/tremu-img tools/tremu-img.o tools/tremu-img.d libtremu.a tests/unit/run-unit tests/display/vncclient tests/display/vncclient.d tests/display/xclose tests/display/xclose.d $(LIB_OBJS) $(UNIT_OBJS) ui/main.o \
 		$(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) ui/main.d
 	@$(MAKE) -s -C tests/guests clean
+	rm -rf $(SAN_DIR)
 
 -include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) ui/main.d tools/tremu-img.d
+-include $(SAN_OBJS:.o=.d)

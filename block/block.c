@@ -164,33 +164,87 @@ static int lock_byte(int fd, int cmd, short type, off_t byte)
     return fcntl(fd, cmd, &fl) < 0 ? -errno : cmd == F_OFD_GETLK ? fl.l_type != F_UNLCK : 0;
 }
 
+#define PERM_READ   (1u << 0)       /* consistent read */
+#define PERM_WRITE  (1u << 1)
+#define PERM_RESIZE (1u << 3)
+#define PERM_LOCKED (PERM_READ | PERM_WRITE | PERM_RESIZE)
+
+/* Takes shared locks on 100+p for every permission p in held and on 200+p
+ * for every p in unshared, then checks that no other open file refuses what
+ * we hold or holds what we refuse. 0, -EBUSY (someone else uses the image)
+ * or 1 when the filesystem has no OFD locks (we go without, as QEMU). */
+static int lock_perms(int fd, unsigned held, unsigned unshared)
+{
+    for (int p = 0; p < 8; p++) {
+        if (!((held | unshared) & (1u << p)))
+            continue;
+        if (held & (1u << p)) {
+            int r = lock_byte(fd, F_OFD_SETLK, F_RDLCK, LOCK_PERM_BASE + p);
+            if (r == -EINVAL || r == -ENOLCK || r == -EOPNOTSUPP)
+                return 1;
+            if (r)
+                return -EBUSY;
+        }
+        if ((unshared & (1u << p)) && lock_byte(fd, F_OFD_SETLK, F_RDLCK, LOCK_SHARED_BASE + p))
+            return -EBUSY;
+    }
+    for (int p = 0; p < 8; p++) {
+        if ((held & (1u << p)) && lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_SHARED_BASE + p) > 0)
+            return -EBUSY;
+        if ((unshared & (1u << p)) && lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_PERM_BASE + p) > 0)
+            return -EBUSY;
+    }
+    return 0;
+}
+
+/* Releases every lock this file description holds (before close, so that a
+ * refused attempt leaves nothing behind even if the fd is kept). */
+static void unlock_all(int fd)
+{
+    struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = LOCK_PERM_BASE,
+                        .l_len = LOCK_SHARED_BASE + 8 - LOCK_PERM_BASE };
+    fcntl(fd, F_OFD_SETLK, &fl);
+}
+
 static int lock_image(int fd, const char *path, bool write, char *err, size_t errlen)
 {
-    static const int held_rw[] = {0, 1, 3}, held_ro[] = {0}, refused[] = {1, 3};
-    const int *held = write ? held_rw : held_ro;
-    int nheld = write ? 3 : 1;
-    for (int i = 0; i < nheld; i++) {
-        int r = lock_byte(fd, F_OFD_SETLK, F_RDLCK, LOCK_PERM_BASE + held[i]);
-        if (r == -EINVAL || r == -ENOLCK || r == -EOPNOTSUPP)
-            return 0;           /* no OFD locks on this filesystem: go without */
-        if (r)
-            goto busy;
-    }
-    for (int i = 0; i < 2; i++)
-        if (lock_byte(fd, F_OFD_SETLK, F_RDLCK, LOCK_SHARED_BASE + refused[i]))
-            goto busy;
-    /* others must not refuse what we hold, nor hold what we refuse */
-    for (int i = 0; i < nheld; i++)
-        if (lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_SHARED_BASE + held[i]) > 0)
-            goto busy;
-    for (int i = 0; i < 2; i++)
-        if (lock_byte(fd, F_OFD_GETLK, F_WRLCK, LOCK_PERM_BASE + refused[i]) > 0)
-            goto busy;
-    return 0;
-busy:
+    /* a writer holds read, write and resize; everyone refuses write and
+     * resize to others, as QEMU's defaults (no share-rw) */
+    int r = lock_perms(fd, write ? PERM_LOCKED : PERM_READ, PERM_WRITE | PERM_RESIZE);
+    if (r >= 0)
+        return 0;
+    unlock_all(fd);
     block_errf(err, errlen, "Could not open '%s': Failed to get %s\"write\" lock\n"
                "Is another process using the image [%s]?", path, write ? "" : "shared ", path);
     return -EBUSY;
+}
+
+int block_create_file(const char *path, char *err, size_t errlen)
+{
+    /* No O_TRUNC: the file changes only once we know nobody uses it. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        block_errf(err, errlen, "Could not create '%s': %s", path, strerror(e));
+        return -e;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        block_errf(err, errlen, "Could not create '%s': not a regular file", path);
+        close(fd);
+        return -EINVAL;
+    }
+    /* What QEMU's file creation takes: write and resize, resize not shared
+     * (the size we set must hold); so a reader or writer anywhere else -- a
+     * running VM, a backing chain, qemu-img -- makes us refuse. */
+    if (lock_perms(fd, PERM_WRITE | PERM_RESIZE, PERM_RESIZE) < 0) {
+        unlock_all(fd);
+        close(fd);
+        block_errf(err, errlen, "%s: Failed to get \"write\" lock\n"
+                   "Is another process using the image [%s]?", path, path);
+        return -EBUSY;
+    }
+    return fd;
 }
 
 struct block_dev *block_open_layer(const char *path, enum block_format fmt, bool readonly,
@@ -369,6 +423,22 @@ uint64_t block_disk_usage(const struct block_dev *bd)
     if (fstat(bd->fd, &st) < 0)
         return 0;
     return (uint64_t)st.st_blocks * 512;
+}
+
+const struct block_dev *block_chain_find_file(const struct block_dev *bd, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return NULL;
+    for (; bd; bd = bd->backing)
+        if (bd->st_dev == st.st_dev && bd->st_ino == st.st_ino)
+            return bd;
+    return NULL;
+}
+
+void block_test_crash_at(struct block_dev *bd, long n)
+{
+    bd->crash_at = n;
 }
 
 static bool range_ok(const struct block_dev *bd, uint64_t off, uint64_t len)

@@ -62,5 +62,17 @@ struct block_dev *block_backing(const struct block_dev *bd);   /* NULL if none *
 int block_get_status(struct block_dev *bd, uint64_t offset, uint64_t len, uint64_t *pnum);
 /* Host bytes the image file occupies (st_blocks * 512). */
 uint64_t block_disk_usage(const struct block_dev *bd);
+/* The layer of bd's chain (bd itself or a backing file) that is the same
+ * file as path (same device and inode, so through links too), or NULL. */
+const struct block_dev *block_chain_find_file(const struct block_dev *bd, const char *path);
+/* Opens path for (re)creating an image: created if missing, never truncated
+ * here, and locked as QEMU locks a file it creates (write and resize held,
+ * resize refused to others), so an image any other process -- tremu or
+ * QEMU, a VM or a tool, reading or writing -- has open is refused before
+ * a byte of it changes. The fd (locks go with it) or -errno with err. */
+int block_create_file(const char *path, char *err, size_t errlen);
+/* Tests: the n-th metadata/data write to the qcow2 file of bd and all later
+ * ones fail before reaching the file, as if the process were killed there. */
+void block_test_crash_at(struct block_dev *bd, long n);
 
 #endif

@@ -36,6 +36,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -1137,7 +1138,7 @@ int qcow2_open(struct block_dev *bd, char *err, size_t errlen)
     uint64_t bf_off = be64(h + 8);
     uint32_t bf_size = be32(h + 16);
     q->cluster_bits = be32(h + 20);
-    bd->size = be64(h + 24);
+    bd->size = be64(h + 24) & ~511ULL;     /* QEMU counts whole sectors */
     uint32_t crypt = be32(h + 32);
     q->l1_size = be32(h + 36);
     q->l1_off = be64(h + 40);
@@ -1197,10 +1198,11 @@ int qcow2_open(struct block_dev *bd, char *err, size_t errlen)
         ext_end = bf_off;
     for (uint64_t pos = q->header_length; pos + 8 <= ext_end;) {
         uint32_t type = be32(c0 + pos), len = be32(c0 + pos + 4);
-        if (type == EXT_END)
-            break;
+        /* the length is checked first, even the end marker's, as QEMU does */
         if (len > ext_end - pos - 8)
             BAD("'%s': header extension 0x%x overruns the header cluster", fn, type);
+        if (type == EXT_END)
+            break;
         const uint8_t *d = c0 + pos + 8;
         if (type == EXT_BACKING_FMT) {
             if (len >= sizeof(q->backing_fmt))
@@ -1256,12 +1258,13 @@ int qcow2_open(struct block_dev *bd, char *err, size_t errlen)
         BAD("'%s': L1 table too small for the virtual size (%u < %" PRIu64 " entries)", fn,
             q->l1_size, need);
     uint64_t l1_bytes = (uint64_t)q->l1_size * 8;
-    if (q->l1_size && (!q->l1_off || (q->l1_off & (q->cs - 1))))
+    /* (check opens what QEMU opens, L1 at 0 included, to report on it) */
+    if (q->l1_size && ((!q->l1_off && !check) || (q->l1_off & (q->cs - 1))))
         BAD("'%s': L1 table offset 0x%" PRIx64 " is not cluster aligned", fn, q->l1_off);
-    if (q->l1_size && (q->l1_off > fsize || l1_bytes > fsize - q->l1_off))
+    if (q->l1_size && (q->l1_off > fsize || l1_bytes > fsize - q->l1_off) && !check)
         BAD("'%s': L1 table lies beyond the end of the file", fn);
     /* refcount table */
-    if (!q->rt_clusters || !q->rt_off || (q->rt_off & (q->cs - 1)))
+    if (((!q->rt_clusters || !q->rt_off) && !check) || (q->rt_off & (q->cs - 1)))
         BAD("'%s': refcount table offset 0x%" PRIx64 " is invalid", fn, q->rt_off);
     if ((uint64_t)q->rt_clusters * q->cs > MAX_RT_BYTES)
         BAD("'%s': refcount table too large (%u clusters)", fn, q->rt_clusters);
@@ -1272,14 +1275,15 @@ int qcow2_open(struct block_dev *bd, char *err, size_t errlen)
         BAD("'%s': the refcount table overlaps the L1 table", fn);
     if (q->nb_snapshots > MAX_SNAPSHOTS)
         BAD("'%s': too many snapshots (%u)", fn, q->nb_snapshots);
-    if (q->nb_snapshots && (!q->snapshots_off || (q->snapshots_off & (q->cs - 1)) ||
-                            q->snapshots_off >= fsize))
+    /* QEMU refuses a misaligned snapshot table even when it is empty */
+    if ((q->snapshots_off & (q->cs - 1)) ||
+        (q->nb_snapshots && ((!q->snapshots_off && !check) || q->snapshots_off >= fsize)))
         BAD("'%s': snapshot table offset 0x%" PRIx64 " is invalid", fn, q->snapshots_off);
     if (q->nb_snapshots && !bd->readonly && !check)
         BAD("'%s': images with internal snapshots can only be opened read-only", fn);
 
     if (!(q->l1 = calloc(q->l1_size ? q->l1_size : 1, 8)) ||
-        !(q->rt = calloc(rt_bytes / 8, 8))) {
+        !(q->rt = calloc(rt_bytes ? rt_bytes / 8 : 1, 8))) {
         r = -ENOMEM;
         block_errf(err, errlen, "out of memory");
         goto fail;
@@ -1295,6 +1299,8 @@ int qcow2_open(struct block_dev *bd, char *err, size_t errlen)
     for (uint32_t i = 0; !r && i < q->l1_size; i++) {
         q->l1[i] = be64(raw + i * 8);
         uint64_t o = q->l1[i] & L1E_OFFSET_MASK;
+        if (check)
+            continue;       /* qcow2_check reports bad entries, and skips them */
         if (o && ((o & (q->cs - 1)) || o >= fsize)) {
             free(raw);
             BAD("'%s': L1 entry %u points at an invalid L2 table offset 0x%" PRIx64, fn, i, o);
@@ -1311,6 +1317,8 @@ int qcow2_open(struct block_dev *bd, char *err, size_t errlen)
     for (uint64_t i = 0; !r && i < q->rt_size; i++) {
         q->rt[i] = be64(raw + i * 8);
         uint64_t o = q->rt[i] & REFT_OFFSET_MASK;
+        if (check)
+            continue;       /* qcow2_check reports them and drops them */
         if (o && ((o & (q->cs - 1)) || o >= fsize || o == 0 ||
                   ranges_overlap(o, q->cs, q->rt_off, rt_bytes) ||
                   ranges_overlap(o, q->cs, q->l1_off, l1_bytes))) {
@@ -1324,7 +1332,7 @@ int qcow2_open(struct block_dev *bd, char *err, size_t errlen)
         block_errf(err, errlen, "Could not read '%s': %s", fn, strerror(-r));
         goto fail;
     }
-    if (!q->rt[0])
+    if (!check && !q->rt[0])
         BAD("'%s': no refcount block covers the header", fn);
 #undef BAD
 
@@ -1428,7 +1436,11 @@ int qcow2_set_backing(struct block_dev *bd, const char *name, const char *fmt,
     memcpy(c0 + w, name, nlen);
     put64(c0 + 8, nlen ? w : 0);
     put32(c0 + 16, (uint32_t)nlen);
-    r = qwrite(bd, c0, q->cs, 0);       /* one write: a kill sees old or new */
+    /* One write of the bytes that matter, which fits one page for any
+     * ordinary name: a kill sees the old header or the new one (the kernel
+     * copies a page at a time; bytes past the new name are not read). */
+    uint64_t hl = (w + nlen + 511) & ~511ULL;
+    r = qwrite(bd, c0, hl < q->cs ? hl : q->cs, 0);
     if (!r) {
         memcpy(q->backing, name, nlen + 1);
         memcpy(q->backing_fmt, fmt, flen + 1);
@@ -1519,15 +1531,92 @@ int qcow2_create(const char *path, const struct qcow2_create_opts *o, char *err,
     for (uint64_t i = 0; i < total; i++)
         put16(buf + rb_idx * cs + i * 2, 1);
 
-    int r = 0;
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(buf, cs, total, f) != total)
-        r = -errno ? -errno : -EIO;
-    if (f && fclose(f) && !r)
+    /* Locked before anything changes: an image in use is left alone. */
+    int fd = block_create_file(path, err, errlen);
+    if (fd < 0) {
+        free(buf);
+        return fd;
+    }
+    int r = ftruncate(fd, 0) < 0 ? -errno : 0;
+    if (!r)
+        r = block_pwrite_full(fd, buf, total * cs, 0);
+    if (close(fd) && !r)
         r = -errno;
     free(buf);
     if (r)
         block_errf(err, errlen, "Could not create '%s': %s", path, strerror(-r));
+    return r;
+}
+
+int qcow2_make_empty(struct block_dev *bd, char *err, size_t errlen)
+{
+    if (bd->drv != &qcow2_driver) {
+        block_errf(err, errlen, "'%s' is not a qcow2 image", bd->filename);
+        return -EINVAL;
+    }
+    if (bd->readonly)
+        return -EROFS;
+    struct qcow2 *q = Q(bd);
+    if (q->corrupt_now)
+        return -EIO;
+    int r = settle(bd, true);
+    uint8_t *l2 = malloc(q->cs);
+    uint64_t *gone = calloc(q->l1_size ? q->l1_size : 1, sizeof(*gone));
+    if (!l2 || !gone)
+        r = -ENOMEM;
+    /* 1: unpublish every L2 table */
+    static const uint8_t zero8[8];
+    for (uint32_t i = 0; !r && i < q->l1_size; i++) {
+        gone[i] = q->l1[i] & L1E_OFFSET_MASK;
+        if (!gone[i])
+            continue;
+        if (!(r = qwrite(bd, zero8, 8, q->l1_off + (uint64_t)i * 8)))
+            q->l1[i] = 0;
+        cache_drop(q, gone[i]);
+    }
+    if (!r)
+        r = meta_sync(bd);
+    /* 2: release what they referenced, then the tables themselves */
+    for (uint32_t i = 0; !r && i < q->l1_size; i++) {
+        if (!gone[i])
+            continue;
+        if (gone[i] >= q->file_end || (r = block_pread_full(bd->fd, l2, q->cs, gone[i])))
+            break;
+        for (uint64_t j = 0; !r && j < (q->cs >> 3); j++) {
+            uint64_t e = be64(l2 + j * 8);
+            if (e & OFLAG_COMPRESSED) {
+                uint64_t co, cl;
+                compressed_range(q, e, &co, &cl);
+                for (uint64_t k = co >> q->cluster_bits; !r && k <= (co + cl - 1) >> q->cluster_bits; k++)
+                    r = dec_refcount(bd, k);
+            } else if (e & L2E_OFFSET_MASK) {
+                r = dec_refcount(bd, (e & L2E_OFFSET_MASK) >> q->cluster_bits);
+            }
+        }
+        if (!r)
+            r = dec_refcount(bd, gone[i] >> q->cluster_bits);
+    }
+    free(l2);
+    free(gone);
+    if (!r)
+        r = meta_sync(bd);
+    /* 3: the file ends after its last cluster in use */
+    uint64_t n = (q->file_end + q->cs - 1) >> q->cluster_bits, rc = 0;
+    while (!r && n > 1) {
+        if ((r = get_refcount(bd, n - 1, &rc)) || rc)
+            break;
+        n--;
+    }
+    if (!r && (n << q->cluster_bits) < q->file_end) {
+        if (ftruncate(bd->fd, (off_t)(n << q->cluster_bits)) == 0)
+            q->file_end = n << q->cluster_bits;
+    }
+    q->free_hint = 1;
+    if (r) {
+        block_errf(err, errlen, "Could not empty '%s': %s", bd->filename,
+                   strerror(r == -EUCLEAN ? EIO : -r));
+        corrupt_event(bd, r);
+    }
     return r;
 }
 
@@ -1538,31 +1627,51 @@ struct check_ctx {
     struct qcow2_check_result *res;
     FILE *rep;
     uint32_t *refs;
-    uint64_t nclusters;
+    uint64_t nclusters;         /* entries in refs: the file's clusters + 1 */
     uint64_t max_ref;           /* highest referenced cluster + 1 */
+    uint8_t *is_rb;             /* per cluster: a refcount block lives there */
+    uint64_t *rt_saved;         /* the refcount table as found (restored at the end) */
+    uint8_t *rt_unreadable;     /* per entry: misaligned block, its refcounts unreadable */
 };
 
+static void corruption(struct check_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void corruption(struct check_ctx *c, const char *fmt, ...)
+{
+    c->res->corruptions++;
+    if (!c->rep)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(c->rep, fmt, ap);
+    va_end(ap);
+}
+
+/* Counts one reference to every cluster of [off, off+len). Like qemu-img, a
+ * region that ends less than a cluster past EOF still counts (the file may
+ * end inside its last cluster), one further out is a corruption. */
 static void add_ref(struct check_ctx *c, uint64_t off, uint64_t len)
 {
     struct qcow2 *q = Q(c->bd);
     if (!len)
         return;
+    if (off >= MAX_HOST_OFFSET || len > MAX_HOST_OFFSET - off ||
+        off + len >= q->file_end + q->cs) {
+        corruption(c, "ERROR: counting reference for region exceeding the end of the file by "
+                   "one cluster or more: offset 0x%" PRIx64 " size 0x%" PRIx64 "\n", off, len);
+        return;
+    }
     uint64_t first = off >> q->cluster_bits, last = (off + len - 1) >> q->cluster_bits;
-    for (uint64_t i = first; i <= last; i++) {
-        if (i >= c->nclusters) {
-            if (c->rep)
-                fprintf(c->rep, "ERROR: cluster %" PRIu64 " (offset 0x%" PRIx64
-                        ") is referenced but lies beyond the end of the file\n", i,
-                        i << q->cluster_bits);
-            c->res->corruptions++;
-            return;
-        }
+    for (uint64_t i = first; i <= last && i < c->nclusters; i++) {
         if (c->refs[i] < UINT32_MAX)
             c->refs[i]++;
         if (i + 1 > c->max_ref)
             c->max_ref = i + 1;
     }
 }
+
+#define L1E_RESERVED  0x7f000000000001feULL     /* bits 1-8 and 56-62 */
+#define L2E_RESERVED  0x3f000000000001feULL     /* standard cluster: bits 1-8, 56-61 */
 
 static int check_l1(struct check_ctx *c, uint64_t l1_off, uint32_t l1_size, bool active)
 {
@@ -1572,16 +1681,18 @@ static int check_l1(struct check_ctx *c, uint64_t l1_off, uint32_t l1_size, bool
     int r = (!l1raw || !l2) ? -ENOMEM : block_pread_full(bd->fd, l1raw, (size_t)l1_size * 8, l1_off);
     for (uint32_t i = 0; !r && i < l1_size; i++) {
         uint64_t e1 = be64(l1raw + i * 8), o1 = e1 & L1E_OFFSET_MASK;
-        if (!o1)
+        if (e1 & L1E_RESERVED)
+            corruption(c, "ERROR found L1 entry with reserved bits set: %" PRIx64 "\n", e1);
+        /* any non-zero entry names a table, offset 0 (the header) too, as
+         * qemu-img check walks it */
+        if (!e1)
             continue;
+        add_ref(c, o1, q->cs);
         if (o1 & (q->cs - 1)) {
-            if (c->rep)
-                fprintf(c->rep, "ERROR l2_offset=%" PRIx64 ": Table is not cluster aligned; "
-                        "L1 entry corrupted\n", o1);
-            c->res->corruptions++;
+            corruption(c, "ERROR l2_offset=%" PRIx64 ": Table is not cluster aligned; "
+                       "L1 entry corrupted\n", o1);
             continue;
         }
-        add_ref(c, o1, q->cs);
         if (o1 >= q->file_end)
             continue;
         if ((r = block_pread_full(bd->fd, l2, q->cs, o1)))
@@ -1590,6 +1701,11 @@ static int check_l1(struct check_ctx *c, uint64_t l1_off, uint32_t l1_size, bool
             uint64_t e = be64(l2 + j * 8);
             if (e & OFLAG_COMPRESSED) {
                 uint64_t co, cl;
+                if (e & OFLAG_COPIED) {
+                    corruption(c, "ERROR: coffset=0x%" PRIx64 ": copied flag must never be set "
+                               "for compressed clusters\n", (uint64_t)(e & ~(3ULL << 62)));
+                    e &= ~OFLAG_COPIED;
+                }
                 compressed_range(q, e, &co, &cl);
                 if (active) {
                     c->res->compressed_clusters++;
@@ -1599,13 +1715,13 @@ static int check_l1(struct check_ctx *c, uint64_t l1_off, uint32_t l1_size, bool
                 continue;
             }
             uint64_t o = e & L2E_OFFSET_MASK;
+            if (e & L2E_RESERVED)
+                corruption(c, "ERROR found l2 entry with reserved bits set: %" PRIx64 "\n", e);
             if (!o)
                 continue;           /* unallocated, or zero without a cluster */
             if (o & (q->cs - 1)) {
-                if (c->rep)
-                    fprintf(c->rep, "ERROR offset=%" PRIx64 ": Cluster is not properly aligned; "
-                            "L2 entry corrupted.\n", o);
-                c->res->corruptions++;
+                corruption(c, "ERROR offset=%" PRIx64 ": Cluster is not properly aligned; "
+                           "L2 entry corrupted.\n", o);
                 continue;
             }
             if (active)
@@ -1626,7 +1742,7 @@ static int check_snapshots(struct check_ctx *c)
     for (uint32_t i = 0; i < q->nb_snapshots; i++) {
         uint8_t h[40];
         if (pos >= q->file_end)
-            return -EIO;
+            return -EIO;            /* QEMU cannot open it either */
         int r = block_pread_full(bd->fd, h, sizeof(h), pos);
         if (r)
             return r;
@@ -1634,21 +1750,82 @@ static int check_snapshots(struct check_ctx *c)
         uint32_t l1s = be32(h + 8);
         uint16_t idlen = be16(h + 12), namelen = be16(h + 14);
         uint32_t extra = be32(h + 36);
-        if ((uint64_t)l1s * 8 > MAX_L1_BYTES || (l1o & (q->cs - 1)) || extra > 1024)
+        if ((uint64_t)l1s * 8 > MAX_L1_BYTES || extra > 1024)
             return -EIO;
-        if (l1s && (l1o >= q->file_end || (uint64_t)l1s * 8 > q->file_end - l1o))
-            return -EIO;
+        pos += 40 + extra + idlen + namelen;
+        pos = (pos + 7) & ~7ULL;
+        if (l1o & (q->cs - 1)) {
+            corruption(c, "ERROR snapshot %u l1_offset=%#" PRIx64 ": L1 table is not cluster "
+                       "aligned; snapshot table entry corrupted\n", i, l1o);
+            continue;
+        }
+        if (l1s && (l1o >= q->file_end || (uint64_t)l1s * 8 > q->file_end - l1o)) {
+            corruption(c, "ERROR snapshot %u l1_offset=%#" PRIx64 ": L1 table lies beyond the "
+                       "end of the file; snapshot table entry corrupted\n", i, l1o);
+            continue;
+        }
         walked += l1s;
         if (walked > (16u << 20))
             return -EFBIG;          /* hostile: bound the work */
         add_ref(c, l1o, (uint64_t)l1s * 8);
         if ((r = check_l1(c, l1o, l1s, false)))
             return r;
-        pos += 40 + extra + idlen + namelen;
-        pos = (pos + 7) & ~7ULL;
     }
     add_ref(c, q->snapshots_off, pos - q->snapshots_off);
     return 0;
+}
+
+/* Refcount table entries that cannot be a refcount block: reported, and
+ * dropped for this session (their clusters count as refcount 0), so the
+ * check goes on and a repair never writes through them. */
+static void check_reftable(struct check_ctx *c)
+{
+    struct qcow2 *q = Q(c->bd);
+    uint64_t l1_bytes = (uint64_t)q->l1_size * 8, rt_bytes = (uint64_t)q->rt_clusters * q->cs;
+    for (uint64_t i = 0; i < q->rt_size; i++) {
+        uint64_t e = q->rt[i], o = e & REFT_OFFSET_MASK;
+        if (!e)
+            continue;
+        /* like qemu-img, a block at a misaligned offset leaves the refcounts
+         * it covers unreadable: those clusters are internal errors below */
+        if ((o & (q->cs - 1)) && c->rt_unreadable)
+            c->rt_unreadable[i] = 1;
+        if (e & 0x1ff)
+            corruption(c, "ERROR refcount table entry %" PRIu64 " has reserved bits set\n", i);
+        else if (o & (q->cs - 1))
+            corruption(c, "ERROR refcount block %" PRIu64 " is not cluster aligned; refcount "
+                       "table entry corrupted\n", i);
+        else if (o >= q->file_end)
+            corruption(c, "ERROR refcount block %" PRIu64 " is outside image\n", i);
+        else {
+            add_ref(c, o, q->cs);
+            c->is_rb[o >> q->cluster_bits] = 1;
+            /* an overlap is counted twice above, and shown as a refcount
+             * mismatch like QEMU does; it must just never be written */
+            if (!(ranges_overlap(o, q->cs, 0, q->cs) ||
+                  ranges_overlap(o, q->cs, q->l1_off, l1_bytes) ||
+                  ranges_overlap(o, q->cs, q->rt_off, rt_bytes)))
+                continue;
+        }
+        q->rt[i] = 0;
+        cache_drop(q, o);
+    }
+}
+
+/* Entries check_reftable dropped come back once the check is over: they are
+ * still on disk, and the next check (or the double check after a repair)
+ * must see them again. */
+static void restore_reftable(struct check_ctx *c)
+{
+    struct qcow2 *q = Q(c->bd);
+    if (!c->rt_saved)
+        return;
+    for (uint64_t i = 0; i < q->rt_size; i++)
+        if (c->rt_saved[i] != q->rt[i]) {
+            cache_drop(q, q->rt[i] & REFT_OFFSET_MASK);
+            q->rt[i] = c->rt_saved[i];
+        }
+    free(c->rt_saved);
 }
 
 /* COPIED must be set exactly on entries whose cluster has refcount 1. */
@@ -1662,7 +1839,7 @@ static int check_copied(struct check_ctx *c, unsigned repair)
     int r = 0;
     for (uint32_t i = 0; !r && i < q->l1_size; i++) {
         uint64_t e1 = q->l1[i], o1 = e1 & L1E_OFFSET_MASK, rc;
-        if (!o1 || (o1 & (q->cs - 1)) || o1 >= q->file_end)
+        if (!o1 || (o1 & (q->cs - 1)) || o1 >= q->file_end || hits_fixed_metadata(q, o1))
             continue;
         if ((r = get_refcount(bd, o1 >> q->cluster_bits, &rc)))
             break;
@@ -1724,16 +1901,26 @@ int qcow2_check(struct block_dev *bd, unsigned repair, FILE *report,
     else if (settle(bd, true))
         res->check_errors++;
     struct check_ctx c = { .bd = bd, .res = res, .rep = report };
-    c.nclusters = (q->file_end + q->cs - 1) >> q->cluster_bits;
+    c.nclusters = ((q->file_end + q->cs - 1) >> q->cluster_bits) + 1;
     if (c.nclusters > (256u << 20)) {
         res->check_errors++;
         return -EFBIG;
     }
-    c.refs = calloc(c.nclusters ? c.nclusters : 1, sizeof(uint32_t));
-    if (!c.refs) {
+    c.refs = calloc(c.nclusters, sizeof(uint32_t));
+    c.is_rb = calloc(c.nclusters, 1);
+    if (!c.refs || !c.is_rb) {
+        free(c.refs);
+        free(c.is_rb);
         res->check_errors++;
         return -ENOMEM;
     }
+    c.rt_unreadable = calloc(q->rt_size ? q->rt_size : 1, 1);
+    c.rt_saved = malloc(q->rt_size * 8);
+    if (c.rt_saved)
+        memcpy(c.rt_saved, q->rt, q->rt_size * 8);
+    else
+        res->check_errors++;
+    check_reftable(&c);
     add_ref(&c, 0, q->cs);
     add_ref(&c, q->l1_off, (uint64_t)q->l1_size * 8);
     int r = check_l1(&c, q->l1_off, q->l1_size, true);
@@ -1745,20 +1932,29 @@ int qcow2_check(struct block_dev *bd, unsigned repair, FILE *report,
         res->check_errors++;
     }
     add_ref(&c, q->rt_off, (uint64_t)q->rt_clusters * q->cs);
-    for (uint64_t i = 0; i < q->rt_size; i++) {
-        uint64_t o = q->rt[i] & REFT_OFFSET_MASK;
-        if (o)
-            add_ref(&c, o, q->cs);
-    }
-    /* Like qemu-img, only clusters inside the file are compared: a refcount
-     * past EOF (a reservation a crash left behind) occupies nothing. */
-    for (uint64_t i = 0; i < c.nclusters; i++) {
+    /* Like qemu-img, only clusters inside the file (or referenced within a
+     * cluster of its end) are compared: a refcount further out (a
+     * reservation a crash left behind) occupies nothing. */
+    uint64_t ncmp = (q->file_end + q->cs - 1) >> q->cluster_bits;
+    if (c.max_ref > ncmp)
+        ncmp = c.max_ref;
+    for (uint64_t i = 0; i < ncmp; i++) {
         uint64_t rc;
         uint32_t refs = c.refs[i];
-        if (get_refcount(bd, i, &rc)) {
+        uint64_t t = i >> q->rb_bits;
+        if ((t < q->rt_size && c.rt_unreadable && c.rt_unreadable[t]) || get_refcount(bd, i, &rc)) {
             if (report)
                 fprintf(report, "ERROR: cannot read the refcount of cluster %" PRIu64 "\n", i);
             res->check_errors++;
+            continue;
+        }
+        if (i < c.nclusters && c.is_rb[i] && refs != 1) {
+            /* a refcount block that something else uses too: no refcount
+             * value makes that consistent (QEMU would rebuild the tables) */
+            if (report)
+                fprintf(report, "ERROR refcount block at cluster %" PRIu64 " is also used as "
+                        "something else (reference=%u)\n", i, refs);
+            res->corruptions++;
             continue;
         }
         if (rc == refs)
@@ -1780,6 +1976,9 @@ int qcow2_check(struct block_dev *bd, unsigned repair, FILE *report,
     res->image_end_offset = c.max_ref << q->cluster_bits;
     res->total_clusters = (bd->size + q->cs - 1) >> q->cluster_bits;
     free(c.refs);
+    free(c.is_rb);
+    restore_reftable(&c);
+    free(c.rt_unreadable);
     if (repair && !res->corruptions && !res->leaks && !res->check_errors &&
         (q->incompat & (INCOMPAT_DIRTY | INCOMPAT_CORRUPT))) {
         uint8_t f[8];

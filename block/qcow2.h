@@ -13,7 +13,9 @@ struct qcow2_create_opts {
     const char *backing_fmt;    /* NULL: not recorded */
     int version;                /* 2 or 3; 0 = 3 */
 };
-/* Creates (truncates) path as an empty qcow2 image. 0 or -errno with err set. */
+/* Creates path as an empty qcow2 image; an existing file is overwritten
+ * only after block_create_file took its lock (an image in use is refused,
+ * unchanged). 0 or -errno with err set. */
 int qcow2_create(const char *path, const struct qcow2_create_opts *o, char *err, size_t errlen);
 
 struct qcow2_info {
@@ -47,5 +49,13 @@ int qcow2_check(struct block_dev *bd, unsigned repair, FILE *report,
  * name NULL or "" removes the backing file. The image must be open read-write. */
 int qcow2_set_backing(struct block_dev *bd, const char *name, const char *fmt,
                       char *err, size_t errlen);
+
+/* Drops every cluster the image holds, so it reads through to its backing
+ * file (commit without -d). Crash-safe: L1 entries are cleared first (each
+ * one 8-byte write), the refcounts drop only once that is on disk; a kill
+ * at any point leaves a valid image that reads as the old one or as its
+ * backing file cluster by cluster (identical after a commit), with leaks at
+ * most. The file is then shrunk to its last cluster in use. */
+int qcow2_make_empty(struct block_dev *bd, char *err, size_t errlen);
 
 #endif

@@ -32,7 +32,10 @@ struct aml {
 
 static void aml_bytes(struct aml *a, const void *p, size_t n)
 {
-    if (a->oom)
+    /* An empty piece (a nameless package's head, an empty body) may come
+     * with a NULL buffer: memcpy must not see it even for 0 bytes (C11
+     * 7.24.1p2), and a->b is still NULL before the first byte. */
+    if (a->oom || !n)
         return;
     if (a->len + n > a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 256;

@@ -146,10 +146,12 @@ static int do_create_image(const char *file, const char *fmt, uint64_t size, str
             die("Backing file not supported for file format 'raw'");
         if (!quiet)
             printf("Formatting '%s', fmt=raw size=%" PRIu64 "\n", file, size);
-        int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
+        /* locked first: a file in use is refused before it changes */
+        int fd = block_create_file(file, err, sizeof(err));
+        if (fd < 0)
+            die("%s", err);
+        if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)size) < 0 || close(fd) < 0)
             die("%s: Could not create image: %s", file, strerror(errno));
-        close(fd);
         return 0;
     }
     if (strcmp(fmt, "qcow2"))
@@ -199,10 +201,19 @@ static int cmd_create(int argc, char **argv)
         die("Unexpected argument: %s", argv[optind]);
     if (o.backing && o.backing_fmt)
         parse_fmt(o.backing_fmt);
-    if (o.backing && (!have_size || !o.backing_fmt)) {
+    struct stat st;
+    bool exists = stat(file, &st) == 0;
+    if (o.backing && (!have_size || !o.backing_fmt || exists)) {
         char path[PATH_MAX * 2];
         backing_path(file, o.backing, path, sizeof(path));
         struct block_dev *b = open_img(path, o.backing_fmt, true, BLOCK_OPEN_QUIET);
+        /* the image would be its own backing file: creating it would
+         * destroy the data it is meant to read through */
+        const struct block_dev *same = block_chain_find_file(b, file);
+        if (same)
+            die("Error: Trying to create an image with the same filename as the backing "
+                "file ('%s' is '%s' in the new backing chain); '%s' is left unchanged",
+                file, block_filename(same), file);
         if (!have_size)
             size = block_size(b);
         static char probed[16];
@@ -503,8 +514,10 @@ static int cmd_commit(int argc, char **argv)
         die("Expecting one image file name");
     const char *file = argv[optind];
     /* The top layer alone: the backing file is opened once, read-write (an
-     * open of it inside the chain would hold a reader's lock against us). */
-    struct block_dev *top = open_img(file, fmt, true, BLOCK_OPEN_QUIET | BLOCK_OPEN_NO_BACKING);
+     * open of it inside the chain would hold a reader's lock against us).
+     * The top is locked for writing from the start: it is emptied at the end
+     * and nobody may open it in between. */
+    struct block_dev *top = open_img(file, fmt, keep, BLOCK_OPEN_QUIET | BLOCK_OPEN_NO_BACKING);
     struct qcow2_info qi;
     if (qcow2_get_info(top, &qi) || !qi.backing[0])
         die("Image '%s' does not have a backing file", file);
@@ -516,12 +529,21 @@ static int cmd_commit(int argc, char **argv)
     uint64_t size = block_size(top) < block_size(base) ? block_size(top) : block_size(base);
     if (block_size(top) > block_size(base))
         die("The overlay is larger than its backing file; resizing is not supported");
+    /* Tests (block.sh): TREMU_IMG_CRASH=copy:N dies by SIGKILL after N
+     * pieces reached the base; empty:N stops the overlay's N-th write as a
+     * kill would. */
+    const char *crash = getenv("TREMU_IMG_CRASH");
+    long copy_left = crash && !strncmp(crash, "copy:", 5) ? atol(crash + 5) : -1;
+    if (crash && !strncmp(crash, "empty:", 6))
+        block_test_crash_at(top, atol(crash + 6));
     uint8_t *buf = malloc(CHUNK);
     if (!buf)
         die("out of memory");
     for (uint64_t off = 0; off < size;) {
         uint64_t pnum;
         uint64_t want = size - off < CHUNK ? size - off : CHUNK;
+        if (copy_left >= 0 && copy_left-- == 0)
+            raise(SIGKILL);
         int s = block_get_status(top, off, want, &pnum);
         if (s < 0)
             die("error reading '%s': %s", file, strerror(-s));
@@ -540,20 +562,15 @@ static int cmd_commit(int argc, char **argv)
     if (block_flush(base))
         die("error flushing '%s'", bpath);
     block_close(base);
-    block_close(top);
+    /* Only now that the base holds everything durably does the overlay drop
+     * its clusters, in place and crash-safe (never a truncate-and-recreate:
+     * a kill in between would lose the overlay's header). */
     if (!keep) {
-        /* empty the overlay: a fresh image with the same parameters */
-        struct block_dev *t = open_img(file, "qcow2", true, BLOCK_OPEN_NO_BACKING | BLOCK_OPEN_QUIET);
-        struct qcow2_create_opts co = {
-            .size = block_size(t), .cluster_bits = (unsigned)__builtin_ctzll(qi.cluster_size),
-            .backing = qi.backing, .backing_fmt = qi.backing_fmt[0] ? qi.backing_fmt : NULL,
-            .version = (int)qi.version,
-        };
-        block_close(t);
         char err[512];
-        if (qcow2_create(file, &co, err, sizeof(err)))
+        if (qcow2_make_empty(top, err, sizeof(err)) || block_flush(top))
             die("%s", err);
     }
+    block_close(top);
     if (!quiet)
         printf("Image committed.\n");
     return 0;
@@ -563,7 +580,7 @@ static int cmd_convert(int argc, char **argv)
 {
     const char *fmt = NULL, *ofmt = "raw";
     struct create_o o = {0};
-    bool quiet = false;
+    bool quiet = false, no_create = false;
     unsigned share = 0;
     int c;
     while ((c = getopt(argc, argv, "+f:O:o:qhpUnS:W")) != -1) {
@@ -573,7 +590,8 @@ static int cmd_convert(int argc, char **argv)
         case 'o': parse_o(optarg, &o); break;
         case 'q': quiet = true; break;
         case 'U': share = BLOCK_OPEN_FORCE_SHARE; break;
-        case 'p': case 'n': case 'S': case 'W': break;
+        case 'n': no_create = true; break;
+        case 'p': case 'S': case 'W': break;
         default: usage(stderr); return 1;
         }
     }
@@ -582,10 +600,22 @@ static int cmd_convert(int argc, char **argv)
     parse_fmt(ofmt);
     if (o.backing)
         die("convert does not create backing files");
-    struct block_dev *src = open_img(argv[optind], fmt, true, BLOCK_OPEN_QUIET | share);
+    const char *sname = argv[optind], *dname = argv[optind + 1];
+    struct block_dev *src = open_img(sname, fmt, true, BLOCK_OPEN_QUIET | share);
     uint64_t size = block_size(src);
-    do_create_image(argv[optind + 1], ofmt, size, &o, true);
-    struct block_dev *dst = open_img(argv[optind + 1], ofmt, false, BLOCK_OPEN_QUIET);
+    /* Writing the destination would destroy what we are about to read (the
+     * lock would refuse it too, but not under -U, and this says why). */
+    const struct block_dev *same = block_chain_find_file(src, dname);
+    if (same)
+        die("Destination '%s' is the same file as %s '%s': refusing to overwrite it; "
+            "the image is left unchanged", dname, same == src ? "the source" :
+            "a backing file of the source,", block_filename(same));
+    if (!no_create)
+        do_create_image(dname, ofmt, size, &o, true);
+    struct block_dev *dst = open_img(dname, ofmt, false, BLOCK_OPEN_QUIET);
+    if (block_size(dst) < size)
+        die("Target '%s' is smaller than the source (%" PRIu64 " < %" PRIu64 " bytes)", dname,
+            block_size(dst), size);
     uint8_t *buf = malloc(CHUNK);
     if (!buf)
         die("out of memory");
@@ -603,9 +633,12 @@ static int cmd_convert(int argc, char **argv)
                 j += n - j < 4096 ? n - j : 4096;
             if (j > i) {
                 if ((r = block_write(dst, off + i, buf + i, j - i)))
-                    die("error while writing '%s': %s", argv[optind + 1], strerror(-r));
+                    die("error while writing '%s': %s", dname, strerror(-r));
                 i = j;
             } else {
+                /* -n: the existing target may hold anything there */
+                if (no_create && (r = block_write_zeroes(dst, off + i, m)))
+                    die("error while writing '%s': %s", dname, strerror(-r));
                 i += m;
             }
         }
@@ -655,6 +688,19 @@ static int cmd_rebase(int argc, char **argv)
         block_close(b);
     }
     if (unsafe) {
+        if (*nb) {
+            /* a loop would make the image unopenable: refuse it while the
+             * new backing file can be read (-u allows it to be missing) */
+            char path[PATH_MAX * 2];
+            backing_path(file, nb, path, sizeof(path));
+            struct block_opts so = { .format = parse_fmt(nbfmt), .readonly = true,
+                                     .flags = BLOCK_OPEN_QUIET | BLOCK_OPEN_FORCE_SHARE };
+            struct block_dev *b = block_open(path, &so, err, sizeof(err));
+            bool loop = b && block_chain_find_file(b, file);
+            block_close(b);
+            if (loop)
+                die("'%s' would be its own backing file: refusing the rebase", file);
+        }
         struct block_dev *bd = open_img(file, fmt, false, BLOCK_OPEN_NO_BACKING | BLOCK_OPEN_QUIET);
         if (qcow2_set_backing(bd, nb, nbfmt, err, sizeof(err)))
             die("Could not change the backing file to '%s': %s", nb, err);
@@ -669,6 +715,8 @@ static int cmd_rebase(int argc, char **argv)
         char path[PATH_MAX * 2];
         backing_path(file, nb, path, sizeof(path));
         nbd = open_img(path, nbfmt, true, BLOCK_OPEN_QUIET);
+        if (block_chain_find_file(nbd, file))
+            die("'%s' would be its own backing file: refusing the rebase", file);
     }
     uint64_t size = block_size(bd);
     uint8_t *a = malloc(65536), *b = malloc(65536);
