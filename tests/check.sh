@@ -28,7 +28,11 @@ run_suite unit-jit-off env TREMU_TEST_JIT=off tests/unit/run-unit cpu
 run_suite unit-jit-verify env TREMU_TEST_JIT=verify tests/unit/run-unit cpu
 for s in tests/suites/*.sh; do
     [ -f "$s" ] || continue
-    run_suite "$(basename "$s" .sh)" sh "$s"
+    # a suite runs under the shell its first line names (bash for SECONDS, arrays)
+    case $(head -n 1 "$s") in
+    *bash*) run_suite "$(basename "$s" .sh)" bash "$s" ;;
+    *) run_suite "$(basename "$s" .sh)" sh "$s" ;;
+    esac
 done
 if [ "$total_s" -gt 0 ]; then
     echo "$total_p passed, $total_f failed, $total_s skipped"

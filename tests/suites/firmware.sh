@@ -49,8 +49,10 @@ DISK=$C/grubdisk/disk.img
 W=$(mktemp -d "${TMPDIR:-/tmp}/tremu-fw.XXXXXX")
 if [ -n "$FW_KEEP" ]; then echo "firmware: logs in $W"; else trap 'rm -rf "$W"' EXIT; fi
 
-# count FILE TEXT: occurrences of TEXT on the serial log (escapes and all).
-count() { grep -a -o -F -- "$2" "$1" 2>/dev/null | wc -l; }
+# count FILE TEXT: occurrences of TEXT on the serial log, with the terminal
+# escapes SeaBIOS's serial console draws GRUB's menu with taken out (they
+# can fall between the letters of a word, depending on timing).
+count() { tr -d '\r' < "$1" 2>/dev/null | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | grep -a -o -F -- "$2" | wc -l; }
 # wait_for NAME TEXT N: until TEXT has appeared N times, the VM died, or TIMEOUT.
 wait_for() {
     local t0=$SECONDS
