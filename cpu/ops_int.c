@@ -1110,10 +1110,88 @@ static inline void adv(struct cpu *c, int r, unsigned adsz, int64_t d)
         if (n_ > 1) c->icount += n_ - 1;                                        \
     } while (0)
 
+/* REP MOVS/STOS forwards over RAM: as many elements as stay inside one
+ * page on each side, through the soft TLB's host pointers, in one go.
+ * Only where every element would take the fast path anyway (a TLB hit for
+ * the access kind, so no fault, no MMIO, no code page) and within the
+ * segment limits and the address-size wrap; whatever is left, or DF=1, goes
+ * through the element loop, which faults and counts exactly. Returns the
+ * elements done (each counts as an instruction, as in the loop). */
+static uint64_t rep_host_ptr(struct cpu *c, int s, uint64_t ea, unsigned sz, bool write,
+                             uint64_t n, unsigned asz, uint64_t *room)
+{
+    /* elements that fit the segment limit and the address size */
+    int64_t lim = write ? c->slim_w[s] : c->slim_r[s];
+    uint64_t amask = szmask(asz);
+    if ((int64_t)ea > lim || ea + sz - 1 > amask)
+        return 0;
+    uint64_t fit = ((uint64_t)lim - ea + 1) / sz;
+    uint64_t afit = (amask - ea + 1) / sz;
+    if (n > fit) n = fit;
+    if (n > afit) n = afit;
+    uint64_t lin = (c->sbase[s] + ea) & c->lin_mask;
+    struct tlb_entry *e = &c->tlb[c->mmu_idx][(lin >> 12) & (TLB_SIZE - 1)];
+    if ((write ? e->tag_w : e->tag_r) != (lin & ~0xfffULL))
+        return 0;
+    uint64_t inpage = (0x1000 - (lin & 0xfff)) / sz;
+    *room = n < inpage ? n : inpage;
+    return e->addend + (uintptr_t)lin;
+}
+
+static uint64_t rep_fast(struct cpu *c, const struct insn *i, bool movs, uint64_t v)
+{
+    const unsigned sz = i->opsz, asz = i->adsz;
+    if (!i->rep || (c->eflags & RFLAGS_DF))
+        return 0;
+    uint64_t n = rd_reg(c, R_ECX, asz);
+    if (n < 2)
+        return 0;
+    uint64_t dn = 0, sn = 0;
+    uint64_t dp = rep_host_ptr(c, SEG_ES, rd_reg(c, R_EDI, asz), sz, true, n, asz, &dn);
+    if (!dp || !dn)
+        return 0;
+    n = dn;
+    if (movs) {
+        uint64_t sp = rep_host_ptr(c, i->seg, rd_reg(c, R_ESI, asz), sz, false, n, asz, &sn);
+        if (!sp || !sn)
+            return 0;
+        n = sn < n ? sn : n;
+        uint8_t *d = (uint8_t *)(uintptr_t)dp;
+        const uint8_t *src = (const uint8_t *)(uintptr_t)sp;
+        size_t len = (size_t)n * sz;
+        if (d + len <= src || src + len <= d || d < src)
+            memmove(d, src, len);       /* no overlap, or one a forward copy gets right */
+        else
+            for (uint64_t k = 0; k < n; k++) {  /* dst inside the source: element by element */
+                uint64_t t;
+                memcpy(&t, src + k * sz, sz);
+                memcpy(d + k * sz, &t, sz);
+            }
+        wr_reg(c, R_ESI, asz, (rd_reg(c, R_ESI, asz) + n * sz) & szmask(asz));
+    } else {
+        uint8_t *d = (uint8_t *)(uintptr_t)dp;
+        if (sz == 1) {
+            memset(d, (int)(v & 0xff), (size_t)n);
+        } else {
+            for (uint64_t k = 0; k < n; k++)
+                memcpy(d + k * sz, &v, sz);
+        }
+    }
+    wr_reg(c, R_EDI, asz, (rd_reg(c, R_EDI, asz) + n * sz) & szmask(asz));
+    wr_reg(c, R_ECX, asz, (rd_reg(c, R_ECX, asz) - n) & szmask(asz));
+    /* the block counts the instruction once; each further element once */
+    c->icount += n;
+    if (rd_reg(c, R_ECX, asz) == 0)
+        c->icount--;
+    return n;
+}
+
 void op_movs(struct cpu *c, const struct insn *i)
 {
     const unsigned sz = i->opsz;
     const int64_t d = str_delta(c, sz);
+    if (rep_fast(c, i, true, 0) && rd_reg(c, R_ECX, i->adsz) == 0)
+        return;
     STRING_LOOP(0, {
         uint64_t v = seg_read(c, i->seg, rd_reg(c, R_ESI, asz), sz);
         seg_write(c, SEG_ES, rd_reg(c, R_EDI, asz), sz, v);
@@ -1126,6 +1204,8 @@ void op_stos(struct cpu *c, const struct insn *i)
     const unsigned sz = i->opsz;
     const int64_t d = str_delta(c, sz);
     const uint64_t v = rd_reg(c, R_EAX, sz);
+    if (rep_fast(c, i, false, v) && rd_reg(c, R_ECX, i->adsz) == 0)
+        return;
     STRING_LOOP(0, {
         seg_write(c, SEG_ES, rd_reg(c, R_EDI, asz), sz, v);
         adv(c, R_EDI, asz, d);
