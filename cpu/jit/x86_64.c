@@ -719,15 +719,27 @@ int jit_backend_available(void)
     return 1;
 }
 
-static void emit_call_insn(struct em *e, const struct insn *i, unsigned k, uint32_t off)
+/* c->field = RIP of the instruction at off (+ extra): a constant in 64-bit
+ * code (the block's linear PC is its RIP there), else from r13. */
+static void store_rip(struct em *e, const struct block *b, int32_t field, uint32_t off)
+{
+    uint64_t v = b->lin_pc + off;
+    if ((b->mode & MODE_64) && (int64_t)v == (int32_t)v) {
+        mov_store_imm(e, 1, RBX, field, (uint32_t)v);
+    } else {
+        lea(e, RAX, R13, (int32_t)off);
+        mov_store(e, 1, RAX, RBX, field);
+    }
+}
+
+static void emit_call_insn(struct em *e, const struct block *b, const struct insn *i, unsigned k,
+                           uint32_t off)
 {
     /* c->cur = i; c->rip, c->next_rip; handler(c, i) */
     lea(e, RSI, R14, (int32_t)(k * sizeof(struct insn)));
     mov_store(e, 1, RSI, RBX, OFF(cur));
-    lea(e, RAX, R13, (int32_t)off);
-    mov_store(e, 1, RAX, RBX, OFF(rip));
-    lea(e, RAX, R13, (int32_t)(off + i->len));
-    mov_store(e, 1, RAX, RBX, OFF(next_rip));
+    store_rip(e, b, OFF(rip), off);
+    store_rip(e, b, OFF(next_rip), off + i->len);
     mov_rr(e, 1, RDI, RBX);
     call_abs(e, (const void *)i->fn);
 }
@@ -997,18 +1009,55 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
             ended = 1;
             break;
         }
-        if (hostflags && g == op_setcc && i->mod3 && i->rm < 16) {
-            e8(e, 0x0f); e8(e, 0x90 | (i->op & 15)); e8(e, 0xc0);     /* setcc al */
-            st_gpr(e, RAX, i->rm, 1);
+        const int setcc_ok = g == op_setcc && i->mod3 && i->rm < 16;
+        const int cmov_ok = g == op_cmovcc && i->mod3 && i->reg < 16 && i->rm < 16 &&
+                            (i->opsz == 4 || i->opsz == 8);
+        if (setcc_ok || cmov_ok) {
+            /* the condition from the host flags, or from the lazy ones
+             * (as ZF of a test: then the host flags are not the guest's) */
+            unsigned cc = i->op & 15;
+            if (!hostflags) {
+                mov_rr(e, 1, RDI, RBX);
+                mov_imm(e, RSI, cc);
+                call_abs(e, (const void *)jit_cond);
+                op_rr(e, 0, 0x85, RAX, RAX);
+                cc = CC_NE;
+            }
+            if (setcc_ok) {
+                e8(e, 0x0f); e8(e, 0x90 | cc); e8(e, 0xc0);         /* setcc al */
+                st_gpr(e, RAX, i->rm, 1);
+            } else {
+                ld_gpr(e, RAX, i->reg, i->opsz);
+                op_mem(e, i->opsz == 8, 0x0f40 | cc, RAX, RBX, GPR(i->rm));
+                mov_store(e, 1, RAX, RBX, GPR(i->reg));
+            }
             off += i->len;
             last_was_call = 0;
             continue;
         }
-        if (hostflags && g == op_cmovcc && i->mod3 && i->reg < 16 && i->rm < 16 &&
-            (i->opsz == 4 || i->opsz == 8)) {
-            ld_gpr(e, RAX, i->reg, i->opsz);
-            op_mem(e, i->opsz == 8, 0x0f40 | (i->op & 15), RAX, RBX, GPR(i->rm));
-            mov_store(e, 1, RAX, RBX, GPR(i->reg));
+        if (g == op_not && i->mod3 && i->rm < 16 && (i->opsz == 4 || i->opsz == 8)) {
+            ld_gpr(e, RAX, i->rm, i->opsz);
+            rex(e, i->opsz == 8, 0, 0, RAX, 0); e8(e, 0xf7); e8(e, 0xd0);   /* not eax/rax */
+            st_gpr(e, RAX, i->rm, i->opsz);
+            off += i->len;
+            last_was_call = 0;
+            continue;                       /* no flags: the host's stay valid */
+        }
+        if (g == op_neg && i->mod3 && i->rm < 16 && (i->opsz == 4 || i->opsz == 8)) {
+            const unsigned sz = i->opsz;
+            ld_gpr(e, RCX, i->rm, sz);                                   /* b = operand */
+            op_rr(e, 0, 0x31, RAX, RAX);                                 /* a = 0 */
+            mov_rr(e, 1, RDX, RAX);
+            op_sized(e, sz, 0x29, RCX, RDX);                             /* rdx = 0 - b */
+            if (!flags_dead_after(b, k)) {
+                mov_store(e, 1, RAX, RBX, OFF(cc_a));
+                mov_store(e, 1, RCX, RBX, OFF(cc_b));
+                mov_store(e, 1, RDX, RBX, OFF(cc_res));
+                mov_imm(e, RAX, (uint64_t)CC_SUB | (uint64_t)sz << 32);
+                mov_store(e, 1, RAX, RBX, OFF(cc_op));
+            }
+            st_gpr(e, RDX, i->rm, sz);
+            hostflags = 1;
             off += i->len;
             last_was_call = 0;
             continue;
@@ -1045,7 +1094,7 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
             hostflags = 0;
             continue;
         }
-        emit_call_insn(e, i, k, off);
+        emit_call_insn(e, b, i, k, off);
         off += i->len;
         last_was_call = 1;
         hostflags = 0;
@@ -1093,7 +1142,7 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
         for (int a = 0; a < sl->nat; a++)
             patch(e, sl->at[a], pos(e));
         const struct insn *i = &b->insns[sl->k];
-        emit_call_insn(e, i, sl->k, sl->off);
+        emit_call_insn(e, b, i, sl->k, sl->off);
         if (sl->k + 1 < b->ninsn) {
             op_mem(e, 1, 0x39, R12, RBX, OFF(cur_end));
             add_exit(&ex, jcc_fwd(e, CC_NE), sl->k + 1);
