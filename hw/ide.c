@@ -140,6 +140,17 @@ static void cmd_done(struct ide_channel *c, struct ide_drive *d)
     raise_irq(c);
 }
 
+/* One sector of d->buf (IDENTIFY data) ready for the host to read (PIO in). */
+static void send_sector(struct ide_channel *c, struct ide_drive *d)
+{
+    d->xfer = X_ATA_IN;
+    d->left = d->block = 0;
+    d->pos = 0;
+    d->end = SECTOR;
+    d->status = ST_DRDY | ST_DSC | ST_DRQ;
+    raise_irq(c);
+}
+
 static void cmd_abort(struct ide_channel *c, struct ide_drive *d, uint8_t err)
 {
     d->xfer = X_NONE;
@@ -595,23 +606,13 @@ static void execute(struct ide_channel *c, uint8_t cmd)
     switch (cmd) {
     case 0xec:                      /* IDENTIFY DEVICE */
         identify_ata(d, d->buf, unit, chn);
-        d->xfer = X_ATA_IN;
-        d->left = d->block = 0;
-        d->pos = 0;
-        d->end = SECTOR;
-        d->status = ST_DRDY | ST_DSC | ST_DRQ;
-        raise_irq(c);
+        send_sector(c, d);
         return;
     case 0xa1:                      /* IDENTIFY PACKET DEVICE */
         if (!d->atapi)
             break;
         identify_atapi(d, d->buf, unit, chn);
-        d->xfer = X_ATA_IN;
-        d->left = d->block = 0;
-        d->pos = 0;
-        d->end = SECTOR;
-        d->status = ST_DRDY | ST_DSC | ST_DRQ;
-        raise_irq(c);
+        send_sector(c, d);
         return;
     case 0x20: case 0x21: ata_rw(c, d, false, false, false); return;   /* READ SECTORS */
     case 0x24: ata_rw(c, d, false, true, false); return;               /* READ SECTORS EXT */

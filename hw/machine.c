@@ -52,6 +52,18 @@ void machine_e820_build(struct machine *m)
     m->ne820 = n;
 }
 
+uint8_t *machine_dma_ptr(struct machine *m, uint64_t gpa, uint64_t len)
+{
+    if (len == 0 || gpa + len < gpa)
+        return NULL;
+    if (gpa + len <= m->lowmem)
+        return m->ram + gpa;
+    if (gpa >= HIGHMEM_BASE && gpa - HIGHMEM_BASE <= m->highmem &&
+        len <= m->highmem - (gpa - HIGHMEM_BASE))
+        return m->ram + m->lowmem + (gpa - HIGHMEM_BASE);
+    return NULL;
+}
+
 uint8_t *machine_phys_ptr(struct machine *m, uint64_t paddr, uint64_t len)
 {
     if (len == 0 || paddr + len < paddr)

@@ -170,6 +170,9 @@ void machine_main_loop_iteration(struct machine *m);
 
 /* Guest physical memory, for loaders and engines. NULL if not RAM/ROM. */
 uint8_t *machine_phys_ptr(struct machine *m, uint64_t paddr, uint64_t len);
+/* Where device DMA (virtio, fw_cfg) may reach: guest RAM only, never the
+ * firmware image (read-only), MMIO or the PCI hole; NULL otherwise. */
+uint8_t *machine_dma_ptr(struct machine *m, uint64_t gpa, uint64_t len);
 int machine_phys_write(struct machine *m, uint64_t paddr, const void *buf, uint64_t len);
 int machine_phys_read(struct machine *m, uint64_t paddr, void *buf, uint64_t len);
 void machine_e820_build(struct machine *m);

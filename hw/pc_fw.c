@@ -115,15 +115,7 @@ int pc_fw_acpi_blobs(const struct acpi_config *cfg, uint8_t **tables, size_t *ta
 /* DMA reaches RAM only (not the firmware image, not MMIO). */
 static uint8_t *fw_ram_ptr(void *opaque, uint64_t gpa, uint64_t len)
 {
-    struct machine *m = opaque;
-    if (len == 0 || gpa + len < gpa)
-        return NULL;
-    if (gpa + len <= m->lowmem)
-        return m->ram + gpa;
-    if (gpa >= HIGHMEM_BASE && gpa - HIGHMEM_BASE <= m->highmem &&
-        len <= m->highmem - (gpa - HIGHMEM_BASE))
-        return m->ram + m->lowmem + (gpa - HIGHMEM_BASE);
-    return NULL;
+    return machine_dma_ptr(opaque, gpa, len);
 }
 
 /* The firmware may DMA over code the software CPU has decoded. */

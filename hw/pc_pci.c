@@ -31,21 +31,6 @@ struct pc_pci {
     int nvp;
 };
 
-/* Device DMA reaches RAM only: not the firmware image (mapped read-only),
- * not MMIO, not the hole. machine_phys_ptr would also return the BIOS. */
-static uint8_t *pc_ram_ptr(void *opaque, uint64_t gpa, uint64_t len)
-{
-    struct machine *m = opaque;
-    if (len == 0 || gpa + len < gpa)
-        return NULL;
-    if (gpa + len <= m->lowmem)
-        return m->ram + gpa;
-    if (gpa >= HIGHMEM_BASE && gpa - HIGHMEM_BASE <= m->highmem &&
-        len <= m->highmem - (gpa - HIGHMEM_BASE))
-        return m->ram + m->lowmem + (gpa - HIGHMEM_BASE);
-    return NULL;
-}
-
 static void pc_dma_written(void *opaque, uint64_t gpa, uint64_t len)
 {
     struct pc_pci *p = opaque;
@@ -56,7 +41,7 @@ static void pc_dma_written(void *opaque, uint64_t gpa, uint64_t len)
 static uint8_t *pc_dma_ptr(void *opaque, uint64_t gpa, uint64_t len)
 {
     struct pc_pci *p = opaque;
-    return pc_ram_ptr(p->m, gpa, len);
+    return machine_dma_ptr(p->m, gpa, len);
 }
 
 /* PCI INTx arrives here as ISA IRQ levels (already ORed by the router). */
