@@ -225,6 +225,9 @@ struct cpu {
     struct block *prev_block;
     uint64_t prev_epoch;
     uint64_t code_epoch;
+    /* Bumped whenever linear→physical translations may change (every
+     * soft-TLB flush): translated exits linked across pages check it. */
+    uint32_t map_epoch;
     uint64_t recent[16];
     unsigned recent_pos;
     char errmsg[256];

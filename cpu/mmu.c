@@ -29,6 +29,7 @@ void tlb_flush(struct cpu *c)
         }
     memset(c->jc, 0, sizeof(c->jc));
     c->code_epoch++;       /* block-to-block links may follow stale mappings */
+    c->map_epoch++;        /* and so may translated jumps across pages */
 }
 
 void tlb_flush_page(struct cpu *c, uint64_t lin)
@@ -44,6 +45,7 @@ void tlb_flush_page(struct cpu *c, uint64_t lin)
      * tracked, so drop the decoded-code jump cache and be conservative. */
     memset(c->jc, 0, sizeof(c->jc));
     c->code_epoch++;       /* block-to-block links may follow stale mappings */
+    c->map_epoch++;        /* and so may translated jumps across pages */
 }
 
 /* ---- physical access ---- */

@@ -240,6 +240,22 @@ void *jit_link(struct cpu *c, struct block *to, uint8_t *field_rx)
 {
     struct jit_arena *a = &c->jit_arena;
     uint8_t *entry = (uint8_t *)to->jit_code + JIT_CHAIN_ENTRY;
+    const int xpage = ((uintptr_t)field_rx & JIT_LINK_XPAGE) != 0;
+    field_rx = (uint8_t *)((uintptr_t)field_rx & ~(uintptr_t)JIT_LINK_XPAGE);
+    if (xpage) {
+        /* the epoch first: the jump is taken only when both are new */
+        uint8_t *imm = field_rx - 1 - 2 - 4;
+        jit_arena_begin_write(a, (size_t)(imm - a->rx), 4);
+        memcpy(a->rw + (imm - a->rx), &c->map_epoch, 4);
+        jit_arena_end_write(a, (size_t)(imm - a->rx), 4);
+    }
+    /* A cross-page exit is linked again after every map change, often to
+     * the same block: one record per jump is enough. */
+    for (unsigned k = 0; k < to->nlinks; k++)
+        if (to->links[k].field == field_rx && to->links[k].gen == a->gen) {
+            patch_rel32(a, field_rx, entry);
+            return entry;
+        }
     if (to->nlinks == to->links_cap) {
         unsigned cap = to->links_cap ? to->links_cap * 2 : 4;
         struct jit_link *l = realloc(to->links, cap * sizeof(*l));

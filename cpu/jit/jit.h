@@ -54,7 +54,11 @@ struct jit_link {
     uint32_t gen;           /* arena generation it was made in */
 };
 /* Patches the jump whose rel32 field is at field_rx to enter to's code and
- * records it; returns to's chained entry. Called from translated code. */
+ * records it; returns to's chained entry. Called from translated code.
+ * With JIT_LINK_XPAGE set in field_rx, the jump sits behind a compare of
+ * the map epoch whose imm32 ends 3 bytes before the jump: it gets the
+ * current epoch. */
+#define JIT_LINK_XPAGE (1ull << 63)
 void *jit_link(struct cpu *c, struct block *to, uint8_t *field_rx);
 /* b is being invalidated: jumps patched to it go back to their lookups. */
 void jit_unlink_block(struct cpu *c, struct block *b);

@@ -455,6 +455,19 @@ static void op_sized(struct em *e, unsigned sz, unsigned op, int reg, int rm)
     e8(e, 0xc0 | (reg & 7) << 3 | (rm & 7));
 }
 
+/* A Jcc's condition from the lazy flags. */
+static uint64_t jit_cond(struct cpu *c, uint64_t cc)
+{
+    return cc_cond(c, (unsigned)cc);
+}
+
+/* The guest's CF from the lazy flags (for INC/DEC, which keep it, and
+ * ADC/SBB, which read it). */
+static uint64_t jit_get_cf(struct cpu *c)
+{
+    return get_cf(c);
+}
+
 /* ALU (ADD SUB CMP AND OR XOR TEST), MOVSXD and MOVZX/MOVSX between
  * registers, with an immediate, or with a memory operand (64-bit code). The
  * host instruction does the arithmetic, so afterwards the host flags are
@@ -520,21 +533,35 @@ static int emit_alu(struct em *e, const struct block *b, const struct insn *i, u
     ALU_CASE(and, CC_LOGIC, 0x21, 1)
     ALU_CASE(or, CC_LOGIC, 0x09, 1)
     ALU_CASE(xor, CC_LOGIC, 0x31, 1)
+    ALU_CASE(adc, CC_ADC, 0x11, 1)
+    ALU_CASE(sbb, CC_SBB, 0x19, 1)
     if (g == op_test_EG) { form = 0; ccop = CC_LOGIC; hop = 0x21; wb = 0; } else
     if (g == op_test_EI) { form = 2; ccop = CC_LOGIC; hop = 0x21; wb = 0; } else
     if (g == op_test_AI) { form = 3; ccop = CC_LOGIC; hop = 0x21; wb = 0; } else
         return 0;
 #undef ALU_CASE
-    if (sz == 2)
-        return 0;
+    const int carry = ccop == CC_ADC || ccop == CC_SBB;
     /* operands: a (destination side) in RAX, b in RCX */
     const int e_is_mem = form != 3 && !i->mod3;
     unsigned ereg = i->mod3 ? i->rm : NOREG;
     if ((form <= 1 && i->reg >= 16) || (!e_is_mem && form != 3 && ereg >= 16))
         return 0;
-    if (e_is_mem && !m64)
+    if (e_is_mem && (!m64 || i->adsz != 8))
         return 0;
     const int mem_write = e_is_mem && form != 1 && wb;
+    if (carry) {
+        /* ADC/SBB: the guest's CF into r8d (0/1) before anything below
+         * changes the host flags; made the host CF again just before the
+         * host ADC/SBB */
+        if (*hostflags) {
+            rex(e, 0, 0, 0, R8, 1); e8(e, 0x0f); e8(e, 0x92); e8(e, 0xc0 | (R8 & 7)); /* setc r8b */
+            op_rr(e, 0, 0x0fb6, R8, R8);                            /* movzx r8d, r8b */
+        } else {
+            mov_rr(e, 1, RDI, RBX);
+            call_abs(e, (const void *)jit_get_cf);
+            mov_rr(e, 0, R8, RAX);
+        }
+    }
     if (e_is_mem) {
         if (!emit_ea(e, i, off))
             return 0;
@@ -558,10 +585,15 @@ static int emit_alu(struct em *e, const struct block *b, const struct insn *i, u
     else
         mov_imm(e, RCX, i->imm & szmask(sz));
     mov_rr(e, 1, RDX, RAX);
+    if (carry) {
+        rex(e, 0, 0, 0, R8, 0); e8(e, 0x0f); e8(e, 0xba); e8(e, 0xe0 | (R8 & 7)); e8(e, 0); /* bt r8d, 0 */
+    }
     op_sized(e, sz, hop, RCX, RDX);             /* rdx = rax op rcx; host flags = guest flags */
     /* lazy flags, with movs only (they keep the host flags); none when a
      * later instruction of the block overwrites them unread */
     if (!dead) {
+        if (carry)
+            mov_store(e, 0, R8, RBX, OFF(cc_cin));
         if (ccop != CC_LOGIC) {
             mov_store(e, 1, RAX, RBX, OFF(cc_a));
             mov_store(e, 1, RCX, RBX, OFF(cc_b));
@@ -586,17 +618,6 @@ static int emit_alu(struct em *e, const struct block *b, const struct insn *i, u
     return 1;
 }
 
-/* A Jcc's condition from the lazy flags. */
-static uint64_t jit_cond(struct cpu *c, uint64_t cc)
-{
-    return cc_cond(c, (unsigned)cc);
-}
-
-/* The guest's CF from the lazy flags (for INC/DEC, which keep it). */
-static uint64_t jit_get_cf(struct cpu *c)
-{
-    return get_cf(c);
-}
 
 /* CC_SHIFT lazy flags: CF|OF bits in ecx, the result in rdx. */
 static void store_cc_shift(struct em *e, unsigned sz)
@@ -634,6 +655,15 @@ static int emit_arith2(struct em *e, const struct block *b, const struct insn *i
         unsigned r = (g == op_inc_r || g == op_dec_r) ? i->reg : i->rm;
         if (r >= 16)
             return 0;
+        if (dead) {
+            /* the flags are overwritten unread: the register only */
+            ld_gpr(e, RDX, r, sz);
+            rex(e, sz == 8, 0, 0, RDX, 0);
+            e8(e, 0xff); e8(e, 0xc0 | (inc ? 0 : 1) << 3 | RDX);    /* inc/dec edx/rdx */
+            st_gpr(e, RDX, r, sz);
+            *hostflags = 0;
+            return 1;
+        }
         if (*hostflags) {
             e8(e, 0x0f); e8(e, 0x92); e8(e, 0xc1);                  /* setc cl */
             op_rr(e, 0, 0x0fb6, RCX, RCX);                          /* movzx ecx, cl */
@@ -762,12 +792,19 @@ static int chainable(const struct block *b)
            0;
 }
 
+/* How an exit to a constant target may be linked (see jit_link). */
+enum { LINK_NONE, LINK_PAGE, LINK_XPAGE };
+
 /* Leaving the block with the next RIP in RCX (n instructions retired):
  * store it, count, and go on into the next translation (whose entry
  * checks whether the run loop has something to do). A constant target in
- * the block's own page (linkable) gets a jump that jit_link patches to
- * enter the target directly; until then, and for every other target, the
- * arena's shared lookup stub searches the jump cache. */
+ * the block's own page (LINK_PAGE) gets a jump that jit_link patches to
+ * enter the target directly. A constant target in another page
+ * (LINK_XPAGE, 64-bit code) gets the same jump behind a compare of the
+ * map epoch it was linked under: any soft-TLB flush since then, and the
+ * linear target may mean other code, so it goes to the lookup instead.
+ * Until linked, and for every other target, the arena's shared lookup
+ * stub searches the jump cache. */
 static void emit_exit(struct em *e, const struct cpu *c, const struct block *b, uint32_t n,
                       int chain, int linkable, size_t *ret_sites, int *nret)
 {
@@ -779,10 +816,16 @@ static void emit_exit(struct em *e, const struct cpu *c, const struct block *b, 
         jmp_abs(e, a->stub_epilogue);
         return;
     }
+    if (linkable == LINK_XPAGE) {
+        op_mem(e, 0, 0x81, 7, RBX, OFF(map_epoch));
+        e32(e, 0);                          /* cmp [map_epoch], imm32: patched by jit_link */
+        e8(e, 0x75); e8(e, 5);              /* jne over the jump */
+    }
     if (linkable) {
         size_t field = jmp_fwd(e);          /* patched by jit_link */
         patch(e, field, pos(e));
-        mov_imm(e, RDX, (uint64_t)(uintptr_t)(e->exec + field - 4));
+        uint64_t f = (uint64_t)(uintptr_t)(e->exec + field - 4);
+        mov_imm(e, RDX, linkable == LINK_XPAGE ? f | JIT_LINK_XPAGE : f);
     } else {
         op_rr(e, 0, 0x31, RDX, RDX);        /* xor edx, edx */
     }
@@ -847,11 +890,14 @@ size_t jit_backend_stubs(struct jit_arena *a, uint8_t *out, uint8_t *exec_at, si
     return e->over ? 0 : pos(e);
 }
 
-/* The fall-through RIP of a 64-bit block is a constant: its linear PC
- * plus its length. Linkable when in the same page. */
-static int same_page(const struct block *b, uint64_t target)
+/* How an exit of b to the constant linear target may be linked: in
+ * 64-bit code the target is a constant RIP (the block's linear PC plus an
+ * offset); in its own page directly, in another behind the map epoch. */
+static int link_kind(const struct block *b, uint64_t target)
 {
-    return (b->mode & MODE_64) && (target >> 12) == (b->lin_pc >> 12);
+    if (!(b->mode & MODE_64))
+        return LINK_NONE;
+    return (target >> 12) == (b->lin_pc >> 12) ? LINK_PAGE : LINK_XPAGE;
 }
 
 struct slow {
@@ -968,10 +1014,10 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
                 to_taken = jcc_fwd(e, CC_NE);
             }
             mov_imm(e, RCX, fall);
-            emit_exit(e, c, b, b->ninsn, chain, chain && same_page(b, fall), rets, &nret);
+            emit_exit(e, c, b, b->ninsn, chain, chain ? link_kind(b, fall) : LINK_NONE, rets, &nret);
             patch(e, to_taken, pos(e));
             mov_imm(e, RCX, taken);
-            emit_exit(e, c, b, b->ninsn, chain, chain && same_page(b, taken), rets, &nret);
+            emit_exit(e, c, b, b->ninsn, chain, chain ? link_kind(b, taken) : LINK_NONE, rets, &nret);
             ended = 1;
             break;
         }
@@ -989,7 +1035,7 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
                 sl->resume = pos(e);
                 mov_imm(e, RCX, fall + i->imm);
                 nslow++;
-                emit_exit(e, c, b, b->ninsn, chain, chain && same_page(b, fall + i->imm), rets, &nret);
+                emit_exit(e, c, b, b->ninsn, chain, chain ? link_kind(b, fall + i->imm) : LINK_NONE, rets, &nret);
             } else {
                 emit_ld(e, 8, 0);
                 lea(e, R8, R8, 8);
@@ -1005,7 +1051,7 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
         if (last && m64 && g == op_jmp_rel && i->opsz == 8) {
             uint64_t t = b->lin_pc + off + i->len + i->imm;
             mov_imm(e, RCX, t);
-            emit_exit(e, c, b, b->ninsn, chain, chain && same_page(b, t), rets, &nret);
+            emit_exit(e, c, b, b->ninsn, chain, chain ? link_kind(b, t) : LINK_NONE, rets, &nret);
             ended = 1;
             break;
         }
@@ -1033,6 +1079,12 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
             }
             off += i->len;
             last_was_call = 0;
+            continue;
+        }
+        if (g == op_nop) {
+            /* NOP, NOP r/m and the PREFETCH hints: nothing to do (no
+             * memory access, no flags) */
+            off += i->len;
             continue;
         }
         if (g == op_not && i->mod3 && i->rm < 16 && (i->opsz == 4 || i->opsz == 8)) {
@@ -1112,7 +1164,7 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
         /* ended at a size or page limit on an inlined instruction */
         uint64_t t = b->lin_pc + off;
         lea(e, RCX, R13, (int32_t)off);
-        emit_exit(e, c, b, b->ninsn, chain_ok, chain_ok && same_page(b, t), rets, &nret);
+        emit_exit(e, c, b, b->ninsn, chain_ok, chain_ok ? link_kind(b, t) : LINK_NONE, rets, &nret);
     } else if (chain_ok && m64 && lastg != op_ret_near && lastg != op_jmp_E &&
                lastg != op_call_E && b->last_ends) {
         /* a direct branch in 64-bit code: the handler chose between two
@@ -1125,10 +1177,10 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
             mov_imm(e, RAX, fall);
             op_rr(e, 1, 0x39, RAX, RCX);                        /* cmp rcx, rax */
             size_t to_taken = jcc_fwd(e, CC_NE);
-            emit_exit(e, c, b, b->ninsn, 1, same_page(b, fall), rets, &nret);
+            emit_exit(e, c, b, b->ninsn, 1, link_kind(b, fall), rets, &nret);
             patch(e, to_taken, pos(e));
         }
-        emit_exit(e, c, b, b->ninsn, 1, same_page(b, taken), rets, &nret);
+        emit_exit(e, c, b, b->ninsn, 1, link_kind(b, taken), rets, &nret);
     } else {
         /* the handler set next_rip (a branch, or the fall-through) */
         mov_load(e, 1, RCX, RBX, OFF(next_rip));
