@@ -19,10 +19,21 @@
 
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
 
+/* Guest registers cached in host registers inside a block, write-through:
+ * struct cpu in memory is always up to date (helpers, faults and exits
+ * need nothing), and a later read of a register the block has just
+ * loaded or written is a register move instead of a load waiting on the
+ * store before it. Helper calls clobber the cache registers (caller-saved). */
+#define NCACHE 3
+static const int cache_regs[NCACHE] = {9, 10, 11};     /* R9, R10, R11 */
+
 struct em {
     uint8_t *p, *start, *end;
     uint8_t *exec;          /* where start will run */
     int over;
+    int8_t g2h[16];         /* guest register → host cache register, -1 */
+    int8_t h2g[16];         /* host register → guest register, -1 */
+    unsigned victim;        /* next cache register to reuse */
 };
 
 static void e8(struct em *e, unsigned v)
@@ -125,8 +136,15 @@ static void mov_store_imm(struct em *e, int w, int base, int32_t disp, uint32_t 
     e32(e, imm);
 }
 
+static void cache_reset(struct em *e)
+{
+    memset(e->g2h, -1, sizeof(e->g2h));
+    memset(e->h2g, -1, sizeof(e->h2g));
+}
+
 static void call_abs(struct em *e, const void *fn)
 {
+    cache_reset(e);         /* the callee may change R9-R11 and struct cpu */
     uint8_t *at = e->exec + pos(e) + 5;
     int64_t rel = (int64_t)((intptr_t)fn - (intptr_t)at);
     if (rel == (int32_t)rel) {
@@ -225,14 +243,14 @@ static int emit_ea(struct em *e, const struct insn *i, uint32_t off)
     if (disp != (int32_t)disp)
         return 0;
     if (i->base != NOREG) {
-        mov_load(e, 1, RSI, RBX, GPR(i->base));
+        ld_gpr(e, RSI, i->base, 8);
         if (disp)
             op_mem(e, 1, 0x8d, RSI, RSI, (int32_t)disp);    /* lea rsi, [rsi+disp] */
     } else {
         mov_imm(e, RSI, (uint64_t)disp);
     }
     if (i->index != NOREG) {
-        mov_load(e, 1, RAX, RBX, GPR(i->index));
+        ld_gpr(e, RAX, i->index, 8);
         if (i->scale) {
             rex(e, 1, 0, 0, RAX, 0);
             e8(e, 0xc1); e8(e, 0xe0); e8(e, i->scale);      /* shl rax, scale */
@@ -300,23 +318,23 @@ static int emit_mem(struct em *e, const struct block *b, const struct insn *i, u
     insn_fn g = generic_of(i);
     const unsigned sz = i->opsz;
     if (g == op_push_r && sz == 8 && i->reg < 16) {
-        mov_load(e, 1, RSI, RBX, GPR(R_ESP));
+        ld_gpr(e, RSI, R_ESP, 8);
         lea(e, RSI, RSI, -8);
         mov_rr(e, 1, R8, RSI);
         emit_tlb(e, SEG_SS, 8, 1, mmu, miss, nmiss);
-        mov_load(e, 1, RCX, RBX, GPR(i->reg));
+        ld_gpr(e, RCX, i->reg, 8);
         emit_st(e, 8);
-        mov_store(e, 1, R8, RBX, GPR(R_ESP));
+        st_gpr(e, R8, R_ESP, 8);
         return 1;
     }
     if (g == op_pop_r && sz == 8 && i->reg < 16) {
-        mov_load(e, 1, RSI, RBX, GPR(R_ESP));
+        ld_gpr(e, RSI, R_ESP, 8);
         mov_rr(e, 1, R8, RSI);
         emit_tlb(e, SEG_SS, 8, 0, mmu, miss, nmiss);
         emit_ld(e, 8, 0);
         lea(e, R8, R8, 8);
-        mov_store(e, 1, R8, RBX, GPR(R_ESP));
-        mov_store(e, 1, RCX, RBX, GPR(i->reg));
+        st_gpr(e, R8, R_ESP, 8);
+        st_gpr(e, RCX, i->reg, 8);
         return 1;
     }
     if (i->mod3)
@@ -326,9 +344,7 @@ static int emit_mem(struct em *e, const struct block *b, const struct insn *i, u
             return 0;
         if (i->reg >= 16 || !emit_ea(e, i, off))
             return 0;
-        mov_store(e, 1, RSI, RBX, GPR(i->reg));
-        if (sz == 4)
-            mov_store_imm(e, 0, RBX, GPR(i->reg) + 4, 0);
+        st_gpr(e, RSI, i->reg, sz);
         return 1;
     }
     int load = 0, store = 0, sign = 0;
@@ -356,13 +372,13 @@ static int emit_mem(struct em *e, const struct block *b, const struct insn *i, u
         } else {
             if (sz == 4 && sign)
                 mov_rr(e, 0, RCX, RCX);                     /* 32-bit result zero-extends */
-            mov_store(e, 1, RCX, RBX, GPR(i->reg));
+            st_gpr(e, RCX, i->reg, 8);
         }
     } else {
         if (g == op_mov_EI)
             mov_imm(e, RCX, sz == 8 ? i->imm : (uint32_t)i->imm);
         else
-            mov_load(e, sz == 8, RCX, RBX, GPR(i->reg));
+            ld_gpr(e, RCX, i->reg, sz == 8 ? 8 : 4);
         emit_st(e, msz);
     }
     return 1;
@@ -422,14 +438,41 @@ static int flags_dead_after(const struct block *b, unsigned k)
     return 0;
 }
 
+/* The cache register for guest register r, made to hold it (loaded from
+ * struct cpu when it did not and load is set). */
+static int cache_get(struct em *e, unsigned r, int load)
+{
+    int x = e->g2h[r];
+    if (x >= 0)
+        return x;
+    x = cache_regs[e->victim++ % NCACHE];
+    if (e->h2g[x] >= 0)
+        e->g2h[e->h2g[x]] = -1;
+    e->h2g[x] = (int8_t)r;
+    e->g2h[r] = (int8_t)x;
+    if (load)
+        mov_load(e, 1, x, RBX, GPR(r));
+    return x;
+}
+/* Guest register r was written in struct cpu behind the cache. */
+static void cache_drop(struct em *e, unsigned r)
+{
+    int x = e->g2h[r];
+    if (x >= 0) {
+        e->h2g[x] = -1;
+        e->g2h[r] = -1;
+    }
+}
+
 /* Loads a register operand of sz bytes (zero-extended) into host reg h. */
 static void ld_gpr(struct em *e, int h, unsigned r, unsigned sz)
 {
+    const int x = cache_get(e, r, 1);
     switch (sz) {
-    case 1: op_mem(e, 0, 0x0fb6, h, RBX, GPR(r)); break;
-    case 2: op_mem(e, 0, 0x0fb7, h, RBX, GPR(r)); break;
-    case 4: mov_load(e, 0, h, RBX, GPR(r)); break;
-    default: mov_load(e, 1, h, RBX, GPR(r)); break;
+    case 1: op_rr(e, 0, 0x0fb6, h, x); break;          /* movzx h32, x8 (REX: low byte) */
+    case 2: op_rr(e, 0, 0x0fb7, h, x); break;
+    case 4: mov_rr(e, 0, h, x); break;
+    default: mov_rr(e, 1, h, x); break;
     }
 }
 /* Writes host reg h to a guest register with x86's partial-write rules
@@ -438,11 +481,12 @@ static void st_gpr(struct em *e, int h, unsigned r, unsigned sz)
 {
     switch (sz) {
     case 1: rex(e, 0, h, 0, RBX, h >= 4); opc(e, 0x88); e8(e, 0x80 | (h & 7) << 3 | RBX);
-            e32(e, (uint32_t)GPR(r)); break;
-    case 2: e8(e, 0x66); op_mem(e, 0, 0x89, h, RBX, GPR(r)); break;
+            e32(e, (uint32_t)GPR(r)); cache_drop(e, r); return;
+    case 2: e8(e, 0x66); op_mem(e, 0, 0x89, h, RBX, GPR(r)); cache_drop(e, r); return;
     case 4: mov_rr(e, 0, h, h); mov_store(e, 1, h, RBX, GPR(r)); break;
     default: mov_store(e, 1, h, RBX, GPR(r)); break;
     }
+    mov_rr(e, 1, cache_get(e, r, 0), h);
 }
 
 /* Host op r/m, r at a guest size (flags come out at that size). */
@@ -497,6 +541,7 @@ static int emit_alu(struct em *e, const struct block *b, const struct insn *i, u
         uint64_t v = i->imm & szmask(sz);
         if (sz == 8 && (int64_t)v == (int32_t)v) {
             mov_store_imm(e, 1, RBX, GPR(dst), (uint32_t)v);
+            cache_drop(e, dst);
         } else {
             mov_imm(e, RAX, v);
             st_gpr(e, RAX, dst, sz);
@@ -842,7 +887,7 @@ static void shift_imm_fwd(struct em *e, int r)
  * and the jump-cache lookup that enters (and links) the next block. */
 size_t jit_backend_stubs(struct jit_arena *a, uint8_t *out, uint8_t *exec_at, size_t room)
 {
-    struct em em = {out, out, out + room, exec_at, 0};
+    struct em em = {.p = out, .start = out, .end = out + room, .exec = exec_at};
     struct em *e = &em;
     a->stub_epilogue = exec_at + pos(e);
     e8(e, 0x48); e8(e, 0x83); e8(e, 0xc4); e8(e, 0x08);   /* add rsp, 8 */
@@ -907,6 +952,7 @@ struct slow {
     uint32_t off;
     size_t resume;
     int restore_flags;      /* the code after it reads the host flags */
+    int8_t g2h[16];         /* the register cache at resume, reloaded */
     int load_rcx;           /* the code after it wants next_rip in RCX */
 };
 
@@ -928,7 +974,7 @@ static int is_jcc(insn_fn g)
 size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8_t *exec_at,
                              size_t room, int *untranslatable)
 {
-    struct em em = {out, out, out + room, exec_at, 0};
+    struct em em = {.p = out, .start = out, .end = out + room, .exec = exec_at};
     struct em *e = &em;
     struct exits ex = {.count = 0};
     static __thread struct slow slows[BLOCK_MAX_INSNS];
@@ -983,6 +1029,7 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
     lea(e, RAX, R14, -(int32_t)offsetof(struct block, insns));
     mov_store(e, 1, RAX, RBX, OFF(cur_block));
     mov_load(e, 1, R13, RBX, OFF(rip));
+    cache_reset(e);
 
     uint32_t off = 0;
     int last_was_call = 0, ended = 0, hostflags = 0;
@@ -1023,7 +1070,7 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
         }
         if (last && m64 && i->opsz == 8 && (g == op_call_rel || (g == op_ret_near && !i->imm))) {
             uint64_t fall = b->lin_pc + off + i->len;
-            mov_load(e, 1, RSI, RBX, GPR(R_ESP));
+            ld_gpr(e, RSI, R_ESP, 8);
             if (g == op_call_rel)
                 lea(e, RSI, RSI, -8);
             mov_rr(e, 1, R8, RSI);
@@ -1031,16 +1078,18 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
             if (g == op_call_rel) {
                 mov_imm(e, RCX, fall);
                 emit_st(e, 8);
-                mov_store(e, 1, R8, RBX, GPR(R_ESP));
+                st_gpr(e, R8, R_ESP, 8);
                 sl->resume = pos(e);
+                memcpy(sl->g2h, e->g2h, sizeof(sl->g2h));
                 mov_imm(e, RCX, fall + i->imm);
                 nslow++;
                 emit_exit(e, c, b, b->ninsn, chain, chain ? link_kind(b, fall + i->imm) : LINK_NONE, rets, &nret);
             } else {
                 emit_ld(e, 8, 0);
                 lea(e, R8, R8, 8);
-                mov_store(e, 1, R8, RBX, GPR(R_ESP));
+                st_gpr(e, R8, R_ESP, 8);
                 sl->resume = pos(e);
+                memcpy(sl->g2h, e->g2h, sizeof(sl->g2h));
                 sl->load_rcx = 1;
                 nslow++;
                 emit_exit(e, c, b, b->ninsn, chain, chain && 0, rets, &nret);
@@ -1075,7 +1124,7 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
             } else {
                 ld_gpr(e, RAX, i->reg, i->opsz);
                 op_mem(e, i->opsz == 8, 0x0f40 | cc, RAX, RBX, GPR(i->rm));
-                mov_store(e, 1, RAX, RBX, GPR(i->reg));
+                st_gpr(e, RAX, i->reg, 8);
             }
             off += i->len;
             last_was_call = 0;
@@ -1119,6 +1168,7 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
         if (emit_arith2(e, b, i, off, sl->at, &sl->nat, &hf, dead)) {
             if (sl->nat) {
                 sl->resume = pos(e);
+                memcpy(sl->g2h, e->g2h, sizeof(sl->g2h));
                 nslow++;
             }
             hostflags = hf;
@@ -1130,6 +1180,7 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
         if (emit_alu(e, b, i, off, sl->at, &sl->nat, &hf, dead)) {
             if (sl->nat) {
                 sl->resume = pos(e);
+                memcpy(sl->g2h, e->g2h, sizeof(sl->g2h));
                 sl->restore_flags = 1;
                 nslow++;
             }
@@ -1140,6 +1191,7 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
         }
         if (emit_mem(e, b, i, off, sl->at, &sl->nat)) {
             sl->resume = pos(e);
+            memcpy(sl->g2h, e->g2h, sizeof(sl->g2h));
             nslow++;
             off += i->len;
             last_was_call = 0;
@@ -1208,6 +1260,10 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
         }
         if (sl->load_rcx)
             mov_load(e, 1, RCX, RBX, OFF(next_rip));
+        /* the handler wrote struct cpu: the cache as the fast path left it */
+        for (unsigned r = 0; r < 16; r++)
+            if (sl->g2h[r] >= 0)
+                mov_load(e, 1, sl->g2h[r], RBX, GPR(r));
         size_t j = jmp_fwd(e);
         patch(e, j, sl->resume);
     }
