@@ -34,6 +34,7 @@ struct em {
     int8_t g2h[16];         /* guest register → host cache register, -1 */
     int8_t h2g[16];         /* host register → guest register, -1 */
     unsigned victim;        /* next cache register to reuse */
+    int sse_ok;             /* CR0/CR4 checked for SSE since the last call */
 };
 
 static void e8(struct em *e, unsigned v)
@@ -145,6 +146,7 @@ static void cache_reset(struct em *e)
 static void call_abs(struct em *e, const void *fn)
 {
     cache_reset(e);         /* the callee may change R9-R11 and struct cpu */
+    e->sse_ok = 0;          /* ... and CR0 (CLTS) */
     uint8_t *at = e->exec + pos(e) + 5;
     int64_t rel = (int64_t)((intptr_t)fn - (intptr_t)at);
     if (rel == (int32_t)rel) {
@@ -380,6 +382,102 @@ static int emit_mem(struct em *e, const struct block *b, const struct insn *i, u
         else
             ld_gpr(e, RCX, i->reg, sz == 8 ? 8 : 4);
         emit_st(e, msz);
+    }
+    return 1;
+}
+
+/* ---- SSE2 integer forms and 128-bit moves (64-bit code) ----
+ * Integer SSE2 has the same results on the host, so the guest's own
+ * opcode runs on host XMM0/XMM1 loaded from struct cpu (never a memory
+ * operand there: struct cpu's XMM array is not 16-byte aligned). Float
+ * forms stay with their handlers (MXCSR, exceptions). */
+
+#define XMM(r) (OFF(xmm) + 16 * (int32_t)(r))
+
+/* Packed integer operations whose handler is the guest opcode's meaning
+ * (66 0F op /r, destination XMM register, 16-byte aligned memory). */
+static int sse_int_op(insn_fn g)
+{
+    static const insn_fn ops[] = {
+        op_pand, op_pandn, op_por, op_pxor, op_paddb, op_paddw, op_paddd, op_paddq,
+        op_psubb, op_psubw, op_psubd, op_psubq, op_paddsb, op_paddsw, op_psubsb, op_psubsw,
+        op_paddusb, op_paddusw, op_psubusb, op_psubusw, op_pcmpeqb, op_pcmpeqw, op_pcmpeqd,
+        op_pcmpgtb, op_pcmpgtw, op_pcmpgtd, op_pminub, op_pmaxub, op_pminsw, op_pmaxsw,
+        op_pavgb, op_pavgw, op_pmullw, op_pmulhw, op_pmulhuw, op_pmuludq, op_pmaddwd,
+        op_punpcklbw, op_punpckhbw, op_punpcklwd, op_punpckhwd, op_punpckldq, op_punpckhdq,
+        op_punpcklqdq, op_punpckhqdq, op_packsswb, op_packuswb, op_packssdw,
+    };
+    for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
+        if (g == ops[k])
+            return 1;
+    return 0;
+}
+
+/* movdqu xmm, [base+disp] (load) or [base+disp], xmm (store) */
+static void movdqu(struct em *e, int store, int xmm, int base, int32_t disp)
+{
+    e8(e, 0xf3);
+    op_mem(e, 0, store ? 0x0f7f : 0x0f6f, xmm, base, disp);
+}
+
+static int emit_sse(struct em *e, const struct block *b, const struct insn *i, uint32_t off,
+                    size_t *miss, int *nmiss)
+{
+    if (!(b->mode & MODE_64))
+        return 0;
+    insn_fn g = generic_of(i);
+    enum { OP, LD, ST, MSK } kind;
+    int aligned = 1;
+    if (sse_int_op(g) && i->pfx66 && (i->op >> 8) == 1) kind = OP;
+    else if (g == op_movaps_ld) kind = LD;
+    else if (g == op_movups_ld || g == op_movdqu_ld) { kind = LD; aligned = 0; }
+    else if (g == op_movaps_st) kind = ST;
+    else if (g == op_movups_st) { kind = ST; aligned = 0; }
+    else if (g == op_pmovmskb && i->mod3 && i->reg < 16) kind = MSK;
+    else return 0;
+    if (!i->mod3 && !emit_ea(e, i, off))
+        return 0;           /* (emit_ea emits nothing that matters when it fails) */
+    if (!e->sse_ok) {
+        /* as sse_check: #UD with CR0.EM or without CR4.OSFXSR, #NM with
+         * CR0.TS; the handler raises them */
+        op_mem(e, 0, 0xf7, 0, RBX, OFF(cr0)); e32(e, CR0_EM | CR0_TS);    /* test */
+        miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
+        op_mem(e, 0, 0xf7, 0, RBX, OFF(cr4)); e32(e, CR4_OSFXSR);
+        miss[(*nmiss)++] = jcc_fwd(e, CC_E);
+        e->sse_ok = 1;
+    }
+    if (kind == MSK) {
+        movdqu(e, 0, 0, RBX, XMM(i->rm));
+        e8(e, 0x66); op_rr(e, 0, 0x0fd7, RAX, 0);          /* pmovmskb eax, xmm0 */
+        st_gpr(e, RAX, i->reg, 8);
+        return 1;
+    }
+    if (!i->mod3) {
+        emit_tlb(e, i->seg, 16, kind == ST, (b->mode >> 8) & 1, miss, nmiss);
+        if (aligned) {
+            e8(e, 0x40); e8(e, 0xf6); e8(e, 0xc6); e8(e, 15);   /* test sil, 15: #GP */
+            miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
+        }
+    }
+    if (kind == ST) {
+        movdqu(e, 0, 0, RBX, XMM(i->reg));
+        if (i->mod3)
+            movdqu(e, 1, 0, RBX, XMM(i->rm));
+        else
+            movdqu(e, 1, 0, RSI, 0);
+        return 1;
+    }
+    /* the source into xmm1 */
+    if (i->mod3)
+        movdqu(e, 0, 1, RBX, XMM(i->rm));
+    else
+        movdqu(e, 0, 1, RSI, 0);
+    if (kind == OP) {
+        movdqu(e, 0, 0, RBX, XMM(i->reg));
+        e8(e, 0x66); op_rr(e, 0, 0x0f00 | (i->op & 0xff), 0, 1);    /* op xmm0, xmm1 */
+        movdqu(e, 1, 0, RBX, XMM(i->reg));
+    } else {
+        movdqu(e, 1, 1, RBX, XMM(i->reg));
     }
     return 1;
 }
@@ -1189,7 +1287,7 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
             last_was_call = 0;
             continue;
         }
-        if (emit_mem(e, b, i, off, sl->at, &sl->nat)) {
+        if (emit_sse(e, b, i, off, sl->at, &sl->nat) || emit_mem(e, b, i, off, sl->at, &sl->nat)) {
             sl->resume = pos(e);
             memcpy(sl->g2h, e->g2h, sizeof(sl->g2h));
             nslow++;
