@@ -114,7 +114,7 @@ else
     # -pidfile is written while running and removed at exit; -D takes the log;
     # -d stats prints the counters by cause.
     expect_run pidfile_and_log 85 "" -accel tcg -pidfile "$tmp/pid" -D "$tmp/log" -d stats $DX
-    if [ ! -e "$tmp/pid" ] && grep -q "tremu event counters" "$tmp/log" && grep -q "isa-debug-exit" "$tmp/log"; then
+    if [ ! -e "$tmp/pid" ] && grep -q "tremu exits and traps by cause" "$tmp/log" && grep -q "isa-debug-exit" "$tmp/log"; then
         pass=$((pass + 1)); echo "ok pidfile_removed_stats_in_log"
     else
         fail=$((fail + 1)); echo "not ok pidfile_removed_stats_in_log ($(ls "$tmp"); $(head -c 200 "$tmp/log"))"
@@ -124,8 +124,8 @@ else
     P=tests/guests/build/picpit.bin
     timeout 60 $T -accel tcg -display none -nodefaults -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
         -bios $P -d stats -D "$tmp/stats" >/dev/null 2>&1 </dev/null
-    inj=$(awk '/interrupts injected/ {print $3}' "$tmp/stats")
-    hlt=$(awk '$1 == "HLT" {print $2}' "$tmp/stats")
+    inj=$(awk '$1 == "irq.inject" {print $2}' "$tmp/stats")
+    hlt=$(awk '$1 == "hlt" {print $2}' "$tmp/stats")
     if [ "${inj:-0}" -ge 50 ] && [ "${inj:-0}" -lt 1000 ] && [ "${hlt:-0}" -ge 1 ]; then
         pass=$((pass + 1)); echo "ok stats_count_interrupts_and_hlt"
     else
