@@ -253,14 +253,20 @@ TEST(exits_board_counts_port_io_once_by_port_and_device)
 
 /* ---- one table for both engines ---- */
 
-/* Main rows of a text report: the cause column, in order. */
-static int main_names(const struct stats_snapshot *s, char names[][STATS_NAME_MAX], int max)
+static char *render(const struct stats_snapshot *s, enum stats_format f)
 {
     char *buf = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    stats_write(s, STATS_TEXT, f);
-    fclose(f);
+    FILE *mf = open_memstream(&buf, &len);
+    stats_write(s, f, mf);
+    fclose(mf);
+    return buf;
+}
+
+/* Main rows of a text report: the cause column, in order. */
+static int main_names(const struct stats_snapshot *s, char names[][STATS_NAME_MAX], int max)
+{
+    char *buf = render(s, STATS_TEXT);
     int n = 0;
     char *save = NULL;
     for (char *l = strtok_r(buf, "\n", &save); l && n < max; l = strtok_r(NULL, "\n", &save)) {
@@ -443,16 +449,6 @@ TEST(exits_kvm_stats_parser_rejects_hostile_lengths)
 }
 
 /* ---- formats ---- */
-
-static char *render(const struct stats_snapshot *s, enum stats_format f)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mf = open_memstream(&buf, &len);
-    stats_write(s, f, mf);
-    fclose(mf);
-    return buf;
-}
 
 static void small_snapshot(struct stats_snapshot *s)
 {
