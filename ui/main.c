@@ -178,6 +178,8 @@ static int parse_debug(const char *arg, unsigned *mask, struct stats_config *sc)
             printf("Log items (comma separated):\n");
             for (size_t i = 0; i < sizeof(dbg_items) / sizeof(dbg_items[0]); i++)
                 printf("%-13s %s\n", dbg_items[i].name, dbg_items[i].help);
+            printf("stats options: interval=N (a line of per-second rates every N s), "
+                   "format=text|json|csv, file=PATH (docs/stats.md)\n");
             exit(0);
         }
         if (strchr(t, '=')) {           /* stats,interval=1,format=json,file=PATH */
