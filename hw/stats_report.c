@@ -70,6 +70,7 @@ struct stats_reporter {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stop;
+    FILE *file;             /* file=PATH, opened at start so a typo fails at once */
 };
 
 static FILE *log_of(struct machine *m)
@@ -107,14 +108,21 @@ static void *reporter_thread(void *arg)
     return NULL;
 }
 
-struct stats_reporter *stats_report_start(struct machine *m)
+int stats_report_start(struct machine *m, struct stats_reporter **out)
 {
+    *out = NULL;
     if (!(m->cfg->debug_mask & DBG_STATS))
-        return NULL;
+        return 0;
     struct stats_reporter *r = calloc(1, sizeof(*r));
     if (!r)
-        return NULL;
+        return -1;
     r->m = m;
+    const char *path = m->cfg->stats.file;
+    if (path[0] && !(r->file = fopen(path, "w"))) {
+        fprintf(stderr, "tremu: -d stats,file=%s: %s\n", path, strerror(errno));
+        free(r);
+        return -1;
+    }
     pthread_mutex_init(&r->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -131,7 +139,8 @@ struct stats_reporter *stats_report_start(struct machine *m)
         if (!r->running)
             fprintf(stderr, "tremu: -d stats,interval: cannot start the thread; no periodic lines\n");
     }
-    return r;
+    *out = r;
+    return 0;
 }
 
 int stats_report_finish(struct stats_reporter *r)
@@ -150,17 +159,11 @@ int stats_report_finish(struct stats_reporter *r)
     struct stats_snapshot s;
     stats_collect(m, &s);
     const struct stats_config *c = &m->cfg->stats;
-    if (c->file[0]) {
-        FILE *f = fopen(c->file, "w");
-        if (!f) {
+    if (r->file) {
+        stats_write(&s, c->format, r->file);
+        if (ferror(r->file) | (fclose(r->file) != 0)) {
             fprintf(stderr, "tremu: -d stats,file=%s: %s\n", c->file, strerror(errno));
             rc = -1;
-        } else {
-            stats_write(&s, c->format, f);
-            if (fclose(f) != 0) {
-                fprintf(stderr, "tremu: -d stats,file=%s: %s\n", c->file, strerror(errno));
-                rc = -1;
-            }
         }
     } else {
         stats_write(&s, c->format, log_of(m));

@@ -698,7 +698,9 @@ int main(int argc, char **argv)
 
     if (compat.start_paused)
         machine_set_paused(&m, true);      /* -S: 'cont' starts the CPU */
-    struct stats_reporter *stats = stats_report_start(&m);
+    struct stats_reporter *stats;
+    if (stats_report_start(&m, &stats) < 0)
+        return 1;
     int status = machine_run(&m);
     display_finish(&m, &dopts);
     monitor_event_shutdown(true);
