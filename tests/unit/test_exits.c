@@ -210,6 +210,67 @@ TEST(exits_privileged_at_cpl3_count_as_gp_only)
     fake_free(f);
 }
 
+/* A guest page fault is counted once: the handler maps the page and the
+ * access is retried (32-bit paging with 4 MiB pages, set up from C). */
+TEST(exits_page_fault_counted_once)
+{
+    static const enum cpu_jit_mode m[] = {CPU_JIT_OFF, CPU_JIT_ON};
+    for (int k = 0; k < 2; k++) {
+        struct fake *f = fake_new();
+        if (cpu_set_jit(f->cpu, m[k], m[k] == CPU_JIT_OFF ? 0 : 1u << 20) < 0 && m[k] != CPU_JIT_OFF) {
+            fake_free(f);
+            continue;       /* no JIT backend here: the interpreter pass stands */
+        }
+        cpu_set_jit_threshold(f->cpu, 1);
+        static const uint8_t code[] = {
+            0xa1, 0x23, 0x01, 0x40, 0x00,   /* mov eax, [0x400123]: #PF, then phys 0x123 */
+            0xf4,                           /* hlt */
+        };
+        static const uint8_t handler[] = {
+            0x83, 0xc4, 0x04,                                       /* add esp, 4 */
+            0xc7, 0x05, 0x04, 0x00, 0x02, 0x00, 0x83, 0x00, 0x00, 0x00, /* mov dword [0x20004], 0x83 */
+            0xcf,                                                   /* iret */
+        };
+        memcpy(f->ram + 0x7c00, code, sizeof(code));
+        memcpy(f->ram + 0x7e00, handler, sizeof(handler));
+        f->ram[0x123] = 0x5a;
+        uint32_t pde0 = 0x83;               /* 4 MiB at 0, present, writable */
+        memcpy(f->ram + 0x20000, &pde0, 4);
+        uint64_t gate = 0x7e00 | (0x08ULL << 16) | (0x8eULL << 40);
+        memcpy(f->ram + 0x8000 + 14 * 8, &gate, 8);
+        static const uint64_t gdt[3] = {0, 0x00cf9a000000ffffULL, 0x00cf92000000ffffULL};
+        memcpy(f->ram + 0x6000, gdt, sizeof(gdt));
+        struct x86_state st;
+        x86_state_reset(&st);
+        x86_state_flat32(&st, 0x08, 0x10);
+        st.gdtr.base = 0x6000;
+        st.gdtr.limit = sizeof(gdt) - 1;
+        st.cr4 |= CR4_PSE;
+        st.cr3 = 0x20000;
+        st.cr0 |= CR0_PG;
+        st.idtr.base = 0x8000;
+        st.idtr.limit = 0x7ff;
+        st.rip = 0x7c00;
+        st.gpr[R_ESP] = 0x9000;
+        cpu_set_state(f->cpu, &st);
+        CHECK_EQ(cpu_run(f->cpu, 1000, NULL), CPU_STOP_HLT);
+        cpu_get_state(f->cpu, &st);
+        CHECK_EQ(st.gpr[R_EAX] & 0xff, 0x5a);
+        CHECK_EQ(st.cr2, 0x400123);
+        struct cpu_counters c;
+        cpu_get_counters(f->cpu, &c);
+        struct stats_snapshot s;
+        stats_snapshot_init(&s, "tcg", 1.0);
+        tcg_counters_snapshot(&c, &s);
+        CHECK_EQ(row(&s, "page_fault"), 1);
+        CHECK_EQ(row(&s, "exception(#PF)"), 1);
+        CHECK_EQ(row(&s, "exception"), 1);
+        CHECK(row(&s, "tlb.miss") >= 2);    /* the faulting walk, then the refill */
+        stats_snapshot_free(&s);
+        fake_free(f);
+    }
+}
+
 /* The board counts port I/O for both engines: once per access, by port and
  * by device. */
 static uint64_t dev_read(void *opaque, uint64_t off, unsigned size)
