@@ -342,32 +342,59 @@ static int col_width(size_t i)
     return w < 9 ? 9 : w;
 }
 
+/* Lines are built whole and written with one call: other threads log to
+ * the same stream (-d int, guest errors) and must not land mid-line. */
+struct line { char b[512]; size_t n; };
+
+static void addf(struct line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void addf(struct line *l, const char *fmt, ...)
+{
+    if (l->n >= sizeof(l->b))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vsnprintf(l->b + l->n, sizeof(l->b) - l->n, fmt, ap);
+    va_end(ap);
+    if (r > 0)
+        l->n += (size_t)r;
+}
+
+static void put_line(struct line *l, FILE *out)
+{
+    if (l->n >= sizeof(l->b))
+        l->n = sizeof(l->b) - 1;
+    fputs(l->b, out);
+    fflush(out);
+}
+
 void stats_interval_header(FILE *out)
 {
-    fprintf(out, "stats: %8s %6s", "time", "engine");
+    struct line l = {.n = 0};
+    addf(&l, "stats: %8s %6s", "time", "engine");
     for (size_t i = 0; i < NCOLS; i++)
-        fprintf(out, " %*s", col_width(i), causes[interval_cols[i]].name);
-    fprintf(out, "  (per second)\n");
-    fflush(out);
+        addf(&l, " %*s", col_width(i), causes[interval_cols[i]].name);
+    addf(&l, "  (per second)\n");
+    put_line(&l, out);
 }
 
 void stats_interval_line(const struct stats_snapshot *prev, const struct stats_snapshot *cur,
                          FILE *out)
 {
+    struct line l = {.n = 0};
     double dt = cur->seconds - prev->seconds;
-    fprintf(out, "stats: %8.1f %6s", cur->seconds, cur->engine);
+    addf(&l, "stats: %8.1f %6s", cur->seconds, cur->engine);
     for (size_t i = 0; i < NCOLS; i++) {
         enum stat_cause c = interval_cols[i];
         int w = col_width(i);
         if (!cur->avail[c] || dt <= 0) {
-            fprintf(out, " %*s", w, "n/a");
+            addf(&l, " %*s", w, "n/a");
             continue;
         }
         uint64_t d = cur->main[c] - (prev->avail[c] ? prev->main[c] : 0);
         if (cur->main[c] < prev->main[c])
             d = cur->main[c];  /* counters restarted (should not happen) */
-        fprintf(out, " %*.0f", w, (double)d / dt);
+        addf(&l, " %*.0f", w, (double)d / dt);
     }
-    fprintf(out, "\n");
-    fflush(out);
+    addf(&l, "\n");
+    put_line(&l, out);
 }
