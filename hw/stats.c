@@ -29,9 +29,13 @@ int stats_dev_id(struct stats *s, const char *space, const char *name)
             return i;
     if (s->ndevs >= STATS_MAX_DEVS)
         return -1;
-    s->dev_name[s->ndevs] = name;
-    s->dev_is_pio[s->ndevs] = pio;
-    return s->ndevs++;
+    int id = s->ndevs;
+    s->dev_name[id] = name;
+    s->dev_is_pio[id] = pio;
+    /* PCI BARs register ranges while the guest runs: a reader on another
+     * thread (the periodic line, the monitor) sees the entry before the count. */
+    __atomic_store_n(&s->ndevs, id + 1, __ATOMIC_RELEASE);
+    return id;
 }
 
 int stats_reason_id(struct stats *s, const char *name)
@@ -169,7 +173,8 @@ void stats_collect_board(const struct stats *st, struct stats_snapshot *s)
     stats_row(s, ld(&st->event[STAT_UNCLAIMED_MMIO]), "mmio.unclaimed");
     for (int p = 0; p < 65536; p++)
         stats_row(s, ld(&st->pio_port[p]), "io.port(0x%04x)", p);
-    for (int i = 0; i < st->ndevs && i < STATS_MAX_DEVS; i++)
+    int ndevs = __atomic_load_n(&st->ndevs, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < ndevs && i < STATS_MAX_DEVS; i++)
         stats_row(s, ld(&st->dev_access[i]), "%s(%s)", st->dev_is_pio[i] ? "io.dev" : "mmio.dev",
                   st->dev_name[i]);
     for (int i = 0; i < st->nreasons && i < STATS_MAX_REASONS; i++)
