@@ -314,9 +314,10 @@ static void csv_row(const struct stats_snapshot *s, FILE *out, const char *name,
     fprintf(out, ",%" PRIu64 "\n", v);
 }
 
-static void write_csv(const struct stats_snapshot *s, FILE *out)
+void stats_write_csv(const struct stats_snapshot *s, FILE *out, bool header)
 {
-    fprintf(out, "engine,seconds,cause,count\n");
+    if (header)
+        fprintf(out, "engine,seconds,cause,count\n");
     for (int c = 0; c < SC_MAX; c++)
         if (s->avail[c])
             csv_row(s, out, causes[c].name, s->main[c]);
@@ -328,7 +329,7 @@ void stats_write(const struct stats_snapshot *s, enum stats_format f, FILE *out)
 {
     switch (f) {
     case STATS_JSON: write_json(s, out); break;
-    case STATS_CSV: write_csv(s, out); break;
+    case STATS_CSV: stats_write_csv(s, out, true); break;
     default: write_text(s, out); break;
     }
     fflush(out);

@@ -120,6 +120,9 @@ bool stats_lookup(const struct stats_snapshot *s, const char *name, uint64_t *v)
 
 enum stats_format { STATS_TEXT, STATS_JSON, STATS_CSV };
 void stats_write(const struct stats_snapshot *s, enum stats_format f, FILE *out);
+/* CSV rows, with or without the header line (a time series appends
+ * snapshots to one file; the seconds column tells them apart). */
+void stats_write_csv(const struct stats_snapshot *s, FILE *out, bool header);
 /* The periodic line: per-second deltas of the main causes between prev and
  * cur (header: the column names, printed once by the caller). */
 void stats_interval_header(FILE *out);

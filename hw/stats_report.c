@@ -71,6 +71,7 @@ struct stats_reporter {
     pthread_cond_t cond;
     bool stop;
     FILE *file;             /* file=PATH, opened at start so a typo fails at once */
+    bool series;            /* CSV with interval=: snapshots appended, header written */
 };
 
 static FILE *log_of(struct machine *m)
@@ -83,8 +84,13 @@ static void *reporter_thread(void *arg)
     struct stats_reporter *r = arg;
     struct machine *m = r->m;
     struct stats_snapshot prev, cur;
+    const bool series = r->file && m->cfg->stats.format == STATS_CSV;
     stats_collect(m, &prev);
     stats_interval_header(log_of(m));
+    if (series) {
+        stats_write_csv(&prev, r->file, true);
+        r->series = true;
+    }
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     pthread_mutex_lock(&r->lock);
@@ -99,6 +105,10 @@ static void *reporter_thread(void *arg)
         pthread_mutex_unlock(&r->lock);
         stats_collect(m, &cur);
         stats_interval_line(&prev, &cur, log_of(m));
+        if (series) {
+            stats_write_csv(&cur, r->file, false);
+            fflush(r->file);
+        }
         stats_snapshot_free(&prev);
         prev = cur;
         pthread_mutex_lock(&r->lock);
@@ -159,7 +169,13 @@ int stats_report_finish(struct stats_reporter *r)
     struct stats_snapshot s;
     stats_collect(m, &s);
     const struct stats_config *c = &m->cfg->stats;
-    if (r->file) {
+    if (r->file && r->series) {
+        stats_write_csv(&s, r->file, false);
+        if (ferror(r->file) | (fclose(r->file) != 0)) {
+            fprintf(stderr, "tremu: -d stats,file=%s: %s\n", c->file, strerror(errno));
+            rc = -1;
+        }
+    } else if (r->file) {
         stats_write(&s, c->format, r->file);
         if (ferror(r->file) | (fclose(r->file) != 0)) {
             fprintf(stderr, "tremu: -d stats,file=%s: %s\n", c->file, strerror(errno));

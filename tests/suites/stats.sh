@@ -96,6 +96,18 @@ else
     notok "tcg: periodic lines show hlt/s and cpuid/s" "$(grep -m 4 '^stats:' "$W/tcg.log" | tr '\n' '|')"
 fi
 
+# CSV with interval=: a time series in one file, a snapshot a second
+# (cumulative counts; the seconds column tells them apart), one header.
+boot tcg csv "stats,interval=1,format=csv,file=$W/series.csv"
+snaps=$(awk -F, 'NR > 1 && $3 == "insn.retired" {n++} END {print n + 0}' "$W/series.csv")
+heads=$(grep -c '^engine,seconds,cause,count$' "$W/series.csv")
+mono=$(awk -F, 'NR > 1 && $3 == "insn.retired" {if ($4 < last) bad = 1; last = $4} END {print bad ? "no" : "yes"}' "$W/series.csv")
+if [ "$(cat "$W/csv.rc")" = 0 ] && [ "$snaps" -ge 3 ] && [ "$heads" = 1 ] && [ "$mono" = yes ]; then
+    ok "tcg: format=csv with interval=1 writes a time series ($snaps snapshots)"
+else
+    notok "tcg: format=csv with interval=1 writes a time series" "exit $(cat "$W/csv.rc"), $snaps snapshots, $heads headers, increasing: $mono"
+fi
+
 # ---- kvm, when this host can run the guest ----
 if [ ! -c /dev/kvm ]; then
     skipt "kvm: the same rows as tcg" "no /dev/kvm on this host"

@@ -552,6 +552,15 @@ TEST(exits_csv_format)
     CHECK(strstr(c, "\ntcg,2.500,\"io.dev(a,\"\"b\"\")\",2\n") != NULL);
     CHECK(strstr(c, "n/a") == NULL);
     free(c);
+    /* Appended snapshots of a time series carry no header. */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    stats_write_csv(&s, mf, false);
+    fclose(mf);
+    CHECK(!strncmp(buf, "tcg,2.500,io,7\n", 15));
+    CHECK(strstr(buf, "engine,") == NULL);
+    free(buf);
     stats_snapshot_free(&s);
 }
 
