@@ -169,14 +169,11 @@ int stats_report_finish(struct stats_reporter *r)
     struct stats_snapshot s;
     stats_collect(m, &s);
     const struct stats_config *c = &m->cfg->stats;
-    if (r->file && r->series) {
-        stats_write_csv(&s, r->file, false);
-        if (ferror(r->file) | (fclose(r->file) != 0)) {
-            fprintf(stderr, "tremu: -d stats,file=%s: %s\n", c->file, strerror(errno));
-            rc = -1;
-        }
-    } else if (r->file) {
-        stats_write(&s, c->format, r->file);
+    if (r->file) {
+        if (r->series)
+            stats_write_csv(&s, r->file, false);   /* the last snapshot of the series */
+        else
+            stats_write(&s, c->format, r->file);
         if (ferror(r->file) | (fclose(r->file) != 0)) {
             fprintf(stderr, "tremu: -d stats,file=%s: %s\n", c->file, strerror(errno));
             rc = -1;

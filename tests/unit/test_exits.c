@@ -55,6 +55,15 @@ static uint64_t row(const struct stats_snapshot *s, const char *name)
     return v;
 }
 
+/* The fake CPU's counters as the tcg engine reports them. */
+static void snapshot_of(struct fake *f, struct stats_snapshot *s)
+{
+    struct cpu_counters k;
+    cpu_get_counters(f->cpu, &k);
+    stats_snapshot_init(s, "tcg", 1.0);
+    tcg_counters_snapshot(&k, s);
+}
+
 static void dbg_intr(void *o, int vec, bool has_err, uint32_t err, uint64_t rip, bool hw)
 {
     (void)o; (void)has_err; (void)err;
@@ -79,10 +88,7 @@ static bool run_causes(enum cpu_jit_mode mode, struct stats_snapshot *s, struct 
     }
     enum cpu_stop r = run_real(f, prog_causes, sizeof(prog_causes), st);
     CHECK_EQ(r, CPU_STOP_HLT);
-    struct cpu_counters k;
-    cpu_get_counters(f->cpu, &k);
-    stats_snapshot_init(s, "tcg", 1.0);
-    tcg_counters_snapshot(&k, s);
+    snapshot_of(f, s);
     stats_finish(s);
     if (getenv("EXITS_DEBUG"))
         stats_write(s, STATS_TEXT, stderr);
@@ -139,6 +145,37 @@ TEST(exits_each_cause_counted_once_translated)
     stats_snapshot_free(&s);
 }
 
+/* Flat 32-bit protected mode, ring 0, with tables at fixed places: GDT at
+ * 0x6000 (code 0x08, data 0x10, ring-3 code 0x1b and data 0x23, a TSS 0x28
+ * at 0x6800 with ESP0 0x9000), IDT at 0x8000 whose vector vec is an
+ * interrupt gate to the handler at 0x08:0x7e00. Code starts at 0x7c00. */
+static void setup_pm(struct fake *f, struct x86_state *st, int vec)
+{
+    static const uint64_t gdt[6] = {
+        0, 0x00cf9a000000ffffULL, 0x00cf92000000ffffULL, 0x00cffa000000ffffULL,
+        0x00cff2000000ffffULL,
+        0x0000890000000067ULL | ((uint64_t)0x6800 << 16),     /* 32-bit TSS */
+    };
+    memcpy(f->ram + 0x6000, gdt, sizeof(gdt));
+    uint32_t esp0 = 0x9000, ss0 = 0x10;
+    memcpy(f->ram + 0x6800 + 4, &esp0, 4);
+    memcpy(f->ram + 0x6800 + 8, &ss0, 4);
+    uint64_t gate = 0x7e00 | (0x08ULL << 16) | (0x8eULL << 40);
+    memcpy(f->ram + 0x8000 + (unsigned)vec * 8, &gate, 8);
+    x86_state_reset(st);
+    x86_state_flat32(st, 0x08, 0x10);
+    st->gdtr.base = 0x6000;
+    st->gdtr.limit = sizeof(gdt) - 1;
+    st->idtr.base = 0x8000;
+    st->idtr.limit = 0x7ff;
+    st->tr.sel = 0x28;
+    st->tr.base = 0x6800;
+    st->tr.limit = 0x67;
+    st->tr.attr = 0x8b;     /* busy 32-bit TSS, present */
+    st->rip = 0x7c00;
+    st->gpr[R_ESP] = 0x9000;
+}
+
 /* CPL 3 never gets to the exit: RDMSR, MOV CR, INVLPG and HLT #GP first
  * (SDM vol. 3C, 26.1.1), so they count as exception(#GP), not as causes. */
 TEST(exits_privileged_at_cpl3_count_as_gp_only)
@@ -161,45 +198,17 @@ TEST(exits_privileged_at_cpl3_count_as_gp_only)
     };
     memcpy(f->ram + 0x7c00, user, sizeof(user));
     memcpy(f->ram + 0x7e00, handler, sizeof(handler));
-    /* GDT at 0x6000: null, code0 0x08, data0 0x10, code3 0x1b, data3 0x23, TSS 0x28. */
-    uint64_t gdt[6] = {
-        0, 0x00cf9a000000ffffULL, 0x00cf92000000ffffULL, 0x00cffa000000ffffULL,
-        0x00cff2000000ffffULL,
-        /* 32-bit available TSS at 0x6800, limit 0x67 */
-        0x0000890000000067ULL | ((uint64_t)0x6800 << 16),
-    };
-    memcpy(f->ram + 0x6000, gdt, sizeof(gdt));
-    /* TSS: ESP0 = 0x9000, SS0 = 0x10. */
-    uint32_t esp0 = 0x9000, ss0 = 0x10;
-    memcpy(f->ram + 0x6800 + 4, &esp0, 4);
-    memcpy(f->ram + 0x6800 + 8, &ss0, 4);
-    /* IDT at 0x8000: vector 13 = 32-bit interrupt gate to 0x08:0x7e00, DPL 0. */
-    uint64_t gate = 0x7e00 | (0x08ULL << 16) | (0x8eULL << 40);
-    memcpy(f->ram + 0x8000 + 13 * 8, &gate, 8);
     struct x86_state st;
-    x86_state_reset(&st);
-    x86_state_flat32(&st, 0x08, 0x10);
-    st.gdtr.base = 0x6000;
-    st.gdtr.limit = sizeof(gdt) - 1;
-    st.idtr.base = 0x8000;
-    st.idtr.limit = 0x7ff;
-    st.tr.sel = 0x28;
-    st.tr.base = 0x6800;
-    st.tr.limit = 0x67;
-    st.tr.attr = 0x8b;      /* busy 32-bit TSS, present */
+    setup_pm(f, &st, 13);
     x86_state_flat32(&st, 0x1b, 0x23);
     for (int i = 0; i < SEG_COUNT; i++)
         st.seg[i].attr |= 0x60;             /* DPL 3: ring 3 code and data */
-    st.rip = 0x7c00;
     st.gpr[R_ESP] = 0x8800;
     cpu_set_state(f->cpu, &st);
     cpu_run(f->cpu, 50, NULL);
     cpu_get_state(f->cpu, &st);
-    struct cpu_counters k;
-    cpu_get_counters(f->cpu, &k);
     struct stats_snapshot s;
-    stats_snapshot_init(&s, "tcg", 1.0);
-    tcg_counters_snapshot(&k, &s);
+    snapshot_of(f, &s);
     CHECK_EQ(st.rip, 0x7c06);               /* spinning on the jmp */
     CHECK_EQ(st.seg[SEG_CS].sel, 0x1b);
     CHECK_EQ(row(&s, "exception(#GP)"), 2);
@@ -236,32 +245,18 @@ TEST(exits_page_fault_counted_once)
         f->ram[0x123] = 0x5a;
         uint32_t pde0 = 0x83;               /* 4 MiB at 0, present, writable */
         memcpy(f->ram + 0x20000, &pde0, 4);
-        uint64_t gate = 0x7e00 | (0x08ULL << 16) | (0x8eULL << 40);
-        memcpy(f->ram + 0x8000 + 14 * 8, &gate, 8);
-        static const uint64_t gdt[3] = {0, 0x00cf9a000000ffffULL, 0x00cf92000000ffffULL};
-        memcpy(f->ram + 0x6000, gdt, sizeof(gdt));
         struct x86_state st;
-        x86_state_reset(&st);
-        x86_state_flat32(&st, 0x08, 0x10);
-        st.gdtr.base = 0x6000;
-        st.gdtr.limit = sizeof(gdt) - 1;
+        setup_pm(f, &st, 14);
         st.cr4 |= CR4_PSE;
         st.cr3 = 0x20000;
         st.cr0 |= CR0_PG;
-        st.idtr.base = 0x8000;
-        st.idtr.limit = 0x7ff;
-        st.rip = 0x7c00;
-        st.gpr[R_ESP] = 0x9000;
         cpu_set_state(f->cpu, &st);
         CHECK_EQ(cpu_run(f->cpu, 1000, NULL), CPU_STOP_HLT);
         cpu_get_state(f->cpu, &st);
         CHECK_EQ(st.gpr[R_EAX] & 0xff, 0x5a);
         CHECK_EQ(st.cr2, 0x400123);
-        struct cpu_counters c;
-        cpu_get_counters(f->cpu, &c);
         struct stats_snapshot s;
-        stats_snapshot_init(&s, "tcg", 1.0);
-        tcg_counters_snapshot(&c, &s);
+        snapshot_of(f, &s);
         CHECK_EQ(row(&s, "page_fault"), 1);
         CHECK_EQ(row(&s, "exception(#PF)"), 1);
         CHECK_EQ(row(&s, "exception"), 1);
