@@ -14,6 +14,7 @@
 #include "cpu/state.h"
 
 struct machine;
+struct stats_snapshot;
 
 enum vcpu_exit {
     VCPU_EXIT_KICK,       /* asked to stop (request pending on the machine) */
@@ -64,8 +65,9 @@ struct accel_ops {
      * thread that did the OUT. Optional. */
     void (*set_a20)(struct vcpu *v, bool enabled);
     void (*destroy)(struct machine *m);
-    /* -d stats: the engine's own counters, after the machine's. Optional. */
-    void (*print_stats)(struct machine *m, FILE *f);
+    /* -d stats, info exits: the engine's counters under the common names
+     * (hw/stats.h), after the board's. Any thread, while running. Optional. */
+    void (*collect_stats)(struct machine *m, struct stats_snapshot *s);
 };
 
 extern const struct accel_ops accel_tcg_ops;

@@ -9,6 +9,7 @@
  * LINT0/LINT1 wiring. Documentation: Linux Documentation/virt/kvm/api.rst. */
 #include "accel/accel.h"
 #include "accel/kvm.h"
+#include "accel/kvm_stats.h"
 #include "hw/machine.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -84,6 +85,7 @@ struct kvm_vcpu_priv {
     struct kvm_lapic_state lapic_reset;
     bool have_lapic_reset;
     bool has_tsc_aux;
+    int stats_fd;                /* KVM_GET_STATS_FD, -1: none */
 };
 
 static struct kvm_vm *vm_of(const struct machine *m)
@@ -773,6 +775,7 @@ static int kvm_vcpu_init(struct vcpu *v)
     if (!p)
         return -1;
     p->fd = -1;
+    p->stats_fd = -1;
     p->run = MAP_FAILED;
     pthread_mutex_init(&p->kick_lock, NULL);
     v->priv = p;
@@ -800,6 +803,11 @@ static int kvm_vcpu_init(struct vcpu *v)
         return -1;
     if (vcpu_reset(v) < 0)
         return -1;
+#ifdef KVM_GET_STATS_FD
+    /* The kernel's own per-vCPU counters (Linux 5.14+), for -d stats. */
+    if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_BINARY_STATS_FD) > 0)
+        p->stats_fd = ioctl(p->fd, KVM_GET_STATS_FD, NULL);
+#endif
     return 0;
 }
 
@@ -1459,6 +1467,8 @@ static void kvm_destroy(struct machine *m)
             munmap(p->run, (size_t)vm->run_size);
         if (p->fd >= 0)
             close(p->fd);
+        if (p->stats_fd >= 0)
+            close(p->stats_fd);
         pthread_mutex_destroy(&p->kick_lock);
         free(p);
         v->priv = NULL;
@@ -1473,6 +1483,35 @@ static void kvm_destroy(struct machine *m)
     free(vm);
     m->accel_priv = NULL;
     m->irqchip_in_kernel = false;
+}
+
+/* -d stats / info exits: what reached user space (the board counted it)
+ * plus the kernel's per-vCPU statistics where it offers them. */
+static void kvm_collect_stats(struct machine *m, struct stats_snapshot *s)
+{
+    stats_set(s, SC_HLT, atomic_load(&m->stats.event[STAT_HLT]));
+    stats_set(s, SC_INTERRUPT_WINDOW, atomic_load(&m->stats.event[STAT_IRQ_WINDOW]));
+    if (m->irqchip_in_kernel) {
+        /* The kernel injects and its HLT/windows never reach us. */
+        s->avail[SC_IRQ_INJECT] = s->avail[SC_NMI_INJECT] = false;
+        s->avail[SC_HLT] = s->avail[SC_INTERRUPT_WINDOW] = false;
+    }
+    bool first = true;
+    for (int i = 0; i < m->nvcpus; i++) {
+        struct kvm_vcpu_priv *p = m->vcpu[i].priv;
+        if (!p || p->stats_fd < 0)
+            continue;
+        size_t len;
+        uint8_t *buf = kvm_stats_read_fd(p->stats_fd, &len);
+        struct kvm_stat st[256];
+        char err[160];
+        int n = buf ? kvm_stats_parse(buf, len, st, 256, err, sizeof(err)) : -1;
+        free(buf);
+        if (n < 0)
+            continue;
+        kvm_stats_snapshot(st, n, s, first);
+        first = false;
+    }
 }
 
 /* Machine reset: the in-kernel PIC/IOAPIC/PIT with the first vCPU, then this
@@ -1498,4 +1537,5 @@ const struct accel_ops accel_kvm_ops = {
     .set_gsi = kvm_set_gsi,
     .dump = kvm_dump,
     .destroy = kvm_destroy,
+    .collect_stats = kvm_collect_stats,
 };

@@ -6,6 +6,7 @@
 #include "accel/accel.h"
 #include "hw/machine.h"
 #include "cpu/cpu.h"
+#include "accel/tcg_stats.h"
 #include <capstone/capstone.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -366,40 +367,33 @@ static void tcg_destroy(struct machine *m)
     }
 }
 
-static void tcg_print_stats(struct machine *m, FILE *f)
+/* -d stats / info exits: the software CPU's counters under the common
+ * names (accel/tcg_stats.c), summed over the vCPUs. */
+static void tcg_collect_stats(struct machine *m, struct stats_snapshot *snap)
 {
-    struct cpu_jit_stats sum = {0};
+    struct cpu_counters sum;
+    struct cpu_jit_stats js = {0};
+    uint64_t decoded = 0;
+    memset(&sum, 0, sizeof(sum));
     for (int i = 0; i < m->nvcpus; i++) {
         struct tcg_vcpu *t = m->vcpu[i].priv;
         if (!t)
             continue;
+        struct cpu_counters k;
+        cpu_get_counters(t->cpu, &k);
+        cpu_counters_merge(&sum, &k);
         struct cpu_jit_stats s;
         cpu_get_jit_stats(t->cpu, &s);
-        sum.blocks += s.blocks;
-        sum.bytes += s.bytes;
-        sum.ns += s.ns;
-        sum.flushes += s.flushes;
-        sum.verified += s.verified;
-        sum.unverifiable += s.unverifiable;
-        sum.cache_size += s.cache_size;
-        sum.cache_used += s.cache_used;
-        fprintf(f, "-- software CPU %d --\n", i);
-        fprintf(f, "  %-24s %12" PRIu64 "\n", "blocks decoded", cpu_blocks_decoded(t->cpu));
+        tcg_jit_stats_add(&js, &s);
+        decoded += cpu_blocks_decoded(t->cpu);
     }
-    fprintf(f, "-- JIT --\n");
-    fprintf(f, "  %-24s %12" PRIu64 "\n", "blocks translated", sum.blocks);
-    fprintf(f, "  %-24s %12" PRIu64 "\n", "host code bytes", sum.bytes);
-    fprintf(f, "  %-24s %12.2f\n", "us per block", sum.blocks ? (double)sum.ns / 1e3 / (double)sum.blocks : 0.0);
-    fprintf(f, "  %-24s %12" PRIu64 "\n", "code cache flushes", sum.flushes);
-    fprintf(f, "  %-24s %12" PRIu64 " of %" PRIu64 "\n", "code cache bytes used", sum.cache_used, sum.cache_size);
-    if (sum.verified || sum.unverifiable) {
-        fprintf(f, "  %-24s %12" PRIu64 "\n", "blocks verified", sum.verified);
-        fprintf(f, "  %-24s %12" PRIu64 "\n", "blocks unverifiable", sum.unverifiable);
-    }
+    tcg_counters_snapshot(&sum, snap);
+    stats_set(snap, SC_INSN_RETIRED, atomic_load(&m->stats.event[STAT_INSN_RETIRED]));
+    tcg_jit_snapshot(&js, decoded, snap);
 }
 
 const struct accel_ops accel_tcg_ops = {
-    .print_stats = tcg_print_stats,
+    .collect_stats = tcg_collect_stats,
     .name = "tcg",
     .probe = tcg_probe,
     .init = tcg_init,

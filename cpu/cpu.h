@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "cpu/bus.h"
+#include "cpu/counters.h"
 #include "cpu/state.h"
 
 struct cpu;
@@ -104,6 +105,8 @@ struct cpu_jit_stats {
     uint64_t cache_used;    /* bytes */
 };
 void cpu_get_jit_stats(const struct cpu *c, struct cpu_jit_stats *s);
+/* Exit-cause counters (cpu/counters.h), copied for any thread. */
+void cpu_get_counters(const struct cpu *c, struct cpu_counters *out);
 /* Runs of a block before it is translated (default 2; verify: 1). */
 void cpu_set_jit_threshold(struct cpu *c, unsigned runs);
 /* After a jit=verify stop: the block that differed (guest linear address

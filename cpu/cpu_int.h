@@ -244,6 +244,7 @@ struct cpu {
     uint32_t jit_threshold;     /* runs of a block before it is translated */
     struct jit_arena jit_arena;
     struct cpu_jit_stats jit_stats;
+    struct cpu_counters counters;   /* exit causes (cpu/counters.h) */
     /* jit=verify: guest writes go through phys_write and are journaled
      * there so a block can be run twice from the same state. */
     bool no_fast_writes;

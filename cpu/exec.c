@@ -66,6 +66,7 @@ static void exception_taken(struct cpu *c)
         }
     }
     c->delivering = vec;
+    cpu_count_exception(&c->counters, vec);
     /* A delivery consumes budget, so a guest stuck in an exception loop
      * that never retires an instruction still returns to the engine. */
     c->budget_end--;

@@ -75,6 +75,8 @@ void set_eflags(struct cpu *c, uint64_t v, uint64_t mask)
     cur = (cur & ~mask) | (v & mask);
     cur &= 0x3f7fd5;
     cur |= RFLAGS_FIXED;
+    if ((cur & ~c->eflags) & RFLAGS_IF)
+        COUNT_IRQ_WINDOW(c);
     c->eflags = cur;
     c->cc_op = CC_EAGER;
 }

@@ -23,6 +23,7 @@
 
 void tlb_flush(struct cpu *c)
 {
+    COUNT_EXIT(c, TLB_FLUSH);
     for (unsigned k = 0; k < 2; k++)
         for (unsigned j = 0; j < TLB_SIZE; j++) {
             c->tlb[k][j].tag_r = c->tlb[k][j].tag_w = c->tlb[k][j].tag_x = TLB_INVALID;
@@ -34,6 +35,7 @@ void tlb_flush(struct cpu *c)
 
 void tlb_flush_page(struct cpu *c, uint64_t lin)
 {
+    COUNT_EXIT(c, TLB_FLUSH_PAGE);
     lin &= ~0xfffULL;
     for (unsigned k = 0; k < 2; k++) {
         struct tlb_entry *e = &c->tlb[k][(lin >> 12) & (TLB_SIZE - 1)];
@@ -249,6 +251,7 @@ bool mmu_translate(struct cpu *c, uint64_t lin, int acc, bool user, bool nofault
 /* Fills the TLB entry for lin after a successful walk. */
 static void tlb_fill(struct cpu *c, uint64_t lin, int acc)
 {
+    COUNT_EXIT(c, TLB_MISS);
     bool user = c->mmu_idx != 0;
     uint64_t pa;
     bool w = true, x = true;

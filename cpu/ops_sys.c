@@ -670,6 +670,7 @@ void op_sti(struct cpu *c, const struct insn *i)
     /* STI shadow: no interrupt before the next instruction completes (SDM vol. 2, STI). */
     if (!(c->eflags & RFLAGS_IF)) {
         interrupt_shadow(c);
+        COUNT_IRQ_WINDOW(c);
     }
     c->eflags |= RFLAGS_IF;
 }
@@ -678,6 +679,7 @@ void op_hlt(struct cpu *c, const struct insn *i)
 {
     (void)i;
     need_cpl0(c);
+    COUNT_EXIT(c, HLT);
     c->halted = true;
     c->inhibit = false;
     end_block(c);
@@ -1171,6 +1173,7 @@ void op_smsw(struct cpu *c, const struct insn *i)
 void op_lmsw(struct cpu *c, const struct insn *i)
 {
     need_cpl0(c);
+    COUNT_CR(c, write, 0);
     uint64_t v = rd_E(c, i, 2) & 0xf;
     /* LMSW cannot clear PE (SDM vol. 2, LMSW). */
     uint64_t n = (c->cr0 & ~0xeULL) | v | (c->cr0 & CR0_PE);
@@ -1296,6 +1299,7 @@ void op_grp7_7(struct cpu *c, const struct insn *i)
 {
     if (!i->mod3) {                         /* INVLPG */
         need_cpl0(c);
+        COUNT_EXIT(c, INVLPG);
         uint64_t lin = (c->sbase[i->seg] + insn_ea(c, i)) & c->lin_mask;
         tlb_flush_page(c, lin);
         return;
@@ -1394,6 +1398,7 @@ void set_cr4(struct cpu *c, uint64_t v)
 void op_mov_RC(struct cpu *c, const struct insn *i)
 {
     need_cpl0(c);
+    COUNT_CR(c, read, i->reg);
     uint64_t v;
     switch (i->reg) {
     case 0: v = c->cr0; break;
@@ -1408,6 +1413,7 @@ void op_mov_RC(struct cpu *c, const struct insn *i)
 void op_mov_CR(struct cpu *c, const struct insn *i)
 {
     need_cpl0(c);
+    COUNT_CR(c, write, i->reg);
     uint64_t v = rd_reg(c, i->rm, i->opsz);
     switch (i->reg) {
     case 0: set_cr0(c, v); break;
@@ -1445,6 +1451,7 @@ void op_clts(struct cpu *c, const struct insn *i)
 {
     (void)i;
     need_cpl0(c);
+    COUNT_CR(c, write, 0);
     c->cr0 &= ~(uint64_t)CR0_TS;
 }
 void op_invd(struct cpu *c, const struct insn *i)
@@ -1582,6 +1589,7 @@ void op_rdmsr(struct cpu *c, const struct insn *i)
 {
     (void)i;
     need_cpl0(c);
+    cpu_count_msr(&c->counters, (uint32_t)c->gpr[R_ECX], 0);
     uint64_t v;
     if (!msr_read(c, (uint32_t)c->gpr[R_ECX], &v))
         raise_gp(c, 0);
@@ -1592,6 +1600,7 @@ void op_wrmsr(struct cpu *c, const struct insn *i)
 {
     (void)i;
     need_cpl0(c);
+    cpu_count_msr(&c->counters, (uint32_t)c->gpr[R_ECX], 1);
     uint64_t v = ((uint64_t)(uint32_t)c->gpr[R_EDX] << 32) | (uint32_t)c->gpr[R_EAX];
     if (!msr_write(c, (uint32_t)c->gpr[R_ECX], v))
         raise_gp(c, 0);
@@ -1602,6 +1611,7 @@ void op_wrmsr(struct cpu *c, const struct insn *i)
 void op_cpuid(struct cpu *c, const struct insn *i)
 {
     (void)i;
+    COUNT_EXIT(c, CPUID);
     uint32_t leaf = (uint32_t)c->gpr[R_EAX], sub = (uint32_t)c->gpr[R_ECX];
     uint32_t a = 0, b = 0, cx = 0, d = 0;
     switch (leaf) {

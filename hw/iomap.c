@@ -49,7 +49,7 @@ int iomap_register(struct iomap *map, uint64_t base, uint64_t len,
     r->write = wr;
     r->opaque = opaque;
     r->name = name;
-    r->dev_id = map->stats ? stats_dev_id(map->stats, name) : -1;
+    r->dev_id = map->stats ? stats_dev_id(map->stats, map->space, name) : -1;
     map->count++;
     return 0;
 }

@@ -269,6 +269,7 @@ static void *vcpu_thread(void *arg)
             continue;
         pthread_mutex_lock(&m->lock);
         if (e == VCPU_EXIT_SHUTDOWN) {
+            stats_count(&m->stats, STAT_SHUTDOWN);
             machine_log(m, 0, "tremu: triple fault: %s\n",
                         m->cfg->no_reboot ? "exiting (-no-reboot)" : "resetting the machine");
             machine_request(m, REQ_RESET, 0);

@@ -63,6 +63,7 @@ struct machine_config {
     bool boot_fail_wait_set;
     int boot_fail_wait_ms;
     FILE *debugcon;                    /* -debugcon: port 0x402's bytes (NULL: none) */
+    struct stats_config stats;         /* -d stats,interval=,format=,file= */
 };
 
 #define DBG_STATS   (1u << 0)

@@ -11,6 +11,7 @@
 #include "ui/compat_opt.h"
 #include "ui/monitor.h"
 #include "hw/pc_pci.h"
+#include "hw/stats_report.h"
 #include "block/block.h"
 #include "net/slirp.h"
 #include <ctype.h>
@@ -82,6 +83,10 @@ static void usage(FILE *f)
 "Debugging:\n"
 "  -d ITEMS             comma-separated: stats, unimp, int, in_asm, exec, cpu,\n"
 "                       guest_errors, post, boot (-d help lists them)\n"
+"  -d stats[,interval=N][,format=text|json|csv][,file=PATH]\n"
+"                       exits and traps by cause at exit (both engines, same\n"
+"                       names); a line of per-second rates every N s; the\n"
+"                       table as JSON or CSV into PATH (docs/stats.md)\n"
 "  -D FILE              log to FILE instead of stderr\n"
 "  -name NAME, -pidfile FILE, -version, -h\n");
     compat_print_help(f);
@@ -159,9 +164,13 @@ static const struct dbg_item dbg_items[] = {
     {"boot", DBG_BOOT, "log boot stopwatch marks with elapsed time"},
 };
 
-static int parse_debug(const char *arg, unsigned *mask)
+static int parse_debug(const char *arg, unsigned *mask, struct stats_config *sc)
 {
-    char buf[256];
+    char buf[1024];
+    if (strlen(arg) >= sizeof(buf)) {
+        fprintf(stderr, "tremu: -d: argument too long\n");
+        return -1;
+    }
     snprintf(buf, sizeof(buf), "%s", arg);
     char *save = NULL;
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
@@ -169,7 +178,18 @@ static int parse_debug(const char *arg, unsigned *mask)
             printf("Log items (comma separated):\n");
             for (size_t i = 0; i < sizeof(dbg_items) / sizeof(dbg_items[0]); i++)
                 printf("%-13s %s\n", dbg_items[i].name, dbg_items[i].help);
+            printf("stats options: interval=N (a line of per-second rates every N s), "
+                   "format=text|json|csv, file=PATH (docs/stats.md)\n");
             exit(0);
+        }
+        if (strchr(t, '=')) {           /* stats,interval=1,format=json,file=PATH */
+            char err[256];
+            if (stats_config_item(sc, t, err, sizeof(err)) < 0) {
+                fprintf(stderr, "tremu: %s\n", err);
+                return -1;
+            }
+            *mask |= DBG_STATS;
+            continue;
         }
         size_t i;
         for (i = 0; i < sizeof(dbg_items) / sizeof(dbg_items[0]); i++)
@@ -493,7 +513,7 @@ int main(int argc, char **argv)
             NEEDARG(); logfile = arg;
         } else if (!strcmp(opt, "-d")) {
             NEEDARG();
-            if (parse_debug(arg, &cfg.debug_mask) < 0)
+            if (parse_debug(arg, &cfg.debug_mask, &cfg.stats) < 0)
                 return 1;
         } else if (compat_option_known(opt)) {
             if (compat_option_takes_arg(opt))
@@ -678,14 +698,14 @@ int main(int argc, char **argv)
 
     if (compat.start_paused)
         machine_set_paused(&m, true);      /* -S: 'cont' starts the CPU */
+    struct stats_reporter *stats;
+    if (stats_report_start(&m, &stats) < 0)
+        return 1;
     int status = machine_run(&m);
     display_finish(&m, &dopts);
     monitor_event_shutdown(true);
-    if (cfg.debug_mask & DBG_STATS) {
-        stats_print(&m.stats, m.log);
-        if (ops->print_stats)
-            ops->print_stats(&m, m.log);
-    }
+    if (stats_report_finish(stats) < 0 && status == 0)
+        status = 1;
     chardev_restore_terminal();
     machine_destroy(&m);
     chardev_set_close_all(&chardevs.set);

@@ -10,6 +10,7 @@
 #include "ui/char.h"
 #include "hw/machine.h"
 #include "hw/pc_pci.h"
+#include "hw/stats_report.h"
 #include "cpu/state.h"
 #include "net/slirp.h"
 #include "ui/netopt.h"
@@ -397,6 +398,36 @@ static void paused_cmd(void *opaque)
     pthread_mutex_unlock(&mon->m->lock);
 }
 
+/* info exits [text|json|csv]: the -d stats table, now (hw/stats_report.h). */
+static void info_exits(struct monitor *mon, const char *arg)
+{
+    while (*arg == ' ')
+        arg++;
+    enum stats_format f = STATS_TEXT;
+    if (!strcmp(arg, "json"))
+        f = STATS_JSON;
+    else if (!strcmp(arg, "csv"))
+        f = STATS_CSV;
+    else if (*arg && strcmp(arg, "text")) {
+        mprintf(mon, "info exits: format is text, json or csv\n");
+        return;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    if (!mf) {
+        mprintf(mon, "info exits: out of memory\n");
+        return;
+    }
+    struct stats_snapshot s;
+    stats_collect(mon->m, &s);
+    stats_write(&s, f, mf);
+    stats_snapshot_free(&s);
+    fclose(mf);
+    out(mon, buf, len);     /* mprintf would cut it at 4 KiB */
+    free(buf);
+}
+
 static void info(struct monitor *mon, const char *what)
 {
     struct machine *m = mon->m;
@@ -450,6 +481,8 @@ static void info(struct monitor *mon, const char *what)
                 m->lowmem, m->highmem);
     } else if (!strcmp(what, "registers")) {
         info_registers(mon);
+    } else if (!strncmp(what, "exits", 5) && (!what[5] || what[5] == ' ')) {
+        info_exits(mon, what + 5);
     } else {
         mprintf(mon, "info: unknown or unsupported item '%s' (try 'help info')\n", what);
     }
@@ -489,7 +522,7 @@ static void run_line(struct monitor *mon, char *line, bool cpu_stopped)
     } else if (!strcmp(cmd, "info")) {
         if (!*arg)
             mprintf(mon, "info status|registers|cpus|block|network|pci|chardev|version|usernet"
-                    "|mtree|qtree\n");
+                    "|mtree|qtree|exits\n");
         else
             info(mon, arg);
     } else if (!strcmp(cmd, "stop") || !strcmp(cmd, "s")) {

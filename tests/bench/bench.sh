@@ -191,10 +191,10 @@ bench "sort+awk, PVH vmlinux" "$G/vmlinux" "$(cmd64 "$W4")"
 # The software CPU's own counters on the gzip workload (tremu -d stats,
 # medians over the runs above). Instructions per second are over the whole
 # run, boot included (QEMU has no comparable counter).
-stat_median() {   # ENGINE AWK-PATTERN FIELD
+stat_median() {   # ENGINE COUNTER FIELD (2: count, 3: per second; docs/stats.md)
     local f
     for f in "$T"/stats."$1".*; do
-        [ -s "$f" ] && awk -v p="$2" -v k="$3" '$0 ~ p {print $k; exit}' "$f"
+        [ -s "$f" ] && awk -v p="$2" -v k="$3" '$1 == p {print $k; exit}' "$f"
     done | median
 }
 if ls "$T"/stats.* >/dev/null 2>&1; then
@@ -202,14 +202,15 @@ if ls "$T"/stats.* >/dev/null 2>&1; then
     echo "software CPU on the gzip workload (-d stats, medians; instructions/s over the whole run, boot included):"
     for e in "${E[@]}"; do
         [ $e = qemu ] && continue
-        ips=$(stat_median $e "instructions per second" 4)
-        n=$(stat_median $e "instructions retired" 3)
+        ips=$(stat_median $e insn.retired 3 | awk '{if ($1 ~ /^[0-9]/) printf "%.1f", $1 / 1e6; else print $1}')
+        n=$(stat_median $e insn.retired 2)
         line=$(printf '  %-13s %8s M guest insns/s, %s G insns' "$e" "$ips" "$(awk -v n="$n" 'BEGIN {if (n ~ /^[0-9]/) printf "%.2f", n / 1e9; else print n}')")
         if [ $e = tremu ]; then
             line+=$(printf '; %s blocks translated, %s us/block, %s MiB host code, %s code cache flushes' \
-                "$(stat_median $e "blocks translated" 3)" "$(stat_median $e "us per block" 4)" \
-                "$(awk -v n="$(stat_median $e "host code bytes" 4)" 'BEGIN {if (n ~ /^[0-9]/) printf "%.1f", n / 1048576; else print n}')" \
-                "$(stat_median $e "code cache flushes" 4)")
+                "$(stat_median $e tcg.jit.blocks 2)" \
+                "$(awk -v ns="$(stat_median $e tcg.jit.ns 2)" -v b="$(stat_median $e tcg.jit.blocks 2)" 'BEGIN {if (b > 0) printf "%.2f", ns / 1e3 / b; else print "?"}')" \
+                "$(awk -v n="$(stat_median $e tcg.jit.bytes 2)" 'BEGIN {if (n ~ /^[0-9]/) printf "%.1f", n / 1048576; else print n}')" \
+                "$(stat_median $e tcg.jit.cache_flushes 2 | sed 's/^fail$/0/')")
         fi
         echo "$line"
     done

@@ -59,6 +59,9 @@ expect_err ide_index_twice  "already used"           -hda "$F" -drive file="$F",
 for i in 1 2 3 4 5; do printf x > "$tmp/d$i"; done
 expect_err ide_five_drives  "all four IDE places"    -hda "$tmp/d1" -hdb "$tmp/d2" -hdc "$tmp/d3" -hdd "$tmp/d4" -drive file="$tmp/d5",format=raw -bios "$F"
 expect_err cdrom_missing    "/nonexistent/cd.iso"    -cdrom /nonexistent/cd.iso -bios "$F"
+expect_err stats_bad_interval "1 to 3600"            -d stats,interval=0 -bios "$F"
+expect_err stats_bad_format "text, json or csv"      -d stats,format=xml -bios "$F"
+expect_err stats_bad_option "unknown option 'colour'" -d stats,colour=red -bios "$F"
 expect_err bad_mem          "invalid RAM size '12x'" -m 12x -bios "$F"
 expect_err bad_mem_zero     "invalid RAM size"       -m 0 -bios "$F"
 expect_err tiny_mem         'too small'              -m 1 -bios "$F"
@@ -114,7 +117,7 @@ else
     # -pidfile is written while running and removed at exit; -D takes the log;
     # -d stats prints the counters by cause.
     expect_run pidfile_and_log 85 "" -accel tcg -pidfile "$tmp/pid" -D "$tmp/log" -d stats $DX
-    if [ ! -e "$tmp/pid" ] && grep -q "tremu event counters" "$tmp/log" && grep -q "isa-debug-exit" "$tmp/log"; then
+    if [ ! -e "$tmp/pid" ] && grep -q "tremu exits and traps by cause" "$tmp/log" && grep -q "isa-debug-exit" "$tmp/log"; then
         pass=$((pass + 1)); echo "ok pidfile_removed_stats_in_log"
     else
         fail=$((fail + 1)); echo "not ok pidfile_removed_stats_in_log ($(ls "$tmp"); $(head -c 200 "$tmp/log"))"
@@ -124,13 +127,25 @@ else
     P=tests/guests/build/picpit.bin
     timeout 60 $T -accel tcg -display none -nodefaults -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
         -bios $P -d stats -D "$tmp/stats" >/dev/null 2>&1 </dev/null
-    inj=$(awk '/interrupts injected/ {print $3}' "$tmp/stats")
-    hlt=$(awk '$1 == "HLT" {print $2}' "$tmp/stats")
+    inj=$(awk '$1 == "irq.inject" {print $2}' "$tmp/stats")
+    hlt=$(awk '$1 == "hlt" {print $2}' "$tmp/stats")
     if [ "${inj:-0}" -ge 50 ] && [ "${inj:-0}" -lt 1000 ] && [ "${hlt:-0}" -ge 1 ]; then
         pass=$((pass + 1)); echo "ok stats_count_interrupts_and_hlt"
     else
         fail=$((fail + 1)); echo "not ok stats_count_interrupts_and_hlt (injected=$inj hlt=$hlt)"
     fi
+    # The same counters as CSV in a file (docs/stats.md); an unwritable file is reported.
+    timeout 60 $T -accel tcg -display none -nodefaults -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+        -bios $P -d stats,format=csv,file="$tmp/stats.csv" >/dev/null 2>&1 </dev/null
+    if [ "$(head -n 1 "$tmp/stats.csv")" = "engine,seconds,cause,count" ] &&
+       grep -qE '^tcg,[0-9]+\.[0-9]+,irq\.inject,[1-9][0-9]*$' "$tmp/stats.csv"; then
+        pass=$((pass + 1)); echo "ok stats_csv_file"
+    else
+        fail=$((fail + 1)); echo "not ok stats_csv_file ($(head -c 200 "$tmp/stats.csv" 2>&1))"
+    fi
+    expect_err stats_file_unwritable "stats,file=/nonexistent/dir/s.json: No such file" \
+        -accel tcg -display none -nodefaults -device isa-debug-exit,iobase=0xf4,iosize=0x04 -bios $P \
+        -d stats,format=json,file=/nonexistent/dir/s.json
     # Options course scripts add: accepted, or accepted with one warning line.
     expect_run compat_options 85 "warning: -device usb-tablet ignored: tremu has no USB" \
         -accel tcg -name lab -usb -device usb-tablet -rtc base=utc -cpu host \

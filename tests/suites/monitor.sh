@@ -26,7 +26,8 @@ $T -accel tcg -m 128 -display none -nodefaults -monitor unix:$tmp/m,server=on,wa
 pid=$!
 timeout 60 python3 tests/lib/mon_client.py hmp $tmp/m "info status" "stop" "info status" \
     "info registers" "xp /4xb 0xffff0" "x /2xw 0" "info chardev" "info version" "bogus" \
-    "cont" "info status" "help" "hostfwd_add n0 tcp::$hport-:22" >"$tmp/hmp" 2>&1
+    "cont" "info status" "help" "info exits" "info exits json" "info exits xml" \
+    "hostfwd_add n0 tcp::$hport-:22" >"$tmp/hmp" 2>&1
 # the forward listens now (on 127.0.0.1)
 if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)' $hport 2>/dev/null; then
     ok hmp_hostfwd_add_listens
@@ -46,6 +47,10 @@ check hmp_xp         "00000000000ffff0: 0x[0-9a-f][0-9a-f] 0x[0-9a-f][0-9a-f] 0x
 check hmp_chardev    "compat_monitor0: filename=unix:" "$tmp/hmp"
 check hmp_unknown    "unknown command: 'bogus'" "$tmp/hmp"
 check hmp_help       "system_powerdown" "$tmp/hmp"
+# info exits: the -d stats table now, and as JSON (docs/stats.md)
+check hmp_info_exits "insn.retired  *[1-9][0-9]* " "$tmp/hmp"
+check hmp_info_exits_json '{"engine":"tcg","seconds":[0-9.]*,"counters":{' "$tmp/hmp"
+check hmp_info_exits_bad "info exits: format is text, json or csv" "$tmp/hmp"
 timeout 60 python3 tests/lib/mon_client.py qmp $tmp/q '{"execute":"query-status"}' \
     '{"execute":"qmp_capabilities"}' '{"execute":"query-status","id":1}' '{"execute":"stop"}' \
     '{"execute":"query-status"}' \

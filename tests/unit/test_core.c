@@ -32,7 +32,7 @@ TEST(iomap_dispatch_and_unclaimed)
     iomap_write(&m, 0x60, 5, 1);                       /* ignored */
     CHECK_EQ(last_val, 0);
     CHECK_EQ(st.event[STAT_UNCLAIMED_PIO], 4);
-    CHECK_EQ(st.dev_access[stats_dev_id(&st, "pit")], 2);
+    CHECK_EQ(st.dev_access[stats_dev_id(&st, "pio", "pit")], 2);
     iomap_destroy(&m);
 }
 
