@@ -1195,6 +1195,45 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
             ended = 1;
             break;
         }
+        if (last && m64 && i->opsz == 8 && (g == op_jmp_E || g == op_call_E) &&
+            (i->mod3 ? i->rm < 16 : i->adsz == 8)) {
+            /* indirect near JMP/CALL: the target into RDI (register, or a
+             * load through the TLB), then for CALL the push; every check
+             * comes before the first write, so a miss hands the whole
+             * instruction to its handler, which leaves next_rip */
+            if (i->mod3) {
+                ld_gpr(e, RDI, i->rm, 8);
+            } else {
+                if (!emit_ea(e, i, off)) {
+                    emit_call_insn(e, b, i, k, off);
+                    off += i->len;
+                    last_was_call = 1;
+                    break;
+                }
+                emit_tlb(e, i->seg, 8, 0, mmu, sl->at, &sl->nat);
+                emit_ld(e, 8, 0);
+                mov_rr(e, 1, RDI, RCX);
+            }
+            if (g == op_call_E) {
+                ld_gpr(e, RSI, R_ESP, 8);
+                lea(e, RSI, RSI, -8);
+                mov_rr(e, 1, R8, RSI);
+                emit_tlb(e, SEG_SS, 8, 1, mmu, sl->at, &sl->nat);
+                mov_imm(e, RCX, b->lin_pc + off + i->len);
+                emit_st(e, 8);
+                st_gpr(e, R8, R_ESP, 8);
+            }
+            mov_rr(e, 1, RCX, RDI);
+            if (sl->nat) {
+                sl->resume = pos(e);
+                memcpy(sl->g2h, e->g2h, sizeof(sl->g2h));
+                sl->load_rcx = 1;
+                nslow++;
+            }
+            emit_exit(e, c, b, b->ninsn, chain, LINK_NONE, rets, &nret);
+            ended = 1;
+            break;
+        }
         if (last && m64 && g == op_jmp_rel && i->opsz == 8) {
             uint64_t t = b->lin_pc + off + i->len + i->imm;
             mov_imm(e, RCX, t);
