@@ -856,6 +856,68 @@ static int emit_arith2(struct em *e, const struct block *b, const struct insn *i
         *hostflags = 0;
         return 1;
     }
+    if ((g == op_rol || g == op_ror) && dead && i->mod3 && !i->imm2 && i->rm < 16) {
+        /* rotates set CF and OF only, through the eager flags: when a
+         * later instruction of the block overwrites them unread, the
+         * register alone */
+        unsigned n = (unsigned)(i->imm & 0xff) & (sz == 8 ? 63 : 31);
+        if (!n)
+            return 0;
+        ld_gpr(e, RDX, i->rm, sz);
+        shift_imm(e, sz, g == op_rol ? 0 : 1, RDX, n);
+        st_gpr(e, RDX, i->rm, sz);
+        *hostflags = 0;
+        return 1;
+    }
+    if ((g == op_bsf || (g == op_bsr && i->rep != 0xf3)) && i->reg < 16 &&
+        (i->mod3 ? i->rm < 16 : (b->mode & MODE_64) && i->adsz == 8)) {
+        /* BSF/BSR: a zero source leaves the destination as it was (all 64
+         * bits) and sets ZF alone of the arithmetic flags, as the
+         * interpreter does */
+        if (!i->mod3) {
+            if (!emit_ea(e, i, off))
+                return 0;
+            emit_tlb(e, i->seg, sz, 0, (b->mode >> 8) & 1, miss, nmiss);
+            emit_ld(e, sz, 0);                                      /* rcx = source */
+        } else {
+            ld_gpr(e, RCX, i->rm, sz);
+        }
+        ld_gpr(e, RDX, i->reg, 8);
+        rex(e, sz == 8, RAX, 0, RCX, 0);
+        e8(e, 0x0f); e8(e, g == op_bsf ? 0xbc : 0xbd); e8(e, 0xc0 | (RAX & 7) << 3 | (RCX & 7));
+        op_rr(e, 1, 0x0f45, RDX, RAX);                              /* cmovnz rdx, rax */
+        if (!dead) {
+            rex(e, 0, 0, 0, R8, 1); e8(e, 0x0f); e8(e, 0x94); e8(e, 0xc0 | (R8 & 7)); /* setz r8b */
+            op_rr(e, 0, 0x0fb6, R8, R8);                            /* movzx r8d, r8b */
+            shift_imm(e, 4, 4, R8, 6);                              /* shl r8d, 6: ZF */
+            mov_load(e, 1, RAX, RBX, OFF(eflags));
+            rex(e, 1, 0, 0, RAX, 0); e8(e, 0x25); e32(e, ~(uint32_t)FLAGS_ARITH);   /* and rax, ~arith */
+            op_rr(e, 1, 0x09, R8, RAX);                             /* or rax, r8 */
+            mov_store(e, 1, RAX, RBX, OFF(eflags));
+            mov_store_imm(e, 0, RBX, OFF(cc_op), CC_EAGER);
+        }
+        st_gpr(e, RDX, i->reg, 8);
+        *hostflags = 0;
+        return 1;
+    }
+    if (g == op_cbw && (sz == 4 || sz == 8)) {
+        /* CWDE / CDQE */
+        ld_gpr(e, RAX, R_EAX, sz / 2);
+        if (sz == 8)
+            op_rr(e, 1, 0x63, RAX, RAX);                            /* movsxd rax, eax */
+        else
+            op_rr(e, 0, 0x0fbf, RAX, RAX);                          /* movsx eax, ax */
+        st_gpr(e, RAX, R_EAX, sz);
+        return 1;                                                   /* host flags untouched */
+    }
+    if (g == op_cwd && (sz == 4 || sz == 8)) {
+        /* CDQ / CQO */
+        ld_gpr(e, RAX, R_EAX, sz);
+        shift_imm(e, sz, 7, RAX, sz * 8 - 1);                       /* sar: the sign everywhere */
+        st_gpr(e, RAX, R_EDX, sz);
+        *hostflags = 0;
+        return 1;
+    }
     if ((g == op_imul_GE || g == op_imul_GEI) && i->reg < 16 && (i->mod3 ? i->rm < 16 : 1)) {
         if (!i->mod3) {
             if (!(b->mode & MODE_64) || !emit_ea(e, i, off))
@@ -1192,6 +1254,45 @@ size_t jit_backend_translate(struct cpu *c, struct block *b, uint8_t *out, uint8
                 nslow++;
                 emit_exit(e, c, b, b->ninsn, chain, chain && 0, rets, &nret);
             }
+            ended = 1;
+            break;
+        }
+        if (last && m64 && i->opsz == 8 && (g == op_jmp_E || g == op_call_E) &&
+            (i->mod3 ? i->rm < 16 : i->adsz == 8)) {
+            /* indirect near JMP/CALL: the target into RDI (register, or a
+             * load through the TLB), then for CALL the push; every check
+             * comes before the first write, so a miss hands the whole
+             * instruction to its handler, which leaves next_rip */
+            if (i->mod3) {
+                ld_gpr(e, RDI, i->rm, 8);
+            } else {
+                if (!emit_ea(e, i, off)) {
+                    emit_call_insn(e, b, i, k, off);
+                    off += i->len;
+                    last_was_call = 1;
+                    break;
+                }
+                emit_tlb(e, i->seg, 8, 0, mmu, sl->at, &sl->nat);
+                emit_ld(e, 8, 0);
+                mov_rr(e, 1, RDI, RCX);
+            }
+            if (g == op_call_E) {
+                ld_gpr(e, RSI, R_ESP, 8);
+                lea(e, RSI, RSI, -8);
+                mov_rr(e, 1, R8, RSI);
+                emit_tlb(e, SEG_SS, 8, 1, mmu, sl->at, &sl->nat);
+                mov_imm(e, RCX, b->lin_pc + off + i->len);
+                emit_st(e, 8);
+                st_gpr(e, R8, R_ESP, 8);
+            }
+            mov_rr(e, 1, RCX, RDI);
+            if (sl->nat) {
+                sl->resume = pos(e);
+                memcpy(sl->g2h, e->g2h, sizeof(sl->g2h));
+                sl->load_rcx = 1;
+                nslow++;
+            }
+            emit_exit(e, c, b, b->ninsn, chain, LINK_NONE, rets, &nret);
             ended = 1;
             break;
         }
