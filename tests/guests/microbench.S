@@ -1,0 +1,676 @@
+/* microbench: what the operations of Adams and Agesen, "A Comparison of
+ * Software and Hardware Techniques for x86 Virtualization" (ASPLOS 2006,
+ * section 6.2, figure 4) cost on this engine, timed with RDTSC.
+ *
+ * Not a pass/fail guest: it prints one machine-readable line per operation
+ * on COM1 and ends through isa-debug-exit (status 33). The report generator
+ * (tools/tremu-report) reads the lines; tests/suites/report.sh checks that
+ * every line is there.
+ *
+ *   tsc_mhz_pit=N            the guest TSC's rate, measured against PIT
+ *                            channel 2 over 10 ms (PIT: 1.193182 MHz)
+ *   tsc_mhz_cpuid=N          CPUID 16H EAX (0 when the leaf is absent)
+ *   overhead cycles=C        one empty iteration of the timing loop
+ *   op=NAME cycles=C         the operation, loop overhead subtracted
+ *   op=NAME cycles=n/a reason=WHY   the operation is not available here
+ *   done                     the last line
+ * C has one decimal. "cycles" are ticks of the guest's TSC, whatever rate
+ * the engine gives it (tremu's software CPU: 1 GHz, CPUID 15H/16H).
+ *
+ * Method: a sample is K_ITERS calls of the operation's body between two
+ * RDTSCs fenced by LFENCE (SDM vol. 2, RDTSC: LFENCE before it waits for the
+ * earlier instructions, LFENCE after it keeps later ones from starting
+ * early); N_WARM samples are thrown away (the JIT translates the loop in
+ * the first one), the median of N_SAMPLES is kept, the median of an empty
+ * body is subtracted and the difference divided by K_ITERS.
+ *
+ * The operations (names as printed):
+ *   syscall    SYSCALL from ring 3, the handler's SYSRETQ back
+ *   int80      INT 0x80 from ring 3 through a DPL-3 gate, IRETQ back
+ *   out80      OUT to port 0x80 (POST code port: nothing answers in tremu)
+ *   in_uart    IN from COM1's line status register (a real device register)
+ *   cr8        MOV to CR8 (the TPR, 64-bit mode)
+ *   pte        write a page-table entry, INVLPG, touch the page
+ *   pagefault  load from a not-present page: #PF, the handler resumes after
+ *              the load (delivery + IRETQ, no table change)
+ *   cpuid      CPUID leaf 0
+ *   vmcall     VMCALL with RAX = 0 (#UD without VT-x: then n/a)
+ *   ctxsw      switch to the other of two address spaces: stack switch, 6
+ *              registers saved and restored, CR3 write (TLB flush) */
+#include "mboot32.h"
+
+#define CS32    0x08
+#define DS32    0x10
+#define KCS     0x18            /* STAR[47:32]: SYSCALL CS, SS = +8 */
+#define KDS     0x20
+#define UBASE   0x28            /* STAR[63:48]: SYSRET CS = +16, SS = +8 */
+#define UDS     0x33
+#define UCS     0x3b
+#define TSS64   0x40
+
+#define MSR_EFER    0xc0000080
+#define MSR_STAR    0xc0000081
+#define MSR_LSTAR   0xc0000082
+#define MSR_FMASK   0xc0000084
+
+#define K_ITERS     200
+#define N_SAMPLES   31
+#define N_WARM      2
+
+/* 8-10 MiB is mapped with 4 KiB pages: the first not present (pagefault),
+ * the second's PTE toggles between two frames (pte). */
+#define PT_BASE     0x800000
+#define PF_PAGE     PT_BASE
+#define PTE_PAGE    (PT_BASE + 0x1000)
+
+#define PIT_10MS    11932       /* 1193182 Hz * 10 ms */
+
+        .section .data
+        .balign 8
+gdt64:  .quad 0
+        .quad 0x00cf9a000000ffff        /* 0x08 code32 */
+        .quad 0x00cf92000000ffff        /* 0x10 data */
+        .quad 0x00af9a000000ffff        /* 0x18 code64 DPL 0 */
+        .quad 0x00cf92000000ffff        /* 0x20 data DPL 0 */
+        .quad 0x00cffa000000ffff        /* 0x28 code32 DPL 3 */
+        .quad 0x00cff2000000ffff        /* 0x30 data DPL 3 */
+        .quad 0x00affa000000ffff        /* 0x38 code64 DPL 3 */
+        .quad 0, 0                      /* 0x40 TSS (16 bytes) */
+gdt64_end:
+gdt64r: .word gdt64_end - gdt64 - 1
+        .long gdt64
+        .balign 8
+idt64r: .word 256 * 16 - 1
+        .long idt64, 0          /* ELF32 object: 32-bit relocations only */
+/* 64-bit TSS (SDM vol. 3, 7.7): RSP0 at 4 is where ring 3 enters ring 0. */
+        .balign 16
+tss64:  .long 0
+        .long trap_top, 0, 0, 0, 0, 0
+        .quad 0, 0, 0, 0, 0, 0, 0, 0, 0
+        .word 0, 104
+tss64_end:
+cur_cr3:  .long pml4a, 0
+next_cr3: .long pml4b, 0
+
+        .section .bss
+        .balign 4096
+pml4a:  .skip 4096
+pml4b:  .skip 4096
+pdpt:   .skip 4096
+pdir:   .skip 4096
+ptab:   .skip 4096
+idt64:  .skip 256 * 16
+        .skip 4096
+stack0_top:
+        .skip 4096
+stack3_top:
+        .skip 1024
+stackB_top:
+        .skip 1024
+trap_top:                       /* RSP0: INT 0x80/0x82 from ring 3 land here */
+samples:    .skip N_SAMPLES * 8
+k_rsp:      .quad 0
+resume_rip: .quad 0
+ud_seen:    .quad 0
+overhead:   .quad 0
+        .text
+
+/* ---- 32-bit part: page tables, long mode on ---- */
+main:
+        lgdt gdt64r
+        ljmp $CS32, $1f
+1:      mov $DS32, %ax
+        mov %ax, %ds
+        mov %ax, %es
+        mov %ax, %ss
+        mov $0xff, %al          /* no 8259A input: nothing interrupts a sample */
+        out %al, $0x21
+        out %al, $0xa1
+        /* Two roots (pml4a, pml4b) over one PDPT: a CR3 write between them
+         * flushes the TLB without changing the mapping. 0-8 MiB identity
+         * in 2 MiB pages, user and writable (ring 3 runs the same code). */
+        movl $(pdpt + 7), pml4a
+        movl $(pdpt + 7), pml4b
+        movl $(pdir + 7), pdpt
+        movl $(0x000000 + 0x87), pdir
+        movl $(0x200000 + 0x87), pdir + 8
+        movl $(0x400000 + 0x87), pdir + 16
+        movl $(0x600000 + 0x87), pdir + 24
+        movl $(ptab + 7), pdir + 32
+        mov $ptab, %edi
+        mov $(PT_BASE + 7), %eax
+        mov $512, %ecx
+1:      mov %eax, (%edi)
+        add $8, %edi
+        add $0x1000, %eax
+        loop 1b
+        movl $0, ptab           /* PF_PAGE: not present */
+        mov %cr4, %eax
+        or $0x220, %eax         /* PAE, OSFXSR */
+        mov %eax, %cr4
+        mov $pml4a, %eax
+        mov %eax, %cr3
+        mov $MSR_EFER, %ecx
+        rdmsr
+        or $0x101, %eax         /* LME, SCE */
+        wrmsr
+        mov %cr0, %eax
+        or $0x80000000, %eax
+        mov %eax, %cr0
+        ljmp $KCS, $long_main
+
+        .code64
+#define P64(s) .pushsection .rodata; 9: .asciz s; .popsection; \
+               push %rsi; lea 9b(%rip), %rsi; call puts64; pop %rsi
+/* MEASURE(ring, "name", body): time body at CPL 0 or 3, print its line. */
+#define MEASURE(ring, name, body) P64("op="); P64(name); P64(" cycles="); \
+        lea body(%rip), %rdi; call measure##ring; call nl64
+
+long_main:
+        mov $KDS, %ax
+        mov %ax, %ds
+        mov %ax, %es
+        mov %ax, %ss
+        lea stack0_top(%rip), %rsp
+        /* TSS descriptor (16 bytes, type 9 = available 64-bit TSS); the
+         * TSS is below 16 MiB, so base[63:24] is 0. */
+        lea tss64(%rip), %rax
+        shl $16, %rax
+        or $(tss64_end - tss64 - 1), %rax
+        bts $43, %rax           /* type 9: bits 40 and 43 */
+        bts $40, %rax
+        bts $47, %rax           /* present */
+        mov %rax, gdt64 + TSS64(%rip)
+        mov $TSS64, %ax
+        ltr %ax
+        /* IDT: every vector to `unexpected` (its number in the stubs),
+         * then the handlers the cases need. */
+        xor %ecx, %ecx
+1:      mov %rcx, %rax
+        and $31, %eax
+        shl $4, %rax
+        lea stubs64(%rip), %rdx
+        add %rdx, %rax
+        mov $0x8e00, %edx
+        call idt64_set
+        inc %ecx
+        cmp $256, %ecx
+        jb 1b
+        mov $6, %ecx; lea ud_handler(%rip), %rax; mov $0x8e00, %edx; call idt64_set
+        mov $14, %ecx; lea pf_handler(%rip), %rax; call idt64_set
+        mov $0x80, %ecx; lea int80_handler(%rip), %rax; mov $0xee00, %edx; call idt64_set
+        mov $0x82, %ecx; lea back_handler(%rip), %rax; call idt64_set
+        lidt idt64r(%rip)
+        /* SYSCALL: CS/SS from STAR, RIP from LSTAR, IF masked. */
+        mov $MSR_STAR, %ecx
+        xor %eax, %eax
+        mov $((UBASE << 16) | KCS), %edx
+        wrmsr
+        mov $MSR_LSTAR, %ecx
+        lea syscall_entry(%rip), %rax
+        xor %edx, %edx
+        wrmsr
+        mov $MSR_FMASK, %ecx
+        mov $0x200, %eax
+        wrmsr
+
+        P64("bench=microbench version=1 iters=")
+        mov $K_ITERS, %eax
+        call dec64
+        P64(" samples=")
+        mov $N_SAMPLES, %eax
+        call dec64
+        call nl64
+        call tsc_pit
+        call tsc_cpuid
+
+        lea b_empty(%rip), %rdi
+        call sample
+        call median
+        mov %rax, overhead(%rip)
+        P64("overhead cycles=")
+        call print_cycles
+        call nl64
+
+        MEASURE(3, "syscall", b_syscall)
+        MEASURE(3, "int80", b_int80)
+        MEASURE(0, "out80", b_out80)
+        MEASURE(0, "in_uart", b_in_uart)
+        MEASURE(0, "cr8", b_cr8)
+        MEASURE(0, "pte", b_pte)
+        MEASURE(0, "pagefault", b_pf)
+        MEASURE(0, "cpuid", b_cpuid)
+        /* VMCALL once first: without VT-x it is #UD (SDM vol. 3, 25.1.2
+         * lists it among the instructions that exit in VMX non-root
+         * operation; outside VMX it is #UD). */
+        movq $0, ud_seen(%rip)
+        lea 1f(%rip), %rax
+        mov %rax, resume_rip(%rip)
+        xor %eax, %eax
+        vmcall
+1:      movq $0, resume_rip(%rip)
+        cmpq $0, ud_seen(%rip)
+        je 2f
+        P64("op=vmcall cycles=n/a reason=ud\n")
+        jmp 3f
+2:      MEASURE(0, "vmcall", b_vmcall)
+3:      MEASURE(0, "ctxsw", b_ctxsw)
+        P64("done\n")
+        mov $EXIT_OK, %al
+        out %al, $DEBUG_EXIT
+9:      hlt
+        jmp 9b
+
+/* ---- the bodies: may clobber RAX-RDX, RSI, RDI, R8-R11 ---- */
+b_empty:
+        ret
+b_syscall:
+        syscall
+        ret
+b_int80:
+        int $0x80
+        ret
+b_out80:
+        out %al, $0x80
+        ret
+b_in_uart:
+        mov $COM1 + 5, %dx
+        in %dx, %al
+        ret
+b_cr8:
+        xor %eax, %eax
+        mov %rax, %cr8
+        ret
+b_pte:
+        lea ptab(%rip), %rcx
+        xorq $0x3000, 8(%rcx)   /* frame PT_BASE+0x1000 <-> PT_BASE+0x2000 */
+        mov $PTE_PAGE, %eax
+        invlpg (%rax)
+        mov (%rax), %eax
+        ret
+b_pf:
+        lea 1f(%rip), %rax
+        mov %rax, resume_rip(%rip)
+        mov $PF_PAGE, %eax
+        mov (%rax), %eax
+1:      movq $0, resume_rip(%rip)
+        ret
+b_cpuid:
+        xor %eax, %eax
+        xor %ecx, %ecx
+        cpuid
+        ret
+b_vmcall:
+        xor %eax, %eax
+        vmcall
+        ret
+b_ctxsw:
+        mov %rsp, %r8
+        lea stackB_top(%rip), %rsp
+        push %rbx
+        push %rbp
+        push %r12
+        push %r13
+        push %r14
+        push %r15
+        mov next_cr3(%rip), %rax
+        mov cur_cr3(%rip), %rcx
+        mov %rcx, next_cr3(%rip)
+        mov %rax, cur_cr3(%rip)
+        mov %rax, %cr3
+        pop %r15
+        pop %r14
+        pop %r13
+        pop %r12
+        pop %rbp
+        pop %rbx
+        mov %r8, %rsp
+        ret
+
+/* ---- handlers ---- */
+syscall_entry:
+        sysretq
+int80_handler:
+        iretq
+/* #UD and #PF from a body that set resume_rip: continue there. */
+ud_handler:
+        cmpq $0, resume_rip(%rip)
+        je 1f
+        movq $1, ud_seen(%rip)
+        push %rax
+        mov resume_rip(%rip), %rax
+        mov %rax, 8(%rsp)
+        pop %rax
+        iretq
+1:      push $6
+        jmp unexpected
+pf_handler:
+        cmpq $0, resume_rip(%rip)
+        je 1f
+        push %rax
+        mov resume_rip(%rip), %rax
+        mov %rax, 16(%rsp)      /* above the saved RAX and the error code */
+        pop %rax
+        add $8, %rsp
+        iretq
+1:      push $14
+        jmp unexpected
+/* INT 0x82 from ring 3: the user sample is over, back into run_user's
+ * caller on the kernel stack it left. */
+back_handler:
+        mov $KDS, %ax
+        mov %ax, %ss
+        mov k_rsp(%rip), %rsp
+        pop %r15
+        pop %r14
+        pop %r13
+        pop %r12
+        pop %rbp
+        pop %rbx
+        ret
+
+        .balign 16
+stubs64:
+        .set vec, 0
+        .rept 32
+        .balign 16
+        push $vec
+        jmp unexpected
+        .set vec, vec + 1
+        .endr
+unexpected:
+        P64("unexpected vector ")
+        mov (%rsp), %rax
+        call dec64
+        P64(" rip ")
+        mov 8(%rsp), %rax
+        cmpq $14, (%rsp)         /* vectors with an error code: 8, 10-14, 17 */
+        ja 2f
+        cmpq $8, (%rsp)
+        jb 2f
+        mov 16(%rsp), %rax
+2:      call dec64
+        call nl64
+        mov $EXIT_FAIL, %al
+        out %al, $DEBUG_EXIT
+1:      hlt
+        jmp 1b
+
+/* idt64_set: ECX = vector, RAX = handler, DX = type/DPL word (SDM vol. 3,
+ * 6.14.1: 16-byte gates in 64-bit mode). */
+idt64_set:
+        push %rax
+        push %rbx
+        mov %rcx, %rbx
+        shl $4, %rbx
+        push %rcx
+        lea idt64(%rip), %rcx
+        add %rcx, %rbx
+        pop %rcx
+        mov %ax, (%rbx)
+        movw $KCS, 2(%rbx)
+        mov %dx, 4(%rbx)
+        shr $16, %rax
+        mov %ax, 6(%rbx)
+        shr $16, %rax
+        mov %eax, 8(%rbx)
+        movl $0, 12(%rbx)
+        pop %rbx
+        pop %rax
+        ret
+
+/* ---- timing ---- */
+/* rdtsc64: RAX = the TSC, fenced on both sides. Clobbers RDX. */
+rdtsc64:
+        lfence
+        rdtsc
+        lfence
+        shl $32, %rdx
+        or %rdx, %rax
+        ret
+
+/* sample: RDI = body; N_WARM + N_SAMPLES samples of K_ITERS calls, the
+ * last N_SAMPLES in samples[]. Runs at CPL 0 or 3. */
+sample:
+        push %rbx
+        push %rbp
+        push %r12
+        push %r13
+        push %r14
+        push %r15
+        mov %rdi, %r12
+        mov $-N_WARM, %r13
+1:      call rdtsc64
+        mov %rax, %r15
+        mov $K_ITERS, %r14d
+2:      call *%r12
+        dec %r14d
+        jnz 2b
+        call rdtsc64
+        sub %r15, %rax
+        test %r13, %r13
+        js 3f
+        lea samples(%rip), %rdx
+        mov %rax, (%rdx,%r13,8)
+3:      inc %r13
+        cmp $N_SAMPLES, %r13
+        jl 1b
+        pop %r15
+        pop %r14
+        pop %r13
+        pop %r12
+        pop %rbp
+        pop %rbx
+        ret
+
+/* run_user: RDI = body; `sample` at CPL 3 (IRETQ there, INT 0x82 back). */
+run_user:
+        push %rbx
+        push %rbp
+        push %r12
+        push %r13
+        push %r14
+        push %r15
+        mov %rsp, k_rsp(%rip)
+        push $UDS
+        lea stack3_top(%rip), %rax
+        push %rax
+        push $2                 /* RFLAGS: IF = 0, IOPL = 0 */
+        push $UCS
+        lea user_sample(%rip), %rax
+        push %rax
+        iretq
+user_sample:
+        call sample
+        int $0x82
+
+/* median: RAX = the median of samples[] (insertion sort in place). */
+median:
+        push %rbx
+        push %rcx
+        push %rdx
+        push %rsi
+        lea samples(%rip), %rsi
+        mov $1, %ecx
+1:      cmp $N_SAMPLES, %ecx
+        jae 4f
+        mov (%rsi,%rcx,8), %rax
+        mov %rcx, %rdx
+2:      test %rdx, %rdx
+        jz 3f
+        mov -8(%rsi,%rdx,8), %rbx
+        cmp %rax, %rbx
+        jbe 3f
+        mov %rbx, (%rsi,%rdx,8)
+        dec %rdx
+        jmp 2b
+3:      mov %rax, (%rsi,%rdx,8)
+        inc %ecx
+        jmp 1b
+4:      mov (N_SAMPLES / 2) * 8(%rsi), %rax
+        pop %rsi
+        pop %rdx
+        pop %rcx
+        pop %rbx
+        ret
+
+/* measure0/measure3: RDI = body; prints its cycles at CPL 0 / CPL 3. */
+measure0:
+        call sample
+        jmp 1f
+measure3:
+        call run_user
+1:      call median
+        sub overhead(%rip), %rax
+        jmp print_cycles
+
+/* print_cycles: RAX = cycles of a batch of K_ITERS; prints RAX / K_ITERS
+ * with one decimal, signed (a batch's median minus the empty batch's can
+ * be negative when the noise is larger than the operation). */
+print_cycles:
+        push %rax
+        push %rbx
+        push %rdx
+        imul $10, %rax
+        cqo
+        mov $K_ITERS, %ebx
+        idiv %rbx
+        test %rax, %rax
+        jns 2f
+        push %rax
+        mov $'-', %al
+        call putc64
+        pop %rax
+        neg %rax
+2:      xor %edx, %edx
+        mov $10, %ebx
+        div %rbx
+        call dec64
+        mov $'.', %al
+        call putc64
+        mov %rdx, %rax
+        call dec64
+        pop %rdx
+        pop %rbx
+        pop %rax
+        ret
+
+/* tsc_pit: the TSC's rate against PIT channel 2 in mode 0 (interrupt on
+ * terminal count): OUT2, read in port 0x61 bit 5, goes high when the count
+ * of 10 ms has run out (8254 datasheet, mode 0; port 0x61 as on the AT).
+ * The shortest of 5 runs: a host that deschedules the emulator can only
+ * make a run look longer. */
+tsc_pit:
+        mov $-1, %r9            /* shortest run so far */
+        mov $5, %r10d
+1:      in $0x61, %al
+        and $0xfc, %al
+        or $0x01, %al           /* gate 2 on, speaker off */
+        out %al, $0x61
+        mov $0xb0, %al          /* channel 2, lobyte/hibyte, mode 0 */
+        out %al, $0x43
+        mov $(PIT_10MS & 0xff), %al
+        out %al, $0x42
+        mov $(PIT_10MS >> 8), %al
+        out %al, $0x42
+        call rdtsc64
+        mov %rax, %r8
+        mov $0x10000000, %ecx
+2:      in $0x61, %al
+        test $0x20, %al
+        jnz 3f
+        dec %ecx
+        jnz 2b
+        P64("tsc_mhz_pit=0\n")  /* OUT2 never rose: no figure */
+        ret
+3:      call rdtsc64
+        sub %r8, %rax
+        cmp %r9, %rax
+        jae 4f
+        mov %rax, %r9
+4:      dec %r10d
+        jnz 1b
+        mov %r9, %rax
+        xor %edx, %edx
+        mov $10000, %ecx        /* cycles per 10 ms -> per us */
+        div %rcx
+        P64("tsc_mhz_pit=")
+        call dec64
+        call nl64
+        ret
+
+/* tsc_cpuid: CPUID 16H EAX (base frequency, MHz) when the leaf exists. */
+tsc_cpuid:
+        xor %eax, %eax
+        cpuid
+        cmp $0x16, %eax
+        mov $0, %eax
+        jb 1f
+        mov $0x16, %eax
+        xor %ecx, %ecx
+        cpuid
+        and $0xffff, %eax
+1:      P64("tsc_mhz_cpuid=")
+        call dec64
+        call nl64
+        ret
+
+/* ---- output on COM1 (polled) ---- */
+putc64:
+        push %rax
+        push %rcx
+        push %rdx
+        mov %al, %ah
+        mov $COM1 + 5, %dx
+        mov $POLL_LIMIT, %ecx
+1:      in %dx, %al
+        test $0x20, %al
+        jnz 2f
+        loop 1b
+2:      mov %ah, %al
+        mov $COM1, %dx
+        out %al, %dx
+        pop %rdx
+        pop %rcx
+        pop %rax
+        ret
+puts64:
+        push %rax
+        push %rsi
+1:      lodsb
+        test %al, %al
+        jz 2f
+        call putc64
+        jmp 1b
+2:      pop %rsi
+        pop %rax
+        ret
+nl64:
+        push %rax
+        mov $'\n', %al
+        call putc64
+        pop %rax
+        ret
+/* dec64: RAX, unsigned, in decimal. */
+dec64:
+        push %rax
+        push %rbx
+        push %rcx
+        push %rdx
+        mov $10, %ebx
+        xor %ecx, %ecx
+1:      xor %edx, %edx
+        div %rbx
+        push %rdx
+        inc %ecx
+        test %rax, %rax
+        jnz 1b
+2:      pop %rax
+        add $'0', %al
+        call putc64
+        loop 2b
+        pop %rdx
+        pop %rcx
+        pop %rbx
+        pop %rax
+        ret
