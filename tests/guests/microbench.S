@@ -7,12 +7,14 @@
  * (tools/tremu-report) reads the lines; tests/suites/report.sh checks that
  * every line is there.
  *
+ *   overhead cycles=C        one empty iteration of the timing loop
+ *   op=NAME cycles=C total=T the operation, loop overhead subtracted (C),
+ *                            and the whole iteration with it (T, which is
+ *                            never below 0: time only goes forward)
+ *   op=NAME cycles=n/a reason=WHY   the operation is not available here
  *   tsc_mhz_pit=N            the guest TSC's rate, measured against PIT
  *                            channel 2 over 10 ms (PIT: 1.193182 MHz)
  *   tsc_mhz_cpuid=N          CPUID 16H EAX (0 when the leaf is absent)
- *   overhead cycles=C        one empty iteration of the timing loop
- *   op=NAME cycles=C         the operation, loop overhead subtracted
- *   op=NAME cycles=n/a reason=WHY   the operation is not available here
  *   done                     the last line
  * C has one decimal. "cycles" are ticks of the guest's TSC, whatever rate
  * the engine gives it (tremu's software CPU: 1 GHz, CPUID 15H/16H).
@@ -22,7 +24,8 @@
  * earlier instructions, LFENCE after it keeps later ones from starting
  * early); N_WARM samples are thrown away (the JIT translates the loop in
  * the first one), the median of N_SAMPLES is kept, the median of an empty
- * body is subtracted and the difference divided by K_ITERS.
+ * body (timed just before, at the same CPL) is subtracted and the
+ * difference divided by K_ITERS.
  *
  * The operations (names as printed):
  *   syscall    SYSCALL from ring 3, the handler's SYSRETQ back
@@ -113,6 +116,8 @@ k_rsp:      .quad 0
 resume_rip: .quad 0
 ud_seen:    .quad 0
 overhead:   .quad 0
+pit_n:      .quad 0
+pit_runs:   .skip 10 * 8
         .text
 
 /* ---- 32-bit part: page tables, long mode on ---- */
@@ -222,7 +227,6 @@ long_main:
         call dec64
         call nl64
         call tsc_pit
-        call tsc_cpuid
 
         lea b_empty(%rip), %rdi
         call sample
@@ -255,6 +259,9 @@ long_main:
         jmp 3f
 2:      MEASURE(0, "vmcall", b_vmcall)
 3:      MEASURE(0, "ctxsw", b_ctxsw)
+        call tsc_pit
+        call print_tsc_pit
+        call tsc_cpuid
         P64("done\n")
         mov $EXIT_OK, %al
         out %al, $DEBUG_EXIT
@@ -484,15 +491,27 @@ user_sample:
         call sample
         int $0x82
 
-/* median: RAX = the median of samples[] (insertion sort in place). */
+/* median: RAX = the median of samples[]. */
 median:
+        push %rcx
+        push %rsi
+        lea samples(%rip), %rsi
+        mov $N_SAMPLES, %ecx
+        call median_of
+        pop %rsi
+        pop %rcx
+        ret
+
+/* median_of: RAX = the median of the RCX quads at RSI (insertion sort in
+ * place; the lower middle one for an even count). */
+median_of:
         push %rbx
         push %rcx
         push %rdx
-        push %rsi
-        lea samples(%rip), %rsi
+        push %rdi
+        mov %rcx, %rdi
         mov $1, %ecx
-1:      cmp $N_SAMPLES, %ecx
+1:      cmp %rdi, %rcx
         jae 4f
         mov (%rsi,%rcx,8), %rax
         mov %rcx, %rdx
@@ -507,21 +526,42 @@ median:
 3:      mov %rax, (%rsi,%rdx,8)
         inc %ecx
         jmp 1b
-4:      mov (N_SAMPLES / 2) * 8(%rsi), %rax
-        pop %rsi
+4:      dec %rdi
+        shr $1, %rdi
+        mov (%rsi,%rdi,8), %rax
+        pop %rdi
         pop %rdx
         pop %rcx
         pop %rbx
         ret
 
-/* measure0/measure3: RDI = body; prints its cycles at CPL 0 / CPL 3. */
+/* measure0/measure3: RDI = body; prints its cycles at CPL 0 / CPL 3, the
+ * overhead subtracted, then " total=" and the same without subtracting.
+ * The empty body is timed again just before, at the same CPL: a host whose
+ * load changes during the run shifts both alike. */
 measure0:
+        push %rdi
+        lea b_empty(%rip), %rdi
+        call sample
+        call median
+        mov %rax, overhead(%rip)
+        pop %rdi
         call sample
         jmp 1f
 measure3:
+        push %rdi
+        lea b_empty(%rip), %rdi
+        call run_user
+        call median
+        mov %rax, overhead(%rip)
+        pop %rdi
         call run_user
 1:      call median
+        push %rax
         sub overhead(%rip), %rax
+        call print_cycles
+        P64(" total=")
+        pop %rax
         jmp print_cycles
 
 /* print_cycles: RAX = cycles of a batch of K_ITERS; prints RAX / K_ITERS
@@ -558,10 +598,10 @@ print_cycles:
 /* tsc_pit: the TSC's rate against PIT channel 2 in mode 0 (interrupt on
  * terminal count): OUT2, read in port 0x61 bit 5, goes high when the count
  * of 10 ms has run out (8254 datasheet, mode 0; port 0x61 as on the AT).
- * The shortest of 5 runs: a host that deschedules the emulator can only
- * make a run look longer. */
+ * 5 runs here and 5 at the end, into pit_runs; print_tsc_pit takes the
+ * shortest: a loaded host that deschedules the emulator when the count
+ * runs out makes a run look longer, never shorter. */
 tsc_pit:
-        mov $-1, %r9            /* shortest run so far */
         mov $5, %r10d
 1:      in $0x61, %al
         and $0xfc, %al
@@ -581,17 +621,26 @@ tsc_pit:
         jnz 3f
         dec %ecx
         jnz 2b
-        P64("tsc_mhz_pit=0\n")  /* OUT2 never rose: no figure */
-        ret
+        ret                     /* OUT2 never rose: no figure */
 3:      call rdtsc64
         sub %r8, %rax
-        cmp %r9, %rax
-        jae 4f
-        mov %rax, %r9
-4:      dec %r10d
+        mov pit_n(%rip), %rcx
+        lea pit_runs(%rip), %rdx
+        mov %rax, (%rdx,%rcx,8)
+        incq pit_n(%rip)
+        dec %r10d
         jnz 1b
-        mov %r9, %rax
-        xor %edx, %edx
+        ret
+/* print_tsc_pit: the shortest PIT run, in MHz (0: OUT2 never rose). */
+print_tsc_pit:
+        xor %eax, %eax
+        mov pit_n(%rip), %rcx
+        test %rcx, %rcx
+        jz 1f
+        lea pit_runs(%rip), %rsi
+        call median_of          /* sorts them: the shortest is first */
+        mov (%rsi), %rax
+1:      xor %edx, %edx
         mov $10000, %ecx        /* cycles per 10 ms -> per us */
         div %rcx
         P64("tsc_mhz_pit=")
