@@ -257,14 +257,14 @@ def gnuplot_bars(out, name, title, ylabel, cats, series, log):
         plots.append("%s using %d%s title '%s'" % (src, k + 2, xt, label.replace("'", "")))
     with open(gp, "w") as f:
         f.write("# made by tools/tremu_report.py; run in this folder: gnuplot %s.gp\n" % name)
-        f.write("set terminal svg size 960,480 dynamic font 'sans,12'\n")
+        f.write("set terminal svg size 960,480 dynamic noenhanced font 'sans,12'\n")
         f.write("set output '%s.svg'\n" % name)
         f.write("set title '%s'\n" % title.replace("'", ""))
         f.write("set ylabel '%s'\n" % ylabel.replace("'", ""))
         f.write("set datafile missing '?'\n")
         f.write("set style data histograms\nset style histogram clustered gap 1\n")
         f.write("set style fill solid 0.85 border -1\nset boxwidth 0.9\n")
-        f.write("set key top left\nset grid ytics\nset xtics rotate by -25\n")
+        f.write("set key below\nset grid ytics\nset xtics rotate by -25\n")
         f.write("set logscale y\n" if log else "set yrange [0:*]\n")
         f.write("plot " + ", \\\n     ".join(plots) + "\n")
     r = subprocess.run(["gnuplot", name + ".gp"], cwd=out,
@@ -340,7 +340,8 @@ def generate(raw, out, use_gnuplot):
                     row.append("%s cyc / %s ns" % (fmt(c), fmt(c * 1000.0 / mhz)) if mhz
                                else "%s cyc" % fmt(c))
                 else:
-                    row.append("missing")
+                    # the guest stopped before it, or never printed it
+                    row.append("not reached" if not mb["done"] else "missing")
             rows.append(row)
         row = ["(loop)", "one empty iteration (subtracted)"]
         for e in mbe:
