@@ -41,20 +41,8 @@
  *   ctxsw      switch to the other of two address spaces: stack switch, 6
  *              registers saved and restored, CR3 write (TLB flush) */
 #include "mboot32.h"
+#include "long64.h"
 
-#define CS32    0x08
-#define DS32    0x10
-#define KCS     0x18            /* STAR[47:32]: SYSCALL CS, SS = +8 */
-#define KDS     0x20
-#define UBASE   0x28            /* STAR[63:48]: SYSRET CS = +16, SS = +8 */
-#define UDS     0x33
-#define UCS     0x3b
-#define TSS64   0x40
-
-#define MSR_EFER    0xc0000080
-#define MSR_STAR    0xc0000081
-#define MSR_LSTAR   0xc0000082
-#define MSR_FMASK   0xc0000084
 
 #define K_ITERS     200
 #define N_SAMPLES   31
@@ -66,25 +54,13 @@
 #define PF_PAGE     PT_BASE
 #define PTE_PAGE    (PT_BASE + 0x1000)
 
+/* The registers a body must keep (the SysV callee-saved ones). */
+#define PUSH_CALLEE push %rbx; push %rbp; push %r12; push %r13; push %r14; push %r15
+#define POP_CALLEE  pop %r15; pop %r14; pop %r13; pop %r12; pop %rbp; pop %rbx
+
 #define PIT_10MS    11932       /* 1193182 Hz * 10 ms */
 
         .section .data
-        .balign 8
-gdt64:  .quad 0
-        .quad 0x00cf9a000000ffff        /* 0x08 code32 */
-        .quad 0x00cf92000000ffff        /* 0x10 data */
-        .quad 0x00af9a000000ffff        /* 0x18 code64 DPL 0 */
-        .quad 0x00cf92000000ffff        /* 0x20 data DPL 0 */
-        .quad 0x00cffa000000ffff        /* 0x28 code32 DPL 3 */
-        .quad 0x00cff2000000ffff        /* 0x30 data DPL 3 */
-        .quad 0x00affa000000ffff        /* 0x38 code64 DPL 3 */
-        .quad 0, 0                      /* 0x40 TSS (16 bytes) */
-gdt64_end:
-gdt64r: .word gdt64_end - gdt64 - 1
-        .long gdt64
-        .balign 8
-idt64r: .word 256 * 16 - 1
-        .long idt64, 0          /* ELF32 object: 32-bit relocations only */
 /* 64-bit TSS (SDM vol. 3, 7.7): RSP0 at 4 is where ring 3 enters ring 0. */
         .balign 16
 tss64:  .long 0
@@ -122,15 +98,7 @@ pit_runs:   .skip 10 * 8
 
 /* ---- 32-bit part: page tables, long mode on ---- */
 main:
-        lgdt gdt64r
-        ljmp $CS32, $1f
-1:      mov $DS32, %ax
-        mov %ax, %ds
-        mov %ax, %es
-        mov %ax, %ss
-        mov $0xff, %al          /* no 8259A input: nothing interrupts a sample */
-        out %al, $0x21
-        out %al, $0xa1
+        FLAT32                  /* PICs masked: nothing interrupts a sample */
         /* Two roots (pml4a, pml4b) over one PDPT: a CR3 write between them
          * flushes the TLB without changing the mapping. 0-8 MiB identity
          * in 2 MiB pages, user and writable (ring 3 runs the same code). */
@@ -150,44 +118,16 @@ main:
         add $0x1000, %eax
         loop 1b
         movl $0, ptab           /* PF_PAGE: not present */
-        mov %cr4, %eax
-        or $0x220, %eax         /* PAE, OSFXSR */
-        mov %eax, %cr4
-        mov $pml4a, %eax
-        mov %eax, %cr3
-        mov $MSR_EFER, %ecx
-        rdmsr
-        or $0x101, %eax         /* LME, SCE */
-        wrmsr
-        mov %cr0, %eax
-        or $0x80000000, %eax
-        mov %eax, %cr0
-        ljmp $KCS, $long_main
+        LONG_MODE(pml4a, 0x101) /* LME, SCE */
 
         .code64
-#define P64(s) .pushsection .rodata; 9: .asciz s; .popsection; \
-               push %rsi; lea 9b(%rip), %rsi; call puts64; pop %rsi
 /* MEASURE(ring, "name", body): time body at CPL 0 or 3, print its line. */
 #define MEASURE(ring, name, body) P64("op="); P64(name); P64(" cycles="); \
         lea body(%rip), %rdi; call measure##ring; call nl64
 
 long_main:
-        mov $KDS, %ax
-        mov %ax, %ds
-        mov %ax, %es
-        mov %ax, %ss
-        lea stack0_top(%rip), %rsp
-        /* TSS descriptor (16 bytes, type 9 = available 64-bit TSS); the
-         * TSS is below 16 MiB, so base[63:24] is 0. */
-        lea tss64(%rip), %rax
-        shl $16, %rax
-        or $(tss64_end - tss64 - 1), %rax
-        bts $43, %rax           /* type 9: bits 40 and 43 */
-        bts $40, %rax
-        bts $47, %rax           /* present */
-        mov %rax, gdt64 + TSS64(%rip)
-        mov $TSS64, %ax
-        ltr %ax
+        LONG_SEGS(stack0_top)
+        call tss64_load
         /* IDT: every vector to `unexpected` (its number in the stubs),
          * then the handlers the cases need. */
         xor %ecx, %ecx
@@ -207,17 +147,9 @@ long_main:
         mov $0x82, %ecx; lea back_handler(%rip), %rax; call idt64_set
         lidt idt64r(%rip)
         /* SYSCALL: CS/SS from STAR, RIP from LSTAR, IF masked. */
-        mov $MSR_STAR, %ecx
-        xor %eax, %eax
-        mov $((UBASE << 16) | KCS), %edx
-        wrmsr
-        mov $MSR_LSTAR, %ecx
         lea syscall_entry(%rip), %rax
-        xor %edx, %edx
-        wrmsr
-        mov $MSR_FMASK, %ecx
-        mov $0x200, %eax
-        wrmsr
+        mov $0x200, %edx
+        call syscall_msrs
 
         P64("bench=microbench version=1 iters=")
         mov $K_ITERS, %eax
@@ -314,23 +246,13 @@ b_vmcall:
 b_ctxsw:
         mov %rsp, %r8
         lea stackB_top(%rip), %rsp
-        push %rbx
-        push %rbp
-        push %r12
-        push %r13
-        push %r14
-        push %r15
+        PUSH_CALLEE
         mov next_cr3(%rip), %rax
         mov cur_cr3(%rip), %rcx
         mov %rcx, next_cr3(%rip)
         mov %rax, cur_cr3(%rip)
         mov %rax, %cr3
-        pop %r15
-        pop %r14
-        pop %r13
-        pop %r12
-        pop %rbp
-        pop %rbx
+        POP_CALLEE
         mov %r8, %rsp
         ret
 
@@ -368,12 +290,7 @@ back_handler:
         mov $KDS, %ax
         mov %ax, %ss
         mov k_rsp(%rip), %rsp
-        pop %r15
-        pop %r14
-        pop %r13
-        pop %r12
-        pop %rbp
-        pop %rbx
+        POP_CALLEE
         ret
 
         .balign 16
@@ -403,29 +320,6 @@ unexpected:
 1:      hlt
         jmp 1b
 
-/* idt64_set: ECX = vector, RAX = handler, DX = type/DPL word (SDM vol. 3,
- * 6.14.1: 16-byte gates in 64-bit mode). */
-idt64_set:
-        push %rax
-        push %rbx
-        mov %rcx, %rbx
-        shl $4, %rbx
-        push %rcx
-        lea idt64(%rip), %rcx
-        add %rcx, %rbx
-        pop %rcx
-        mov %ax, (%rbx)
-        movw $KCS, 2(%rbx)
-        mov %dx, 4(%rbx)
-        shr $16, %rax
-        mov %ax, 6(%rbx)
-        shr $16, %rax
-        mov %eax, 8(%rbx)
-        movl $0, 12(%rbx)
-        pop %rbx
-        pop %rax
-        ret
-
 /* ---- timing ---- */
 /* rdtsc64: RAX = the TSC, fenced on both sides. Clobbers RDX. */
 rdtsc64:
@@ -439,12 +333,7 @@ rdtsc64:
 /* sample: RDI = body; N_WARM + N_SAMPLES samples of K_ITERS calls, the
  * last N_SAMPLES in samples[]. Runs at CPL 0 or 3. */
 sample:
-        push %rbx
-        push %rbp
-        push %r12
-        push %r13
-        push %r14
-        push %r15
+        PUSH_CALLEE
         mov %rdi, %r12
         mov $-N_WARM, %r13
 1:      call rdtsc64
@@ -462,22 +351,12 @@ sample:
 3:      inc %r13
         cmp $N_SAMPLES, %r13
         jl 1b
-        pop %r15
-        pop %r14
-        pop %r13
-        pop %r12
-        pop %rbp
-        pop %rbx
+        POP_CALLEE
         ret
 
 /* run_user: RDI = body; `sample` at CPL 3 (IRETQ there, INT 0x82 back). */
 run_user:
-        push %rbx
-        push %rbp
-        push %r12
-        push %r13
-        push %r14
-        push %r15
+        PUSH_CALLEE
         mov %rsp, k_rsp(%rip)
         push $UDS
         lea stack3_top(%rip), %rax
@@ -540,23 +419,20 @@ median_of:
  * The empty body is timed again just before, at the same CPL: a host whose
  * load changes during the run shifts both alike. */
 measure0:
-        push %rdi
-        lea b_empty(%rip), %rdi
-        call sample
-        call median
-        mov %rax, overhead(%rip)
-        pop %rdi
-        call sample
+        lea sample(%rip), %rsi
         jmp 1f
 measure3:
-        push %rdi
+        lea run_user(%rip), %rsi
+1:      push %rdi
+        push %rsi
         lea b_empty(%rip), %rdi
-        call run_user
+        call *%rsi
         call median
         mov %rax, overhead(%rip)
+        pop %rsi
         pop %rdi
-        call run_user
-1:      call median
+        call *%rsi
+        call median
         push %rax
         sub overhead(%rip), %rax
         call print_cycles
@@ -662,64 +538,4 @@ tsc_cpuid:
 1:      P64("tsc_mhz_cpuid=")
         call dec64
         call nl64
-        ret
-
-/* ---- output on COM1 (polled) ---- */
-putc64:
-        push %rax
-        push %rcx
-        push %rdx
-        mov %al, %ah
-        mov $COM1 + 5, %dx
-        mov $POLL_LIMIT, %ecx
-1:      in %dx, %al
-        test $0x20, %al
-        jnz 2f
-        loop 1b
-2:      mov %ah, %al
-        mov $COM1, %dx
-        out %al, %dx
-        pop %rdx
-        pop %rcx
-        pop %rax
-        ret
-puts64:
-        push %rax
-        push %rsi
-1:      lodsb
-        test %al, %al
-        jz 2f
-        call putc64
-        jmp 1b
-2:      pop %rsi
-        pop %rax
-        ret
-nl64:
-        push %rax
-        mov $'\n', %al
-        call putc64
-        pop %rax
-        ret
-/* dec64: RAX, unsigned, in decimal. */
-dec64:
-        push %rax
-        push %rbx
-        push %rcx
-        push %rdx
-        mov $10, %ebx
-        xor %ecx, %ecx
-1:      xor %edx, %edx
-        div %rbx
-        push %rdx
-        inc %ecx
-        test %rax, %rax
-        jnz 1b
-2:      pop %rax
-        add $'0', %al
-        call putc64
-        loop 2b
-        pop %rdx
-        pop %rcx
-        pop %rbx
-        pop %rax
         ret
