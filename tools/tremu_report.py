@@ -413,7 +413,9 @@ def generate(raw, out, use_gnuplot):
              "counter of tremu's event-counter block except %s. Under tcg nothing "
              "exits: the counts are where a VT-x VMM would have exited, which is the "
              "point of comparing them with kvm. Rates are over the whole run (boot "
-             "included). QEMU has no such counters.\n" % ", ".join(sorted(NOT_EXITS)))
+             "included). QEMU has no such counters. The counters come from each run's "
+             "`-d stats` text, or from its JSON dump (stats.json) when the run left "
+             "one.\n" % ", ".join(sorted(NOT_EXITS)))
     se = [e for e in ok if e["stats"]]
     if se:
         names = []

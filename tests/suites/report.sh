@@ -9,7 +9,8 @@
 # - the microbenchmark guest (tests/guests/microbench.S) under tcg, JIT and
 #   interpreter: every operation's line is there with a figure, and the
 #   whole iteration (total=) took a positive number of cycles. No timing
-#   is asserted.
+#   is asserted;
+# - tools/tremu-report on the microbenchmark alone (REPORT_SKIP_BOOT=1).
 # Ends with `report: N passed, N failed[, N skipped]`.
 #   REPORT_UPDATE=1 sh tests/suites/report.sh   rewrite expected.md (check it by eye)
 cd "$(dirname "$0")/../.." || exit 1
@@ -129,6 +130,27 @@ if ! make -s -C tests/guests build/microbench.elf >"$TMP/build.log" 2>&1; then
     finish
 fi
 OPS="syscall int80 out80 in_uart cr8 pte pagefault cpuid vmcall ctxsw"
+
+# 6. the runner end to end on the microbenchmark alone (seconds): tremu's
+# JIT is used, tremu kvm is used or unavailable with a reason, never silent
+if command -v python3 >/dev/null 2>&1; then
+    name="tools/tremu-report, microbenchmark only"
+    REPORT_SKIP_BOOT=1 REPORT_ENGINES="tremu tremu-kvm" TREMU_REPORT_GNUPLOT=off \
+        timeout -k 5 300 bash tools/tremu-report "$TMP/run" >"$TMP/run.log" 2>&1
+    rc=$?
+    why=
+    [ $rc -eq 0 ] || why="exit status $rc;"
+    grep -qx done "$TMP/run/raw/tremu/microbench.txt" 2>/dev/null || why="$why no done line from the guest;"
+    grep -q '^| cpuid | CPUID leaf 0 | [0-9b]' "$TMP/run/report.md" 2>/dev/null || why="$why no cpuid row;"
+    grep -q '^| tremu JIT | `tremu -accel tcg` | used |' "$TMP/run/report.md" 2>/dev/null || why="$why tremu JIT not used;"
+    if grep -q '^| tremu kvm | .* | \*\*unavailable\*\* | ' "$TMP/run/report.md" 2>/dev/null; then
+        grep -q '^- \*\*tremu kvm\*\* (unavailable): .' "$TMP/run/report.md" || why="$why tremu kvm unavailable without a reason;"
+    elif ! grep -q '^| tremu kvm | .* | used |' "$TMP/run/report.md" 2>/dev/null; then
+        why="$why tremu kvm neither used nor unavailable;"
+    fi
+    if [ -z "$why" ]; then ok "$name"
+    else not_ok "$name" "$why"; sed 's/^/# /' "$TMP/run.log" | tail -n 5; fi
+fi
 for jit in on off; do
     name="microbench guest, tcg jit=$jit"
     timeout -k 5 120 ./tremu -accel tcg,jit=$jit -M pc -m 128 -display none -nodefaults \
