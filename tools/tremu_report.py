@@ -34,18 +34,20 @@ LABELS = {
     "qemu": "QEMU tcg",
     "qemu-kvm": "QEMU kvm",
 }
-# The microbenchmark's operations, in the guest's order (tests/guests/microbench.S).
+# The microbenchmark's operations, in the guest's order (tests/guests/microbench.S),
+# and what first-generation VT-x (no EPT, no TPR shadow: Adams and Agesen's
+# hardware) does with each.
 OPS = [
-    ("syscall", "SYSCALL/SYSRETQ round trip from ring 3"),
-    ("int80", "INT 0x80/IRETQ round trip from ring 3"),
-    ("out80", "OUT to port 0x80"),
-    ("in_uart", "IN from COM1's line status register"),
-    ("cr8", "MOV to CR8 (TPR)"),
-    ("pte", "page-table entry write + INVLPG + touch"),
-    ("pagefault", "#PF on a not-present page, handled and resumed"),
-    ("cpuid", "CPUID leaf 0"),
-    ("vmcall", "VMCALL (null hypercall)"),
-    ("ctxsw", "context switch: stack switch + CR3 write"),
+    ("syscall", "SYSCALL/SYSRETQ round trip from ring 3", "native"),
+    ("int80", "INT 0x80/IRETQ round trip from ring 3", "native"),
+    ("out80", "OUT to port 0x80", "exit"),
+    ("in_uart", "IN from COM1's line status register", "exit"),
+    ("cr8", "MOV to CR8 (TPR)", "exit (no TPR shadow)"),
+    ("pte", "page-table entry write + INVLPG + touch", "exit (shadow paging)"),
+    ("pagefault", "#PF on a not-present page, handled and resumed", "exit (shadow paging)"),
+    ("cpuid", "CPUID leaf 0", "exit"),
+    ("vmcall", "VMCALL (null hypercall)", "exit"),
+    ("ctxsw", "context switch: stack switch + CR3 write", "exit (CR3 load)"),
 ]
 # -d stats counters that are not events a hardware VMM would exit on:
 # totals of other counters or rates (everything else counts as an exit).
@@ -321,13 +323,13 @@ def generate(raw, out, use_gnuplot):
              "10 ms waits). Cycles are on each engine's own scale.\n")
     mbe = [e for e in ok if e["mb"]]
     if mbe:
-        head = ["operation", "what"] + [e["label"] for e in mbe]
+        head = ["operation", "what", "VT-x in 2006"] + [e["label"] for e in mbe]
         rows = []
         rates = {}
         for e in mbe:
             rates[e["name"]] = tsc_mhz(e["mb"])
-        for op, what in OPS:
-            row = [op, what]
+        for op, what, vtx in OPS:
+            row = [op, what, vtx]
             for e in mbe:
                 mb = e["mb"]
                 if op in mb["na"]:
@@ -343,16 +345,19 @@ def generate(raw, out, use_gnuplot):
                     # the guest stopped before it, or never printed it
                     row.append("not reached" if not mb["done"] else "missing")
             rows.append(row)
-        row = ["(loop)", "one empty iteration (subtracted)"]
+        row = ["(loop)", "one empty iteration (subtracted)", ""]
         for e in mbe:
             row.append("%s cyc" % fmt(e["mb"]["overhead"]))
         rows.append(row)
-        row = ["(TSC)", "guest TSC rate used for ns, MHz (source)"]
+        row = ["(TSC)", "guest TSC rate used for ns, MHz (source)", ""]
         for e in mbe:
             mhz, src = rates[e["name"]]
             row.append("%d (%s)" % (mhz, src) if mhz else "unknown")
         rows.append(row)
-        L.append(md_table(head, rows, 2) + "\n")
+        L.append(md_table(head, rows, 3) + "\n")
+        L.append("\"VT-x in 2006\": what the first VT-x processors (no EPT, no TPR "
+                 "shadow; the hardware of Adams and Agesen) did with the operation: run "
+                 "it natively, or exit to the VMM.\n")
         L.append("\"below noise\": the batch with the operation was no slower than the "
                  "empty batch (the operation costs less than the loop's jitter; the "
                  "raw `total=` figures are in raw/ENGINE/microbench.txt).\n")
@@ -366,12 +371,12 @@ def generate(raw, out, use_gnuplot):
             for e in mbe:
                 mhz = rates[e["name"]][0]
                 vals = []
-                for op, _ in OPS:
+                for op, _, _ in OPS:
                     c = e["mb"]["ops"].get(op)
                     vals.append(c * 1000.0 / mhz if c is not None and c > 0 and mhz else None)
                 series.append((e["label"], vals))
             svg = gnuplot_bars(out, "micro", "One operation per engine (microbenchmark guest)",
-                               "ns per operation (log scale)", [o for o, _ in OPS], series, True)
+                               "ns per operation (log scale)", [o[0] for o in OPS], series, True)
             if svg:
                 L.append("![ns per operation, log scale](%s)\n" % svg)
     else:

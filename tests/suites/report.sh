@@ -141,7 +141,7 @@ if command -v python3 >/dev/null 2>&1; then
     why=
     [ $rc -eq 0 ] || why="exit status $rc;"
     grep -qx done "$TMP/run/raw/tremu/microbench.txt" 2>/dev/null || why="$why no done line from the guest;"
-    grep -q '^| cpuid | CPUID leaf 0 | [0-9b]' "$TMP/run/report.md" 2>/dev/null || why="$why no cpuid row;"
+    grep -q '^| cpuid | CPUID leaf 0 | exit | [0-9b]' "$TMP/run/report.md" 2>/dev/null || why="$why no cpuid row;"
     grep -q '^| tremu JIT | `tremu -accel tcg` | used |' "$TMP/run/report.md" 2>/dev/null || why="$why tremu JIT not used;"
     if grep -q '^| tremu kvm | .* | \*\*unavailable\*\* | ' "$TMP/run/report.md" 2>/dev/null; then
         grep -q '^- \*\*tremu kvm\*\* (unavailable): .' "$TMP/run/report.md" || why="$why tremu kvm unavailable without a reason;"
