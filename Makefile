@@ -4,6 +4,8 @@
 #   make run     build, prepare the default guest, boot it on this terminal
 #   make deps    install build dependencies (Debian, as root) or print the command
 #   make bench   benchmarks against Debian's QEMU
+#   make report  the cost report for teachers (REPORT_DIR, build/report):
+#                microbenchmark guest, boot, workload under every engine
 #   make install PREFIX=DIR   bin/tremu, bin/tremu-img, and bin/qemu-system-x86_64,
 #                bin/qemu-img naming them (a QEMU_BUILD_DIR for course scripts)
 #   make check-linux  Debian's kernel + busybox on the software CPU (tests/linux/run.sh)
@@ -18,11 +20,12 @@ LDFLAGS += -pthread
 PKGS    := capstone slirp
 # What a fresh Debian 12 needs for make, make check and make check-lab:
 # python3 (test ports and servers), zstd (kernel payloads), openssh-client,
-# e2fsprogs and debootstrap (the lab image and its ssh test), time (make bench).
+# e2fsprogs and debootstrap (the lab image and its ssh test), time (make bench),
+# gnuplot-nox (make report's plots; without it the report has tables only).
 DEB_PKGS := build-essential pkg-config libcapstone-dev libsdl2-dev libslirp-dev \
             cpio xz-utils zstd bc busybox-static qemu-system-x86 qemu-utils acpica-tools zlib1g-dev \
             python3 openssh-client e2fsprogs debootstrap time libvncserver-dev seabios xvfb \
-            grub-pc-bin grub-common clang libclang-rt-dev
+            grub-pc-bin grub-common clang libclang-rt-dev gnuplot-nox
 # Displays are optional: without the library the build says so and leaves
 # that display out (-vnc / -display sdl then explain why they fail).
 ifeq ($(shell pkg-config --exists libvncserver && echo y),y)
@@ -59,6 +62,7 @@ UNIT_OBJS := $(UNIT_SRCS:.c=.o)
 CACHE ?= $(HOME)/.cache/tremu
 
 .PHONY: fuzz fuzz-short fuzz-build check-crash
+.PHONY: report
 .PHONY: install all check check-unit check-guests check-linux check-lab run deps bench clean guest test-guests
 all: tremu tools/tremu-img test-guests
 
@@ -119,6 +123,11 @@ check-linux: tremu guest
 
 bench: tremu guest
 	@bash tests/bench/bench.sh
+
+# The cost report (tools/tremu-report, docs/teaching.md).
+REPORT_DIR ?= build/report
+report: tremu test-guests guest
+	@bash tools/tremu-report "$(REPORT_DIR)"
 
 # Crash consistency: the guest writes and syncs, tremu is killed (tests/suites/crash.sh).
 check-crash: tremu tools/tremu-img guest

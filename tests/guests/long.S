@@ -8,40 +8,10 @@
  * 64-bit operand cases (a checksum per instruction). Output like sys32.h:
  * " -" or " #vv e=eeee @+off cpl=n"; QEMU is the golden. */
 #include "mboot32.h"
+#include "long64.h"
 
-#define CS32    0x08
-#define DS32    0x10
-#define KCS     0x18            /* STAR[47:32]: SYSCALL CS, SS = +8 */
-#define KDS     0x20
-#define UBASE   0x28            /* STAR[63:48]: SYSRET CS = +16, SS = +8 */
-#define UDS     0x33
-#define UCS     0x3b
-#define TSS64   0x40
-
-#define MSR_EFER    0xc0000080
-#define MSR_STAR    0xc0000081
-#define MSR_LSTAR   0xc0000082
-#define MSR_FMASK   0xc0000084
-#define MSR_GSBASE  0xc0000101
-#define MSR_KGSBASE 0xc0000102
 
         .section .data
-        .balign 8
-gdt64:  .quad 0
-        .quad 0x00cf9a000000ffff        /* 0x08 code32 */
-        .quad 0x00cf92000000ffff        /* 0x10 data */
-        .quad 0x00af9a000000ffff        /* 0x18 code64 DPL 0 */
-        .quad 0x00cf92000000ffff        /* 0x20 data DPL 0 */
-        .quad 0x00cffa000000ffff        /* 0x28 code32 DPL 3 */
-        .quad 0x00cff2000000ffff        /* 0x30 data DPL 3 */
-        .quad 0x00affa000000ffff        /* 0x38 code64 DPL 3 */
-        .quad 0, 0                      /* 0x40 TSS (16 bytes) */
-gdt64_end:
-gdt64r: .word gdt64_end - gdt64 - 1
-        .long gdt64
-        .balign 8
-idt64r: .word 256 * 16 - 1
-        .long idt64, 0          /* ELF32 object: 32-bit relocations only */
 /* 64-bit TSS (SDM vol. 3, 7.7): RSP0 at 4, IST1-7 at 0x24. */
         .balign 16
 tss64:  .long 0
@@ -96,15 +66,7 @@ u_fl:   .quad 0
 
 /* ---- 32-bit part: page tables, long mode on ---- */
 main:
-        lgdt gdt64r
-        ljmp $CS32, $1f
-1:      mov $DS32, %ax
-        mov %ax, %ds
-        mov %ax, %es
-        mov %ax, %ss
-        mov $0xff, %al          /* no 8259A input (the firmware's IRQ 0) */
-        out %al, $0x21
-        out %al, $0xa1
+        FLAT32
         /* 0-8 MiB identity, 2 MiB pages, user/writable; PD[2] (4-6 MiB)
          * supervisor only, PD[3] (6-8 MiB) NX. */
         movl $(pdpt + 7), pml4
@@ -114,23 +76,9 @@ main:
         movl $(0x400000 + 0x83), pdir + 16
         movl $(0x600000 + 0x87), pdir + 24
         movl $0x80000000, pdir + 28
-        mov %cr4, %eax
-        or $0x220, %eax         /* PAE, OSFXSR */
-        mov %eax, %cr4
-        mov $pml4, %eax
-        mov %eax, %cr3
-        mov $MSR_EFER, %ecx
-        rdmsr
-        or $0x900, %eax         /* LME, NXE */
-        wrmsr
-        mov %cr0, %eax
-        or $0x80000000, %eax
-        mov %eax, %cr0
-        ljmp $KCS, $long_main
+        LONG_MODE(pml4, 0x900)  /* LME, NXE */
 
         .code64
-#define P64(s) .pushsection .rodata; 9: .asciz s; .popsection; \
-               push %rsi; lea 9b(%rip), %rsi; call puts64; pop %rsi
 #define TRY   mov %rsp, catch_rsp(%rip); lea 7f(%rip), %rax; mov %rax, catch_rec(%rip); \
               lea 6f(%rip), %rax; mov %rax, catch_start(%rip); movq $-1, c_vec(%rip); 6:
 #define ENDTRY 7: mov catch_rsp(%rip), %rsp; call report
@@ -138,35 +86,9 @@ main:
 #define END   ENDTRY; call nl64
 
 long_main:
-        mov $KDS, %ax
-        mov %ax, %ds
-        mov %ax, %es
-        mov %ax, %ss
-        lea stack_top(%rip), %rsp
-        /* TSS descriptor (16 bytes, type 9) and the IDT. */
-        lea tss64(%rip), %rax
-        mov %rax, %rdx
-        and $0xffff, %eax
-        shl $16, %rax
-        or $(tss64_end - tss64 - 1), %rax
-        mov %rdx, %rcx
-        shr $16, %rcx
-        and $0xff, %rcx
-        shl $32, %rcx
-        or %rcx, %rax
-        mov $0x89, %rcx
-        shl $40, %rcx
-        or %rcx, %rax
-        mov %rdx, %rcx
-        shr $24, %rcx
-        and $0xff, %rcx
-        shl $56, %rcx
-        or %rcx, %rax
-        mov %rax, gdt64 + TSS64(%rip)
-        shr $32, %rdx
-        mov %rdx, gdt64 + TSS64 + 8(%rip)
-        mov $TSS64, %ax
-        ltr %ax
+        LONG_SEGS(stack_top)
+        call tss64_load
+        /* the IDT */
         xor %ecx, %ecx
 1:      mov %rcx, %rax
         shl $4, %rax
@@ -316,19 +238,9 @@ long_main:
         rdmsr
         or $1, %eax
         wrmsr
-        mov $MSR_STAR, %ecx
-        xor %eax, %eax
-        mov $((UBASE << 16) | KCS), %edx
-        wrmsr
-        mov $MSR_LSTAR, %ecx
         lea syscall_entry(%rip), %rax
-        mov %rax, %rdx
-        shr $32, %rdx
-        wrmsr
-        mov $MSR_FMASK, %ecx
-        mov $0x500, %eax        /* TF, DF */
-        xor %edx, %edx
-        wrmsr
+        mov $0x500, %edx        /* TF, DF */
+        call syscall_msrs
         mov $MSR_KGSBASE, %ecx
         lea kgs_data(%rip), %rax
         mov %rax, %rdx
@@ -381,28 +293,6 @@ long_main:
         jmp 1b
 
 /* ---- helpers (64-bit) ---- */
-/* idt64_set: ECX = vector, RAX = handler, DX = type/DPL byte << 8 | IST. */
-idt64_set:
-        push %rbx
-        push %rax
-        mov %rcx, %rbx
-        shl $4, %rbx
-        push %rcx
-        lea idt64(%rip), %rcx
-        add %rcx, %rbx
-        pop %rcx
-        mov %ax, (%rbx)
-        movw $KCS, 2(%rbx)
-        mov %dx, 4(%rbx)
-        shr $16, %rax
-        mov %ax, 6(%rbx)
-        shr $16, %rax
-        mov %eax, 8(%rbx)
-        movl $0, 12(%rbx)
-        pop %rax
-        pop %rbx
-        ret
-
 /* ring3: RAX = RIP, RDX = RFLAGS; IRETQ to CPL 3. */
 ring3:
         mov %rax, catch_start(%rip)
@@ -414,35 +304,6 @@ ring3:
         push %rax
         iretq
 
-putc64:
-        push %rax
-        push %rcx
-        push %rdx
-        mov %al, %ah
-        mov $COM1 + 5, %dx
-        mov $POLL_LIMIT, %ecx
-1:      in %dx, %al
-        test $0x20, %al
-        jnz 2f
-        loop 1b
-2:      mov %ah, %al
-        mov $COM1, %dx
-        out %al, %dx
-        pop %rdx
-        pop %rcx
-        pop %rax
-        ret
-puts64:
-        push %rax
-        push %rsi
-1:      lodsb
-        test %al, %al
-        jz 2f
-        call putc64
-        jmp 1b
-2:      pop %rsi
-        pop %rax
-        ret
 hex4_64:
         push %rax
         and $0xf, %al
@@ -485,12 +346,6 @@ hex64:
 sp64:
         push %rax
         mov $' ', %al
-        call putc64
-        pop %rax
-        ret
-nl64:
-        push %rax
-        mov $'\n', %al
         call putc64
         pop %rax
         ret
@@ -687,30 +542,6 @@ gen64:
         mov g_total(%rip), %rax
         call dec64
         call nl64
-        ret
-
-/* dec64: RAX in decimal. */
-dec64:
-        push %rax
-        push %rbx
-        push %rcx
-        push %rdx
-        mov $10, %ebx
-        xor %ecx, %ecx
-1:      xor %edx, %edx
-        div %rbx
-        push %rdx
-        inc %ecx
-        test %rax, %rax
-        jnz 1b
-2:      pop %rax
-        add $'0', %al
-        call putc64
-        loop 2b
-        pop %rdx
-        pop %rcx
-        pop %rbx
-        pop %rax
         ret
 
 gen_mix:
