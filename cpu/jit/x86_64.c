@@ -900,6 +900,31 @@ static int emit_arith2(struct em *e, const struct block *b, const struct insn *i
         *hostflags = 0;
         return 1;
     }
+    if (g == op_mul && (i->mod3 ? i->rm < 16 : (b->mode & MODE_64) && i->adsz == 8)) {
+        /* MUL: rdx:rax = rax * E, flags as IMUL's (CC_SHIFT, CF=OF=high
+         * half non-zero, the rest from the low half) */
+        if (!i->mod3) {
+            if (!emit_ea(e, i, off))
+                return 0;
+            emit_tlb(e, i->seg, sz, 0, (b->mode >> 8) & 1, miss, nmiss);
+            emit_ld(e, sz, 0);                                      /* rcx = E */
+        } else {
+            ld_gpr(e, RCX, i->rm, sz);
+        }
+        ld_gpr(e, RAX, R_EAX, sz);
+        rex(e, sz == 8, 0, 0, RCX, 0); e8(e, 0xf7); e8(e, 0xe1);   /* mul ecx/rcx */
+        e8(e, 0x0f); e8(e, 0x92); e8(e, 0xc1);                      /* setc cl */
+        op_rr(e, 0, 0x0fb6, RCX, RCX);                              /* movzx ecx, cl */
+        e8(e, 0x69); e8(e, 0xc9); e32(e, RFLAGS_CF | RFLAGS_OF);    /* imul ecx, ecx, CF|OF */
+        st_gpr(e, RDX, R_EDX, sz);
+        st_gpr(e, RAX, R_EAX, sz);
+        if (!dead) {
+            mov_rr(e, 1, RDX, RAX);
+            store_cc_shift(e, sz);
+        }
+        *hostflags = 0;
+        return 1;
+    }
     if (g == op_cbw && (sz == 4 || sz == 8)) {
         /* CWDE / CDQE */
         ld_gpr(e, RAX, R_EAX, sz / 2);
