@@ -591,6 +591,7 @@ int main(int argc, char **argv)
                                err, sizeof(err)) < 0)
         return die("%s", err);
 
+    cfg.accel.cpu_features = compat.cpu_features;
     const struct accel_ops *ops = accel_select(&cfg.accel, false);
     if (!ops)
         return 1;
