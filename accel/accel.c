@@ -41,6 +41,17 @@ static int parse_onoff(const char *v, bool *out)
     return -1;
 }
 
+/* A decimal number in [lo, hi]. */
+static int parse_range(const char *v, unsigned long lo, unsigned long hi, unsigned *out)
+{
+    char *end = NULL;
+    unsigned long n = strtoul(v, &end, 10);
+    if (!*v || *end || *v == '-' || n < lo || n > hi)
+        return -1;
+    *out = (unsigned)n;
+    return 0;
+}
+
 int accel_parse(struct accel_config *cfg, const char *arg, char *err, size_t errlen)
 {
     char buf[256];
@@ -91,13 +102,10 @@ int accel_parse(struct accel_config *cfg, const char *arg, char *err, size_t err
             }
         } else if (!strcmp(tok, "tb-size")) {
             /* QEMU's unit: MiB of translated code. */
-            char *end = NULL;
-            unsigned long mb = strtoul(val, &end, 10);
-            if (!*val || *end || mb < 1 || mb > 4096) {
+            if (parse_range(val, 1, 4096, &cfg->tb_size_mb) < 0) {
                 snprintf(err, errlen, "-accel: bad value '%s' for 'tb-size' (MiB, 1 to 4096)", val);
                 return -1;
             }
-            cfg->tb_size_mb = (unsigned)mb;
         } else if (!strcmp(tok, "pg")) {
             if (!strcmp(val, "off"))
                 cfg->pg = ACCEL_PG_OFF;
@@ -110,13 +118,10 @@ int accel_parse(struct accel_config *cfg, const char *arg, char *err, size_t err
                 return -1;
             }
         } else if (!strcmp(tok, "pg-timeout")) {
-            char *end = NULL;
-            unsigned long s = strtoul(val, &end, 10);
-            if (!*val || *end || s < 1 || s > 86400) {
+            if (parse_range(val, 1, 86400, &cfg->pg_timeout) < 0) {
                 snprintf(err, errlen, "-accel: bad value '%s' for 'pg-timeout' (seconds, 1 to 86400)", val);
                 return -1;
             }
-            cfg->pg_timeout = (unsigned)s;
         } else if (!strcmp(tok, "thread")) {
             /* QEMU's tcg threading knob: one thread per vCPU is what we do. */
         } else {

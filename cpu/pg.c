@@ -203,6 +203,21 @@ static bool deprived_kernel(const struct pg_pre *p)
     return p->pm && !p->vm86 && p->cpl == 0;
 }
 
+/* POPF and IRET at CPL 1 with IOPL 0 change neither IF nor IOPL, and do
+ * not trap (SDM vol. 2, POPF and IRET): the guest's flags stay as before. */
+static void keep_if_iopl(struct cpu *c, const struct pg_pre *p, int row, const char *when)
+{
+    const uint64_t IFIO = RFLAGS_IF | RFLAGS_IOPL;
+    uint64_t want = get_eflags(c);
+    uint64_t got = (want & ~IFIO) | (p->flags & IFIO);
+    if (want != got &&
+        pg_wrong(c, p, row, true, "guest expects IF=%u IOPL=%u%s, de-privileged hardware "
+                 "(CPL 1 > IOPL 0) silently keeps IF=%u IOPL=%u", (unsigned)(want >> 9) & 1,
+                 (unsigned)(want >> 12) & 3, when, (unsigned)(got >> 9) & 1,
+                 (unsigned)(got >> 12) & 3))
+        set_eflags(c, got, IFIO);
+}
+
 /* ---- the check after each handler ---- */
 
 static void pg_after(struct cpu *c, const struct insn *i, int row, const struct pg_pre *p)
@@ -275,14 +290,7 @@ static void pg_after(struct cpu *c, const struct insn *i, int row, const struct 
         }
         if (!kern)
             break;      /* CPL 3: hardware already ignores IF/IOPL, as natively */
-        uint64_t want = get_eflags(c);
-        uint64_t got = (want & ~IFIO) | (p->flags & IFIO);
-        if (want != got &&
-            pg_wrong(c, p, row, true, "guest expects IF=%u IOPL=%u, de-privileged hardware "
-                     "(CPL 1 > IOPL 0) silently keeps IF=%u IOPL=%u",
-                     (unsigned)(want >> 9) & 1, (unsigned)(want >> 12) & 3,
-                     (unsigned)(got >> 9) & 1, (unsigned)(got >> 12) & 3))
-            set_eflags(c, got, IFIO);
+        keep_if_iopl(c, p, row, "");
         break;
     }
     case PGR_PUSHSEG: case PGR_MOVFROMSEG: {
@@ -377,14 +385,7 @@ static void pg_after(struct cpu *c, const struct insn *i, int row, const struct 
         } else if (c->cpl == 0 && !(c->mode & MODE_VM86)) {
             pg_trap(c, p, row, "a return to RPL 0 from ring 1 is #GP (inner ring)");
         } else {
-            uint64_t want = get_eflags(c);
-            uint64_t got = (want & ~IFIO) | (p->flags & IFIO);
-            if (want != got &&
-                pg_wrong(c, p, row, true, "guest expects IF=%u IOPL=%u after the return to "
-                         "ring 3, de-privileged hardware (CPL 1 > IOPL 0) keeps IF=%u IOPL=%u",
-                         (unsigned)(want >> 9) & 1, (unsigned)(want >> 12) & 3,
-                         (unsigned)(got >> 9) & 1, (unsigned)(got >> 12) & 3))
-                set_eflags(c, got, IFIO);
+            keep_if_iopl(c, p, row, " after the return to ring 3");
         }
         break;
     default:

@@ -4,6 +4,7 @@
  * lets the code run into its HLT or its `jmp $` (budget). */
 #include "tests/unit/test.h"
 #include "tests/unit/fake_bus.h"
+#include "accel/accel.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,4 +167,20 @@ TEST(cpu_pg_naive_popf_cannot_set_if)
     run_at(f, code, sizeof(code), 0, 0, &st);
     CHECK_EQ(st.rflags & RFLAGS_IF, RFLAGS_IF);
     fake_free(f);
+}
+
+TEST(accel_parse_pg_options)
+{
+    struct accel_config c = {0};
+    char err[256];
+    CHECK_EQ(accel_parse(&c, "tcg,pg=naive,pg-timeout=5", err, sizeof(err)), 0);
+    CHECK_EQ(c.pg, ACCEL_PG_NAIVE);
+    CHECK_EQ(c.pg_timeout, 5);
+    struct accel_config d = {0};
+    CHECK_EQ(accel_parse(&d, "tcg,pg=log", err, sizeof(err)), 0);
+    CHECK_EQ(d.pg, ACCEL_PG_LOG);
+    struct accel_config e = {0};
+    CHECK_EQ(accel_parse(&e, "tcg,pg=maybe", err, sizeof(err)), -1);
+    CHECK(strstr(err, "'pg'"));
+    CHECK_EQ(accel_parse(&e, "tcg,pg-timeout=0", err, sizeof(err)), -1);
 }
