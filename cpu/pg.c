@@ -382,7 +382,10 @@ static void pg_after(struct cpu *c, const struct insn *i, int row, const struct 
             break;
         if (!p->pm) {
             pg_trap(c, p, row, "real mode runs in virtual-8086 mode with IOPL<3");
-        } else if (c->cpl == 0 && !(c->mode & MODE_VM86)) {
+        } else if (c->mode & MODE_VM86) {
+            pg_trap(c, p, row, "only CPL 0 may IRET to virtual-8086 mode: from ring 1 the "
+                               "frame's CS is checked as protected mode and faults");
+        } else if (c->cpl == 0) {
             pg_trap(c, p, row, "a return to RPL 0 from ring 1 is #GP (inner ring)");
         } else {
             keep_if_iopl(c, p, row, " after the return to ring 3");

@@ -94,7 +94,7 @@ int compat_option(struct compat_opts *c, const char *opt, const char *arg, char 
             f += k;
         }
         if (ignored)
-            warn_ignored("-cpu", arg, "CPU feature flags other than umip are fixed in tremu");
+            warn_ignored("-cpu", arg, "CPU feature flags are fixed in tremu (but umip)");
     } else if (!strcmp(opt, "-global")) {
         warn_ignored(opt, arg, "device properties cannot be set globally in tremu");
     } else if (!strcmp(opt, "-boot")) {
@@ -155,10 +155,11 @@ void compat_print_help(FILE *f)
 "             pipe: tcp: telnet: unix: udp: chardev: /dev/...) -monitor -qmp -qmp-pretty\n"
 "             -fsdev local -virtfs local -nographic -display none -nodefaults\n"
 "             -no-user-config -name -pidfile -daemonize -S -cpu host|max|qemu64|kvm64\n"
+"             (max/host and +umip|-umip: UMIP on the software CPU)\n"
 "             -vga std|none -rtc base=utc -boot -d -D -version -h\n"
 "  accepted and ignored (one warning line when used):\n"
 "             -usb -usbdevice -device usb-tablet|usb-mouse|usb-kbd|qemu-xhci|usb-ehci\n"
-"             -global -k -rtc base=localtime|DATE -cpu MODEL,+flags -vga virtio|cirrus|qxl\n"
+"             -global -k -rtc base=localtime|DATE -cpu MODEL,+flags (but umip) -vga virtio|cirrus|qxl\n"
 "             -no-acpi -no-shutdown -smbios -soundhw -audiodev -parallel\n"
 "             (silently: -no-hpet -msg -overcommit -sandbox -uuid -L -full-screen)\n"
 "  refused with a reason: -object -gdb -s -M q35|isapc|... -cpu other models,\n"
