@@ -41,7 +41,8 @@ static void pg_disas(void *opaque, char *out, size_t outlen, uint64_t lin,
     pthread_mutex_unlock(&p->lock);
 }
 
-/* pg=naive: the guest usually hangs once it went wrong; end the run. */
+/* pg=naive: the guest usually hangs once it went wrong; end the run (pg=log
+ * with pg-timeout= too). */
 static void *pg_watchdog(void *arg)
 {
     struct machine *m = arg;
@@ -75,7 +76,9 @@ int tcg_pg_init(struct machine *m)
         p->cs_ok[k] = cs_open(CS_ARCH_X86, modes[k], &p->cs[k]) == CS_ERR_OK;
     p->timeout = ac->pg_timeout ? ac->pg_timeout : 30;
     m->accel_priv = p;
-    if (ac->pg == ACCEL_PG_NAIVE) {
+    /* pg=naive always has a timeout; pg=log only when asked (a kill signal
+     * would end the run without the table). */
+    if (ac->pg == ACCEL_PG_NAIVE || ac->pg_timeout) {
         if (pthread_create(&p->watchdog, NULL, pg_watchdog, m) != 0) {
             fprintf(stderr, "tremu: pg=naive: cannot start the timeout thread\n");
             return -1;
@@ -111,6 +114,8 @@ void tcg_pg_destroy(struct machine *m, struct cpu *const *cpus, int n)
         pthread_join(p->watchdog, NULL);
     FILE *f = m->log ? m->log : stderr;
     cpu_pg_summary(cpus, n, f);
+    if (m->cfg->accel.pg == ACCEL_PG_LOG && atomic_load(&p->timed_out))
+        fprintf(stderr, "tremu: pg=log: run ended after %u s (pg-timeout)\n", p->timeout);
     if (m->cfg->accel.pg == ACCEL_PG_NAIVE) {
         char buf[512] = "";
         for (int k = 0; k < n && !buf[0]; k++)

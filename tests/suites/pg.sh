@@ -11,6 +11,7 @@
 #             (pgtable-umip.expect, QEMU's; guests.sh checks it against QEMU).
 # Then Debian's kernel and busybox (make guest), skipped when absent:
 #   pg=log    boots to the shell, powers off with status 0, prints the table;
+#   pg=log,pg-timeout=2  the run ends after 2 s with the table;
 #   pg=naive  the run ends (pg-timeout) and the message names the divergence.
 # Ends with `pg: N passed, N failed[, N skipped]`.
 cd "$(dirname "$0")/../.." || exit 1
@@ -117,6 +118,14 @@ if grep -Eq '^PUSHF +sensitive +[1-9][0-9]* +[0-9]+ +0 +[1-9]' "$TMP/linux.log" 
     sed -n '/^Popek-Goldberg summary/,/^first/p' "$TMP/linux.log" | sed 's/^/#   /'
 else
     not_ok "linux pg=log: the summary counts PUSHF silently wrong and CLI traps" "$(tail -n 5 "$TMP/linux.log")"
+fi
+timeout -k 5 120 "$TREMU" -m 512 -accel tcg,pg=log,pg-timeout=2 -kernel "$LG/vmlinux" \
+    -initrd "$LG/initramfs.cpio.gz" -append "console=ttyS0" -display none -serial null \
+    -D "$TMP/to.log" </dev/null >"$TMP/to.out" 2>&1
+if grep -q 'pg=log: run ended after 2 s (pg-timeout)' "$TMP/to.out" && grep -q '^total' "$TMP/to.log"; then
+    ok "linux pg=log,pg-timeout=2: ends the run with the table"
+else
+    not_ok "linux pg=log,pg-timeout=2: ends the run with the table" "$(tail -n 2 "$TMP/to.out")"
 fi
 timeout -k 5 120 nice -n 10 "$TREMU" -m 512 -accel tcg,pg=naive,pg-timeout=20 -kernel "$LG/vmlinux" \
     -initrd "$LG/initramfs.cpio.gz" -append "console=ttyS0" -nographic -D "$TMP/naive-linux.log" \
