@@ -222,7 +222,6 @@ static void keep_if_iopl(struct cpu *c, const struct pg_pre *p, int row, const c
 
 static void pg_after(struct cpu *c, const struct insn *i, int row, const struct pg_pre *p)
 {
-    struct pg_state *s = c->pg;
     const bool kern = p->cpl == 0 && !p->vm86;     /* guest kernel (or real mode) */
     const uint64_t IFIO = RFLAGS_IF | RFLAGS_IOPL;
     switch (row) {
@@ -398,7 +397,6 @@ static void pg_after(struct cpu *c, const struct insn *i, int row, const struct 
             pg_trap(c, p, row, "privileged");
         break;
     }
-    (void)s;
 }
 
 static void pg_run(struct cpu *c, const struct insn *i, insn_fn fn, int row)
