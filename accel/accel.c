@@ -41,6 +41,17 @@ static int parse_onoff(const char *v, bool *out)
     return -1;
 }
 
+/* A decimal number in [lo, hi]. */
+static int parse_range(const char *v, unsigned long lo, unsigned long hi, unsigned *out)
+{
+    char *end = NULL;
+    unsigned long n = strtoul(v, &end, 10);
+    if (!*v || *end || *v == '-' || n < lo || n > hi)
+        return -1;
+    *out = (unsigned)n;
+    return 0;
+}
+
 int accel_parse(struct accel_config *cfg, const char *arg, char *err, size_t errlen)
 {
     char buf[256];
@@ -91,13 +102,26 @@ int accel_parse(struct accel_config *cfg, const char *arg, char *err, size_t err
             }
         } else if (!strcmp(tok, "tb-size")) {
             /* QEMU's unit: MiB of translated code. */
-            char *end = NULL;
-            unsigned long mb = strtoul(val, &end, 10);
-            if (!*val || *end || mb < 1 || mb > 4096) {
+            if (parse_range(val, 1, 4096, &cfg->tb_size_mb) < 0) {
                 snprintf(err, errlen, "-accel: bad value '%s' for 'tb-size' (MiB, 1 to 4096)", val);
                 return -1;
             }
-            cfg->tb_size_mb = (unsigned)mb;
+        } else if (!strcmp(tok, "pg")) {
+            if (!strcmp(val, "off"))
+                cfg->pg = ACCEL_PG_OFF;
+            else if (!strcmp(val, "log"))
+                cfg->pg = ACCEL_PG_LOG;
+            else if (!strcmp(val, "naive"))
+                cfg->pg = ACCEL_PG_NAIVE;
+            else {
+                snprintf(err, errlen, "-accel: bad value '%s' for 'pg' (expected off, log or naive)", val);
+                return -1;
+            }
+        } else if (!strcmp(tok, "pg-timeout")) {
+            if (parse_range(val, 1, 86400, &cfg->pg_timeout) < 0) {
+                snprintf(err, errlen, "-accel: bad value '%s' for 'pg-timeout' (seconds, 1 to 86400)", val);
+                return -1;
+            }
         } else if (!strcmp(tok, "thread")) {
             /* QEMU's tcg threading knob: one thread per vCPU is what we do. */
         } else {
@@ -112,7 +136,22 @@ badval:
     return 0;
 }
 
+static const struct accel_ops *accel_select_engine(const struct accel_config *cfg, bool quiet);
+
 const struct accel_ops *accel_select(const struct accel_config *cfg, bool quiet)
+{
+    const struct accel_ops *ops = accel_select_engine(cfg, quiet);
+    /* The Popek–Goldberg mode is the software CPU's: hardware runs the
+     * guest's ring 0 in (VMX non-root) ring 0, nothing to show there. */
+    if (ops && cfg->pg != ACCEL_PG_OFF && ops != &accel_tcg_ops) {
+        fprintf(stderr, "tremu: -accel ...,pg= needs the software CPU (-accel tcg), "
+                        "not %s\n", ops->name);
+        return NULL;
+    }
+    return ops;
+}
+
+static const struct accel_ops *accel_select_engine(const struct accel_config *cfg, bool quiet)
 {
     char why[256];
     struct accel_config def = {0};

@@ -76,6 +76,8 @@ extern const struct accel_ops accel_kvm_ops;
 /* -accel parsing and selection. */
 /* -accel tcg,jit=: the default is on where the host has a JIT backend. */
 enum accel_jit { ACCEL_JIT_DEFAULT, ACCEL_JIT_OFF, ACCEL_JIT_ON, ACCEL_JIT_VERIFY };
+/* -accel tcg,pg=: see docs/popek-goldberg.md. */
+enum accel_pg { ACCEL_PG_OFF, ACCEL_PG_LOG, ACCEL_PG_NAIVE };
 
 struct accel_config {
     char names[4][16];       /* candidates in order (auto = kvm, tcg) */
@@ -86,10 +88,13 @@ struct accel_config {
     bool is_auto;
     int jit;                 /* tcg: enum accel_jit */
     unsigned tb_size_mb;     /* tcg: code cache size, 0 = default */
+    int pg;                  /* tcg: enum accel_pg (Popek–Goldberg mode) */
+    unsigned pg_timeout;     /* tcg, pg=naive: seconds before the run is ended (0: 30) */
+    uint32_t cpu_features;   /* tcg: CPU_FEAT_* offered (-cpu max, +umip) */
 };
 
 /* Parses "auto", "kvm", "tcg", "kvm:tcg", with ",kernel-irqchip=on|off,fallback=on|off",
- * ",jit=on|off|verify,tb-size=MiB" (tcg).
+ * ",jit=on|off|verify,tb-size=MiB,pg=off|log|naive,pg-timeout=SECONDS" (tcg).
  * Returns 0 or -1 with a message in err. Several -accel options add candidates. */
 int accel_parse(struct accel_config *cfg, const char *arg, char *err, size_t errlen);
 /* Picks the engine and prints one line saying which and why (to stderr). */

@@ -7,6 +7,7 @@
 #include "hw/machine.h"
 #include "cpu/cpu.h"
 #include "accel/tcg_stats.h"
+#include "accel/tcg_pg.h"
 #include <capstone/capstone.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -160,8 +161,7 @@ static bool tcg_probe(char *why, size_t len)
 
 static int tcg_init(struct machine *m)
 {
-    (void)m;
-    return 0;
+    return tcg_pg_init(m);
 }
 
 static int tcg_vcpu_init(struct vcpu *v)
@@ -173,7 +173,8 @@ static int tcg_vcpu_init(struct vcpu *v)
     t->bus = (struct cpu_bus){t, tcg_ram_ptr, tcg_mmio_read, tcg_mmio_write,
                               tcg_pio_in, tcg_pio_out, tcg_intr_ack};
     t->cpu = cpu_new(&t->bus);
-    if (!t->cpu) {
+    if (!t->cpu || tcg_pg_vcpu(v->m, t->cpu) < 0) {
+        cpu_free(t->cpu);
         free(t);
         return -1;
     }
@@ -354,6 +355,10 @@ static int tcg_reset(struct vcpu *v)
 
 static void tcg_destroy(struct machine *m)
 {
+    struct cpu *cpus[MAX_VCPUS] = {0};
+    for (int i = 0; i < m->nvcpus; i++)
+        cpus[i] = m->vcpu[i].priv ? ((struct tcg_vcpu *)m->vcpu[i].priv)->cpu : NULL;
+    tcg_pg_destroy(m, cpus, m->nvcpus);
     for (int i = 0; i < m->nvcpus; i++) {
         struct tcg_vcpu *t = m->vcpu[i].priv;
         if (!t)

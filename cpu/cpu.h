@@ -127,4 +127,30 @@ enum pg_class {
  * mnemonic-free name of the table entry; for teaching views and tests. */
 unsigned cpu_classify(const uint8_t *bytes, unsigned len, int bits, enum pg_class *cls);
 
+/* The Popek–Goldberg mode (cpu/pg.c, docs/popek-goldberg.md): what a
+ * classic trap-and-emulate VMM would see if it ran guest ring 0 in ring 1.
+ * LOG: the guest runs correctly; privileged instructions at CPL 0 are
+ * counted as traps, sensitive-but-unprivileged ones are logged where their
+ * de-privileged result would differ. NAIVE: the guest gets those results. */
+enum cpu_pg_mode { CPU_PG_OFF, CPU_PG_LOG, CPU_PG_NAIVE };
+struct cpu_pg_config {
+    enum cpu_pg_mode mode;
+    FILE *log;              /* NULL: stderr */
+    unsigned full;          /* occurrences per instruction logged in full (0: 5) */
+    /* Optional: one line of disassembly of the instruction at lin. */
+    void (*disas)(void *opaque, char *out, size_t outlen, uint64_t lin,
+                  const uint8_t *code, unsigned len, int bits);
+    void *opaque;
+};
+/* Call before the CPU first runs. -1 if out of memory. */
+int cpu_set_pg(struct cpu *c, const struct cpu_pg_config *cfg);
+/* The table at exit, summed over n CPUs (mode off: prints nothing). */
+void cpu_pg_summary(struct cpu *const *cpus, int n, FILE *f);
+/* pg=naive: where the guest first got a de-privileged result (false: never). */
+bool cpu_pg_divergence(const struct cpu *c, char *buf, size_t len);
+
+/* Optional CPU features (-cpu ...,+umip): off unless offered. */
+#define CPU_FEAT_UMIP 1u        /* CPUID.7.0:ECX[2], CR4.UMIP (SDM vol. 3, 2.5) */
+void cpu_set_features(struct cpu *c, uint32_t features);
+
 #endif

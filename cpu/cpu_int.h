@@ -252,7 +252,12 @@ struct cpu {
     struct journal *journal_buf;    /* two: the interpreter's run, the translation's */
     struct block *jit_failed;       /* jit=verify: the block that differed */
     uint64_t code_pages_dropped;    /* self-modifying code seen (jit=verify) */
+    uint32_t features;              /* CPU_FEAT_* offered */
+    struct pg_state *pg;            /* Popek–Goldberg mode (cpu/pg.c), NULL: off */
 };
+/* Popek–Goldberg mode (pg.c): the handler decode_insn puts in place of fn. */
+insn_fn pg_wrap(insn_fn fn);
+void pg_free(struct cpu *c);
 
 /* ---- binary translation (cpu/jit/jit.c, cpu/jit/verify.c) ---- */
 jit_fn jit_code_for(struct cpu *c, struct block *b);

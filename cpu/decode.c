@@ -168,7 +168,7 @@ static const struct opdesc map1[256] = {
     /* C8 */ {op_enter, F_D64, I_WB, 0, 0}, {op_leave, F_D64, 0, 0, 0},
              {op_ret_far, F_END, I_W, SENS, 0}, {op_ret_far, F_END, 0, SENS, 0},
              {op_int3, F_END, 0, 0, 0}, {op_int, F_END, I_B, SENS, 0},
-             {op_into, F_I64 | F_END, 0, 0, 0}, {op_iret, F_END, 0, 0, 0},
+             {op_into, F_I64 | F_END, 0, 0, 0}, {op_iret, F_END, 0, SENS, 0},
     /* D0 */ {0, F_M | F_B, I_ONE, 0, grp2}, {0, F_M, I_ONE, 0, grp2},
              {0, F_M | F_B, I_CL, 0, grp2}, {0, F_M, I_CL, 0, grp2},
              {op_aam, F_I64, I_B, 0, 0}, {op_aad, F_I64, I_B, 0, 0},
@@ -303,7 +303,6 @@ static inline uint64_t rd_le(const uint8_t *p, unsigned n)
 unsigned decode_insn(struct cpu *c, struct insn *in, const uint8_t *bytes, unsigned avail,
                      uint32_t mode, bool *ends_block)
 {
-    (void)c;
     const bool m64 = mode & MODE_64;
     const bool d32 = (mode & MODE_CS32) && !m64;
     unsigned p = 0;
@@ -574,6 +573,8 @@ opcode:;
     if (op == 0x1a5 || op == 0x1ad)
         in->imm2 = 1;       /* SHLD/SHRD by CL */
     in->fn = ops_specialize(fn, opsz, !in->mod3);
+    if (c && c->pg && pg != PG_INNOCUOUS)
+        in->fn = pg_wrap(in->fn);       /* Popek–Goldberg mode (pg.c) */
     in->len = (uint8_t)p;
     *ends_block = (f & F_END) != 0;
     return p;

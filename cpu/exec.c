@@ -648,6 +648,7 @@ void cpu_free(struct cpu *c)
 {
     if (!c)
         return;
+    pg_free(c);
     for (unsigned h = 0; h < PAGE_HASH; h++) {
         while (c->pages[h]) {
             struct code_page *p = c->pages[h];

@@ -1384,6 +1384,8 @@ void set_cr4(struct cpu *c, uint64_t v)
 {
     if (v & ~(uint64_t)CR4_SUPPORTED)
         raise_gp(c, 0);
+    if ((v & CR4_UMIP) && !(c->features & CPU_FEAT_UMIP))
+        raise_gp(c, 0);     /* reserved unless CPUID offers UMIP (-cpu ...,+umip) */
     if ((c->efer & EFER_LMA) && !(v & CR4_PAE))
         raise_gp(c, 0);
     uint64_t old = c->cr4;
@@ -1657,6 +1659,8 @@ void op_cpuid(struct cpu *c, const struct insn *i)
         if (sub == 0) {
             b = 1u << 1;        /* IA32_TSC_ADJUST */
             d = 1u << 29;       /* IA32_ARCH_CAPABILITIES (MSR 10AH) */
+            if (c->features & CPU_FEAT_UMIP)
+                cx = 1u << 2;   /* UMIP */
         }
         break;
     case 0x15:

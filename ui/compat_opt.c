@@ -1,5 +1,6 @@
 /* See ui/compat_opt.h. */
 #include "ui/compat_opt.h"
+#include "cpu/cpu.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -76,8 +77,24 @@ int compat_option(struct compat_opts *c, const char *opt, const char *arg, char 
                      "CPU: use host, max or qemu64)", arg);
             return -1;
         }
-        if (arg[n])
-            warn_ignored("-cpu", arg, "CPU feature flags are fixed in tremu");
+        /* The software CPU's optional features, QEMU's spelling: "max" and
+         * "host" offer all of them, "+umip"/"-umip" (or umip=on|off) one. */
+        c->cpu_features = (n == 3 && !strncmp(arg, "max", 3)) ||
+                          (n == 4 && !strncmp(arg, "host", 4)) ? CPU_FEAT_UMIP : 0;
+        bool ignored = false;
+        for (const char *f = arg + n; *f; ) {
+            f += *f == ',';
+            size_t k = strcspn(f, ",");
+            if ((k == 5 && !strncmp(f, "+umip", 5)) || (k == 7 && !strncmp(f, "umip=on", 7)))
+                c->cpu_features |= CPU_FEAT_UMIP;
+            else if ((k == 5 && !strncmp(f, "-umip", 5)) || (k == 8 && !strncmp(f, "umip=off", 8)))
+                c->cpu_features &= ~CPU_FEAT_UMIP;
+            else if (k)
+                ignored = true;
+            f += k;
+        }
+        if (ignored)
+            warn_ignored("-cpu", arg, "CPU feature flags are fixed in tremu (but umip)");
     } else if (!strcmp(opt, "-global")) {
         warn_ignored(opt, arg, "device properties cannot be set globally in tremu");
     } else if (!strcmp(opt, "-boot")) {
@@ -138,10 +155,11 @@ void compat_print_help(FILE *f)
 "             pipe: tcp: telnet: unix: udp: chardev: /dev/...) -monitor -qmp -qmp-pretty\n"
 "             -fsdev local -virtfs local -nographic -display none -nodefaults\n"
 "             -no-user-config -name -pidfile -daemonize -S -cpu host|max|qemu64|kvm64\n"
+"             (max/host and +umip|-umip: UMIP on the software CPU)\n"
 "             -vga std|none -rtc base=utc -boot -d -D -version -h\n"
 "  accepted and ignored (one warning line when used):\n"
 "             -usb -usbdevice -device usb-tablet|usb-mouse|usb-kbd|qemu-xhci|usb-ehci\n"
-"             -global -k -rtc base=localtime|DATE -cpu MODEL,+flags -vga virtio|cirrus|qxl\n"
+"             -global -k -rtc base=localtime|DATE -cpu MODEL,+flags (but umip) -vga virtio|cirrus|qxl\n"
 "             -no-acpi -no-shutdown -smbios -soundhw -audiodev -parallel\n"
 "             (silently: -no-hpet -msg -overcommit -sandbox -uuid -L -full-screen)\n"
 "  refused with a reason: -object -gdb -s -M q35|isapc|... -cpu other models,\n"

@@ -6,12 +6,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct compat_opts {
     bool daemonize;
     bool start_paused;              /* -S */
     const char *name;
+    uint32_t cpu_features;          /* -cpu max / +umip: CPU_FEAT_* (software CPU) */
 };
 
 /* Options: 1 taken (arg consumed when takes_arg), 0 not ours, -1 error. */

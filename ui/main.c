@@ -35,6 +35,8 @@ static void usage(FILE *f)
 "  -M, -machine pc[,accel=A]  the PC machine\n"
 "  -accel A[,opts]      kvm, tcg, auto (default) or kvm:tcg;\n"
 "                       kvm options: kernel-irqchip=on|off, fallback=on|off\n"
+"                       tcg options: jit=on|off|verify, tb-size=MiB, pg=off|log|naive,\n"
+"                       pg-timeout=SECONDS (docs/popek-goldberg.md)\n"
 "  -enable-kvm          same as -accel kvm (falls back to tcg with a warning)\n"
 "Boot:\n"
 "  -kernel FILE         bzImage, PVH ELF vmlinux, or multiboot image\n"
@@ -611,6 +613,7 @@ int main(int argc, char **argv)
                                err, sizeof(err)) < 0)
         return die("%s", err);
 
+    cfg.accel.cpu_features = compat.cpu_features;
     const struct accel_ops *ops = accel_select(&cfg.accel, false);
     if (!ops)
         return 1;

@@ -196,6 +196,10 @@ guest tasks          33 mb -kernel $B/tasks.elf
 guest long           33 mb -kernel $B/long.elf
 # Generated instruction cases (checksums per instruction; see insns.S).
 guest insns          33 mb -kernel $B/insns.elf
+# The Popek–Goldberg teaching guest natively, and with UMIP offered
+# (-cpu max); its pg=log table and pg=naive output are tests/suites/pg.sh's.
+guest pgtable        33 mb -kernel $B/pgtable.elf
+guest pgtable-umip   33 mb -kernel $B/pgtable.elf -cpu max
 
 if [ "$skip" -gt 0 ]; then
     echo "guests: $pass passed, $fail failed, $skip skipped"
