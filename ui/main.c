@@ -60,6 +60,7 @@ static void usage(FILE *f)
 "  -vga std|none        QEMU's standard VGA (default with a display, -vnc or -screendump)\n"
 "  -vnc [HOST]:N[,password=on]  VNC server on port 5900+N (no HOST: 127.0.0.1 only);\n"
 "                       -vnc unix:PATH, -vnc none; password from $TREMU_VNC_PASSWORD\n"
+"                       or the monitor (change vnc password, set_password vnc PW)\n"
 "  -screendump FILE     at exit write the screen to FILE (.png, or .txt: text-mode chars)\n"
 "  -monitor DEV         stdio, none, /dev/null, tcp:, telnet:, unix: (HMP; Ctrl-A C\n"
 "                       switches to it under -nographic); -qmp DEV (QMP)\n"
@@ -646,6 +647,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < net.nnetdevs; i++)
         netdev_ids[i] = net.netdevs[i].id;
     monitor_set_netdevs(netdev_ids, backends, net.nnetdevs);
+    monitor_set_display(&dopts);
     if (net.nnics > PC_PCI_MAX_NICS)
         return die("too many NICs (at most %s)", "4");
     for (int j = 0; j < net.nnics; j++) {

@@ -16,13 +16,16 @@
 # font), libvncserver-dev for the VNC parts and xvfb + x11-utils for SDL;
 # each part without what it needs is skipped with a message.
 # DISPLAY_TIMEOUT (default 300) bounds each wait for the guest, in seconds;
-# DISPLAY_ONLY=cli,vnc,drm,sdl (comma-separated) runs only those parts.
+# DISPLAY_ONLY=cli,vnc,mon,drm,sdl (comma-separated) runs only those parts.
+# mon: the monitor's screendump (PPM by default, -f png), change vnc password
+# (prompted) and set_password vnc, checked with the viewer; info display's
+# frame counter stays 0 until a viewer connects (nobody looks: no rendering).
 cd "$(dirname "$0")/../.." || exit 1
 T=./tremu
 C=tests/display/vncclient
 G=${CACHE:-$HOME/.cache/tremu}/guest
 TO=${DISPLAY_TIMEOUT:-300}
-ONLY=${DISPLAY_ONLY:-cli,vnc,drm,sdl}
+ONLY=${DISPLAY_ONLY:-cli,vnc,mon,drm,sdl}
 want() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 pass=0; fail=0; skip=0
 tmp=$(mktemp -d)
@@ -152,6 +155,56 @@ else
     else
         notok vnc_default_loopback_only "$(grep ":$hexport " /proc/net/tcp /proc/net/tcp6 2>/dev/null)"
     fi
+    kill $tp 2>/dev/null; wait $tp 2>/dev/null
+fi
+
+# ---- the monitor: screendump, change vnc password, set_password ----
+M="python3 tests/lib/mon_client.py"
+if ! want mon; then
+    :
+elif [ ! -x $C ] || ! $T -vnc :0 -h >/dev/null 2>&1; then
+    skipt monitor_display "needs VNC (libvncserver-dev)"
+else
+    sock="$tmp/mv.sock"
+    $T $LINUX -append "console=ttyS0" -vnc "unix:$sock,password=on" -serial none \
+        -monitor "unix:$tmp/mon,server=on,wait=off" -qmp "unix:$tmp/qmp,server=on,wait=off" \
+        >"$tmp/t6.out" 2>&1 </dev/null &
+    tp=$!; pids="$pids $tp"
+    n=0; while [ ! -S "$sock" ] && [ $n -lt 30 ]; do sleep 1; n=$((n + 1)); done
+    sleep 2     # the guest runs a while with nobody looking
+    timeout 60 $M hmp "$tmp/mon" "info display" "screendump $tmp/d.ppm" \
+        "screendump -f png $tmp/d.img" "screendump $tmp/d.png" "screendump -f gif $tmp/x" \
+        "screendump" "change vnc password
+s3cret" >"$tmp/m1" 2>&1
+    if grep -q "frames rendered: 0" "$tmp/m1"; then ok renderer_idle_without_viewer; else notok renderer_idle_without_viewer "$(cat "$tmp/m1")"; fi
+    hdr=$(head -c 15 "$tmp/d.ppm" 2>/dev/null | tr '\n' ' ')
+    sz=$(stat -c %s "$tmp/d.ppm" 2>/dev/null)
+    if [ "$hdr" = "P6 720 400 255 " ] && [ "$sz" = $((15 + 720 * 400 * 3)) ]; then ok monitor_screendump_ppm_default; else notok monitor_screendump_ppm_default "header '$hdr', $sz bytes" "$(cat "$tmp/m1")"; fi
+    pngdims() { python3 -c 'import sys,struct; d=open(sys.argv[1],"rb").read(); print("%dx%d" % struct.unpack(">II", d[16:24]) if d[:8]==b"\x89PNG\r\n\x1a\n" else "notpng")' "$1" 2>/dev/null; }
+    if [ "$(pngdims "$tmp/d.img")" = 720x400 ] && [ "$(pngdims "$tmp/d.png")" = 720x400 ]; then ok monitor_screendump_png; else notok monitor_screendump_png "-f png: $(pngdims "$tmp/d.img"), .png: $(pngdims "$tmp/d.png")"; fi
+    if grep -q "format 'gif' not supported" "$tmp/m1" && grep -q "filename expected" "$tmp/m1" && [ ! -e "$tmp/x" ]; then ok monitor_screendump_errors; else notok monitor_screendump_errors "$(cat "$tmp/m1")"; fi
+    if grep -q "^Password: " "$tmp/m1"; then ok change_vnc_password_prompts; else notok change_vnc_password_prompts "$(cat "$tmp/m1")"; fi
+    $C -p wrong "$sock" size >/dev/null 2>&1; r1=$?
+    $C -p s3cret "$sock" size >"$tmp/size6" 2>&1; r2=$?
+    if [ $r1 -eq 2 ] && [ $r2 -eq 0 ] && [ "$(cat "$tmp/size6")" = 720x400 ]; then ok change_vnc_password_takes_effect; else notok change_vnc_password_takes_effect "wrong: exit $r1 (want 2), right: exit $r2 $(cat "$tmp/size6")"; fi
+    timeout 60 $M hmp "$tmp/mon" "set_password vnc n3w keep" "set_password spice x" "info display" >"$tmp/m2" 2>&1
+    $C -p s3cret "$sock" size >/dev/null 2>&1; r1=$?
+    $C -p n3w "$sock" size >/dev/null 2>&1; r2=$?
+    if [ $r1 -eq 2 ] && [ $r2 -eq 0 ] && grep -q "protocol 'spice' is not available" "$tmp/m2"; then ok set_password_vnc; else notok set_password_vnc "old: exit $r1 (want 2), new: exit $r2" "$(cat "$tmp/m2")"; fi
+    if grep -q "frames rendered: [1-9]" "$tmp/m2"; then ok renderer_runs_for_a_viewer; else notok renderer_runs_for_a_viewer "$(cat "$tmp/m2")"; fi
+    timeout 60 $M qmp "$tmp/qmp" '{"execute":"qmp_capabilities"}' \
+        "{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"$tmp/q.png\",\"format\":\"png\"}}" \
+        '{"execute":"change-vnc-password","arguments":{"password":"qmppw"}}' >"$tmp/q1" 2>&1
+    $C -p qmppw "$sock" size >/dev/null 2>&1; r2=$?
+    if [ "$(pngdims "$tmp/q.png")" = 720x400 ] && [ $r2 -eq 0 ]; then ok qmp_screendump_and_password; else notok qmp_screendump_and_password "png $(pngdims "$tmp/q.png"), login exit $r2" "$(cat "$tmp/q1")"; fi
+    kill $tp 2>/dev/null; wait $tp 2>/dev/null
+    # Without password=on there is no password to change (QEMU refuses too).
+    port=$(free_port)
+    $T $LINUX -append "console=ttyS0" -vnc "127.0.0.1:$((port - 5900))" -serial none \
+        -monitor "unix:$tmp/mon2,server=on,wait=off" >"$tmp/t7.out" 2>&1 </dev/null &
+    tp=$!; pids="$pids $tp"
+    timeout 60 $M hmp "$tmp/mon2" "change vnc password x" >"$tmp/m3" 2>&1
+    if grep -q "not started with password=on" "$tmp/m3"; then ok change_vnc_password_needs_password_on; else notok change_vnc_password_needs_password_on "$(cat "$tmp/m3")"; fi
     kill $tp 2>/dev/null; wait $tp 2>/dev/null
 fi
 
