@@ -173,6 +173,15 @@ uint8_t *machine_phys_ptr(struct machine *m, uint64_t paddr, uint64_t len);
 /* Where device DMA (virtio, fw_cfg) may reach: guest RAM only, never the
  * firmware image (read-only), MMIO or the PCI hole; NULL otherwise. */
 uint8_t *machine_dma_ptr(struct machine *m, uint64_t gpa, uint64_t len);
+/* A RAM-backed device region (struct ram_backing, a framebuffer BAR) at
+ * paddr: its host pointer, the backing and the offset in it; NULL when
+ * paddr is not in one. Takes the device lock (engines, on TLB misses). */
+uint8_t *machine_ram_backed(struct machine *m, uint64_t paddr, struct ram_backing **rb,
+                            uint64_t *off);
+/* For the device's renderer: ORs into out (rb->len / 4096 bits) the pages
+ * written since the last call (rb->dirty, taken and cleared, plus what the
+ * engine saw: soft-TLB write mappings, KVM's dirty log). Device lock held. */
+void machine_ram_dirty_sync(struct machine *m, struct ram_backing *rb, uint64_t *out);
 int machine_phys_write(struct machine *m, uint64_t paddr, const void *buf, uint64_t len);
 int machine_phys_read(struct machine *m, uint64_t paddr, void *buf, uint64_t len);
 void machine_e820_build(struct machine *m);
