@@ -227,6 +227,8 @@ void pc_reset(struct machine *m);
 void pc_destroy(struct machine *m);
 struct i8042;
 struct i8042 *pc_i8042(struct machine *m);     /* host keyboard/mouse input */
+struct virtio_input;
+struct virtio_input *pc_tablet(struct machine *m);  /* absolute pointer, NULL: none */
 void pc_power_button(struct machine *m);       /* ACPI power button (device lock held) */
 /* The board's interrupt router for a GSI (ISA IRQ n = GSI n). */
 void pc_set_gsi(struct machine *m, int gsi, int level);

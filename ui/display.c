@@ -5,6 +5,7 @@
 #include "ui/png.h"
 #include "hw/machine.h"
 #include "hw/vga.h"
+#include "hw/virtio_input.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,33 @@ int display_vnc_password(struct display_opts *d, const char *pw, char *err, size
         return -1;
     }
     return vnc_set_password(d->st->vnc, pw, err, errlen);
+}
+
+bool display_tablet_device(const char *driver, bool *tablet)
+{
+    if (!strcmp(driver, "usb-tablet")) {
+        fprintf(stderr, "tremu: -device usb-tablet: tremu has no USB; the guest gets a virtio "
+                "tablet instead (virtio-tablet-pci, Linux's virtio_input)\n");
+        *tablet = true;
+        return true;
+    }
+    if (!strcmp(driver, "virtio-tablet-pci") || !strcmp(driver, "virtio-tablet")) {
+        *tablet = true;
+        return true;
+    }
+    return false;
+}
+
+bool display_pointer_abs(struct machine *m, int x, int y, int w, int h, unsigned buttons, int wheel)
+{
+    struct virtio_input *t = pc_tablet(m);
+    if (!virtio_tablet_active(t) || w <= 0 || h <= 0)
+        return false;
+    /* Pixel centres to the axis: the last pixel is the axis maximum. */
+    int ax = w > 1 ? (int)((int64_t)x * VIRTIO_TABLET_MAX / (w - 1)) : 0;
+    int ay = h > 1 ? (int)((int64_t)y * VIRTIO_TABLET_MAX / (h - 1)) : 0;
+    virtio_tablet_event(t, ax, ay, buttons, wheel);
+    return true;
 }
 
 unsigned long display_frames(const struct display_opts *d)

@@ -65,6 +65,7 @@ static void usage(FILE *f)
 "  -monitor DEV         stdio, none, /dev/null, tcp:, telnet:, unix: (HMP; Ctrl-A C\n"
 "                       switches to it under -nographic); -qmp DEV (QMP)\n"
 "  -device isa-debug-exit[,iobase=0xf4,iosize=0x04]\n"
+"  -device virtio-tablet-pci   absolute pointer for VNC/SDL (usb-tablet becomes one)\n"
 "Disks (IDE or virtio-blk; raw or qcow2 with backing files):\n"
 "  -drive file=F[,if=ide|virtio|none][,format=raw|qcow2][,readonly=on][,snapshot=on]\n"
 "         [,media=disk|cdrom][,index=N]\n"
@@ -251,9 +252,11 @@ static int parse_device(struct machine_config *cfg, const char *arg)
         cfg->pci->rng = true;
         return 0;
     }
+    if (display_tablet_device(driver, &cfg->pci->tablet))
+        return 0;
     if (!strcmp(driver, "help"))
         return die("available devices: isa-debug-exit, virtio-blk-pci, virtio-net-pci, "
-                   "virtio-rng-pci%s", "");
+                   "virtio-rng-pci, virtio-tablet-pci%s", "");
     return die("-device: unsupported device '%s'", driver);
 }
 

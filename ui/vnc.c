@@ -9,6 +9,7 @@
  * until one is set every login is refused, as QEMU does. */
 #include "ui/vnc.h"
 #include "ui/keymap.h"
+#include "ui/display.h"
 #include "hw/machine.h"
 #include "hw/vga.h"
 #include "hw/i8042.h"
@@ -133,7 +134,7 @@ struct vnc {
     int listen_fd;
     rfbScreenInfoPtr screen;
     char *passwords[2];
-    int last_x, last_y;
+    int last_x, last_y, last_mask;
     bool have_pos;
     uint32_t blank[8 * 8];
 };
@@ -156,6 +157,13 @@ static void on_key(rfbBool down, rfbKeySym key, rfbClientPtr cl)
 static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
 {
     struct vnc *v = cl->screen->screenData;
+    /* RFB: bit 0 left, 1 middle, 2 right; PS/2 and the tablet: 0 left,
+     * 1 right, 2 middle. Bits 3/4 are the wheel's up/down clicks. */
+    unsigned b = (mask & 1) | ((mask & 4) ? 2 : 0) | ((mask & 2) ? 4 : 0);
+    int wheel = (mask & 8) && !(v->last_mask & 8) ? 1 : (mask & 16) && !(v->last_mask & 16) ? -1 : 0;
+    v->last_mask = mask;
+    if (display_pointer_abs(v->m, x, y, v->screen->width, v->screen->height, b, wheel))
+        return;
     int dx = 0, dy = 0;
     if (v->have_pos) {
         dx = x - v->last_x;
@@ -164,8 +172,6 @@ static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
     v->last_x = x;
     v->last_y = y;
     v->have_pos = true;
-    /* RFB: bit 0 left, 1 middle, 2 right; PS/2: 0 left, 1 right, 2 middle. */
-    unsigned b = (mask & 1) | ((mask & 4) ? 2 : 0) | ((mask & 2) ? 4 : 0);
     struct i8042 *k = pc_i8042(v->m);
     if (k)
         i8042_mouse_event(k, dx, dy, b);
