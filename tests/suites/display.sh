@@ -16,7 +16,10 @@
 # font), libvncserver-dev for the VNC parts and xvfb + x11-utils for SDL;
 # each part without what it needs is skipped with a message.
 # DISPLAY_TIMEOUT (default 300) bounds each wait for the guest, in seconds;
-# DISPLAY_ONLY=cli,vnc,mon,drm,sdl (comma-separated) runs only those parts.
+# DISPLAY_ONLY=cli,vnc,mon,drm,tablet,sdl (comma-separated) runs only those parts.
+# tablet: -device usb-tablet becomes a virtio tablet; Linux's virtio_input
+# (Debian's module) reads a VNC viewer's click as ABS_X/ABS_Y events on
+# /dev/input/event*, at the clicked spot scaled to 0..32767.
 # mon: the monitor's screendump (PPM by default, -f png), change vnc password
 # (prompted) and set_password vnc, checked with the viewer; info display's
 # frame counter stays 0 until a viewer connects (nobody looks: no rendering).
@@ -25,7 +28,7 @@ T=./tremu
 C=tests/display/vncclient
 G=${CACHE:-$HOME/.cache/tremu}/guest
 TO=${DISPLAY_TIMEOUT:-300}
-ONLY=${DISPLAY_ONLY:-cli,vnc,mon,drm,sdl}
+ONLY=${DISPLAY_ONLY:-cli,vnc,mon,drm,tablet,sdl}
 want() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 pass=0; fail=0; skip=0
 tmp=$(mktemp -d)
@@ -240,6 +243,37 @@ else
     fi
     dims=$(python3 -c 'import sys,struct; d=open(sys.argv[1],"rb").read(); print("%dx%d" % struct.unpack(">II", d[16:24]))' "$tmp/drm.png" 2>/dev/null)
     if [ "$dims" = 1024x768 ]; then ok screendump_vbe_png; else notok screendump_vbe_png "png: ${dims:-none}"; fi
+fi
+
+# ---- the virtio tablet: a viewer's click reaches /dev/input/event* ----
+if ! want tablet; then
+    :
+elif [ ! -x $C ] || ! $T -vnc :0 -h >/dev/null 2>&1; then
+    skipt virtio_tablet_guest "needs VNC (libvncserver-dev)"
+elif ! sh tests/display/mkinput.sh "$G" "$D" 2>"$tmp/mkinput.err"; then
+    skipt virtio_tablet_guest "$(cat "$tmp/mkinput.err")"
+else
+    # The guest loads virtio_input and evdev, finds the tablet's event node,
+    # says so on the screen, and prints the first events it reads (one
+    # input_event of 24 bytes per line, as 12 u16: type is the 9th field).
+    cmd='for m in $(cat /opt/input/ORDER); do insmod /opt/input/$m || echo INSMOD-FAIL $m; done; grep -i "virtio tablet" /proc/bus/input/devices; ev=$(awk "/Name=\"QEMU Virtio Tablet\"/ {f=1} f && /Handlers/ {for (i = 1; i <= NF; i++) if (\$i ~ /^event/) print \$i; exit}" /proc/bus/input/devices); echo EV=$ev; echo tablet-ready > /dev/tty0; dd if=/dev/input/$ev bs=24 count=5 2>/dev/null | od -An -v -tu2 -w24'
+    sock="$tmp/tab.sock"
+    $T -m 256 -kernel "$G/vmlinuz" -initrd "$D/initramfs-input.cpio.gz" -device usb-tablet \
+        -append "console=ttyS0 tremu.cmd64=$(printf '%s' "$cmd" | base64 -w0)" \
+        -vnc "unix:$sock" -serial "file:$tmp/tab.serial" >"$tmp/t8.out" 2>&1 </dev/null &
+    tp=$!; pids="$pids $tp"
+    n=0; while [ ! -S "$sock" ] && [ $n -lt 30 ]; do sleep 1; n=$((n + 1)); done
+    if grep -q "usb-tablet: tremu has no USB; the guest gets a virtio tablet" "$tmp/t8.out"; then ok usb_tablet_becomes_virtio_tablet; else notok usb_tablet_becomes_virtio_tablet "$(cat "$tmp/t8.out")"; fi
+    # 720x400 text screen: (360, 200) is 360*32767/719 = 16406, 200*32767/399 = 16424.
+    $C "$sock" wait tablet-ready "$TO" click 360 200 >/dev/null 2>"$tmp/c8.err"
+    wait_exit $tp 120
+    # od prints each event as 12 u16: sec(4) usec(4) type code value-lo value-hi
+    ev() { tr -d '\r' <"$tmp/tab.serial" | awk -v t="$1" -v c="$2" -v v="$3" 'NF == 12 && $9 == t && $10 == c && $11 == v {f = 1} END {exit !f}'; }
+    if ev 3 0 16406 && ev 3 1 16424 && ev 1 272 1 && ev 1 272 0; then
+        ok virtio_tablet_click_reaches_evdev
+    else
+        notok virtio_tablet_click_reaches_evdev "exit $rc" "$(grep -v '^\[' "$tmp/tab.serial" | tail -12)" "$(tail -5 "$tmp/c8.err")"
+    fi
 fi
 
 # ---- SDL under Xvfb: the default display when $DISPLAY is set ----
