@@ -213,22 +213,34 @@ fi
 
 # ---- Linux's bochs-drm: the VBE framebuffer, seen by the viewer ----
 D=${CACHE:-$HOME/.cache/tremu}/display
-if ! want drm; then
-    :
-elif [ ! -x $C ] || ! $T -vnc :0 -h >/dev/null 2>&1; then
-    skipt bochs_drm "needs VNC (libvncserver-dev)"
-elif ! sh tests/display/mkdrm.sh "$G" "$D" 2>"$tmp/mkdrm.err"; then
-    skipt bochs_drm "$(cat "$tmp/mkdrm.err")"
-else
+# guest_on_vnc INITRD CMD NAME EXTRA...: the default kernel with INITRD runs
+# CMD; VNC on $tmp/NAME.sock (in $sock once it listens), serial console in
+# $tmp/NAME.serial, tremu's output in $tmp/NAME.out; its pid in $tp.
+guest_on_vnc() {
+    initrd=$1; gcmd=$2; name=$3; shift 3
+    sock="$tmp/$name.sock"
+    $T -m 256 -kernel "$G/vmlinuz" -initrd "$initrd" "$@" \
+        -append "console=ttyS0 tremu.cmd64=$(printf '%s' "$gcmd" | base64 -w0)" \
+        -vnc "unix:$sock" -serial "file:$tmp/$name.serial" >"$tmp/$name.out" 2>&1 </dev/null &
+    tp=$!; pids="$pids $tp"
+    n=0; while [ ! -S "$sock" ] && [ $n -lt 30 ]; do sleep 1; n=$((n + 1)); done
+}
+# with_mods PART TEST SCRIPT: whether part PART runs; it needs VNC and the
+# initramfs SCRIPT builds (else a skip of TEST says why).
+with_mods() {
+    want "$1" || return 1
+    if [ ! -x $C ] || ! $T -vnc :0 -h >/dev/null 2>&1; then
+        skipt "$2" "needs VNC (libvncserver-dev)"; return 1
+    fi
+    if ! sh "$3" "$G" "$D" 2>"$tmp/$1.mkerr"; then
+        skipt "$2" "$(cat "$tmp/$1.mkerr")"; return 1
+    fi
+}
+if with_mods drm bochs_drm tests/display/mkdrm.sh; then
     # The guest loads bochs-drm, writes to the console (now fbcon on the
     # framebuffer), and waits for a line typed on it before powering off.
     cmd='for m in drm drm_kms_helper ttm drm_ttm_helper drm_vram_helper bochs; do insmod /opt/drm/$m.ko || echo INSMOD-FAIL $m; done; cat /proc/fb; echo drm-on-screen > /dev/tty1; read x < /dev/tty1; echo "typed=$x"'
-    sock="$tmp/drm.sock"
-    $T -m 256 -kernel "$G/vmlinuz" -initrd "$D/initramfs-drm.cpio.gz" \
-        -append "console=ttyS0 tremu.cmd64=$(printf '%s' "$cmd" | base64 -w0)" \
-        -vnc "unix:$sock" -serial "file:$tmp/drm.serial" -screendump "$tmp/drm.png" >"$tmp/t5.out" 2>&1 </dev/null &
-    tp=$!; pids="$pids $tp"
-    n=0; while [ ! -S "$sock" ] && [ $n -lt 30 ]; do sleep 1; n=$((n + 1)); done
+    guest_on_vnc "$D/initramfs-drm.cpio.gz" "$cmd" drm -screendump "$tmp/drm.png"
     if $C -f "$G/vmlinux" "$sock" wait drm-on-screen "$TO" size type 'fbok
 ' >"$tmp/drm.size" 2>"$tmp/c5.err" && [ "$(cat "$tmp/drm.size")" = 1024x768 ]; then
         ok bochs_drm_framebuffer_on_vnc
@@ -246,24 +258,13 @@ else
 fi
 
 # ---- the virtio tablet: a viewer's click reaches /dev/input/event* ----
-if ! want tablet; then
-    :
-elif [ ! -x $C ] || ! $T -vnc :0 -h >/dev/null 2>&1; then
-    skipt virtio_tablet_guest "needs VNC (libvncserver-dev)"
-elif ! sh tests/display/mkinput.sh "$G" "$D" 2>"$tmp/mkinput.err"; then
-    skipt virtio_tablet_guest "$(cat "$tmp/mkinput.err")"
-else
+if with_mods tablet virtio_tablet_guest tests/display/mkinput.sh; then
     # The guest loads virtio_input and evdev, finds the tablet's event node,
     # says so on the screen, and prints the first events it reads (one
     # input_event of 24 bytes per line, as 12 u16: type is the 9th field).
     cmd='for m in $(cat /opt/input/ORDER); do insmod /opt/input/$m || echo INSMOD-FAIL $m; done; grep -i "virtio tablet" /proc/bus/input/devices; ev=$(awk "/Name=\"QEMU Virtio Tablet\"/ {f=1} f && /Handlers/ {for (i = 1; i <= NF; i++) if (\$i ~ /^event/) print \$i; exit}" /proc/bus/input/devices); echo EV=$ev; echo tablet-ready > /dev/tty0; dd if=/dev/input/$ev bs=24 count=5 2>/dev/null | od -An -v -tu2 -w24'
-    sock="$tmp/tab.sock"
-    $T -m 256 -kernel "$G/vmlinuz" -initrd "$D/initramfs-input.cpio.gz" -device usb-tablet \
-        -append "console=ttyS0 tremu.cmd64=$(printf '%s' "$cmd" | base64 -w0)" \
-        -vnc "unix:$sock" -serial "file:$tmp/tab.serial" >"$tmp/t8.out" 2>&1 </dev/null &
-    tp=$!; pids="$pids $tp"
-    n=0; while [ ! -S "$sock" ] && [ $n -lt 30 ]; do sleep 1; n=$((n + 1)); done
-    if grep -q "usb-tablet: tremu has no USB; the guest gets a virtio tablet" "$tmp/t8.out"; then ok usb_tablet_becomes_virtio_tablet; else notok usb_tablet_becomes_virtio_tablet "$(cat "$tmp/t8.out")"; fi
+    guest_on_vnc "$D/initramfs-input.cpio.gz" "$cmd" tab -device usb-tablet
+    if grep -q "usb-tablet: tremu has no USB; the guest gets a virtio tablet" "$tmp/tab.out"; then ok usb_tablet_becomes_virtio_tablet; else notok usb_tablet_becomes_virtio_tablet "$(cat "$tmp/tab.out")"; fi
     # 720x400 text screen: (360, 200) is 360*32767/719 = 16406, 200*32767/399 = 16424.
     $C "$sock" wait tablet-ready "$TO" click 360 200 >/dev/null 2>"$tmp/c8.err"
     wait_exit $tp 120
