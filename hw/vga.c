@@ -78,6 +78,7 @@ struct vga {
     size_t ncells;
     int cur_drawn;              /* cell where the cursor was drawn, -1 none */
     char mode_name[40];
+    unsigned long updates;      /* vga_update calls */
     uint8_t font_default[4096];
 
     /* The expansion ROM BAR (PCI 3.0 §6.2.5.2): the VGA BIOS image, for
@@ -1111,6 +1112,7 @@ bool vga_update(struct vga *v, struct vga_rect *dirty, bool *resized)
 {
     struct vga_rect bb = {0, 0, 0, 0};
     int w = 0, h = 0;
+    v->updates++;
     enum vga_kind k = current_kind(v, &w, &h);
     if (k == KIND_OFF) {
         w = v->surf.width ? v->surf.width : 640;
@@ -1137,6 +1139,11 @@ bool vga_update(struct vga *v, struct vga_rect *dirty, bool *resized)
     if (dirty)
         *dirty = bb;
     return bb.w > 0;
+}
+
+unsigned long vga_update_count(const struct vga *v)
+{
+    return v->updates;
 }
 
 const struct vga_surface *vga_surface(const struct vga *v)

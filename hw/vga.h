@@ -80,6 +80,9 @@ void vga_fill_screen_info(uint8_t *zero_page);
  * when the surface changed size (the caller re-reads vga_surface). */
 bool vga_update(struct vga *v, struct vga_rect *dirty, bool *resized);
 const struct vga_surface *vga_surface(const struct vga *v);
+/* How many times vga_update ran (every display and screendump): the proof
+ * that nobody looking means no rendering. */
+unsigned long vga_update_count(const struct vga *v);
 /* Forget what was drawn: the next update redraws everything. */
 void vga_invalidate(struct vga *v);
 /* Text modes: the characters on screen, one line per row ('\n'), code

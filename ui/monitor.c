@@ -469,7 +469,8 @@ static void info_display(struct monitor *mon)
 {
     struct machine *m = mon->m;
     mprintf(mon, "VGA: %s\n", m->vga ? vga_mode_name(m->vga) : "none");
-    mprintf(mon, "frames rendered: %lu\n", display_frames(mon_display));
+    mprintf(mon, "renderer runs: %lu\n", m->vga ? vga_update_count(m->vga) : 0UL);
+    mprintf(mon, "frames for viewers: %lu\n", display_frames(mon_display));
 }
 
 static void run_line(struct monitor *mon, char *line, bool cpu_stopped);
