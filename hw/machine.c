@@ -82,16 +82,16 @@ uint8_t *machine_phys_ptr(struct machine *m, uint64_t paddr, uint64_t len)
 uint8_t *machine_ram_backed(struct machine *m, uint64_t paddr, struct ram_backing **rb,
                             uint64_t *off)
 {
-    uint8_t *p = NULL;
-    pthread_mutex_lock(&m->lock);
-    const struct io_region *r = iomap_find(&m->mmio, paddr);
-    if (r && r->ram) {
-        *rb = r->ram;
-        *off = paddr - r->base;
-        p = r->ram->host + *off;
+    for (size_t i = 0; i < sizeof(m->ram_regions) / sizeof(m->ram_regions[0]); i++) {
+        struct ram_backing *r = atomic_load(&m->ram_regions[i].rb);
+        uint64_t base = atomic_load(&m->ram_regions[i].base);
+        if (r && paddr >= base && paddr - base < r->len) {
+            *rb = r;
+            *off = paddr - base;
+            return r->host + *off;
+        }
     }
-    pthread_mutex_unlock(&m->lock);
-    return p;
+    return NULL;
 }
 
 void machine_ram_dirty_sync(struct machine *m, struct ram_backing *rb, uint64_t *out)
@@ -107,6 +107,21 @@ void machine_ram_dirty_sync(struct machine *m, struct ram_backing *rb, uint64_t 
 static void machine_ram_notify(void *opaque, struct ram_backing *rb, uint64_t base, bool added)
 {
     struct machine *m = opaque;
+    size_t n = sizeof(m->ram_regions) / sizeof(m->ram_regions[0]), i, free_i = n;
+    for (i = 0; i < n; i++) {
+        struct ram_backing *r = atomic_load(&m->ram_regions[i].rb);
+        if (r == rb && atomic_load(&m->ram_regions[i].base) == base)
+            break;
+        if (!r && free_i == n)
+            free_i = i;
+    }
+    if (!added && i < n) {
+        atomic_store(&m->ram_regions[i].rb, NULL);
+    } else if (added && free_i < n) {
+        /* Base first: a reader that sees the backing sees its address. */
+        atomic_store(&m->ram_regions[free_i].base, base);
+        atomic_store(&m->ram_regions[free_i].rb, rb);
+    }
     if (m->accel && m->accel->ram_region)
         m->accel->ram_region(m, rb, base, added);
 }

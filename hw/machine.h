@@ -132,6 +132,10 @@ struct machine {
     struct stats stats;
     struct board *board;
     struct vga *vga;            /* -vga std (hw/pc_vga.c), NULL: none */
+    /* Where RAM-backed device regions are mapped now, read without the
+     * lock by engines on TLB misses (machine_ram_backed); a slot keeps its
+     * backing, rb is NULL while unmapped. */
+    struct { _Atomic uint64_t base; struct ram_backing *_Atomic rb; } ram_regions[4];
 
     const struct accel_ops *accel;
     void *accel_priv;
@@ -175,7 +179,8 @@ uint8_t *machine_phys_ptr(struct machine *m, uint64_t paddr, uint64_t len);
 uint8_t *machine_dma_ptr(struct machine *m, uint64_t gpa, uint64_t len);
 /* A RAM-backed device region (struct ram_backing, a framebuffer BAR) at
  * paddr: its host pointer, the backing and the offset in it; NULL when
- * paddr is not in one. Takes the device lock (engines, on TLB misses). */
+ * paddr is not in one. Lock-free (engines, on TLB misses): a region that
+ * moves at the same time is caught by the engine's flush on the move. */
 uint8_t *machine_ram_backed(struct machine *m, uint64_t paddr, struct ram_backing **rb,
                             uint64_t *off);
 /* For the device's renderer: ORs into out (rb->len / 4096 bits) the pages
