@@ -15,6 +15,7 @@
 
 struct machine;
 struct stats_snapshot;
+struct ram_backing;
 
 enum vcpu_exit {
     VCPU_EXIT_KICK,       /* asked to stop (request pending on the machine) */
@@ -64,6 +65,15 @@ struct accel_ops {
     /* The A20 gate (port 0x92, i8042 output port). Called on the vCPU
      * thread that did the OUT. Optional. */
     void (*set_a20)(struct vcpu *v, bool enabled);
+    /* Device memory that is RAM-like (struct ram_backing, hw/iomap.h) was
+     * mapped at gpa or unmapped (a BAR moved); device lock held, any
+     * thread. tcg: forget cached translations; kvm: a memory slot with
+     * KVM_MEM_LOG_DIRTY_PAGES. Optional. */
+    void (*ram_region)(struct machine *m, struct ram_backing *rb, uint64_t gpa, bool added);
+    /* OR into out (rb->len / 4096 bits) the pages of rb the guest may have
+     * written behind the device's handlers since the last call (tcg: pages
+     * its TLB could write; kvm: KVM_GET_DIRTY_LOG). Device lock held. Optional. */
+    void (*ram_dirty)(struct machine *m, struct ram_backing *rb, uint64_t *out);
     void (*destroy)(struct machine *m);
     /* -d stats, info exits: the engine's counters under the common names
      * (hw/stats.h), after the board's. Any thread, while running. Optional. */

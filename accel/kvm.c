@@ -34,6 +34,8 @@
 #define SLOT_HIGHMEM 1
 #define SLOT_BIOS    2
 #define SLOT_LOWMEM_ABOVE_VGA 3     /* low RAM above the VGA window (-vga std) */
+#define SLOT_DEVRAM  8              /* RAM-like device memory (the VGA framebuffer)... */
+#define MAX_DEVRAM   4              /* ...up to this many regions */
 
 #define NREASONS 64
 #define PAGE_SIZE_4K 4096ULL
@@ -73,6 +75,11 @@ struct kvm_vm {
     bool have_chip_reset, have_pit_reset;
     int reason_id[NREASONS];
     int reason_other;
+    /* RAM-backed device regions (framebuffers) mapped as memory slots
+     * SLOT_DEVRAM + i with KVM_MEM_LOG_DIRTY_PAGES. */
+    struct { struct ram_backing *rb; uint64_t gpa; bool mapped; } devram[MAX_DEVRAM];
+    uint64_t *dirty_log;         /* KVM_GET_DIRTY_LOG buffer */
+    size_t dirty_log_words;
 };
 
 struct kvm_vcpu_priv {
@@ -169,6 +176,79 @@ static int set_slot(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t siz
         .memory_size = size, .userspace_addr = (uintptr_t)host,
     };
     return vm_ioctl_retry(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+size_t kvm_dirty_log_merge(uint64_t *out, const uint64_t *log, size_t npages)
+{
+    size_t n = 0, words = (npages + 63) / 64;
+    for (size_t i = 0; i < words; i++) {
+        uint64_t w = log[i];
+        if (i == words - 1 && (npages & 63))
+            w &= (1ULL << (npages & 63)) - 1;
+        out[i] |= w;
+        n += (size_t)__builtin_popcountll(w);
+    }
+    return n;
+}
+
+/* A framebuffer BAR mapped or moved: a memory slot that logs the pages the
+ * guest writes, so the display redraws only those and KVM never exits on
+ * a framebuffer write. */
+static void kvm_ram_region(struct machine *m, struct ram_backing *rb, uint64_t gpa, bool added)
+{
+    struct kvm_vm *vm = vm_of(m);
+    if (!vm)
+        return;
+    int i, free_i = -1;
+    for (i = 0; i < MAX_DEVRAM && vm->devram[i].rb != rb; i++)
+        if (!vm->devram[i].rb && free_i < 0)
+            free_i = i;
+    if (i == MAX_DEVRAM) {
+        if (!added || free_i < 0)
+            return;
+        i = free_i;
+        vm->devram[i].rb = rb;
+    }
+    if (vm->devram[i].mapped) {
+        set_slot(vm, SLOT_DEVRAM + (uint32_t)i, vm->devram[i].gpa, 0, rb->host, 0);
+        vm->devram[i].mapped = false;
+    }
+    if (!added)
+        return;
+    if (set_slot(vm, SLOT_DEVRAM + (uint32_t)i, gpa, rb->len, rb->host, KVM_MEM_LOG_DIRTY_PAGES) < 0) {
+        machine_log(m, 0, "tremu: kvm: cannot map device memory at 0x%llx (%s): its accesses "
+                    "exit to the device model instead\n", (unsigned long long)gpa, strerror(errno));
+        return;
+    }
+    vm->devram[i].gpa = gpa;
+    vm->devram[i].mapped = true;
+    /* Everything counts as written once: the log starts empty. */
+    for (uint64_t pg = 0; pg < rb->len >> 12; pg++)
+        ram_backing_mark(rb, pg << 12);
+}
+
+static void kvm_ram_dirty(struct machine *m, struct ram_backing *rb, uint64_t *out)
+{
+    struct kvm_vm *vm = vm_of(m);
+    for (int i = 0; vm && i < MAX_DEVRAM; i++) {
+        if (vm->devram[i].rb != rb || !vm->devram[i].mapped)
+            continue;
+        size_t npages = (size_t)(rb->len >> 12), words = (npages + 63) / 64;
+        if (vm->dirty_log_words < words) {
+            uint64_t *p = realloc(vm->dirty_log, words * 8);
+            if (!p)
+                return;
+            vm->dirty_log = p;
+            vm->dirty_log_words = words;
+        }
+        memset(vm->dirty_log, 0, words * 8);
+        struct kvm_dirty_log d = {.slot = SLOT_DEVRAM + (uint32_t)i, .dirty_bitmap = vm->dirty_log};
+        if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &d) < 0) {
+            /* No log: redraw everything rather than miss a change. */
+            memset(vm->dirty_log, 0xff, words * 8);
+        }
+        kvm_dirty_log_merge(out, vm->dirty_log, npages);
+    }
 }
 
 /* Maps (or refreshes) the firmware below 4 GiB. Called whenever a state is
@@ -1479,6 +1559,7 @@ static void kvm_destroy(struct machine *m)
         close(vm->kvm_fd);
     if (vm->bios_mirror)
         munmap(vm->bios_mirror, vm->bios_mirror_size);
+    free(vm->dirty_log);
     free(vm->supported);
     free(vm);
     m->accel_priv = NULL;
@@ -1536,6 +1617,8 @@ const struct accel_ops accel_kvm_ops = {
     .intr_changed = kvm_intr_changed,
     .set_gsi = kvm_set_gsi,
     .dump = kvm_dump,
+    .ram_region = kvm_ram_region,
+    .ram_dirty = kvm_ram_dirty,
     .destroy = kvm_destroy,
     .collect_stats = kvm_collect_stats,
 };

@@ -8,6 +8,7 @@
 #include "cpu/cpu.h"
 #include "accel/tcg_stats.h"
 #include "accel/tcg_pg.h"
+#include "accel/tcg_ram.h"
 #include <capstone/capstone.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@ struct tcg_vcpu {
     struct cpu_bus bus;
     csh cs[3];              /* 16, 32, 64-bit */
     bool cs_ok[3];
+    struct tcg_ram_track ram;   /* RAM-like device memory (accel/tcg_ram.c) */
 };
 
 /* ---- bus ---- */
@@ -30,7 +32,7 @@ static uint8_t *tcg_ram_ptr(void *opaque, uint64_t paddr, bool write)
     uint64_t page = paddr & ~0xfffULL;
     uint8_t *p = machine_phys_ptr(m, page, 0x1000);
     if (!p)
-        return NULL;
+        return tcg_ram_track_ptr(&t->ram, m, paddr, write);
     /* The firmware image is ROM: writes go to the MMIO path (dropped). */
     if (write && m->bios && p >= m->bios && p < m->bios + m->bios_size)
         return NULL;
@@ -242,6 +244,7 @@ static enum vcpu_exit tcg_vcpu_run(struct vcpu *v)
     struct tcg_vcpu *t = v->priv;
     struct machine *m = v->m;
     for (;;) {
+        tcg_ram_sync(&t->ram, t->cpu);
         uint64_t ic0 = cpu_icount(t->cpu);
         enum cpu_stop s = cpu_run(t->cpu, 1u << 22, &v->exit_request);
         stats_add(&m->stats, STAT_INSN_RETIRED, cpu_icount(t->cpu) - ic0);
@@ -338,6 +341,26 @@ static void tcg_invalidate_phys(struct machine *m, uint64_t paddr, uint64_t len)
     }
 }
 
+static void tcg_ram_dirty(struct machine *m, struct ram_backing *rb, uint64_t *out)
+{
+    for (int i = 0; i < m->nvcpus; i++) {
+        struct tcg_vcpu *t = m->vcpu[i].priv;
+        if (t && tcg_ram_collect(&t->ram, rb, out))
+            tcg_vcpu_kick(&m->vcpu[i]);
+    }
+}
+
+static void tcg_ram_region(struct machine *m, struct ram_backing *rb, uint64_t gpa, bool added)
+{
+    for (int i = 0; i < m->nvcpus; i++) {
+        struct tcg_vcpu *t = m->vcpu[i].priv;
+        if (t) {
+            tcg_ram_request_flush(&t->ram);
+            tcg_vcpu_kick(&m->vcpu[i]);
+        }
+    }
+}
+
 static void tcg_set_a20(struct vcpu *v, bool enabled)
 {
     struct tcg_vcpu *t = v->priv;
@@ -367,6 +390,7 @@ static void tcg_destroy(struct machine *m)
             if (t->cs_ok[k])
                 cs_close(&t->cs[k]);
         cpu_free(t->cpu);
+        tcg_ram_free(&t->ram);
         free(t);
         m->vcpu[i].priv = NULL;
     }
@@ -411,6 +435,8 @@ const struct accel_ops accel_tcg_ops = {
     .dump = tcg_dump,
     .invalidate_phys = tcg_invalidate_phys,
     .set_a20 = tcg_set_a20,
+    .ram_region = tcg_ram_region,
+    .ram_dirty = tcg_ram_dirty,
     .reset = tcg_reset,
     .destroy = tcg_destroy,
 };

@@ -45,6 +45,10 @@ uint64_t cpu_blocks_decoded(const struct cpu *c);
  * Callable from any thread; takes effect at the CPU's next block boundary
  * (before pending interrupts are looked at) or at the next cpu_run. */
 void cpu_invalidate_phys(struct cpu *c, uint64_t paddr, uint64_t len);
+/* Forgets every cached translation (soft TLB, jump cache): the bus now
+ * answers ram_ptr differently (device memory moved, or write pointers to
+ * pages whose writes must be seen again). vCPU thread, or CPU stopped. */
+void cpu_flush_tlb(struct cpu *c);
 /* The A20 gate (port 0x92 bit 1, i8042 output port): when closed, physical
  * address bit 20 reads as 0 (the 8086 wrap-around). Open at power-on here;
  * call from the vCPU thread or while it is stopped. */

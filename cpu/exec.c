@@ -900,6 +900,11 @@ void cpu_invalidate_phys(struct cpu *c, uint64_t paddr, uint64_t len)
     pthread_mutex_unlock(&c->inv_lock);
 }
 
+void cpu_flush_tlb(struct cpu *c)
+{
+    tlb_flush(c);
+}
+
 void cpu_set_a20(struct cpu *c, bool enabled)
 {
     uint64_t m = enabled ? ~0ULL : ~(1ULL << 20);

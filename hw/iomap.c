@@ -21,6 +21,14 @@ void iomap_destroy(struct iomap *map)
 int iomap_register(struct iomap *map, uint64_t base, uint64_t len,
                    io_read_fn rd, io_write_fn wr, void *opaque, const char *name)
 {
+    return iomap_register_ram(map, base, len, rd, wr, opaque, name, NULL);
+}
+
+int iomap_register_ram(struct iomap *map, uint64_t base, uint64_t len, io_read_fn rd,
+                       io_write_fn wr, void *opaque, const char *name, struct ram_backing *rb)
+{
+    if (rb && (rb->len != len || (base & 0xfff)))
+        return -1;
     if (len == 0 || base + len < base)
         return -1;
     int i = 0;
@@ -50,7 +58,10 @@ int iomap_register(struct iomap *map, uint64_t base, uint64_t len,
     r->opaque = opaque;
     r->name = name;
     r->dev_id = map->stats ? stats_dev_id(map->stats, map->space, name) : -1;
+    r->ram = rb;
     map->count++;
+    if (rb && map->ram_notify)
+        map->ram_notify(map->ram_notify_opaque, rb, base, true);
     return 0;
 }
 
@@ -58,9 +69,12 @@ void iomap_unregister(struct iomap *map, uint64_t base)
 {
     for (int i = 0; i < map->count; i++) {
         if (map->regions[i].base == base) {
+            struct ram_backing *rb = map->regions[i].ram;
             memmove(&map->regions[i], &map->regions[i + 1],
                     (size_t)(map->count - i - 1) * sizeof(*map->regions));
             map->count--;
+            if (rb && map->ram_notify)
+                map->ram_notify(map->ram_notify_opaque, rb, base, false);
             return;
         }
     }

@@ -79,6 +79,53 @@ uint8_t *machine_phys_ptr(struct machine *m, uint64_t paddr, uint64_t len)
     return NULL;
 }
 
+uint8_t *machine_ram_backed(struct machine *m, uint64_t paddr, struct ram_backing **rb,
+                            uint64_t *off)
+{
+    for (size_t i = 0; i < sizeof(m->ram_regions) / sizeof(m->ram_regions[0]); i++) {
+        struct ram_backing *r = atomic_load(&m->ram_regions[i].rb);
+        uint64_t base = atomic_load(&m->ram_regions[i].base);
+        if (r && paddr >= base && paddr - base < r->len) {
+            *rb = r;
+            *off = paddr - base;
+            return r->host + *off;
+        }
+    }
+    return NULL;
+}
+
+void machine_ram_dirty_sync(struct machine *m, struct ram_backing *rb, uint64_t *out)
+{
+    size_t words = (size_t)((rb->len >> 12) + 63) / 64;
+    for (size_t i = 0; i < words; i++)
+        out[i] |= atomic_exchange_explicit(&rb->dirty[i], 0, memory_order_relaxed);
+    if (m->accel && m->accel->ram_dirty)
+        m->accel->ram_dirty(m, rb, out);
+}
+
+/* A RAM-backed region appeared or went (a BAR moved): the engine maps it. */
+static void machine_ram_notify(void *opaque, struct ram_backing *rb, uint64_t base, bool added)
+{
+    struct machine *m = opaque;
+    size_t n = sizeof(m->ram_regions) / sizeof(m->ram_regions[0]), i, free_i = n;
+    for (i = 0; i < n; i++) {
+        struct ram_backing *r = atomic_load(&m->ram_regions[i].rb);
+        if (r == rb && atomic_load(&m->ram_regions[i].base) == base)
+            break;
+        if (!r && free_i == n)
+            free_i = i;
+    }
+    if (!added && i < n) {
+        atomic_store(&m->ram_regions[i].rb, NULL);
+    } else if (added && free_i < n) {
+        /* Base first: a reader that sees the backing sees its address. */
+        atomic_store(&m->ram_regions[free_i].base, base);
+        atomic_store(&m->ram_regions[free_i].rb, rb);
+    }
+    if (m->accel && m->accel->ram_region)
+        m->accel->ram_region(m, rb, base, added);
+}
+
 int machine_phys_write(struct machine *m, uint64_t paddr, const void *buf, uint64_t len)
 {
     uint8_t *p = machine_phys_ptr(m, paddr, len);
@@ -109,6 +156,8 @@ int machine_init(struct machine *m, struct machine_config *cfg, const struct acc
     iomap_init(&m->pio, "pio", &m->stats);
     iomap_init(&m->mmio, "mmio", &m->stats);
     m->pio.log_unclaimed = m->mmio.log_unclaimed = (cfg->debug_mask & DBG_UNIMP) != 0;
+    m->mmio.ram_notify = machine_ram_notify;
+    m->mmio.ram_notify_opaque = m;
     if (pipe2(m->wake_fd, O_CLOEXEC | O_NONBLOCK) < 0) {
         perror("tremu: pipe");
         return -1;

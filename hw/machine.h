@@ -133,6 +133,10 @@ struct machine {
     struct stats stats;
     struct board *board;
     struct vga *vga;            /* -vga std (hw/pc_vga.c), NULL: none */
+    /* Where RAM-backed device regions are mapped now, read without the
+     * lock by engines on TLB misses (machine_ram_backed); a slot keeps its
+     * backing, rb is NULL while unmapped. */
+    struct { _Atomic uint64_t base; struct ram_backing *_Atomic rb; } ram_regions[4];
 
     const struct accel_ops *accel;
     void *accel_priv;
@@ -174,6 +178,16 @@ uint8_t *machine_phys_ptr(struct machine *m, uint64_t paddr, uint64_t len);
 /* Where device DMA (virtio, fw_cfg) may reach: guest RAM only, never the
  * firmware image (read-only), MMIO or the PCI hole; NULL otherwise. */
 uint8_t *machine_dma_ptr(struct machine *m, uint64_t gpa, uint64_t len);
+/* A RAM-backed device region (struct ram_backing, a framebuffer BAR) at
+ * paddr: its host pointer, the backing and the offset in it; NULL when
+ * paddr is not in one. Lock-free (engines, on TLB misses): a region that
+ * moves at the same time is caught by the engine's flush on the move. */
+uint8_t *machine_ram_backed(struct machine *m, uint64_t paddr, struct ram_backing **rb,
+                            uint64_t *off);
+/* For the device's renderer: ORs into out (rb->len / 4096 bits) the pages
+ * written since the last call (rb->dirty, taken and cleared, plus what the
+ * engine saw: soft-TLB write mappings, KVM's dirty log). Device lock held. */
+void machine_ram_dirty_sync(struct machine *m, struct ram_backing *rb, uint64_t *out);
 int machine_phys_write(struct machine *m, uint64_t paddr, const void *buf, uint64_t len);
 int machine_phys_read(struct machine *m, uint64_t paddr, void *buf, uint64_t len);
 void machine_e820_build(struct machine *m);
@@ -219,6 +233,8 @@ void pc_reset(struct machine *m);
 void pc_destroy(struct machine *m);
 struct i8042;
 struct i8042 *pc_i8042(struct machine *m);     /* host keyboard/mouse input */
+struct virtio_input;
+struct virtio_input *pc_tablet(struct machine *m);  /* absolute pointer, NULL: none */
 void pc_power_button(struct machine *m);       /* ACPI power button (device lock held) */
 /* The board's interrupt router for a GSI (ISA IRQ n = GSI n). */
 void pc_set_gsi(struct machine *m, int gsi, int level);

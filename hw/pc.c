@@ -270,6 +270,7 @@ int pc_init(struct machine *m)
  * pointer go, and the power button a closed window or system_powerdown
  * presses. */
 struct i8042 *pc_i8042(struct machine *m) { return m->board ? m->board->kbd : NULL; }
+struct virtio_input *pc_tablet(struct machine *m) { return m->board ? pc_pci_tablet(m->board->pci) : NULL; }
 void pc_power_button(struct machine *m)
 {
     struct board *b = m->board;

@@ -5,6 +5,7 @@
 #include "hw/virtio_pci.h"
 #include "hw/virtio_net.h"
 #include "hw/virtio_rng.h"
+#include "hw/virtio_input.h"
 #include "hw/virtio_console.h"
 #include "hw/virtio_9p.h"
 #include <stdio.h>
@@ -24,6 +25,7 @@ struct pc_pci {
     struct virtio_blk *blk[PC_PCI_MAX_DISKS];
     struct virtio_net *net[PC_PCI_MAX_NICS];
     struct virtio_rng *rng;
+    struct virtio_input *tablet;
     struct virtio_console *con;
     struct ide *ide;
     struct virtio_9p *p9[PC_PCI_MAX_9P];
@@ -136,6 +138,11 @@ struct pc_pci *pc_pci_init(struct machine *m, const struct pci_devices_config *c
         if (!p->rng || !add(p, virtio_rng_dev(p->rng), -1, mo))
             goto fail;
     }
+    if (cfg->tablet) {
+        p->tablet = virtio_tablet_create(&p->mem);
+        if (!p->tablet || !add(p, virtio_input_dev(p->tablet), -1, mo))
+            goto fail;
+    }
     if (cfg->console) {
         p->con = virtio_console_create(cfg->console, &p->mem);
         if (!p->con || !add(p, virtio_console_dev(p->con), -1, mo))
@@ -161,6 +168,11 @@ void pc_pci_reset(struct pc_pci *p)
 struct pci_bus *pc_pci_bus(struct pc_pci *p)
 {
     return p->bus;
+}
+
+struct virtio_input *pc_pci_tablet(struct pc_pci *p)
+{
+    return p ? p->tablet : NULL;
 }
 
 uint16_t pc_pci_level_irqs(struct pc_pci *p)
@@ -197,6 +209,7 @@ void pc_pci_destroy(struct pc_pci *p)
     for (int i = 0; i < PC_PCI_MAX_DISKS; i++)
         virtio_blk_free(p->blk[i]);
     virtio_rng_free(p->rng);
+    virtio_input_free(p->tablet);
     virtio_console_free(p->con);
     ide_free(p->ide);
     for (int i = 0; i < PC_PCI_MAX_9P; i++)

@@ -46,6 +46,7 @@ struct pci_devices_config {
      * channel * 2 + unit (-hda 0, -hdb 1, -hdc/-cdrom 2, -hdd 3). */
     struct ide_drive_config ide[IDE_DRIVES];
     bool rng;                           /* -device virtio-rng-pci */
+    bool tablet;                        /* -device virtio-tablet-pci (or usb-tablet) */
     struct {
         struct fs_export *fs;           /* -fsdev local,... */
         char tag[64];                   /* mount_tag= */
@@ -71,6 +72,9 @@ void pc_pci_reset(struct pc_pci *p);
 /* Call without the device lock held (it joins the disks' I/O threads). */
 void pc_pci_destroy(struct pc_pci *p);
 struct pci_bus *pc_pci_bus(struct pc_pci *p);
+struct virtio_input;
+/* The virtio tablet, NULL when the command line asked for none. */
+struct virtio_input *pc_pci_tablet(struct pc_pci *p);
 /* ISA IRQs the PIRQ router currently feeds (bit n = IRQ n; 0x0c00 after
  * reset). They are level-triggered: the board sets these ELCR bits at
  * reset as SeaBIOS would (tremu PIC: ports 0x4d0/0x4d1; in-kernel irqchip:

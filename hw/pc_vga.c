@@ -5,6 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+static void pc_vga_dirty(void *opaque, struct ram_backing *rb, uint64_t *out)
+{
+    machine_ram_dirty_sync(opaque, rb, out);
+}
+
 int pc_vga_init(struct machine *m, struct pci_bus *bus)
 {
     if (!m->cfg->vga)
@@ -23,6 +28,7 @@ int pc_vga_init(struct machine *m, struct pci_bus *bus)
         fprintf(stderr, "tremu: cannot create the VGA (ports, window or PCI slot 2 taken)\n");
         return -1;
     }
+    vga_set_dirty_sync(m->vga, pc_vga_dirty, m);
     return 0;
 }
 

@@ -155,7 +155,8 @@ static void pci_update_mappings(struct pci_device *d)
         if (on && !b->mapped) {
             /* A guest that overlaps two ranges gets the first one only;
              * the second stays undecoded (reads all-ones), never a crash. */
-            if (iomap_register(map, base, b->size, b->read, b->write, b->opaque, d->name) == 0) {
+            if (iomap_register_ram(map, base, b->size, b->read, b->write, b->opaque, d->name,
+                                   b->ram) == 0) {
                 b->mapped = true;
                 b->mapped_base = base;
             }
@@ -215,6 +216,15 @@ int pci_device_set_bar(struct pci_device *d, int idx, enum pci_bar_type type, ui
     default:
         return -1;
     }
+    return 0;
+}
+
+int pci_device_set_bar_ram(struct pci_device *d, int idx, struct ram_backing *rb)
+{
+    if (idx < 0 || idx >= PCI_NUM_BARS || d->bar[idx].type == PCI_BAR_NONE ||
+        d->bar[idx].type == PCI_BAR_IO || !rb || rb->len != d->bar[idx].size)
+        return -1;
+    d->bar[idx].ram = rb;
     return 0;
 }
 

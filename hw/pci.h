@@ -62,6 +62,7 @@ struct pci_bar {
     io_read_fn read;
     io_write_fn write;
     void *opaque;
+    struct ram_backing *ram;    /* memory BAR backed by host memory (pci_device_set_bar_ram) */
     bool mapped;                /* registered in pio/mmio right now */
     uint64_t mapped_base;
 };
@@ -121,6 +122,9 @@ void pci_device_init(struct pci_device *d, const char *name, uint16_t vendor, ui
 /* size: power of two, at least 4 (I/O) or 16 (memory). Returns 0 or -1. */
 int pci_device_set_bar(struct pci_device *d, int idx, enum pci_bar_type type, uint64_t size,
                        io_read_fn rd, io_write_fn wr, void *opaque);
+/* Makes memory BAR idx (already set up) RAM-like: engines may map rb
+ * directly wherever the BAR decodes (see struct ram_backing). 0 or -1. */
+int pci_device_set_bar_ram(struct pci_device *d, int idx, struct ram_backing *rb);
 /* Appends a capability of len bytes (id and next pointer filled in);
  * returns its offset in config space, 0 when full. Read-only to the guest. */
 uint8_t pci_device_add_cap(struct pci_device *d, uint8_t cap_id, uint8_t len);

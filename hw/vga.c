@@ -23,15 +23,19 @@
  * unless a display asks (vga_update): with no display the cost is the
  * bitmap update on writes.
  *
- * Both windows are MMIO here: the software CPU and KVM reach every write
- * through the handlers below (KVM exits per access). TODO: map the linear
- * framebuffer as RAM for speed, with KVM_MEM_LOG_DIRTY_PAGES under kvm and
- * a write-notify from the software TLB for dirty pages. */
+ * The legacy window is MMIO (its planar logic needs the handlers). The
+ * linear framebuffer (BAR0) is RAM-like (struct ram_backing): the software
+ * CPU's TLB maps it and writes it at RAM speed (accel/tcg_ram.c), KVM maps
+ * it as a memory slot with KVM_MEM_LOG_DIRTY_PAGES; lfb_read/lfb_write are
+ * only the slow path. The dirty bitmap is the backing's, shared with
+ * those engines; vga_update collects it through the board (vga_set_dirty_sync)
+ * with what the engine saw written. */
 #include "hw/vga.h"
 #include "hw/pci.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define PAGE_BITS 12
 #define NPAGES (VGA_VRAM_SIZE >> PAGE_BITS)
@@ -44,7 +48,11 @@ struct vga {
     bool has_pci;
     struct iomap *pio, *mmio;
     uint8_t *vram;
-    uint8_t dirty[NPAGES / 8];
+    _Atomic uint64_t dirty[NPAGES / 64];    /* pages written (rb.dirty) */
+    struct ram_backing rb;                  /* vram as BAR0's RAM */
+    uint64_t snap[NPAGES / 64];             /* the pages this update redraws */
+    void (*sync)(void *opaque, struct ram_backing *rb, uint64_t *out);
+    void *sync_opaque;
     bool full;                  /* registers changed: redraw everything */
     bool font_dirty;
 
@@ -70,6 +78,7 @@ struct vga {
     size_t ncells;
     int cur_drawn;              /* cell where the cursor was drawn, -1 none */
     char mode_name[40];
+    unsigned long updates;      /* vga_update calls */
     uint8_t font_default[4096];
 
     /* The expansion ROM BAR (PCI 3.0 §6.2.5.2): the VGA BIOS image, for
@@ -93,16 +102,21 @@ static const uint8_t mode3_ar[21] = {
 
 static inline void mark_dirty(struct vga *v, uint32_t off)
 {
-    uint32_t pg = off >> PAGE_BITS;
-    v->dirty[pg >> 3] |= (uint8_t)(1u << (pg & 7));
+    ram_backing_mark(&v->rb, off);
 }
 
 bool vga_page_dirty(const struct vga *v, uint32_t off)
 {
     if (off >= VGA_VRAM_SIZE)
         return false;
-    uint32_t pg = off >> PAGE_BITS;
-    return (v->dirty[pg >> 3] >> (pg & 7)) & 1;
+    return ram_backing_test(&v->rb, off >> PAGE_BITS);
+}
+
+void vga_set_dirty_sync(struct vga *v, void (*fn)(void *opaque, struct ram_backing *rb, uint64_t *out),
+                        void *opaque)
+{
+    v->sync = fn;
+    v->sync_opaque = opaque;
 }
 
 static bool range_dirty(const struct vga *v, uint32_t start, uint32_t end)
@@ -110,9 +124,22 @@ static bool range_dirty(const struct vga *v, uint32_t start, uint32_t end)
     if (end > VGA_VRAM_SIZE)
         end = VGA_VRAM_SIZE;
     for (uint32_t pg = start >> PAGE_BITS; pg <= (end - 1) >> PAGE_BITS && start < end; pg++)
-        if ((v->dirty[pg >> 3] >> (pg & 7)) & 1)
+        if ((v->snap[pg >> 6] >> (pg & 63)) & 1)
             return true;
     return false;
+}
+
+/* The pages to redraw: the bits writers set, plus (through the board)
+ * what the engine wrote behind the handlers. */
+static void take_dirty(struct vga *v)
+{
+    memset(v->snap, 0, sizeof(v->snap));
+    if (v->sync) {
+        v->sync(v->sync_opaque, &v->rb, v->snap);
+        return;
+    }
+    for (size_t i = 0; i < NPAGES / 64; i++)
+        v->snap[i] = atomic_exchange_explicit(&v->dirty[i], 0, memory_order_relaxed);
 }
 
 /* ---- the post-BIOS state: mode 3 with the BIOS font ---- */
@@ -162,7 +189,8 @@ void vga_reset(struct vga *v)
     for (uint32_t c = 0; c < 256; c++)
         for (uint32_t r = 0; r < 16; r++)
             v->vram[(c * 32 + r) * 4 + 2] = v->font_default[c * 16 + r];
-    memset(v->dirty, 0xff, sizeof(v->dirty));
+    for (size_t i = 0; i < NPAGES / 64; i++)
+        atomic_store_explicit(&v->dirty[i], ~0ULL, memory_order_relaxed);
     v->full = v->font_dirty = true;
 }
 
@@ -755,11 +783,13 @@ struct vga *vga_create(struct iomap *pio, struct iomap *mmio, struct pci_bus *bu
     struct vga *v = calloc(1, sizeof(*v));
     if (!v)
         return NULL;
-    v->vram = calloc(1, VGA_VRAM_SIZE);
-    if (!v->vram) {
+    /* Page-aligned and zeroed: engines map it as guest memory. */
+    v->vram = mmap(NULL, VGA_VRAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (v->vram == MAP_FAILED) {
         free(v);
         return NULL;
     }
+    v->rb = (struct ram_backing){v->vram, VGA_VRAM_SIZE, v->dirty};
     v->pio = pio;
     v->mmio = mmio;
     v->cur_drawn = -1;
@@ -793,6 +823,7 @@ struct vga *vga_create(struct iomap *pio, struct iomap *mmio, struct pci_bus *bu
             }
         }
         if (pci_device_set_bar(&v->pci, 0, PCI_BAR_MEM32, VGA_VRAM_SIZE, lfb_read, lfb_write, v) < 0 ||
+            pci_device_set_bar_ram(&v->pci, 0, &v->rb) < 0 ||
             pci_device_set_bar(&v->pci, 2, PCI_BAR_MEM32, BAR2_SIZE, bar2_read, bar2_write, v) < 0) {
             vga_free(v);
             return NULL;
@@ -825,7 +856,7 @@ void vga_free(struct vga *v)
         iomap_unregister(v->pio, 0x1ce);
     if ((r = iomap_find(v->mmio, VGA_LEGACY_BASE)) && r->opaque == v)
         iomap_unregister(v->mmio, VGA_LEGACY_BASE);
-    free(v->vram);
+    munmap(v->vram, VGA_VRAM_SIZE);
     free(v->surf.pixels);
     free(v->cells);
     free(v);
@@ -1081,6 +1112,7 @@ bool vga_update(struct vga *v, struct vga_rect *dirty, bool *resized)
 {
     struct vga_rect bb = {0, 0, 0, 0};
     int w = 0, h = 0;
+    v->updates++;
     enum vga_kind k = current_kind(v, &w, &h);
     if (k == KIND_OFF) {
         w = v->surf.width ? v->surf.width : 640;
@@ -1089,6 +1121,7 @@ bool vga_update(struct vga *v, struct vga_rect *dirty, bool *resized)
     if (k != v->kind)
         v->full = true;
     v->kind = k;
+    take_dirty(v);
     bool rs = surface_size(v, w, h);
     if (resized)
         *resized = rs;
@@ -1102,11 +1135,15 @@ bool vga_update(struct vga *v, struct vga_rect *dirty, bool *resized)
     } else {
         render_graphics(v, k, &bb);
     }
-    memset(v->dirty, 0, sizeof(v->dirty));
     v->full = v->font_dirty = false;
     if (dirty)
         *dirty = bb;
     return bb.w > 0;
+}
+
+unsigned long vga_update_count(const struct vga *v)
+{
+    return v->updates;
 }
 
 const struct vga_surface *vga_surface(const struct vga *v)

@@ -80,6 +80,9 @@ void vga_fill_screen_info(uint8_t *zero_page);
  * when the surface changed size (the caller re-reads vga_surface). */
 bool vga_update(struct vga *v, struct vga_rect *dirty, bool *resized);
 const struct vga_surface *vga_surface(const struct vga *v);
+/* How many times vga_update ran (every display and screendump): the proof
+ * that nobody looking means no rendering. */
+unsigned long vga_update_count(const struct vga *v);
 /* Forget what was drawn: the next update redraws everything. */
 void vga_invalidate(struct vga *v);
 /* Text modes: the characters on screen, one line per row ('\n'), code
@@ -90,8 +93,15 @@ int vga_text_dump(struct vga *v, char *buf, size_t len);
  * "planar 640x480", "chain4 320x200", "off"). */
 const char *vga_mode_name(struct vga *v);
 
-/* The pages of video memory written since the last update (VGA_VRAM_SIZE /
- * 4096 bits); set by every path that writes the framebuffer. */
+/* Whether the page of video memory at vram_offset was marked written
+ * since the last update (by the handlers; engines' direct writes are
+ * collected at the update, see vga_set_dirty_sync). */
 bool vga_page_dirty(const struct vga *v, uint32_t vram_offset);
+/* How vga_update learns the pages written: fn ORs them into out (the board's
+ * machine_ram_dirty_sync: the bits plus what the engine saw). Without it
+ * the update takes the bits alone (no engine maps the framebuffer). */
+struct ram_backing;
+void vga_set_dirty_sync(struct vga *v, void (*fn)(void *opaque, struct ram_backing *rb, uint64_t *out),
+                        void *opaque);
 
 #endif

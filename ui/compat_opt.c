@@ -131,7 +131,8 @@ int compat_option(struct compat_opts *c, const char *opt, const char *arg, char 
 
 int compat_device(const char *arg)
 {
-    static const char *const usb[] = {"usb-tablet", "usb-mouse", "usb-kbd", "usb-ehci",
+    /* usb-tablet is not here: ui/main.c makes it a virtio tablet. */
+    static const char *const usb[] = {"usb-mouse", "usb-kbd", "usb-ehci",
         "qemu-xhci", "nec-usb-xhci", "piix3-usb-uhci", "ich9-usb-ehci1", "usb-hub", NULL};
     size_t n = strcspn(arg, ",");
     for (int i = 0; usb[i]; i++)
@@ -150,6 +151,7 @@ void compat_print_help(FILE *f)
 "  accepted:  -m -smp -M/-machine pc[,accel=] -accel -enable-kvm -kernel -initrd -append\n"
 "             -bios -no-reboot -drive -hda..-hdd -snapshot -netdev -nic -net -device\n"
 "             (virtio-blk-pci virtio-net-pci virtio-rng-pci virtio-9p-pci isa-serial\n"
+"             virtio-tablet-pci\n"
 "             virtio-serial-pci virtconsole isa-debug-exit) -chardev (socket udp pty file pipe serial stdio null\n"
 "             ringbuf; mux=on on stdio) -serial (stdio mon:stdio pty null none file:\n"
 "             pipe: tcp: telnet: unix: udp: chardev: /dev/...) -monitor -qmp -qmp-pretty\n"
@@ -158,7 +160,8 @@ void compat_print_help(FILE *f)
 "             (max/host and +umip|-umip: UMIP on the software CPU)\n"
 "             -vga std|none -rtc base=utc -boot -d -D -version -h\n"
 "  accepted and ignored (one warning line when used):\n"
-"             -usb -usbdevice -device usb-tablet|usb-mouse|usb-kbd|qemu-xhci|usb-ehci\n"
+"             -usb -usbdevice -device usb-mouse|usb-kbd|qemu-xhci|usb-ehci\n"
+"  replaced (one notice line): -device usb-tablet by virtio-tablet-pci\n"
 "             -global -k -rtc base=localtime|DATE -cpu MODEL,+flags (but umip) -vga virtio|cirrus|qxl\n"
 "             -no-acpi -no-shutdown -smbios -soundhw -audiodev -parallel\n"
 "             (silently: -no-hpet -msg -overcommit -sandbox -uuid -L -full-screen)\n"

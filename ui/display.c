@@ -5,6 +5,7 @@
 #include "ui/png.h"
 #include "hw/machine.h"
 #include "hw/vga.h"
+#include "hw/virtio_input.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ struct display_state {
     struct sdl_ui *sdl;
     uint64_t next_refresh;
     int vnc_nfds;
+    unsigned long frames;       /* renderer runs (display_frames) */
 };
 
 bool display_is_option(const char *opt)
@@ -127,6 +129,7 @@ static void display_dispatch(void *opaque, struct pollfd *fds, int nfds)
         return;
     struct vga_rect r;
     bool resized = false;
+    s->frames++;
     bool changed = vga_update(s->m->vga, &r, &resized);
     const struct vga_surface *surf = vga_surface(s->m->vga);
     if (!changed && !resized)
@@ -177,14 +180,29 @@ int display_start(struct machine *m, struct display_opts *d)
     return 0;
 }
 
+static bool has_suffix(const char *path, const char *suf)
+{
+    size_t n = strlen(path), k = strlen(suf);
+    return n > k && !strcmp(path + n - k, suf);
+}
+
 int display_screendump(struct machine *m, const char *path, char *err, size_t errlen)
+{
+    return display_screendump_as(m, path, has_suffix(path, ".txt") ? NULL : "png", err, errlen);
+}
+
+int display_screendump_as(struct machine *m, const char *path, const char *fmt,
+                          char *err, size_t errlen)
 {
     if (!m->vga) {
         snprintf(err, errlen, "no VGA (-vga none)");
         return -1;
     }
-    size_t n = strlen(path);
-    if (n > 4 && !strcmp(path + n - 4, ".txt")) {
+    if (fmt && strcmp(fmt, "png") && strcmp(fmt, "ppm")) {
+        snprintf(err, errlen, "format '%s' not supported (ppm or png)", fmt);
+        return -1;
+    }
+    if (!fmt && has_suffix(path, ".txt")) {
         char buf[132 * 60 + 64];
         if (vga_text_dump(m->vga, buf, sizeof(buf)) < 0) {
             snprintf(err, errlen, "the screen is in a graphics mode (%s), not text", vga_mode_name(m->vga));
@@ -197,14 +215,56 @@ int display_screendump(struct machine *m, const char *path, char *err, size_t er
         }
         return 0;
     }
+    bool png = fmt ? !strcmp(fmt, "png") : has_suffix(path, ".png");
     vga_invalidate(m->vga);
     vga_update(m->vga, NULL, NULL);
     const struct vga_surface *s = vga_surface(m->vga);
-    if (png_write_file(path, s->pixels, s->width, s->height, s->width) < 0) {
+    if ((png ? png_write_file : ppm_write_file)(path, s->pixels, s->width, s->height, s->width) < 0) {
         snprintf(err, errlen, "cannot write %s", path);
         return -1;
     }
     return 0;
+}
+
+int display_vnc_password(struct display_opts *d, const char *pw, char *err, size_t errlen)
+{
+    if (!d || !d->st || !d->st->vnc) {
+        snprintf(err, errlen, "no VNC server (-vnc)");
+        return -1;
+    }
+    return vnc_set_password(d->st->vnc, pw, err, errlen);
+}
+
+bool display_tablet_device(const char *driver, bool *tablet)
+{
+    if (!strcmp(driver, "usb-tablet")) {
+        fprintf(stderr, "tremu: -device usb-tablet: tremu has no USB; the guest gets a virtio "
+                "tablet instead (virtio-tablet-pci, Linux's virtio_input)\n");
+        *tablet = true;
+        return true;
+    }
+    if (!strcmp(driver, "virtio-tablet-pci") || !strcmp(driver, "virtio-tablet")) {
+        *tablet = true;
+        return true;
+    }
+    return false;
+}
+
+bool display_pointer_abs(struct machine *m, int x, int y, int w, int h, unsigned buttons, int wheel)
+{
+    struct virtio_input *t = pc_tablet(m);
+    if (!virtio_tablet_active(t) || w <= 0 || h <= 0)
+        return false;
+    /* Pixel centres to the axis: the last pixel is the axis maximum. */
+    int ax = w > 1 ? (int)((int64_t)x * VIRTIO_TABLET_MAX / (w - 1)) : 0;
+    int ay = h > 1 ? (int)((int64_t)y * VIRTIO_TABLET_MAX / (h - 1)) : 0;
+    virtio_tablet_event(t, ax, ay, buttons, wheel);
+    return true;
+}
+
+unsigned long display_frames(const struct display_opts *d)
+{
+    return d && d->st ? d->st->frames : 0;
 }
 
 void display_finish(struct machine *m, struct display_opts *d)

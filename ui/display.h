@@ -42,5 +42,24 @@ void display_finish(struct machine *m, struct display_opts *d);
 /* Writes the current screen (rendered now) to path: PNG, or with a .txt
  * name the characters of a text mode. Device lock held. 0 or -1. */
 int display_screendump(struct machine *m, const char *path, char *err, size_t errlen);
+/* The monitor's screendump: fmt "png" or "ppm" (QEMU's -f), or NULL to go
+ * by the name (.png PNG, .txt text-mode characters, anything else PPM,
+ * QEMU's default). Device lock held. 0 or -1 with err. */
+int display_screendump_as(struct machine *m, const char *path, const char *fmt,
+                          char *err, size_t errlen);
+/* The monitor's "change vnc password" and "set_password vnc": 0, or -1 with
+ * err (no VNC server, or one without password=on). */
+int display_vnc_password(struct display_opts *d, const char *pw, char *err, size_t errlen);
+/* -device DRIVER: true for the virtio tablet (virtio-tablet-pci) and for
+ * usb-tablet, which becomes one with a notice (tremu has no USB; what
+ * QEMU users want from it is an absolute pointer); sets *tablet. */
+bool display_tablet_device(const char *driver, bool *tablet);
+/* A viewer's pointer at (x, y) on a w x h screen, buttons bit 0 left, 1
+ * right, 2 middle, wheel steps: to the virtio tablet when its driver runs
+ * (returns true), else false (the caller feeds the PS/2 mouse). Device lock held. */
+bool display_pointer_abs(struct machine *m, int x, int y, int w, int h, unsigned buttons, int wheel);
+/* Frames rendered so far (every display together): the proof that nobody
+ * looking means no rendering. */
+unsigned long display_frames(const struct display_opts *d);
 
 #endif

@@ -63,10 +63,12 @@ static void usage(FILE *f)
 "  -vga std|none        QEMU's standard VGA (default with a display, -vnc or -screendump)\n"
 "  -vnc [HOST]:N[,password=on]  VNC server on port 5900+N (no HOST: 127.0.0.1 only);\n"
 "                       -vnc unix:PATH, -vnc none; password from $TREMU_VNC_PASSWORD\n"
+"                       or the monitor (change vnc password, set_password vnc PW)\n"
 "  -screendump FILE     at exit write the screen to FILE (.png, or .txt: text-mode chars)\n"
 "  -monitor DEV         stdio, none, /dev/null, tcp:, telnet:, unix: (HMP; Ctrl-A C\n"
 "                       switches to it under -nographic); -qmp DEV (QMP)\n"
 "  -device isa-debug-exit[,iobase=0xf4,iosize=0x04]\n"
+"  -device virtio-tablet-pci   absolute pointer for VNC/SDL (usb-tablet becomes one)\n"
 "Disks (IDE or virtio-blk; raw or qcow2 with backing files):\n"
 "  -drive file=F[,if=ide|virtio|none][,format=raw|qcow2][,readonly=on][,snapshot=on]\n"
 "         [,media=disk|cdrom][,index=N]\n"
@@ -272,9 +274,11 @@ static int parse_device(struct machine_config *cfg, const char *arg)
         cfg->pci->rng = true;
         return 0;
     }
+    if (display_tablet_device(driver, &cfg->pci->tablet))
+        return 0;
     if (!strcmp(driver, "help"))
         return die("available devices: isa-debug-exit, virtio-blk-pci, virtio-net-pci, "
-                   "virtio-rng-pci%s", "");
+                   "virtio-rng-pci, virtio-tablet-pci%s", "");
     return die("-device: unsupported device '%s'", driver);
 }
 
@@ -669,6 +673,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < net.nnetdevs; i++)
         netdev_ids[i] = net.netdevs[i].id;
     monitor_set_netdevs(netdev_ids, backends, net.nnetdevs);
+    monitor_set_display(&dopts);
     if (net.nnics > PC_PCI_MAX_NICS)
         return die("too many NICs (at most %s)", "4");
     for (int j = 0; j < net.nnics; j++) {

@@ -11,9 +11,11 @@
 #include "hw/machine.h"
 #include "hw/pc_pci.h"
 #include "hw/stats_report.h"
+#include "hw/vga.h"
 #include "cpu/state.h"
 #include "net/slirp.h"
 #include "ui/netopt.h"
+#include "ui/display.h"
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <inttypes.h>
@@ -44,6 +46,7 @@ struct monitor {
     char *cap;                      /* human-monitor-command output capture */
     size_t cap_len, cap_size;
     char pending[LINE_MAX_MON];     /* a command waiting for stopped vCPUs */
+    bool pw_prompt;                 /* the next line is a VNC password (not echoed) */
     struct monitor *next;
 };
 
@@ -53,6 +56,12 @@ static void mprintf(struct monitor *mon, const char *fmt, ...)
 static const char *const *net_ids;      /* monitor_set_netdevs */
 static struct net_backend *const *net_nbs;
 static int net_n;
+static struct display_opts *mon_display;   /* monitor_set_display */
+
+void monitor_set_display(struct display_opts *d)
+{
+    mon_display = d;
+}
 
 void monitor_set_netdevs(const char *const *ids, struct net_backend *const *nbs, int n)
 {
@@ -216,9 +225,13 @@ static const char *const hmp_help[] = {
     "redirect TCP or UDP connections from host to guest",
     "hostfwd_remove [netdev_id] [tcp|udp]:[hostaddr]:hostport -- remove host-to-guest "
     "TCP or UDP redirection",
-    "info status|registers|cpus|block|network|pci|chardev|version|usernet|mtree|qtree -- "
+    "info status|registers|cpus|block|network|pci|chardev|version|usernet|mtree|qtree|display -- "
     "show information",
     "quit|q -- quit the emulator",
+    "screendump [-f ppm|png] filename -- save the screen as an image (PPM unless -f png or a "
+    ".png name; a .txt name writes the text-mode characters)",
+    "change vnc password [password] -- change the VNC password (asks for it when not given)",
+    "set_password vnc password [keep] -- set the VNC password",
     "stop|s -- stop emulation",
     "system_powerdown -- send the system power down event (ACPI power button)",
     "system_reset -- reset the system",
@@ -382,6 +395,85 @@ static void do_memdump(struct monitor *mon, const char *args, bool phys, const s
     mprintf(mon, "\n");
 }
 
+/* ---- display commands (ui/display.c does the work) ---- */
+
+/* screendump [-f ppm|png] FILE [device [head]]: QEMU 7.2's HMP syntax; -f
+ * may also follow the name (QEMU's parser takes it there too). */
+static void do_screendump(struct monitor *mon, const char *arg)
+{
+    char buf[LINE_MAX_MON], *file = NULL, *fmt = NULL, *save = NULL, err[256];
+    snprintf(buf, sizeof(buf), "%s", arg);
+    for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        if (!strcmp(t, "-f")) {
+            if (!(fmt = strtok_r(NULL, " ", &save))) {
+                mprintf(mon, "screendump: -f needs a format (ppm or png)\n");
+                return;
+            }
+        } else if (!file) {
+            file = t;
+        }                           /* device and head: one screen here */
+    }
+    if (!file) {
+        mprintf(mon, "screendump: filename expected\n");
+        return;
+    }
+    if (display_screendump_as(mon->m, file, fmt, err, sizeof(err)) < 0)
+        mprintf(mon, "screendump: %s\n", err);
+}
+
+static void set_vnc_password(struct monitor *mon, const char *pw)
+{
+    char err[256];
+    if (display_vnc_password(mon_display, pw, err, sizeof(err)) < 0)
+        mprintf(mon, "%s\n", err);
+}
+
+/* change vnc password [PW]: without PW, QEMU asks "Password: " and takes
+ * the next line, not echoed. */
+static void do_change(struct monitor *mon, const char *arg)
+{
+    char dev[32] = "", what[32] = "";
+    int n = 0;
+    sscanf(arg, "%31s %31s %n", dev, what, &n);
+    if (strcmp(dev, "vnc") || (strcmp(what, "password") && strcmp(what, "passwd"))) {
+        mprintf(mon, "change: only 'change vnc password [password]' is available here "
+                "(media changes: not in tremu)\n");
+        return;
+    }
+    if (n && arg[n]) {
+        set_vnc_password(mon, arg + n);
+        return;
+    }
+    mon->pw_prompt = true;
+    mon->len = 0;
+    mprintf(mon, "Password: ");
+}
+
+/* set_password [vnc|spice] PASSWORD [keep|fail|disconnect] (QEMU 7.2). */
+static void do_set_password(struct monitor *mon, const char *arg)
+{
+    char proto[16] = "", pw[LINE_MAX_MON] = "", conn[16] = "";
+    sscanf(arg, "%15s %1023s %15s", proto, pw, conn);
+    if (strcmp(proto, "vnc")) {
+        mprintf(mon, "set_password: protocol '%s' is not available (vnc only)\n", proto);
+        return;
+    }
+    if (conn[0] && strcmp(conn, "keep")) {
+        mprintf(mon, "set_password: parameter 'connected' must be 'keep' when 'protocol' is "
+                "'vnc'\n");
+        return;
+    }
+    set_vnc_password(mon, pw);
+}
+
+static void info_display(struct monitor *mon)
+{
+    struct machine *m = mon->m;
+    mprintf(mon, "VGA: %s\n", m->vga ? vga_mode_name(m->vga) : "none");
+    mprintf(mon, "renderer runs: %lu\n", m->vga ? vga_update_count(m->vga) : 0UL);
+    mprintf(mon, "frames for viewers: %lu\n", display_frames(mon_display));
+}
+
 static void run_line(struct monitor *mon, char *line, bool cpu_stopped);
 
 /* Commands that read CPU state run here, every vCPU stopped. */
@@ -483,6 +575,8 @@ static void info(struct monitor *mon, const char *what)
         info_registers(mon);
     } else if (!strncmp(what, "exits", 5) && (!what[5] || what[5] == ' ')) {
         info_exits(mon, what + 5);
+    } else if (!strcmp(what, "display")) {
+        info_display(mon);
     } else {
         mprintf(mon, "info: unknown or unsupported item '%s' (try 'help info')\n", what);
     }
@@ -551,8 +645,13 @@ static void run_line(struct monitor *mon, char *line, bool cpu_stopped)
                 "commit)\n");
     } else if (!strcmp(cmd, "hostfwd_add") || !strcmp(cmd, "hostfwd_remove")) {
         do_hostfwd(mon, cmd, arg, cmd[8] == 'a');
-    } else if (!strcmp(cmd, "sendkey") || !strcmp(cmd, "screendump") ||
-               !strcmp(cmd, "drive_add")) {
+    } else if (!strcmp(cmd, "screendump")) {
+        do_screendump(mon, arg);
+    } else if (!strcmp(cmd, "change")) {
+        do_change(mon, arg);
+    } else if (!strcmp(cmd, "set_password")) {
+        do_set_password(mon, arg);
+    } else if (!strcmp(cmd, "sendkey") || !strcmp(cmd, "drive_add")) {
         mprintf(mon, "%s: not available in tremu (no display/keyboard injection)\n", cmd);
     } else {
         mprintf(mon, "unknown command: '%s'\n", cmd);
@@ -687,6 +786,46 @@ static void qmp_error(struct monitor *mon, const char *id, const char *cls, cons
     mprintf(mon, "}%s%s}\r\n", id[0] ? ", \"id\": " : "", id);
 }
 
+/* A string argument of a QMP command, decoded; false when absent. */
+static bool qmp_str_arg(const char *args, const char *key, char *out, size_t outlen)
+{
+    return json_member(args, key, out, outlen) && json_unquote(out);
+}
+
+/* screendump, set_password, change-vnc-password. False: not one of them. */
+static bool qmp_display(struct monitor *mon, const char *exec, const char *id, const char *args)
+{
+    char a[LINE_MAX_MON], b[64], err[256];
+    int r;
+    if (!strcmp(exec, "screendump")) {
+        if (!qmp_str_arg(args, "filename", a, sizeof(a))) {
+            qmp_error(mon, id, "GenericError", "Parameter 'filename' is missing");
+            return true;
+        }
+        bool has_fmt = qmp_str_arg(args, "format", b, sizeof(b));
+        /* QMP's default is ppm whatever the name (QEMU 7.2). */
+        r = display_screendump_as(mon->m, a, has_fmt ? b : "ppm", err, sizeof(err));
+    } else if (!strcmp(exec, "set_password") || !strcmp(exec, "change-vnc-password")) {
+        bool setpw = exec[0] == 's';
+        if (setpw && (!qmp_str_arg(args, "protocol", b, sizeof(b)) || strcmp(b, "vnc"))) {
+            qmp_error(mon, id, "GenericError", "Parameter 'protocol' must be 'vnc' here");
+            return true;
+        }
+        if (!qmp_str_arg(args, "password", a, sizeof(a))) {
+            qmp_error(mon, id, "GenericError", "Parameter 'password' is missing");
+            return true;
+        }
+        r = display_vnc_password(mon_display, a, err, sizeof(err));
+    } else {
+        return false;
+    }
+    if (r < 0)
+        qmp_error(mon, id, "GenericError", err);
+    else
+        qmp_reply(mon, id, "{}");
+    return true;
+}
+
 static void qmp_command(struct monitor *mon, const char *obj)
 {
     char exec[128] = "", id[256] = "", args[LINE_MAX_MON] = "{}";
@@ -773,7 +912,7 @@ static void qmp_command(struct monitor *mon, const char *obj)
         json_str(mon, res ? res : "");
         mprintf(mon, "%s%s}\r\n", id[0] ? ", \"id\": " : "", id);
         free(res);
-    } else {
+    } else if (!qmp_display(mon, exec, id, args)) {
         char d[200];
         snprintf(d, sizeof(d), "The command %s has not been found", exec);
         qmp_error(mon, id, "CommandNotFound", d);
@@ -837,6 +976,12 @@ static void hmp_input(struct monitor *mon, const uint8_t *buf, size_t len)
                 out(mon, "\n", 1);
             mon->line[mon->len] = 0;
             mon->len = 0;
+            if (mon->pw_prompt) {
+                mon->pw_prompt = false;
+                set_vnc_password(mon, mon->line);
+                prompt(mon);
+                continue;
+            }
             if (mon->pending[0]) {
                 mprintf(mon, "(busy)\n");
                 continue;
@@ -844,17 +989,17 @@ static void hmp_input(struct monitor *mon, const uint8_t *buf, size_t len)
             char line[LINE_MAX_MON];
             snprintf(line, sizeof(line), "%s", mon->line);
             run_line(mon, line, false);
-            if (!mon->pending[0])
+            if (!mon->pending[0] && !mon->pw_prompt)
                 prompt(mon);
         } else if (c == 0x7f || c == 0x08) {
             if (mon->len) {
                 mon->len--;
-                if (mon->echo)
+                if (mon->echo && !mon->pw_prompt)
                     out(mon, "\b \b", 3);
             }
         } else if ((unsigned char)c >= 0x20 && mon->len + 1 < sizeof(mon->line)) {
             mon->line[mon->len++] = c;
-            if (mon->echo)
+            if (mon->echo && !mon->pw_prompt)
                 out(mon, &c, 1);
         }
     }

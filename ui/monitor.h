@@ -17,6 +17,11 @@ struct net_backend;
  * nbs[i]); the arrays must outlive the monitors. */
 void monitor_set_netdevs(const char *const *ids, struct net_backend *const *nbs, int n);
 
+struct display_opts;
+/* The display screendump, change vnc password, set_password and
+ * info display act on (must outlive the monitors). */
+void monitor_set_display(struct display_opts *d);
+
 /* QMP SHUTDOWN event to every QMP client (guest: the guest powered off). */
 void monitor_event_shutdown(bool guest);
 

@@ -85,3 +85,28 @@ int png_write_file(const char *path, const uint32_t *pixels, int width, int heig
         r = -1;
     return r;
 }
+
+int ppm_write_file(const char *path, const uint32_t *pixels, int width, int height, int stride)
+{
+    if (width <= 0 || height <= 0 || stride < width)
+        return -1;
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    uint8_t *row = malloc((size_t)width * 3);
+    int r = row && fprintf(f, "P6\n%d %d\n255\n", width, height) > 0 ? 0 : -1;
+    for (int y = 0; y < height && r == 0; y++) {
+        const uint32_t *s = pixels + (size_t)y * stride;
+        for (int x = 0; x < width; x++) {
+            row[3 * x] = (uint8_t)(s[x] >> 16);
+            row[3 * x + 1] = (uint8_t)(s[x] >> 8);
+            row[3 * x + 2] = (uint8_t)s[x];
+        }
+        if (fwrite(row, 3, (size_t)width, f) != (size_t)width)
+            r = -1;
+    }
+    free(row);
+    if (fclose(f) != 0)
+        r = -1;
+    return r;
+}

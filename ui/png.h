@@ -9,5 +9,8 @@
 /* pixels: 0x00RRGGBB, stride in pixels. Returns 0, or -1 (I/O or memory). */
 int png_write(FILE *f, const uint32_t *pixels, int width, int height, int stride);
 int png_write_file(const char *path, const uint32_t *pixels, int width, int height, int stride);
+/* The same pixels as binary PPM (netpbm "P6", maxval 255): QEMU's default
+ * screendump format. 0 or -1. */
+int ppm_write_file(const char *path, const uint32_t *pixels, int width, int height, int stride);
 
 #endif

@@ -2,6 +2,7 @@
  * from the VGA surface's dirty rectangle and stretched to the window. */
 #include "ui/sdl.h"
 #include "ui/keymap.h"
+#include "ui/display.h"
 #include "hw/machine.h"
 #include "hw/vga.h"
 #include "hw/i8042.h"
@@ -87,6 +88,36 @@ static unsigned ps2_buttons(uint32_t st)
            ((st & SDL_BUTTON_MMASK) ? 4 : 0);
 }
 
+/* With the virtio tablet running, the window's pointer position is the
+ * guest's, scaled from the window to the screen: no grab, no drift. */
+static bool sdl_pointer_abs(struct sdl_ui *s, const SDL_Event *e)
+{
+    int x, y, ww, wh;
+    uint32_t st = SDL_GetMouseState(&x, &y);
+    SDL_GetWindowSize(s->win, &ww, &wh);
+    if (ww <= 0 || wh <= 0 || s->tw <= 0 || s->th <= 0)
+        return false;
+    int wheel = e->type == SDL_MOUSEWHEEL ? (e->wheel.y > 0 ? 1 : e->wheel.y < 0 ? -1 : 0) : 0;
+    return display_pointer_abs(s->m, (int)((int64_t)x * s->tw / ww), (int)((int64_t)y * s->th / wh),
+                               s->tw, s->th, ps2_buttons(st), wheel);
+}
+
+static void sdl_mouse(struct sdl_ui *s, const SDL_Event *e, struct i8042 *k)
+{
+    if (sdl_pointer_abs(s, e) || e->type == SDL_MOUSEWHEEL)
+        return;         /* the virtio tablet took it: no grab needed */
+    if (e->type == SDL_MOUSEBUTTONDOWN && !s->grabbed) {
+        set_grab(s, true);      /* the first click grabs, as in QEMU */
+        return;
+    }
+    if (!s->grabbed || !k)
+        return;
+    if (e->type == SDL_MOUSEMOTION)
+        i8042_mouse_event(k, e->motion.xrel, -e->motion.yrel, ps2_buttons(e->motion.state));
+    else
+        i8042_mouse_event(k, 0, 0, ps2_buttons(SDL_GetMouseState(NULL, NULL)));
+}
+
 void sdl_poll(struct sdl_ui *s)
 {
     SDL_Event e;
@@ -114,18 +145,10 @@ void sdl_poll(struct sdl_ui *s)
             break;
         }
         case SDL_MOUSEBUTTONDOWN:
-            if (!s->grabbed) {
-                set_grab(s, true);      /* the first click grabs, as in QEMU */
-                break;
-            }
-            /* fall through */
         case SDL_MOUSEBUTTONUP:
-            if (s->grabbed && k)
-                i8042_mouse_event(k, 0, 0, ps2_buttons(SDL_GetMouseState(NULL, NULL)));
-            break;
         case SDL_MOUSEMOTION:
-            if (s->grabbed && k)
-                i8042_mouse_event(k, e.motion.xrel, -e.motion.yrel, ps2_buttons(e.motion.state));
+        case SDL_MOUSEWHEEL:
+            sdl_mouse(s, &e, k);
             break;
         case SDL_WINDOWEVENT:
             if (e.window.event == SDL_WINDOWEVENT_EXPOSED && s->tex) {

@@ -5,10 +5,11 @@
  * become PS/2 scan codes (ui/keymap.c), the pointer a relative PS/2 mouse.
  *
  * password=on: VNC authentication with the password in $TREMU_VNC_PASSWORD
- * (there is no monitor to "change vnc password" yet); without it every
- * login is refused, as QEMU does until a password is set. */
+ * or set later by the monitor ("change vnc password", set_password vnc);
+ * until one is set every login is refused, as QEMU does. */
 #include "ui/vnc.h"
 #include "ui/keymap.h"
+#include "ui/display.h"
 #include "hw/machine.h"
 #include "hw/vga.h"
 #include "hw/i8042.h"
@@ -117,6 +118,11 @@ void vnc_dispatch(struct vnc *v, struct pollfd *fds, int n) {}
 bool vnc_has_clients(struct vnc *v) { return false; }
 void vnc_refresh(struct vnc *v, const struct vga_surface *s, const struct vga_rect *r, bool resized) {}
 void vnc_close(struct vnc *v) {}
+int vnc_set_password(struct vnc *v, const char *pw, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "this tremu was built without VNC");
+    return -1;
+}
 
 #else
 
@@ -128,7 +134,7 @@ struct vnc {
     int listen_fd;
     rfbScreenInfoPtr screen;
     char *passwords[2];
-    int last_x, last_y;
+    int last_x, last_y, last_mask;
     bool have_pos;
     uint32_t blank[8 * 8];
 };
@@ -151,6 +157,13 @@ static void on_key(rfbBool down, rfbKeySym key, rfbClientPtr cl)
 static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
 {
     struct vnc *v = cl->screen->screenData;
+    /* RFB: bit 0 left, 1 middle, 2 right; PS/2 and the tablet: 0 left,
+     * 1 right, 2 middle. Bits 3/4 are the wheel's up/down clicks. */
+    unsigned b = (mask & 1) | ((mask & 4) ? 2 : 0) | ((mask & 2) ? 4 : 0);
+    int wheel = (mask & 8) && !(v->last_mask & 8) ? 1 : (mask & 16) && !(v->last_mask & 16) ? -1 : 0;
+    v->last_mask = mask;
+    if (display_pointer_abs(v->m, x, y, v->screen->width, v->screen->height, b, wheel))
+        return;
     int dx = 0, dy = 0;
     if (v->have_pos) {
         dx = x - v->last_x;
@@ -159,8 +172,6 @@ static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
     v->last_x = x;
     v->last_y = y;
     v->have_pos = true;
-    /* RFB: bit 0 left, 1 middle, 2 right; PS/2: 0 left, 1 right, 2 middle. */
-    unsigned b = (mask & 1) | ((mask & 4) ? 2 : 0) | ((mask & 2) ? 4 : 0);
     struct i8042 *k = pc_i8042(v->m);
     if (k)
         i8042_mouse_event(k, dx, dy, b);
@@ -254,20 +265,39 @@ struct vnc *vnc_open(struct machine *m, const char *spec, const char *name, char
     s->deferUpdateTime = 0;
     if (v->addr.password) {
         const char *pw = getenv("TREMU_VNC_PASSWORD");
-        if (pw && *pw) {
-            v->passwords[0] = strdup(pw);
-            s->authPasswdData = v->passwords;
-            s->passwordCheck = rfbCheckPasswordByList;
-        } else {
-            /* VNC auth offered, nothing accepted: like QEMU before
-             * "change vnc password". */
-            static char *none[] = {(char *)"\x01unset", NULL};
-            s->authPasswdData = none;
-            s->passwordCheck = refuse_all;
-        }
+        vnc_set_password(v, pw ? pw : "", err, errlen);
     }
     rfbInitServer(s);
     return v;
+}
+
+int vnc_set_password(struct vnc *v, const char *pw, char *err, size_t errlen)
+{
+    if (!v->addr.password) {
+        snprintf(err, errlen, "Could not set password (the VNC server was not started with "
+                 "password=on)");
+        return -1;
+    }
+    rfbScreenInfoPtr s = v->screen;
+    char *copy = NULL;
+    if (*pw && !(copy = strndup(pw, 8))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    free(v->passwords[0]);
+    v->passwords[0] = copy;
+    v->passwords[1] = NULL;
+    if (copy) {
+        s->authPasswdData = v->passwords;
+        s->passwordCheck = rfbCheckPasswordByList;
+    } else {
+        /* VNC auth offered, nothing accepted: like QEMU before a password
+         * is set. */
+        static char *none[] = {(char *)"\x01unset", NULL};
+        s->authPasswdData = none;
+        s->passwordCheck = refuse_all;
+    }
+    return 0;
 }
 
 int vnc_fill(struct vnc *v, struct pollfd *fds, int max)

@@ -23,5 +23,10 @@ void vnc_dispatch(struct vnc *v, struct pollfd *fds, int n);
 bool vnc_has_clients(struct vnc *v);
 void vnc_refresh(struct vnc *v, const struct vga_surface *s, const struct vga_rect *r, bool resized);
 void vnc_close(struct vnc *v);
+/* The monitor's "change vnc password" / set_password: the password VNC
+ * authentication accepts from now on (RFB's DES challenge uses the first 8
+ * bytes, as QEMU). An empty one refuses every login. 0, or -1 with err when
+ * the server was not started with password=on (as QEMU refuses). */
+int vnc_set_password(struct vnc *v, const char *pw, char *err, size_t errlen);
 
 #endif

@@ -180,7 +180,7 @@ if [ -z "${BENCH_SKIP_FW:-}" ]; then
     fi
 fi
 
-# The display's cost on a boot (no VGA / VGA unwatched / VNC viewer).
+# The display's cost on a guest workload (no VGA / VGA unwatched / VNC viewer, alternating).
 bash tests/bench/display.sh
 
 # Issue 4: the course's lab machine (login:, first ssh, virtio disk

@@ -11,6 +11,7 @@
  *                      printing the screen)
  *     type TEXT        type TEXT ('\n' in the argument = Return)
  *     dump FILE        write the screen text to FILE ("-": stdout)
+ *     click X Y        move the pointer to (X, Y) and click the left button
  *     size             print WIDTHxHEIGHT
  * Exit: 0 done, 1 a wait failed, 2 cannot connect or authenticate. */
 #include "hw/vga.h"
@@ -203,6 +204,14 @@ int main(int argc, char **argv)
             fputs(text, f);
             if (f != stdout)
                 fclose(f);
+        } else if (!strcmp(argv[i], "click") && i + 2 < argc) {
+            /* Pointer to (X, Y), left button down and up (RFB PointerEvent). */
+            int x = atoi(argv[i + 1]), y = atoi(argv[i + 2]);
+            i += 2;
+            SendPointerEvent(c, x, y, 1);
+            pump(c, 20000);
+            SendPointerEvent(c, x, y, 0);
+            pump(c, 20000);
         } else if (!strcmp(argv[i], "size")) {
             pump(c, 200000);
             printf("%dx%d\n", c->width, c->height);

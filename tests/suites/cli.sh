@@ -147,7 +147,7 @@ else
         -accel tcg -display none -nodefaults -device isa-debug-exit,iobase=0xf4,iosize=0x04 -bios $P \
         -d stats,format=json,file=/nonexistent/dir/s.json
     # Options course scripts add: accepted, or accepted with one warning line.
-    expect_run compat_options 85 "warning: -device usb-tablet ignored: tremu has no USB" \
+    expect_run compat_options 85 "usb-tablet: tremu has no USB; the guest gets a virtio tablet" \
         -accel tcg -name lab -usb -device usb-tablet -rtc base=utc -cpu host \
         -global kvm-pit.lost_tick_policy=discard -machine type=pc,accel=tcg -boot c -k en-us \
         -vga std -monitor none $DX

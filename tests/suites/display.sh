@@ -16,13 +16,19 @@
 # font), libvncserver-dev for the VNC parts and xvfb + x11-utils for SDL;
 # each part without what it needs is skipped with a message.
 # DISPLAY_TIMEOUT (default 300) bounds each wait for the guest, in seconds;
-# DISPLAY_ONLY=cli,vnc,drm,sdl (comma-separated) runs only those parts.
+# DISPLAY_ONLY=cli,vnc,mon,drm,tablet,sdl (comma-separated) runs only those parts.
+# tablet: -device usb-tablet becomes a virtio tablet; Linux's virtio_input
+# (Debian's module) reads a VNC viewer's click as ABS_X/ABS_Y events on
+# /dev/input/event*, at the clicked spot scaled to 0..32767.
+# mon: the monitor's screendump (PPM by default, -f png), change vnc password
+# (prompted) and set_password vnc, checked with the viewer; info display's
+# frame counter stays 0 until a viewer connects (nobody looks: no rendering).
 cd "$(dirname "$0")/../.." || exit 1
 T=./tremu
 C=tests/display/vncclient
 G=${CACHE:-$HOME/.cache/tremu}/guest
 TO=${DISPLAY_TIMEOUT:-300}
-ONLY=${DISPLAY_ONLY:-cli,vnc,drm,sdl}
+ONLY=${DISPLAY_ONLY:-cli,vnc,mon,drm,tablet,sdl}
 want() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 pass=0; fail=0; skip=0
 tmp=$(mktemp -d)
@@ -155,24 +161,96 @@ else
     kill $tp 2>/dev/null; wait $tp 2>/dev/null
 fi
 
-# ---- Linux's bochs-drm: the VBE framebuffer, seen by the viewer ----
-D=${CACHE:-$HOME/.cache/tremu}/display
-if ! want drm; then
+# ---- the monitor: screendump, change vnc password, set_password ----
+M="python3 tests/lib/mon_client.py"
+if ! want mon; then
     :
 elif [ ! -x $C ] || ! $T -vnc :0 -h >/dev/null 2>&1; then
-    skipt bochs_drm "needs VNC (libvncserver-dev)"
-elif ! sh tests/display/mkdrm.sh "$G" "$D" 2>"$tmp/mkdrm.err"; then
-    skipt bochs_drm "$(cat "$tmp/mkdrm.err")"
+    skipt monitor_display "needs VNC (libvncserver-dev)"
 else
+    sock="$tmp/mv.sock"
+    $T $LINUX -append "console=ttyS0" -vnc "unix:$sock,password=on" -serial none \
+        -monitor "unix:$tmp/mon,server=on,wait=off" -qmp "unix:$tmp/qmp,server=on,wait=off" \
+        >"$tmp/t6.out" 2>&1 </dev/null &
+    tp=$!; pids="$pids $tp"
+    n=0; while [ ! -S "$sock" ] && [ $n -lt 30 ]; do sleep 1; n=$((n + 1)); done
+    sleep 2     # the guest runs a while with nobody looking
+    timeout 60 $M hmp "$tmp/mon" "info display" "screendump $tmp/d.ppm" \
+        "screendump -f png $tmp/d.img" "screendump $tmp/d.png" "screendump -f gif $tmp/x" \
+        "screendump" "change vnc password
+s3cret" >"$tmp/m1" 2>&1
+    # The first frame is drawn at start-up for a viewer that may come (1 run).
+    if grep -qE "renderer runs: 1([^0-9]|$)" "$tmp/m1" && grep -q "frames for viewers: 0" "$tmp/m1"; then ok renderer_idle_without_viewer; else notok renderer_idle_without_viewer "$(cat "$tmp/m1")"; fi
+    hdr=$(head -c 15 "$tmp/d.ppm" 2>/dev/null | tr '\n' ' ')
+    sz=$(stat -c %s "$tmp/d.ppm" 2>/dev/null)
+    if [ "$hdr" = "P6 720 400 255 " ] && [ "$sz" = $((15 + 720 * 400 * 3)) ]; then ok monitor_screendump_ppm_default; else notok monitor_screendump_ppm_default "header '$hdr', $sz bytes" "$(cat "$tmp/m1")"; fi
+    pngdims() { python3 -c 'import sys,struct; d=open(sys.argv[1],"rb").read(); print("%dx%d" % struct.unpack(">II", d[16:24]) if d[:8]==b"\x89PNG\r\n\x1a\n" else "notpng")' "$1" 2>/dev/null; }
+    if [ "$(pngdims "$tmp/d.img")" = 720x400 ] && [ "$(pngdims "$tmp/d.png")" = 720x400 ]; then ok monitor_screendump_png; else notok monitor_screendump_png "-f png: $(pngdims "$tmp/d.img"), .png: $(pngdims "$tmp/d.png")"; fi
+    if grep -q "format 'gif' not supported" "$tmp/m1" && grep -q "filename expected" "$tmp/m1" && [ ! -e "$tmp/x" ]; then ok monitor_screendump_errors; else notok monitor_screendump_errors "$(cat "$tmp/m1")"; fi
+    if grep -q "^Password: " "$tmp/m1"; then ok change_vnc_password_prompts; else notok change_vnc_password_prompts "$(cat "$tmp/m1")"; fi
+    $C -p wrong "$sock" size >/dev/null 2>&1; r1=$?
+    $C -p s3cret "$sock" size >"$tmp/size6" 2>&1; r2=$?
+    if [ $r1 -eq 2 ] && [ $r2 -eq 0 ] && [ "$(cat "$tmp/size6")" = 720x400 ]; then ok change_vnc_password_takes_effect; else notok change_vnc_password_takes_effect "wrong: exit $r1 (want 2), right: exit $r2 $(cat "$tmp/size6")"; fi
+    timeout 60 $M hmp "$tmp/mon" "set_password vnc n3w keep" "set_password spice x" "info display" >"$tmp/m2" 2>&1
+    $C -p s3cret "$sock" size >/dev/null 2>&1; r1=$?
+    $C -p n3w "$sock" size >/dev/null 2>&1; r2=$?
+    if [ $r1 -eq 2 ] && [ $r2 -eq 0 ] && grep -q "protocol 'spice' is not available" "$tmp/m2"; then ok set_password_vnc; else notok set_password_vnc "old: exit $r1 (want 2), new: exit $r2" "$(cat "$tmp/m2")"; fi
+    if grep -q "frames for viewers: [1-9]" "$tmp/m2"; then ok renderer_runs_for_a_viewer; else notok renderer_runs_for_a_viewer "$(cat "$tmp/m2")"; fi
+    timeout 60 $M qmp "$tmp/qmp" '{"execute":"qmp_capabilities"}' \
+        "{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"$tmp/q.png\",\"format\":\"png\"}}" \
+        '{"execute":"change-vnc-password","arguments":{"password":"qmppw"}}' >"$tmp/q1" 2>&1
+    $C -p qmppw "$sock" size >/dev/null 2>&1; r2=$?
+    if [ "$(pngdims "$tmp/q.png")" = 720x400 ] && [ $r2 -eq 0 ]; then ok qmp_screendump_and_password; else notok qmp_screendump_and_password "png $(pngdims "$tmp/q.png"), login exit $r2" "$(cat "$tmp/q1")"; fi
+    kill $tp 2>/dev/null; wait $tp 2>/dev/null
+    # -display none with a VGA the guest writes to (console=tty0): the
+    # renderer never runs at all.
+    $T $LINUX -append "console=ttyS0 console=tty0" -display none -vga std -serial none \
+        -monitor "unix:$tmp/mon3,server=on,wait=off" >"$tmp/t9.out" 2>&1 </dev/null &
+    tp=$!; pids="$pids $tp"
+    sleep 5
+    timeout 60 $M hmp "$tmp/mon3" "info display" >"$tmp/m4" 2>&1
+    if grep -q "VGA: text 80x25" "$tmp/m4" && grep -qE "renderer runs: 0([^0-9]|$)" "$tmp/m4"; then ok renderer_never_runs_display_none; else notok renderer_never_runs_display_none "$(cat "$tmp/m4")"; fi
+    kill $tp 2>/dev/null; wait $tp 2>/dev/null
+    # Without password=on there is no password to change (QEMU refuses too).
+    port=$(free_port)
+    $T $LINUX -append "console=ttyS0" -vnc "127.0.0.1:$((port - 5900))" -serial none \
+        -monitor "unix:$tmp/mon2,server=on,wait=off" >"$tmp/t7.out" 2>&1 </dev/null &
+    tp=$!; pids="$pids $tp"
+    timeout 60 $M hmp "$tmp/mon2" "change vnc password x" >"$tmp/m3" 2>&1
+    if grep -q "not started with password=on" "$tmp/m3"; then ok change_vnc_password_needs_password_on; else notok change_vnc_password_needs_password_on "$(cat "$tmp/m3")"; fi
+    kill $tp 2>/dev/null; wait $tp 2>/dev/null
+fi
+
+# ---- Linux's bochs-drm: the VBE framebuffer, seen by the viewer ----
+D=${CACHE:-$HOME/.cache/tremu}/display
+# guest_on_vnc INITRD CMD NAME EXTRA...: the default kernel with INITRD runs
+# CMD; VNC on $tmp/NAME.sock (in $sock once it listens), serial console in
+# $tmp/NAME.serial, tremu's output in $tmp/NAME.out; its pid in $tp.
+guest_on_vnc() {
+    initrd=$1; gcmd=$2; name=$3; shift 3
+    sock="$tmp/$name.sock"
+    $T -m 256 -kernel "$G/vmlinuz" -initrd "$initrd" "$@" \
+        -append "console=ttyS0 tremu.cmd64=$(printf '%s' "$gcmd" | base64 -w0)" \
+        -vnc "unix:$sock" -serial "file:$tmp/$name.serial" >"$tmp/$name.out" 2>&1 </dev/null &
+    tp=$!; pids="$pids $tp"
+    n=0; while [ ! -S "$sock" ] && [ $n -lt 30 ]; do sleep 1; n=$((n + 1)); done
+}
+# with_mods PART TEST SCRIPT: whether part PART runs; it needs VNC and the
+# initramfs SCRIPT builds (else a skip of TEST says why).
+with_mods() {
+    want "$1" || return 1
+    if [ ! -x $C ] || ! $T -vnc :0 -h >/dev/null 2>&1; then
+        skipt "$2" "needs VNC (libvncserver-dev)"; return 1
+    fi
+    if ! sh "$3" "$G" "$D" 2>"$tmp/$1.mkerr"; then
+        skipt "$2" "$(cat "$tmp/$1.mkerr")"; return 1
+    fi
+}
+if with_mods drm bochs_drm tests/display/mkdrm.sh; then
     # The guest loads bochs-drm, writes to the console (now fbcon on the
     # framebuffer), and waits for a line typed on it before powering off.
     cmd='for m in drm drm_kms_helper ttm drm_ttm_helper drm_vram_helper bochs; do insmod /opt/drm/$m.ko || echo INSMOD-FAIL $m; done; cat /proc/fb; echo drm-on-screen > /dev/tty1; read x < /dev/tty1; echo "typed=$x"'
-    sock="$tmp/drm.sock"
-    $T -m 256 -kernel "$G/vmlinuz" -initrd "$D/initramfs-drm.cpio.gz" \
-        -append "console=ttyS0 tremu.cmd64=$(printf '%s' "$cmd" | base64 -w0)" \
-        -vnc "unix:$sock" -serial "file:$tmp/drm.serial" -screendump "$tmp/drm.png" >"$tmp/t5.out" 2>&1 </dev/null &
-    tp=$!; pids="$pids $tp"
-    n=0; while [ ! -S "$sock" ] && [ $n -lt 30 ]; do sleep 1; n=$((n + 1)); done
+    guest_on_vnc "$D/initramfs-drm.cpio.gz" "$cmd" drm -screendump "$tmp/drm.png"
     if $C -f "$G/vmlinux" "$sock" wait drm-on-screen "$TO" size type 'fbok
 ' >"$tmp/drm.size" 2>"$tmp/c5.err" && [ "$(cat "$tmp/drm.size")" = 1024x768 ]; then
         ok bochs_drm_framebuffer_on_vnc
@@ -187,6 +265,26 @@ else
     fi
     dims=$(python3 -c 'import sys,struct; d=open(sys.argv[1],"rb").read(); print("%dx%d" % struct.unpack(">II", d[16:24]))' "$tmp/drm.png" 2>/dev/null)
     if [ "$dims" = 1024x768 ]; then ok screendump_vbe_png; else notok screendump_vbe_png "png: ${dims:-none}"; fi
+fi
+
+# ---- the virtio tablet: a viewer's click reaches /dev/input/event* ----
+if with_mods tablet virtio_tablet_guest tests/display/mkinput.sh; then
+    # The guest loads virtio_input and evdev, finds the tablet's event node,
+    # says so on the screen, and prints the first events it reads (one
+    # input_event of 24 bytes per line, as 12 u16: type is the 9th field).
+    cmd='for m in $(cat /opt/input/ORDER); do insmod /opt/input/$m || echo INSMOD-FAIL $m; done; grep -i "virtio tablet" /proc/bus/input/devices; ev=$(awk "/Name=\"QEMU Virtio Tablet\"/ {f=1} f && /Handlers/ {for (i = 1; i <= NF; i++) if (\$i ~ /^event/) print \$i; exit}" /proc/bus/input/devices); echo EV=$ev; echo tablet-ready > /dev/tty0; dd if=/dev/input/$ev bs=24 count=5 2>/dev/null | od -An -v -tu2 -w24'
+    guest_on_vnc "$D/initramfs-input.cpio.gz" "$cmd" tab -device usb-tablet
+    if grep -q "usb-tablet: tremu has no USB; the guest gets a virtio tablet" "$tmp/tab.out"; then ok usb_tablet_becomes_virtio_tablet; else notok usb_tablet_becomes_virtio_tablet "$(cat "$tmp/tab.out")"; fi
+    # 720x400 text screen: (360, 200) is 360*32767/719 = 16406, 200*32767/399 = 16424.
+    $C "$sock" wait tablet-ready "$TO" click 360 200 >/dev/null 2>"$tmp/c8.err"
+    wait_exit $tp 120
+    # od prints each event as 12 u16: sec(4) usec(4) type code value-lo value-hi
+    ev() { tr -d '\r' <"$tmp/tab.serial" | awk -v t="$1" -v c="$2" -v v="$3" 'NF == 12 && $9 == t && $10 == c && $11 == v {f = 1} END {exit !f}'; }
+    if ev 3 0 16406 && ev 3 1 16424 && ev 1 272 1 && ev 1 272 0; then
+        ok virtio_tablet_click_reaches_evdev
+    else
+        notok virtio_tablet_click_reaches_evdev "exit $rc" "$(grep -v '^\[' "$tmp/tab.serial" | tail -12)" "$(tail -5 "$tmp/c8.err")"
+    fi
 fi
 
 # ---- SDL under Xvfb: the default display when $DISPLAY is set ----
