@@ -196,6 +196,10 @@ guest tasks          33 mb -kernel $B/tasks.elf
 guest long           33 mb -kernel $B/long.elf
 # Generated instruction cases (checksums per instruction; see insns.S).
 guest insns          33 mb -kernel $B/insns.elf
+# The APIC-era devices (apic_common.h): local APIC, IOAPIC routing, HPET.
+guest apic           33 mb -kernel $B/apic.elf
+guest ioapic         33 mb -kernel $B/ioapic.elf
+guest hpet           33 mb -kernel $B/hpet.elf
 
 if [ "$skip" -gt 0 ]; then
     echo "guests: $pass passed, $fail failed, $skip skipped"
