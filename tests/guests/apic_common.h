@@ -9,6 +9,11 @@
 /* Up to this many iterations of a `pause` loop waiting for an interrupt:
  * a watchdog, not a timing (each engine runs it at its own speed). */
 #define WAIT_LIMIT 200000000
+/* Print label s, then src in decimal, checked against want. */
+#define SHOW_DEC(s, src, want) PRINT(s); mov src, %eax; call dec32; EXPECT_EAX(want)
+/* Print label s, then 1 if src >= n (else 0), checked against 1. */
+#define AT_LEAST(s, src, n) PRINT(s); xor %eax, %eax; cmpl $(n), src; setae %al; \
+                            call dec32; EXPECT_EAX(1)
 
         .section .bss
 cnt:      .skip 16 * 4

@@ -56,22 +56,15 @@ main:
         COUNTER
         call hex32
         EXPECT_EAX(0x100)
-        /* Enabled: at least 100000 ticks in 1 ms, at most 50 ms' worth. */
+        /* Enabled: at least 100000 ticks in 1 ms (no upper bound: a busy
+         * host may stop us for longer). */
         movl $1, HPET + 0x10
         mov $1000000, %ecx
         call delay
         COUNTER
         sub $0x100, %eax
-        xor %edx, %edx
-        cmp $100000, %eax
-        jb 1f
-        cmp $5000000, %eax
-        ja 1f
-        inc %edx
-1:      PRINT(" runs ")
-        mov %edx, %eax
-        call dec32
-        EXPECT_EAX(1)
+        mov %eax, %edx
+        AT_LEAST(" runs ", %edx, 100000)
         /* Halted again: frozen. */
         movl $0, HPET + 0x10
         COUNTER
@@ -106,12 +99,7 @@ main:
         call wait_count
         movl $0, HPET + 0x100                   /* timer 0 off */
         call settle
-        PRINT("legacy timer 0 periodic: at least 10 ")
-        xor %eax, %eax
-        cmpl $10, CNT(0x30)
-        setae %al
-        call dec32
-        EXPECT_EAX(1)
+        AT_LEAST("legacy timer 0 periodic: at least 10 ", CNT(0x30), 10)
         /* Still in legacy mode: the PIT (18.2 Hz since reset) stays off
          * IRQ0 for 150 ms. */
         mov CNT(0x30), %edx
@@ -136,10 +124,7 @@ main:
         call wait_count
         mov $2000000, %ecx
         call delay
-        PRINT(" timer 1 on irq 8 ")
-        mov CNT(0x31), %eax
-        call dec32
-        EXPECT_EAX(1)
+        SHOW_DEC(" timer 1 on irq 8 ", CNT(0x31), 1)
         call newline
         movl $0, HPET + 0x120
 
@@ -160,10 +145,7 @@ main:
         mov $1, %ebx
         call wait_count
         call settle
-        PRINT(" taken ")
-        mov CNT(0x32), %eax
-        call dec32
-        EXPECT_EAX(1)
+        SHOW_DEC(" taken ", CNT(0x32), 1)
         PRINT(" status in handler ")
         mov status, %eax
         call hex8

@@ -51,22 +51,14 @@ main:
         mov CNT(0x30), %edx
         mov $5000000, %ecx                      /* 5 ms: 5 more PIT periods */
         call delay
-        PRINT("pit on pin 2: at least 20 ")
-        xor %eax, %eax
-        cmp $20, %edx
-        setae %al
-        call dec32
-        EXPECT_EAX(1)
+        AT_LEAST("pit on pin 2: at least 20 ", %edx, 20)
         PRINT(" none while masked ")
         xor %eax, %eax
         cmp CNT(0x30), %edx
         sete %al
         call dec32
         EXPECT_EAX(1)
-        PRINT(" pin 0 ")
-        mov CNT(0x31), %eax
-        call dec32
-        EXPECT_EAX(0)
+        SHOW_DEC(" pin 0 ", CNT(0x31), 0)
         call newline
 
         /* RTC periodic interrupt at 1024 Hz on pin 8, edge. */
@@ -93,12 +85,7 @@ main:
         mov $0x10032, %eax
         call redir
         sti
-        PRINT("rtc on pin 8: at least 8 ")
-        xor %eax, %eax
-        cmpl $8, CNT(0x32)
-        setae %al
-        call dec32
-        EXPECT_EAX(1)
+        AT_LEAST("rtc on pin 8: at least 8 ", CNT(0x32), 8)
         call newline
 
         /* The same line level-triggered. */
@@ -114,14 +101,8 @@ main:
         mov $2, %ebx
         call wait_count
         call settle
-        PRINT("level: taken ")
-        mov CNT(0x33), %eax
-        call dec32
-        EXPECT_EAX(2)
-        PRINT(" remote irr in handler ")
-        mov rirr, %eax
-        call dec32
-        EXPECT_EAX(2)
+        SHOW_DEC("level: taken ", CNT(0x33), 2)
+        SHOW_DEC(" remote irr in handler ", rirr, 2)
         PRINT(" entry after ")
         mov $0x20, %ecx
         call ioapic_rd
