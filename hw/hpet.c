@@ -12,8 +12,10 @@
  * Comparator writes follow QEMU where the spec is loose: in periodic mode a
  * write sets the period, and also the comparator only when Tn_VAL_SET_CNF
  * was set (which the write clears) — Linux's periodic setup writes
- * "now + delta" with VAL_SET, then delta. Periods the host slept through are
- * merged: the comparator moves past the counter, one interrupt. */
+ * "now + delta" with VAL_SET, then delta. Periods the host slept through
+ * move the comparator past the counter with one edge each (at most
+ * HPET_CATCHUP_MAX): the IOAPIC re-sends the edges that merged (timer pins),
+ * so a guest counting ticks loses none. A level-triggered timer asserts once. */
 #include "hw/hpet.h"
 #include <stdlib.h>
 
@@ -34,6 +36,7 @@
 #define TN_ROUTE(c) (((c) >> 9) & 0x1f)
 #define TN_WMASK    (TN_LEVEL | TN_ENABLE | TN_PERIODIC | TN_SETVAL | TN_32BIT | (0x1fu << 9))
 #define ROUTE_CAP   0x4u        /* IOAPIC pin 2 */
+#define HPET_CATCHUP_MAX 1000
 
 struct hpet_timer {
     struct hpet *h;
@@ -136,20 +139,23 @@ static void hpet_timer_fire(void *opaque)
     struct hpet_timer *t = opaque;
     struct hpet *h = t->h;
     uint64_t c = counter_now(h);
+    uint64_t periods = 1;
     if (t->config & TN_PERIODIC && t->period) {
         if (t->config & TN_32BIT) {
-            uint32_t cmp = (uint32_t)t->cmp;
-            do
-                cmp += (uint32_t)t->period;
-            while ((int32_t)(cmp - (uint32_t)c) <= 0);
-            t->cmp = cmp;
+            /* Ticks past the comparator, modulo 2^32 as the match is. */
+            uint32_t p32 = (uint32_t)t->period;
+            uint32_t past = (uint32_t)c - (uint32_t)t->cmp;
+            periods = p32 ? past / p32 + 1 : 1;
+            t->cmp = (uint32_t)((uint32_t)t->cmp + (uint32_t)periods * p32);
         } else {
-            /* Skip the periods that already passed (one interrupt). */
-            uint64_t behind = c >= t->cmp ? (c - t->cmp) / t->period + 1 : 1;
-            t->cmp += behind * t->period;
+            periods = c >= t->cmp ? (c - t->cmp) / t->period + 1 : 1;
+            t->cmp += periods * t->period;
         }
     }
-    raise_irq(t);
+    if (t->config & TN_LEVEL)
+        periods = 1;
+    for (uint64_t i = 0; i < periods && i < HPET_CATCHUP_MAX; i++)
+        raise_irq(t);
     if (t->config & TN_PERIODIC && t->period)
         arm(t);
     else if (t->config & TN_32BIT)

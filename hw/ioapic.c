@@ -10,7 +10,13 @@
  * Polarity: the bit is kept and read back, but inputs arrive as "asserted"
  * levels (the board's lines are active-high logic whatever the wire does),
  * as in QEMU: ACPI's _PRT makes Linux program PCI pins active-low, and a
- * model that inverted them would see every idle PCI line as a request. */
+ * model that inverted them would see every idle PCI line as a request.
+ *
+ * Lost ticks: an edge whose vector is still pending at the LAPIC merges
+ * with it (one IRR bit per vector). On pins the board marks as timer pins
+ * such merged edges are counted and re-sent one at a time as the CPU takes
+ * the vector, so the guest sees as many ticks as the timer made (QEMU's
+ * "catchup" lost-tick policy for the PIT and RTC does the same). */
 #include "hw/ioapic.h"
 #include "hw/lapic.h"
 #include <stdlib.h>
@@ -40,6 +46,8 @@ struct ioapic {
     uint32_t id;
     uint32_t level;             /* bit per pin: asserted now */
     uint64_t redir[IOAPIC_PINS];
+    uint32_t reinject;          /* bit per pin: re-send merged edges */
+    uint16_t coalesced[IOAPIC_PINS];
 };
 
 static void send(struct ioapic *s, int pin)
@@ -51,7 +59,34 @@ static void send(struct ioapic *s, int pin)
             return;
         s->redir[pin] |= RE_REMOTE_IRR;
     }
-    apic_bus_deliver(s->bus, RE_DEST(e), e & RE_LOGICAL, (enum apic_dm)RE_DM(e), RE_VECTOR(e), lvl);
+    bool merged = apic_bus_deliver(s->bus, RE_DEST(e), e & RE_LOGICAL, (enum apic_dm)RE_DM(e),
+                                   RE_VECTOR(e), lvl);
+    if (merged && !lvl && (s->reinject & (1u << pin)) && s->coalesced[pin] < IOAPIC_REINJECT_MAX)
+        s->coalesced[pin]++;
+}
+
+void ioapic_accepted(struct ioapic *s, int vector)
+{
+    uint32_t pins = s->reinject;
+    for (int pin = 0; pins; pin++, pins >>= 1) {
+        uint64_t e = s->redir[pin];
+        if ((pins & 1) && s->coalesced[pin] && RE_VECTOR(e) == vector &&
+            !(e & (RE_MASKED | RE_LEVEL))) {
+            s->coalesced[pin]--;
+            send(s, pin);
+        }
+    }
+}
+
+void ioapic_set_reinject(struct ioapic *s, int pin, bool on)
+{
+    if (pin < 0 || pin >= IOAPIC_PINS)
+        return;
+    if (on)
+        s->reinject |= 1u << pin;
+    else
+        s->reinject &= ~(1u << pin);
+    s->coalesced[pin] = 0;
 }
 
 /* Level pins that are asserted, unmasked and free to send. */
@@ -136,6 +171,9 @@ void ioapic_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
     uint64_t nv = (s->sel & 1) ? (e & 0xffffffffULL) | ((uint64_t)(uint32_t)val << 32)
                                : (e & ~0xffffffffULL) | (uint32_t)val;
     s->redir[pin] = (nv & RE_WMASK) | (e & RE_REMOTE_IRR);
+    /* Waiting ticks belong to the old vector/state. */
+    if ((s->redir[pin] ^ e) & (0xffULL | RE_MASKED | RE_LEVEL))
+        s->coalesced[pin] = 0;
     /* Remote IRR means nothing for an edge pin. */
     if (!(s->redir[pin] & RE_LEVEL))
         s->redir[pin] &= ~RE_REMOTE_IRR;
@@ -151,8 +189,10 @@ void ioapic_reset(struct ioapic *s)
 {
     s->sel = 0;
     s->id = 0;
-    for (int i = 0; i < IOAPIC_PINS; i++)
+    for (int i = 0; i < IOAPIC_PINS; i++) {
         s->redir[i] = RE_MASKED;
+        s->coalesced[i] = 0;
+    }
 }
 
 struct ioapic *ioapic_create(struct iomap *mmio, struct apic_bus *bus)

@@ -5,6 +5,7 @@
 #ifndef HW_IOAPIC_H
 #define HW_IOAPIC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "hw/iomap.h"
 
@@ -23,6 +24,14 @@ void ioapic_free(struct ioapic *s);
 void ioapic_set_irq(struct ioapic *s, int pin, int level);
 /* A LAPIC EOIed a level-triggered vector. */
 void ioapic_eoi(struct ioapic *s, int vector);
+/* Timer pins (the board: pin 2, IRQ0): an edge that merges into a request
+ * still pending at the LAPIC is counted and sent again when the CPU takes
+ * the vector (ioapic_accepted), so a guest that counts ticks gets every one
+ * even when the host ran its vCPU late. At most IOAPIC_REINJECT_MAX wait. */
+#define IOAPIC_REINJECT_MAX 1000
+void ioapic_set_reinject(struct ioapic *s, int pin, bool on);
+/* A LAPIC took `vector` (IRR -> ISR). */
+void ioapic_accepted(struct ioapic *s, int vector);
 /* The window, by offset (IOREGSEL 0x00, IOWIN 0x10, EOI 0x40). */
 uint64_t ioapic_read(void *s, uint64_t off, unsigned size);
 void ioapic_write(void *s, uint64_t off, uint64_t val, unsigned size);

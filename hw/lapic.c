@@ -148,17 +148,20 @@ static void update(struct lapic *l)
 
 static void set_error(struct lapic *l, uint32_t bits);
 
-/* A message arriving at this LAPIC (SDM 11.6.1 delivery modes). */
-static void accept(struct lapic *l, enum apic_dm dm, uint8_t vector, bool level)
+/* A message arriving at this LAPIC (SDM 11.6.1 delivery modes). Returns
+ * true when a fixed vector was already in IRR (the two merge). */
+static bool accept(struct lapic *l, enum apic_dm dm, uint8_t vector, bool level)
 {
     struct apic_bus_hooks *h = &l->bus->h;
+    bool merged = false;
     switch (dm) {
     case APIC_DM_FIXED:
     case APIC_DM_LOWEST:
         if (vector < 16) {
             set_error(l, ESR_RECV_ILLEGAL);
-            return;
+            return false;
         }
+        merged = vec_test(l->irr, vector);
         vec_set(l->irr, vector);
         if (level)
             vec_set(l->tmr, vector);
@@ -181,10 +184,12 @@ static void accept(struct lapic *l, enum apic_dm dm, uint8_t vector, bool level)
     default:    /* SMI, ExtINT messages: not on this board */
         break;
     }
+    return merged;
 }
 
-/* The one delivery function: every interrupt message ends here. */
-static void deliver_mask(struct apic_bus *b, uint32_t mask, enum apic_dm dm, uint8_t vector, bool level)
+/* The one delivery function: every interrupt message ends here. True
+ * when it merged into a pending request somewhere. */
+static bool deliver_mask(struct apic_bus *b, uint32_t mask, enum apic_dm dm, uint8_t vector, bool level)
 {
     if (dm == APIC_DM_LOWEST && mask) {
         /* Lowest priority (SDM 11.6.2.4): the target with the lowest TPR. */
@@ -194,9 +199,11 @@ static void deliver_mask(struct apic_bus *b, uint32_t mask, enum apic_dm dm, uin
                 best = i;
         mask = 1u << best;
     }
+    bool merged = false;
     for (int i = 0; i < b->n; i++)
         if (mask & (1u << i))
-            accept(&b->cpu[i], dm, vector, level);
+            merged |= accept(&b->cpu[i], dm, vector, level);
+    return merged;
 }
 
 static void set_error(struct lapic *l, uint32_t bits)
@@ -254,10 +261,10 @@ static uint32_t dest_mask(struct apic_bus *b, uint32_t dest, bool logical, bool 
     return mask;
 }
 
-void apic_bus_deliver(struct apic_bus *b, uint32_t dest, bool logical, enum apic_dm dm,
+bool apic_bus_deliver(struct apic_bus *b, uint32_t dest, bool logical, enum apic_dm dm,
                       uint8_t vector, bool level)
 {
-    deliver_mask(b, dest_mask(b, dest, logical, false), dm, vector, level);
+    return deliver_mask(b, dest_mask(b, dest, logical, false), dm, vector, level);
 }
 
 /* ICR write (SDM 11.6.1): the message goes out at once, so delivery status
@@ -308,6 +315,8 @@ int lapic_intr_ack(struct lapic *l)
     if (v >= 0) {
         vec_clear(l->irr, v);
         vec_set(l->isr, v);
+        if (l->bus->h.accepted)
+            l->bus->h.accepted(l->bus->h.opaque, v);
         update(l);
         return v;
     }

@@ -41,6 +41,9 @@ struct apic_bus_hooks {
     int (*pic_ack)(void *opaque);
     /* A level-triggered vector was EOIed: the IOAPIC clears remote IRR. */
     void (*eoi_broadcast)(void *opaque, int vector);
+    /* The CPU took a fixed vector (IRR -> ISR): a source whose earlier
+     * message merged into the pending one may send it again now. */
+    void (*accepted)(void *opaque, int vector);
     /* INIT / SIPI to CPU `cpu` (NULL: ignored; SMP bring-up comes later). */
     void (*cpu_init)(void *opaque, int cpu);
     void (*cpu_sipi)(void *opaque, int cpu, int vector);
@@ -63,8 +66,11 @@ struct lapic *apic_bus_cpu(struct apic_bus *b, int cpu);
 
 /* An interrupt message on the APIC bus (SDM 11.6.2 destinations).
  * dest_mode: 0 physical (dest = APIC id, 0xff/0xffffffff broadcast),
- * 1 logical (dest matched against LDR/DFR). level: trigger mode. */
-void apic_bus_deliver(struct apic_bus *b, uint32_t dest, bool logical, enum apic_dm dm,
+ * 1 logical (dest matched against LDR/DFR). level: trigger mode. Returns
+ * true when a fixed message found its vector already requested (in IRR) at
+ * a destination, i.e. it merged with the pending one and is lost as a
+ * separate interrupt. */
+bool apic_bus_deliver(struct apic_bus *b, uint32_t dest, bool logical, enum apic_dm dm,
                       uint8_t vector, bool level);
 
 /* The 8259's INT output (wired to every LINT0 as on a PC). */

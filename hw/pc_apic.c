@@ -45,6 +45,13 @@ static int pic_ack(void *opaque)
     return m->apic->pic ? pic_intr_ack(m->apic->pic) : -1;
 }
 
+static void accepted(void *opaque, int vector)
+{
+    struct machine *m = opaque;
+    if (m->apic->ioapic)
+        ioapic_accepted(m->apic->ioapic, vector);
+}
+
 static void eoi_broadcast(void *opaque, int vector)
 {
     struct machine *m = opaque;
@@ -172,7 +179,7 @@ int pc_apic_init(struct machine *m, struct pic *pic, struct pit *pit)
             n = MAX_VCPUS;
         struct apic_bus_hooks h = {
             .opaque = m, .cpu_intr = cpu_intr, .cpu_nmi = cpu_nmi, .pic_ack = pic_ack,
-            .eoi_broadcast = eoi_broadcast,
+            .eoi_broadcast = eoi_broadcast, .accepted = accepted,
         };
         a->bus = apic_bus_create(n, &m->clock, &m->mmio, &h);
         a->ioapic = a->bus ? ioapic_create(&m->mmio, a->bus) : NULL;
@@ -180,6 +187,8 @@ int pc_apic_init(struct machine *m, struct pic *pic, struct pit *pit)
             fprintf(stderr, "tremu: cannot map the local APIC / IOAPIC pages\n");
             return -1;
         }
+        /* IRQ0's ticks (PIT, HPET legacy timer 0) are never lost. */
+        ioapic_set_reinject(a->ioapic, 2, true);
     }
     /* With KVM's in-kernel PIT the HPET's legacy route cannot silence the
      * PIT yet, so both would tick IRQ0: no HPET there for now. */

@@ -69,10 +69,11 @@ TEST(hpet_legacy_periodic_oneshot_level)
         clock_advance(&r.clk, 10000);
     CHECK_EQ(r.rises[0], 5);
     CHECK_EQ(hr(&r, 0x108), 6000);                  /* comparator moved on */
-    /* The host slept through 3 periods: one interrupt, comparator ahead. */
+    /* The host slept through 3 periods: an edge for each (the IOAPIC keeps
+     * those that merge), comparator ahead. */
     clock_set(&r.clk, clock_ns(&r.clk) + 35000);
     clock_run_timers(&r.clk);
-    CHECK_EQ(r.rises[0], 6);
+    CHECK_EQ(r.rises[0], 8);
     CHECK(hr(&r, 0x108) > hr(&r, 0xf0));
     /* Timer 1 one-shot on line 8 (legacy). */
     uint64_t now = hr(&r, 0xf0);

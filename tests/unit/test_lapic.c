@@ -24,6 +24,13 @@ static struct rig *cur;
 static void r_intr(void *o, int cpu, int level) { ((struct rig *)o)->intr[cpu] = level; }
 static void r_nmi(void *o, int cpu) { (void)cpu; ((struct rig *)o)->nmis++; }
 static int r_pic_ack(void *o) { struct rig *r = o; r->pic_acks++; return r->pic_vec; }
+static void r_accepted(void *o, int v)
+{
+    struct rig *r = o;
+    if (r->io)
+        ioapic_accepted(r->io, v);
+}
+
 static void r_eoi(void *o, int v)
 {
     struct rig *r = o;
@@ -38,7 +45,8 @@ static void rig_init(struct rig *r, int ncpus)
     clock_init(&r->clk, true);
     iomap_init(&r->mmio, "mmio", NULL);
     struct apic_bus_hooks h = {.opaque = r, .cpu_intr = r_intr, .cpu_nmi = r_nmi,
-                               .pic_ack = r_pic_ack, .eoi_broadcast = r_eoi};
+                               .pic_ack = r_pic_ack, .eoi_broadcast = r_eoi,
+                               .accepted = r_accepted};
     r->bus = apic_bus_create(ncpus, &r->clk, &r->mmio, &h);
     r->l = apic_bus_cpu(r->bus, 0);
     r->pic_vec = 0x08;
@@ -403,3 +411,45 @@ TEST(ioapic_registers_edge_level_remote_irr)
     rig_free(&r);
 }
 
+
+TEST(ioapic_timer_pin_resends_merged_edges)
+{
+    struct rig r;
+    rig_init(&r, 1);
+    enable(&r);
+    r.io = ioapic_create(&r.mmio, r.bus);
+    struct ioapic *s = r.io;
+    io_wr(s, 0x10 + 2 * 2, 0x30);
+    io_wr(s, 0x10 + 2 * 3, 0x31);
+    ioapic_set_reinject(s, 2, true);
+    /* Four ticks while the CPU could not take any: one IRR bit... */
+    for (int i = 0; i < 4; i++) {
+        ioapic_set_irq(s, 2, 1);
+        ioapic_set_irq(s, 2, 0);
+        ioapic_set_irq(s, 3, 1);
+        ioapic_set_irq(s, 3, 0);
+    }
+    /* ...but every one reaches the CPU on the timer pin, one per INTA;
+     * pin 3 (not a timer pin) merges as the hardware does. */
+    int t30 = 0, t31 = 0, v;
+    while ((v = lapic_intr_ack(r.l)) >= 0) {
+        t30 += v == 0x30;
+        t31 += v == 0x31;
+        wr(&r, 0xb0, 0);
+    }
+    CHECK_EQ(t30, 4);
+    CHECK_EQ(t31, 1);
+    /* Masking or reprogramming the pin drops what waits. */
+    ioapic_set_irq(s, 2, 1);
+    ioapic_set_irq(s, 2, 0);
+    ioapic_set_irq(s, 2, 1);
+    ioapic_set_irq(s, 2, 0);
+    io_wr(s, 0x10 + 2 * 2, 0x32);
+    t30 = 0;
+    while ((v = lapic_intr_ack(r.l)) >= 0) {
+        t30++;
+        wr(&r, 0xb0, 0);
+    }
+    CHECK_EQ(t30, 1);
+    rig_free(&r);
+}
