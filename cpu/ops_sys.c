@@ -1391,6 +1391,14 @@ void set_cr4(struct cpu *c, uint64_t v)
     }
 }
 
+/* An access the board answered (the local APIC's MSRs, CR8) may have had
+ * device side effects: jit=verify must not run its block a second time. */
+static void board_access(struct cpu *c)
+{
+    if (unlikely(c->journal))
+        c->journal->io = true;
+}
+
 void op_mov_RC(struct cpu *c, const struct insn *i)
 {
     need_cpl0(c);
@@ -1400,7 +1408,13 @@ void op_mov_RC(struct cpu *c, const struct insn *i)
     case 2: v = c->cr2; break;
     case 3: v = c->cr3; break;
     case 4: v = c->cr4; break;
-    case 8: v = c->bus->cr8_read ? c->bus->cr8_read(c->bus->opaque) : c->cr8; break;
+    case 8:
+        v = c->cr8;
+        if (c->bus->cr8_read) {
+            v = c->bus->cr8_read(c->bus->opaque);
+            board_access(c);
+        }
+        break;
     default: raise_ud(c);
     }
     wr_reg(c, i->rm, i->opsz, v);
@@ -1420,6 +1434,7 @@ void op_mov_CR(struct cpu *c, const struct insn *i)
         c->cr8 = v & 0xf;
         if (c->bus->cr8_write) {
             c->bus->cr8_write(c->bus->opaque, (uint8_t)v);
+            board_access(c);
             end_block(c);       /* a lower TPR may unblock an interrupt */
         }
         break;
@@ -1595,6 +1610,8 @@ void op_rdmsr(struct cpu *c, const struct insn *i)
     int r = c->bus->msr_read ? c->bus->msr_read(c->bus->opaque, msr, cpu_rdtsc(c), &v) : 0;
     if (r < 0 || (r == 0 && !msr_read(c, msr, &v)))
         raise_gp(c, 0);
+    if (r > 0)
+        board_access(c);
     c->gpr[R_EAX] = (uint32_t)v;
     c->gpr[R_EDX] = v >> 32;
 }
@@ -1607,8 +1624,10 @@ void op_wrmsr(struct cpu *c, const struct insn *i)
     int r = c->bus->msr_write ? c->bus->msr_write(c->bus->opaque, msr, cpu_rdtsc(c), v) : 0;
     if (r < 0 || (r == 0 && !msr_write(c, msr, v)))
         raise_gp(c, 0);
-    if (r > 0)
+    if (r > 0) {
+        board_access(c);
         end_block(c);           /* an APIC write may have raised INTR (self-IPI, TPR) */
+    }
 }
 
 /* CPUID advertises exactly what is implemented: x87, MMX, SSE and SSE2

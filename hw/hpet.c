@@ -37,6 +37,7 @@
 #define TN_WMASK    (TN_LEVEL | TN_ENABLE | TN_PERIODIC | TN_SETVAL | TN_32BIT | (0x1fu << 9))
 #define ROUTE_CAP   0x4u        /* IOAPIC pin 2 */
 #define HPET_CATCHUP_MAX 1000
+#define MATCH_NEVER (1ULL << 58)    /* ticks: 91 years at 100 MHz */
 
 struct hpet_timer {
     struct hpet *h;
@@ -123,9 +124,10 @@ static void arm(struct hpet_timer *t)
     }
     uint64_t c = counter_now(h);
     uint64_t d = ticks_to_match(t, c);
-    if (!(t->config & TN_32BIT) && t->cmp <= c) {
+    if (!(t->config & TN_32BIT) && (t->cmp <= c || d >= MATCH_NEVER)) {
         /* A 64-bit comparator behind the counter never matches (until the
-         * counter wraps, 5800 years away). */
+         * counter wraps, 5800 years away), nor one centuries ahead (the
+         * reset value, all ones, among them). */
         timer_del(&t->t);
         return;
     }

@@ -601,6 +601,7 @@ static void map_page(struct apic_bus *b, uint64_t base)
 
 #define MSR_APICBASE    0x1b
 #define MSR_TSC_DEADLINE 0x6e0
+#define DEADLINE_NEVER  (1ULL << 62)    /* ns: 146 years */
 
 static bool set_apicbase(struct lapic *l, uint64_t v)
 {
@@ -667,10 +668,16 @@ bool lapic_msr_write(struct lapic *l, uint32_t msr, uint64_t tsc, uint64_t val)
         if (timer_mode(l) != TMODE_DEADLINE)
             return true;        /* ignored outside TSC-deadline mode */
         l->tsc_deadline = val;
-        if (!val)
+        if (!val) {
             timer_del(&l->timer);
-        else
-            timer_mod(&l->timer, now(l) + (val > tsc ? val - tsc : 0));
+        } else {
+            /* Years away (or garbage): never, rather than a wrapped sum. */
+            uint64_t d = val > tsc ? val - tsc : 0;
+            if (d >= DEADLINE_NEVER)
+                timer_del(&l->timer);
+            else
+                timer_mod(&l->timer, now(l) + d);
+        }
         return true;
     }
     if (msr < 0x800 || msr > 0x8ff || !x2apic(l))

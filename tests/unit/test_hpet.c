@@ -59,6 +59,16 @@ TEST(hpet_legacy_periodic_oneshot_level)
 {
     struct hrig r;
     hrig_init(&r);
+    /* Enabling a timer whose comparator is still the reset value (all
+     * ones) arms nothing: it is 5800 years away. */
+    hw(&r, 0x10, 1);
+    hw(&r, 0x140, (1 << 2) | (2 << 9));
+    CHECK_EQ(clock_next_deadline(&r.clk), CLOCK_NEVER);
+    clock_advance(&r.clk, 1000000);
+    CHECK_EQ(r.rises[2], 0);
+    hw(&r, 0x140, 0);
+    hw(&r, 0x10, 0);
+    hw(&r, 0xf0, 0);
     /* Legacy replacement: timer 0 on line 0, periodic every 1000 ticks. */
     hw(&r, 0x10, 3);
     CHECK_EQ(r.legacy, 1);
@@ -89,7 +99,7 @@ TEST(hpet_legacy_periodic_oneshot_level)
     CHECK_EQ(r.legacy, 0);
     hw(&r, 0x100, 0);
     hw(&r, 0x140, (1 << 1) | (1 << 2) | (5 << 9));
-    CHECK_EQ((hr(&r, 0x140) >> 9) & 0x1f, 0);
+    CHECK_EQ((hr(&r, 0x140) >> 9) & 0x1f, 2);       /* kept from above */
     hw(&r, 0x140, (1 << 1) | (1 << 2) | (2 << 9));
     CHECK_EQ((hr(&r, 0x140) >> 9) & 0x1f, 2);
     now = hr(&r, 0xf0);

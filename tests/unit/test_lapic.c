@@ -248,6 +248,13 @@ TEST(lapic_tsc_deadline)
     CHECK(lapic_msr_write(r.l, 0x6e0, 0, 1000000));
     CHECK(lapic_msr_write(r.l, 0x6e0, 0, 0));
     CHECK_EQ(clock_next_deadline(&r.clk), CLOCK_NEVER);
+    /* All ones: never (no wrapped sum firing at once). */
+    CHECK_EQ(lapic_intr_ack(r.l), 0x40);
+    wr(&r, 0xb0, 0);
+    CHECK(lapic_msr_write(r.l, 0x6e0, 1000, ~0ULL));
+    CHECK_EQ(clock_next_deadline(&r.clk), CLOCK_NEVER);
+    clock_advance(&r.clk, 1000000);
+    CHECK(!irr(&r, 0x40));
     rig_free(&r);
 }
 
@@ -338,13 +345,19 @@ static void io_wr(struct ioapic *s, uint8_t reg, uint32_t v)
     ioapic_write(s, 0x10, v, 4);
 }
 
+/* A software-enabled LAPIC with the IOAPIC on its bus. */
+static struct ioapic *rig_init_ioapic(struct rig *r)
+{
+    rig_init(r, 1);
+    enable(r);
+    r->io = ioapic_create(&r->mmio, r->bus);
+    return r->io;
+}
+
 TEST(ioapic_registers_edge_level_remote_irr)
 {
     struct rig r;
-    rig_init(&r, 1);
-    enable(&r);
-    r.io = ioapic_create(&r.mmio, r.bus);
-    struct ioapic *s = r.io;
+    struct ioapic *s = rig_init_ioapic(&r);
     CHECK(s);
     CHECK_EQ(io_rd(s, 1), 0x00170020);              /* 24 pins, version 0x20 */
     CHECK_EQ(io_rd(s, 0x10), 0x10000);              /* masked at reset */
@@ -415,10 +428,7 @@ TEST(ioapic_registers_edge_level_remote_irr)
 TEST(ioapic_timer_pin_resends_merged_edges)
 {
     struct rig r;
-    rig_init(&r, 1);
-    enable(&r);
-    r.io = ioapic_create(&r.mmio, r.bus);
-    struct ioapic *s = r.io;
+    struct ioapic *s = rig_init_ioapic(&r);
     io_wr(s, 0x10 + 2 * 2, 0x30);
     io_wr(s, 0x10 + 2 * 3, 0x31);
     ioapic_set_reinject(s, 2, true);
