@@ -55,6 +55,12 @@ struct accel_ops {
     int (*set_state)(struct vcpu *v, const struct x86_state *s);
     /* The PIC's INTR output changed (user-space interrupt controller). */
     void (*intr_changed)(struct vcpu *v);
+    /* An NMI from the board's local APIC (any thread). Optional. */
+    void (*nmi)(struct vcpu *v);
+    /* The vCPUs take interrupts from the board's local APIC model
+     * (hw/lapic.c) through intr_changed/machine_intr_ack and its MSRs through
+     * machine_apic_msr_*: tcg. */
+    bool board_lapic;
     /* In-kernel irqchip (init sets m->irqchip_in_kernel): drive a GSI there. */
     void (*set_gsi)(struct machine *m, int gsi, int level);
     void (*dump)(struct vcpu *v, FILE *f);

@@ -70,6 +70,31 @@ static int tcg_intr_ack(void *opaque)
     return machine_intr_ack(t->v->m);
 }
 
+/* The local APIC's MSRs and CR8 (hw/pc_apic.c takes the device lock). */
+static int tcg_msr_read(void *opaque, uint32_t msr, uint64_t tsc, uint64_t *val)
+{
+    struct tcg_vcpu *t = opaque;
+    return machine_apic_msr(t->v->m, t->v->index, msr, tsc, val, false);
+}
+
+static int tcg_msr_write(void *opaque, uint32_t msr, uint64_t tsc, uint64_t val)
+{
+    struct tcg_vcpu *t = opaque;
+    return machine_apic_msr(t->v->m, t->v->index, msr, tsc, &val, true);
+}
+
+static uint8_t tcg_cr8_read(void *opaque)
+{
+    struct tcg_vcpu *t = opaque;
+    return (uint8_t)machine_apic_cr8(t->v->m, t->v->index, -1);
+}
+
+static void tcg_cr8_write(void *opaque, uint8_t v)
+{
+    struct tcg_vcpu *t = opaque;
+    machine_apic_cr8(t->v->m, t->v->index, v);
+}
+
 /* ---- disassembly for traces ---- */
 
 /* Host code (x86-64 hosts only: the one JIT backend so far). */
@@ -172,8 +197,17 @@ static int tcg_vcpu_init(struct vcpu *v)
     if (!t)
         return -1;
     t->v = v;
-    t->bus = (struct cpu_bus){t, tcg_ram_ptr, tcg_mmio_read, tcg_mmio_write,
-                              tcg_pio_in, tcg_pio_out, tcg_intr_ack};
+    t->bus = (struct cpu_bus){.opaque = t, .ram_ptr = tcg_ram_ptr, .mmio_read = tcg_mmio_read,
+                              .mmio_write = tcg_mmio_write, .pio_in = tcg_pio_in,
+                              .pio_out = tcg_pio_out, .intr_ack = tcg_intr_ack};
+    if (machine_has_lapic(v->m)) {
+        t->bus.msr_read = tcg_msr_read;
+        t->bus.msr_write = tcg_msr_write;
+        t->bus.cr8_read = tcg_cr8_read;
+        t->bus.cr8_write = tcg_cr8_write;
+        t->bus.apic = true;
+        t->bus.apic_id = (uint8_t)v->index;
+    }
     t->cpu = cpu_new(&t->bus);
     if (!t->cpu || tcg_pg_vcpu(v->m, t->cpu) < 0) {
         cpu_free(t->cpu);
@@ -332,6 +366,16 @@ static void tcg_intr_changed(struct vcpu *v)
     pthread_mutex_unlock(&v->halt_lock);
 }
 
+static void tcg_nmi(struct vcpu *v)
+{
+    struct tcg_vcpu *t = v->priv;
+    if (!t)
+        return;
+    cpu_nmi(t->cpu);
+    /* Wakes a halted vCPU: its HLT wait looks at INTR and kicks only. */
+    tcg_vcpu_kick(v);
+}
+
 static void tcg_invalidate_phys(struct machine *m, uint64_t paddr, uint64_t len)
 {
     for (int i = 0; i < m->nvcpus; i++) {
@@ -432,6 +476,8 @@ const struct accel_ops accel_tcg_ops = {
     .get_state = tcg_get_state,
     .set_state = tcg_set_state,
     .intr_changed = tcg_intr_changed,
+    .nmi = tcg_nmi,
+    .board_lapic = true,
     .dump = tcg_dump,
     .invalidate_phys = tcg_invalidate_phys,
     .set_a20 = tcg_set_a20,

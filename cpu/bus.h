@@ -21,6 +21,19 @@ struct cpu_bus {
     /* Interrupt acknowledge (INTA cycle): returns the vector of the highest
      * pending interrupt, as the PIC delivers it. */
     int (*intr_ack)(void *opaque);
+    /* The board's local APIC, all optional (NULL/false: no APIC; the CPU
+     * keeps IA32_APIC_BASE and CR8 itself). msr_read/msr_write see every
+     * RDMSR/WRMSR first: 1 handled, 0 not the board's (the CPU's own MSRs
+     * then), -1 #GP. tsc is the guest TSC at the access (TSC-deadline). */
+    int (*msr_read)(void *opaque, uint32_t msr, uint64_t tsc, uint64_t *val);
+    int (*msr_write)(void *opaque, uint32_t msr, uint64_t tsc, uint64_t val);
+    /* CR8 is the APIC's TPR[7:4] (SDM vol. 3, 11.8.6.1). */
+    uint8_t (*cr8_read)(void *opaque);
+    void (*cr8_write)(void *opaque, uint8_t v);
+    /* CPUID then reports the APIC, x2APIC and TSC-deadline bits and this
+     * APIC id (leaf 1 EBX[31:24]). */
+    bool apic;
+    uint8_t apic_id;
 };
 
 #endif

@@ -1397,6 +1397,14 @@ void set_cr4(struct cpu *c, uint64_t v)
     }
 }
 
+/* An access the board answered (the local APIC's MSRs, CR8) may have had
+ * device side effects: jit=verify must not run its block a second time. */
+static void board_access(struct cpu *c)
+{
+    if (unlikely(c->journal))
+        c->journal->io = true;
+}
+
 void op_mov_RC(struct cpu *c, const struct insn *i)
 {
     need_cpl0(c);
@@ -1407,7 +1415,13 @@ void op_mov_RC(struct cpu *c, const struct insn *i)
     case 2: v = c->cr2; break;
     case 3: v = c->cr3; break;
     case 4: v = c->cr4; break;
-    case 8: v = c->cr8; break;
+    case 8:
+        v = c->cr8;
+        if (c->bus->cr8_read) {
+            v = c->bus->cr8_read(c->bus->opaque);
+            board_access(c);
+        }
+        break;
     default: raise_ud(c);
     }
     wr_reg(c, i->rm, i->opsz, v);
@@ -1422,7 +1436,16 @@ void op_mov_CR(struct cpu *c, const struct insn *i)
     case 2: c->cr2 = v; break;
     case 3: set_cr3(c, v); break;
     case 4: set_cr4(c, v); break;
-    case 8: c->cr8 = v & 0xf; break;
+    case 8:
+        if (v >> 4)
+            raise_gp(c, 0);     /* reserved bits (SDM vol. 3, 2.5) */
+        c->cr8 = v & 0xf;
+        if (c->bus->cr8_write) {
+            c->bus->cr8_write(c->bus->opaque, (uint8_t)v);
+            board_access(c);
+            end_block(c);       /* a lower TPR may unblock an interrupt */
+        }
+        break;
     default: raise_ud(c);
     }
 }
@@ -1593,8 +1616,12 @@ void op_rdmsr(struct cpu *c, const struct insn *i)
     need_cpl0(c);
     cpu_count_msr(&c->counters, (uint32_t)c->gpr[R_ECX], 0);
     uint64_t v;
-    if (!msr_read(c, (uint32_t)c->gpr[R_ECX], &v))
+    uint32_t msr = (uint32_t)c->gpr[R_ECX];
+    int r = c->bus->msr_read ? c->bus->msr_read(c->bus->opaque, msr, cpu_rdtsc(c), &v) : 0;
+    if (r < 0 || (r == 0 && !msr_read(c, msr, &v)))
         raise_gp(c, 0);
+    if (r > 0)
+        board_access(c);
     c->gpr[R_EAX] = (uint32_t)v;
     c->gpr[R_EDX] = v >> 32;
 }
@@ -1604,12 +1631,18 @@ void op_wrmsr(struct cpu *c, const struct insn *i)
     need_cpl0(c);
     cpu_count_msr(&c->counters, (uint32_t)c->gpr[R_ECX], 1);
     uint64_t v = ((uint64_t)(uint32_t)c->gpr[R_EDX] << 32) | (uint32_t)c->gpr[R_EAX];
-    if (!msr_write(c, (uint32_t)c->gpr[R_ECX], v))
+    uint32_t msr = (uint32_t)c->gpr[R_ECX];
+    int r = c->bus->msr_write ? c->bus->msr_write(c->bus->opaque, msr, cpu_rdtsc(c), v) : 0;
+    if (r < 0 || (r == 0 && !msr_write(c, msr, v)))
         raise_gp(c, 0);
+    if (r > 0) {
+        board_access(c);
+        end_block(c);           /* an APIC write may have raised INTR (self-IPI, TPR) */
+    }
 }
 
 /* CPUID advertises exactly what is implemented: x87, MMX, SSE and SSE2
- * yes; SSE3 and later, XSAVE, AVX, APIC (the board's business) no. */
+ * yes; SSE3 and later, XSAVE, AVX no; the APIC when the board says so. */
 void op_cpuid(struct cpu *c, const struct insn *i)
 {
     (void)i;
@@ -1633,6 +1666,12 @@ void op_cpuid(struct cpu *c, const struct insn *i)
             (1u << 13) | (1u << 14) |                          /* PGE MCA */
             (1u << 15) | (1u << 16) | (1u << 17) | (1u << 19) | /* CMOV PAT PSE36 CLFSH */
             (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26); /* MMX FXSR SSE SSE2 */
+        if (c->bus->apic) {
+            /* The board's local APIC: APIC, x2APIC, TSC-deadline timer. */
+            d |= 1u << 9;
+            cx |= (1u << 21) | (1u << 24);
+            b |= (uint32_t)c->bus->apic_id << 24;
+        }
         break;
     case 2:
         /* One round; descriptor FFH: "use leaf 4" (SDM vol. 2, CPUID, table 3-12). */

@@ -519,6 +519,74 @@ static void build_fadt(uint8_t *t, const struct acpi_config *cfg, uint64_t facs,
     sdt_checksum(t, FADT_LEN);
 }
 
+/* MADT (§5.2.12), revision 1 as QEMU's pc: the LAPIC address, PCAT_COMPAT
+ * (the 8259s are there too), then the interrupt controller structures. */
+#define MADT_PCAT_COMPAT 1u
+#define MADT_IOAPIC_ADDR 0xfec00000u
+#define MADT_LAPIC_ADDR  0xfee00000u
+/* Interrupt source override flags (§5.2.12.5, table 5.50): polarity 01
+ * active high, trigger 11 level. */
+#define MPS_ACTIVE_HIGH_LEVEL 0x000d
+/* ISA IRQs QEMU's pc declares level / active high (its pci_irq_mask 0x0e20:
+ * the SCI and the PCI interrupt lines). */
+static const uint8_t madt_level_irqs[] = {5, 9, 10, 11};
+
+static size_t madt_size(const struct acpi_config *cfg)
+{
+    return SDT_HDR + 8 + 8u * cfg->ncpus + 12 + 10 * (1 + sizeof(madt_level_irqs)) + 6;
+}
+
+static void build_madt(uint8_t *t, size_t len, const struct acpi_config *cfg)
+{
+    sdt_header(t, "APIC", (uint32_t)len, 1);
+    put32(t + 36, MADT_LAPIC_ADDR);
+    put32(t + 40, MADT_PCAT_COMPAT);
+    uint8_t *e = t + 44;
+    for (unsigned i = 0; i < cfg->ncpus; i++, e += 8) {
+        e[0] = 0;                       /* Processor Local APIC */
+        e[1] = 8;
+        e[2] = (uint8_t)i;              /* ACPI processor UID */
+        e[3] = (uint8_t)i;              /* APIC id */
+        put32(e + 4, 1);                /* enabled */
+    }
+    e[0] = 1;                           /* I/O APIC: id 0, GSI base 0 */
+    e[1] = 12;
+    e[2] = 0;
+    put32(e + 4, MADT_IOAPIC_ADDR);
+    put32(e + 8, 0);
+    e += 12;
+    /* IRQ0 (the PIT, the HPET's legacy route) is IOAPIC pin 2; flags 0:
+     * conforms to the ISA bus (edge, active high). */
+    e[0] = 2; e[1] = 10; e[2] = 0; e[3] = 0;
+    put32(e + 4, 2);
+    put16(e + 8, 0);
+    e += 10;
+    for (size_t i = 0; i < sizeof(madt_level_irqs); i++, e += 10) {
+        e[0] = 2; e[1] = 10; e[2] = 0; e[3] = madt_level_irqs[i];
+        put32(e + 4, madt_level_irqs[i]);
+        put16(e + 8, MPS_ACTIVE_HIGH_LEVEL);
+    }
+    /* Local APIC NMI: LINT1 of every processor (UID 0xff), bus-conforming. */
+    e[0] = 4; e[1] = 6; e[2] = 0xff;
+    put16(e + 3, 0);
+    e[5] = 1;
+    sdt_checksum(t, (uint32_t)len);
+}
+
+/* HPET description table (IA-PC HPET 1.0a §3.2.4): the block's capability
+ * ID (as its register 0 reads), its base in system memory, HPET number 0. */
+#define HPET_TABLE_LEN 56
+static void build_hpet(uint8_t *t)
+{
+    sdt_header(t, "HPET", HPET_TABLE_LEN, 1);
+    put32(t + 36, 0x8086a201);
+    gas(t + 40, 0 /* system memory */, 0, 0, 0xfed00000ULL);
+    t[52] = 0;                          /* HPET number */
+    put16(t + 53, 0);                   /* minimum periodic tick: none stated */
+    t[55] = 0;                          /* no page protection */
+    sdt_checksum(t, HPET_TABLE_LEN);
+}
+
 void acpi_config_default(struct acpi_config *cfg, uint64_t lowmem)
 {
     *cfg = (struct acpi_config){
@@ -546,9 +614,15 @@ uint64_t acpi_build_tables(uint8_t *p, size_t len, uint64_t base, const struct a
     struct area ar = {p, len, base, 0, false};
     size_t rsdp = area_alloc(&ar, 36, 16);
     size_t facs = area_alloc(&ar, 64, 64);          /* FACS: 64-byte aligned (§5.2.10) */
-    size_t rsdt = area_alloc(&ar, SDT_HDR + 4, 16);
-    size_t xsdt = area_alloc(&ar, SDT_HDR + 8, 16);
+    if (cfg->madt && cfg->ncpus < 1)
+        return 0;
+    size_t madt_len = cfg->madt ? madt_size(cfg) : 0;
+    uint32_t ntables = 1 + (cfg->madt ? 1 : 0) + (cfg->hpet ? 1 : 0);
+    size_t rsdt = area_alloc(&ar, SDT_HDR + 4 * ntables, 16);
+    size_t xsdt = area_alloc(&ar, SDT_HDR + 8 * ntables, 16);
     size_t fadt = area_alloc(&ar, FADT_LEN, 16);
+    size_t madt = cfg->madt ? area_alloc(&ar, madt_len, 16) : 0;
+    size_t hpet = cfg->hpet ? area_alloc(&ar, HPET_TABLE_LEN, 16) : 0;
 
     struct aml dsdt_aml = {0};
     build_dsdt_aml(&dsdt_aml, cfg);
@@ -573,14 +647,27 @@ uint64_t acpi_build_tables(uint8_t *p, size_t len, uint64_t base, const struct a
     f[32] = 2;                                       /* version (ACPI 6.x) */
 
     build_fadt(p + fadt, cfg, base + facs, base + dsdt);
+    size_t tables[3];
+    uint32_t nt = 0;
+    tables[nt++] = fadt;
+    if (cfg->madt) {
+        build_madt(p + madt, madt_len, cfg);
+        tables[nt++] = madt;
+    }
+    if (cfg->hpet) {
+        build_hpet(p + hpet);
+        tables[nt++] = hpet;
+    }
 
-    sdt_header(p + rsdt, "RSDT", SDT_HDR + 4, 1);
-    put32(p + rsdt + SDT_HDR, (uint32_t)(base + fadt));
-    sdt_checksum(p + rsdt, SDT_HDR + 4);
+    sdt_header(p + rsdt, "RSDT", SDT_HDR + 4 * nt, 1);
+    for (uint32_t i = 0; i < nt; i++)
+        put32(p + rsdt + SDT_HDR + 4 * i, (uint32_t)(base + tables[i]));
+    sdt_checksum(p + rsdt, SDT_HDR + 4 * nt);
 
-    sdt_header(p + xsdt, "XSDT", SDT_HDR + 8, 1);
-    put64(p + xsdt + SDT_HDR, base + fadt);
-    sdt_checksum(p + xsdt, SDT_HDR + 8);
+    sdt_header(p + xsdt, "XSDT", SDT_HDR + 8 * nt, 1);
+    for (uint32_t i = 0; i < nt; i++)
+        put64(p + xsdt + SDT_HDR + 8 * i, base + tables[i]);
+    sdt_checksum(p + xsdt, SDT_HDR + 8 * nt);
 
     /* RSDP (§5.2.5.3): checksum over the ACPI 1.0 part (20 bytes), extended
      * checksum over all 36. */

@@ -3,9 +3,13 @@
  * The layout follows a PIIX4 PC as QEMU's `-M pc` presents it, so a Debian
  * kernel powers off (\_S5 → PM1a_CNT) and reboots (FADT RESET_REG) as there.
  *
- * No MADT yet: there is no IOAPIC/LAPIC model, and without a MADT Linux keeps
- * the 8259 PIC ("ACPI: PIC mode"), routing PCI interrupts through the DSDT's
- * _PRT as static GSIs (= ISA IRQs, made level-triggered via the ELCR).
+ * With `madt` set (the board has local APICs and the IOAPIC) a MADT as QEMU's
+ * pc builds it: one LAPIC per CPU, the IOAPIC at 0xfec00000 (GSI 0-23), the
+ * interrupt source overrides IRQ0 -> GSI 2 and IRQs 5, 9, 10, 11 level /
+ * active high, and LINT1 as NMI on every CPU. Without it Linux keeps the
+ * 8259 ("ACPI: PIC mode"). Either way PCI interrupts are the DSDT's _PRT
+ * static GSIs (= ISA IRQs, level-triggered through the ELCR in PIC mode).
+ * With `hpet` set, an HPET table for the block at 0xfed00000.
  *
  * Where: the 64 KiB BIOS-extension area 0xE0000-0xEFFFF, RSDP first (16-byte
  * aligned, so Linux's legacy scan of 0xE0000-0xFFFFF also finds it). The
@@ -42,6 +46,9 @@ struct acpi_config {
     uint8_t pirq_irq[4];
     uint8_t serial_mask;       /* bit i: COMi+1 present (0x3f8, 0x2f8, 0x3e8, 0x2e8) */
     uint64_t pci_mem_base;     /* 32-bit PCI MMIO window [base, 0xfebfffff]: the low RAM end */
+    bool madt;                 /* LAPICs + IOAPIC: a MADT (else PIC mode) */
+    bool hpet;                 /* an HPET table */
+    uint8_t ncpus;             /* LAPIC entries in the MADT (APIC ids 0..n-1) */
 };
 
 /* Defaults: PM at 0x600, SCI 9, PIRQA-D → 10,10,11,11, COM1 only, window

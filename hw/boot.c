@@ -3,6 +3,7 @@
  * the boot GDT, the entry CPU states, ELF parsing, initrd placement. */
 #include "hw/boot.h"
 #include "hw/acpi.h"
+#include "hw/pc_apic.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -464,6 +465,7 @@ int boot_load(struct machine *m, struct x86_state *st, char *err, size_t errlen)
         for (int i = 0; i < cfg->nserial && i < 4; i++)
             if (cfg->serial[i])
                 ac.serial_mask |= (uint8_t)(1u << i);
+        pc_apic_acpi_config(m, &ac);
         m->acpi_rsdp = acpi_build(m, &ac);
     }
     struct boot_file k;

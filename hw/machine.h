@@ -132,6 +132,7 @@ struct machine {
     struct clock clock;
     struct stats stats;
     struct board *board;
+    struct pc_apic *apic;       /* LAPICs, IOAPIC, HPET (hw/pc_apic.c) */
     struct vga *vga;            /* -vga std (hw/pc_vga.c), NULL: none */
     /* Where RAM-backed device regions are mapped now, read without the
      * lock by engines on TLB misses (machine_ram_backed); a slot keeps its
@@ -198,6 +199,12 @@ void machine_pio_out(struct machine *m, uint16_t port, uint32_t val, unsigned si
 uint64_t machine_mmio_read(struct machine *m, uint64_t addr, unsigned size);
 void machine_mmio_write(struct machine *m, uint64_t addr, uint64_t val, unsigned size);
 int machine_intr_ack(struct machine *m);        /* -1: nothing pending (spurious) */
+/* The board's local APIC (hw/pc_apic.c; engines with board_lapic): MSR
+ * access (1 done, 0 not an APIC MSR, -1 #GP; tsc = guest TSC now), CR8
+ * (val < 0: read; returns TPR[7:4]). */
+bool machine_has_lapic(struct machine *m);
+int machine_apic_msr(struct machine *m, int cpu, uint32_t msr, uint64_t tsc, uint64_t *val, bool write);
+int machine_apic_cr8(struct machine *m, int cpu, int val);
 
 int machine_watch_fd(struct machine *m, int fd, short events,
                      void (*cb)(void *opaque, int fd, short revents), void *opaque);

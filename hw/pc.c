@@ -13,6 +13,7 @@
 #include "hw/pc_vga.h"
 #include "hw/pc_fw.h"
 #include "hw/fw_cfg.h"
+#include "hw/pc_apic.h"
 #include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -53,18 +54,11 @@ struct board {
     struct serial_watch watch[MAX_SERIAL];
 };
 
-/* The PIC's INTR output: tell the engine (it injects at the next boundary). */
+/* The PIC's INTR output: through the LAPICs' LINT0, or to the BSP. */
 static void pc_cpu_intr(void *opaque, int n, int level)
 {
-    struct machine *m = opaque;
-    for (int i = 0; i < m->nvcpus; i++) {
-        /* Only the BSP takes ExtINT from the PIC (no APIC yet). */
-        if (i != 0)
-            continue;
-        atomic_store(&m->vcpu[i].intr_line, level);
-        if (m->accel && m->accel->intr_changed)
-            m->accel->intr_changed(&m->vcpu[i]);
-    }
+    (void)n;
+    pc_apic_pic_intr(opaque, level);
 }
 
 static void pc_isa_irq(void *opaque, int n, int level)
@@ -99,16 +93,13 @@ static void pc_serial_accept(void *opaque)
 
 void pc_set_gsi(struct machine *m, int gsi, int level)
 {
-    struct board *b = m->board;
-    if (b && b->pic && gsi >= 0 && gsi < 16)
-        pic_set_irq(b->pic, gsi, level);
+    pc_apic_set_gsi(m, gsi, level);
 }
 
 int machine_intr_ack(struct machine *m)
 {
     pthread_mutex_lock(&m->lock);
-    struct board *b = m->board;
-    int v = (b && b->pic) ? pic_intr_ack(b->pic) : -1;
+    int v = pc_apic_intr_ack(m, 0);
     pthread_mutex_unlock(&m->lock);
     /* Counted here for every engine that takes vectors from our PIC (KVM's
      * in-kernel PIC never comes here; it has its own exit counts). */
@@ -209,6 +200,8 @@ int pc_init(struct machine *m)
         if (!b->pic || !b->pit)
             return -1;
     }
+    if (pc_apic_init(m, b->pic, b->pit) < 0)
+        return -1;
     for (int i = 0; i < m->cfg->nserial; i++) {
         struct chardev *chr = m->cfg->serial[i];
         if (!chr)      /* -serial none: no port at all, as in QEMU */
@@ -281,6 +274,7 @@ void pc_power_button(struct machine *m)
 void pc_reset(struct machine *m)
 {
     struct board *b = m->board;
+    pc_apic_reset(m);
     /* PIT first: its reset re-sends IRQ0's level, which the PIC reset then
      * forgets, as after a real power-on where the BIOS programs the PIC. */
     if (b->pit) pit_reset(b->pit);
@@ -305,6 +299,7 @@ void pc_destroy(struct machine *m)
         return;
     pc_vga_destroy(m);                    /* before its bus */
     if (b->pci) pc_pci_destroy(b->pci);   /* joins disk threads: lock not held */
+    pc_apic_destroy(m);
     if (b->pic) pic_free(b->pic);
     if (b->pit) pit_free(b->pit);
     for (int i = 0; i < MAX_SERIAL; i++)

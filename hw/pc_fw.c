@@ -2,6 +2,7 @@
 #include "hw/pc_fw.h"
 #include "hw/fw_cfg.h"
 #include "hw/acpi.h"
+#include "hw/pc_apic.h"
 #include "hw/machine.h"
 #include "hw/mc146818.h"
 #include "hw/debugcon.h"
@@ -193,6 +194,7 @@ struct fw_cfg *pc_fw_init(struct machine *m, struct rtc *rtc)
     for (int i = 0; i < cfg->nserial && i < 4; i++)
         if (cfg->serial[i])
             ac.serial_mask |= (uint8_t)(1u << i);
+    pc_apic_acpi_config(m, &ac);
     uint8_t *tables, *rsdp, *loader;
     size_t tl, rl, ll;
     if (pc_fw_acpi_blobs(&ac, &tables, &tl, &rsdp, &rl, &loader, &ll) == 0) {

@@ -44,7 +44,8 @@ int main(void)
         {"call/ret loop", call, sizeof(call), 20000000},
     };
     ram = calloc(1, RAM_SIZE);
-    struct cpu_bus bus = {NULL, ram_ptr, mmio_read, mmio_write, pio_in, pio_out, intr_ack};
+    struct cpu_bus bus = {.ram_ptr = ram_ptr, .mmio_read = mmio_read, .mmio_write = mmio_write,
+                          .pio_in = pio_in, .pio_out = pio_out, .intr_ack = intr_ack};
     struct cpu *c = cpu_new(&bus);
     for (size_t k = 0; k < sizeof(loops) / sizeof(loops[0]); k++) {
         memcpy(ram + 0x7c00, loops[k].code, loops[k].len);

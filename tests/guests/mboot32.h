@@ -13,7 +13,9 @@
 #define DEBUG_EXIT  0xf4
 #define EXIT_OK     0x10
 #define EXIT_FAIL   0x01
+#ifndef NVEC
 #define NVEC        48          /* exceptions 0-31, PIC vectors 0x20-0x2f */
+#endif
 
 #define MB_MAGIC    0x1badb002
 #ifdef AOUT_KLUDGE

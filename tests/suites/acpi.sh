@@ -123,7 +123,8 @@ fi
 
 # End to end in tremu itself, once the board wires the PM device and the boot
 # loader builds the tables (hw/pc.c calls acpi_pm_create): the default guest
-# (make guest) runs `poweroff -f`; Linux must find our RSDP, route the SCI,
+# (make guest) runs `poweroff -f`; Linux must find our RSDP, route the SCI
+# (through the IOAPIC, level-triggered as the MADT says),
 # offer the PM timer as a clocksource and leave through S5 with status 0.
 GUEST=${CACHE:-$HOME/.cache/tremu}/guest
 if ! grep -q acpi_pm_create hw/pc.c 2>/dev/null; then
@@ -131,13 +132,14 @@ if ! grep -q acpi_pm_create hw/pc.c 2>/dev/null; then
 elif [ ! -x ./tremu ] || [ ! -s "$GUEST/vmlinuz" ] || [ ! -s "$GUEST/initramfs.cpio.gz" ]; then
     echo "skip: tremu_poweroff_s5 (needs ./tremu and the default guest: make guest)"; skip=$((skip + 1))
 else
-    cmd='cat /proc/interrupts /sys/devices/system/clocksource/clocksource0/available_clocksource; dmesg | grep -E "ACPI: RSDP|Using PIC|supports S0 S5"'
+    cmd='cat /proc/interrupts /sys/devices/system/clocksource/clocksource0/available_clocksource; dmesg | grep -E "ACPI: RSDP|Using IOAPIC|supports S0 S5"'
     timeout 300 ./tremu -accel tcg -m 256 -kernel "$GUEST/vmlinuz" -initrd "$GUEST/initramfs.cpio.gz" \
         -append "console=ttyS0 tremu.cmd64=$(printf '%s' "$cmd" | base64 -w0)" -nographic -no-reboot \
         </dev/null >"$tmp/boot.log" 2>&1; rc=$?
     missing=""
-    for pat in 'ACPI: RSDP 0x00000000000E0000' 'ACPI: Using PIC for interrupt routing' \
-               'ACPI: PM: (supports S0 S5)' 'XT-PIC      acpi' 'acpi_pm' 'TREMU-CMD-EXIT=0' \
+    # The SCI is IOAPIC pin 9, level-triggered (the MADT's override: fasteoi).
+    for pat in 'ACPI: RSDP 0x00000000000E0000' 'ACPI: Using IOAPIC for interrupt routing' \
+               'ACPI: PM: (supports S0 S5)' 'IO-APIC   9-fasteoi   acpi' 'acpi_pm' 'TREMU-CMD-EXIT=0' \
                'Preparing to enter system sleep state S5'; do
         grep -qaF -- "$pat" "$tmp/boot.log" || missing="$missing '$pat'"
     done

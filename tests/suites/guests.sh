@@ -200,6 +200,10 @@ guest insns          33 mb -kernel $B/insns.elf
 # (-cpu max); its pg=log table and pg=naive output are tests/suites/pg.sh's.
 guest pgtable        33 mb -kernel $B/pgtable.elf
 guest pgtable-umip   33 mb -kernel $B/pgtable.elf -cpu max
+# The APIC-era devices (apic_common.h): local APIC, IOAPIC routing, HPET.
+guest apic           33 mb -kernel $B/apic.elf
+guest ioapic         33 mb -kernel $B/ioapic.elf
+guest hpet           33 mb -kernel $B/hpet.elf
 
 if [ "$skip" -gt 0 ]; then
     echo "guests: $pass passed, $fail failed, $skip skipped"

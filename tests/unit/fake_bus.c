@@ -53,7 +53,9 @@ struct fake *fake_new(void)
 {
     struct fake *f = calloc(1, sizeof(*f));
     f->ram = calloc(1, RAM_SIZE);
-    f->bus = (struct cpu_bus){f, f_ram_ptr, f_mmio_read, f_mmio_write, f_pio_in, f_pio_out, f_intr_ack};
+    f->bus = (struct cpu_bus){.opaque = f, .ram_ptr = f_ram_ptr, .mmio_read = f_mmio_read,
+                              .mmio_write = f_mmio_write, .pio_in = f_pio_in,
+                              .pio_out = f_pio_out, .intr_ack = f_intr_ack};
     f->cpu = test_cpu_new(&f->bus);
     return f;
 }

@@ -184,7 +184,8 @@ TEST(cpu_diff_alu_vs_host)
     memcpy(eram + 0x1000, &pml4, 8);
     memcpy(eram + 0x2000, &pdpt, 8);
     memcpy(eram + 0x3000, &pd, 8);
-    struct cpu_bus bus = {NULL, e_ram_ptr, e_mmio_read, e_mmio_write, e_pio_in, e_pio_out, e_ack};
+    struct cpu_bus bus = {.ram_ptr = e_ram_ptr, .mmio_read = e_mmio_read, .mmio_write = e_mmio_write,
+                          .pio_in = e_pio_in, .pio_out = e_pio_out, .intr_ack = e_ack};
     struct cpu *c = test_cpu_new(&bus);
     unsigned ncases = 0, nfail = 0;
     const unsigned nv = sizeof(vals) / sizeof(vals[0]);

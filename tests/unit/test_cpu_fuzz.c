@@ -95,7 +95,8 @@ static void fuzz_state(struct x86_state *s, int mode)
 TEST(cpu_fuzz_random_code_never_crashes)
 {
     fram = calloc(1, FRAM);
-    struct cpu_bus bus = {NULL, z_ram_ptr, z_mmio_read, z_mmio_write, z_pio_in, z_pio_out, z_ack};
+    struct cpu_bus bus = {.ram_ptr = z_ram_ptr, .mmio_read = z_mmio_read, .mmio_write = z_mmio_write,
+                          .pio_in = z_pio_in, .pio_out = z_pio_out, .intr_ack = z_ack};
     struct cpu *c = test_cpu_new(&bus);
     setup_tables();
     int errors = 0, runs = 0;

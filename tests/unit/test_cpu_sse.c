@@ -52,7 +52,8 @@ static void setup(void)
     memcpy(sram + 0x1000, &pml4, 8);
     memcpy(sram + 0x2000, &pdpt, 8);
     memcpy(sram + 0x3000, &pd, 8);
-    static struct cpu_bus bus = {NULL, s_ram_ptr, s_mmio_read, s_mmio_write, s_pio_in, s_pio_out, s_ack};
+    static struct cpu_bus bus = {.ram_ptr = s_ram_ptr, .mmio_read = s_mmio_read, .mmio_write = s_mmio_write,
+                          .pio_in = s_pio_in, .pio_out = s_pio_out, .intr_ack = s_ack};
     scpu = test_cpu_new(&bus);
 }
 

@@ -63,8 +63,9 @@ static struct sg_fake *sg_new(void)
 {
     struct sg_fake *f = calloc(1, sizeof(*f));
     f->ram = calloc(1, SG_RAM);
-    f->bus = (struct cpu_bus){f, sg_ram_ptr, sg_mmio_read, sg_mmio_write, sg_pio_in, sg_pio_out,
-                              sg_intr_ack};
+    f->bus = (struct cpu_bus){.opaque = f, .ram_ptr = sg_ram_ptr, .mmio_read = sg_mmio_read,
+                              .mmio_write = sg_mmio_write, .pio_in = sg_pio_in,
+                              .pio_out = sg_pio_out, .intr_ack = sg_intr_ack};
     f->cpu = test_cpu_new(&f->bus);
     return f;
 }
