@@ -7,11 +7,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include "ui/sandbox.h"
 
 struct compat_opts {
     bool daemonize;
     bool start_paused;              /* -S */
     const char *name;
+    struct sandbox_opts sandbox;    /* -sandbox */
 };
 
 /* Options: 1 taken (arg consumed when takes_arg), 0 not ours, -1 error. */

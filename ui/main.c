@@ -678,6 +678,8 @@ int main(int argc, char **argv)
 
     if (compat.start_paused)
         machine_set_paused(&m, true);      /* -S: 'cont' starts the CPU */
+    if (sandbox_install(&compat.sandbox, err, sizeof(err)) < 0)
+        return die("%s", err);
     int status = machine_run(&m);
     display_finish(&m, &dopts);
     monitor_event_shutdown(true);
