@@ -1251,7 +1251,10 @@ int qcow2_open(struct block_dev *bd, char *err, size_t errlen)
 
     /* L1 table */
     uint64_t span = q->cs << q->l2_bits;           /* guest bytes per L1 entry */
-    uint64_t need = (bd->size + span - 1) / span;
+    /* from the header's size before rounding to sectors, as QEMU's
+     * "L1 table is too small" check (a 1-byte disk needs one entry) */
+    uint64_t hsize = be64(h + 24);
+    uint64_t need = hsize / span + (hsize % span != 0);
     if ((uint64_t)q->l1_size * 8 > MAX_L1_BYTES)
         BAD("'%s': L1 table too large (%u entries)", fn, q->l1_size);
     if (q->l1_size < need)
@@ -1786,9 +1789,13 @@ static void check_reftable(struct check_ctx *c)
         uint64_t e = q->rt[i], o = e & REFT_OFFSET_MASK;
         if (!e)
             continue;
-        /* like qemu-img, a block at a misaligned offset leaves the refcounts
-         * it covers unreadable: those clusters are internal errors below */
-        if ((o & (q->cs - 1)) && c->rt_unreadable)
+        /* like qemu-img, a block at a misaligned offset, or one past the
+         * largest offset QEMU's block layer reads (BDRV_MAX_LENGTH: INT64_MAX
+         * rounded down to 1 GiB; its reads there fail with EIO where reads
+         * past the end of the file give zeros), leaves the refcounts it
+         * covers unreadable: those clusters are internal errors below */
+        const uint64_t bdrv_max_length = 0x7fffffffc0000000ULL;
+        if (((o & (q->cs - 1)) || o > bdrv_max_length - q->cs) && c->rt_unreadable)
             c->rt_unreadable[i] = 1;
         if (e & 0x1ff)
             corruption(c, "ERROR refcount table entry %" PRIu64 " has reserved bits set\n", i);
