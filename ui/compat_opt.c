@@ -135,7 +135,7 @@ void compat_print_help(FILE *f)
 "  accepted:  -m -smp -M/-machine pc[,accel=] -accel -enable-kvm -kernel -initrd -append\n"
 "             -bios -no-reboot -drive -hda..-hdd -snapshot -netdev -nic -net -device\n"
 "             (virtio-blk-pci virtio-net-pci virtio-rng-pci virtio-9p-pci isa-serial\n"
-"             virtio-serial-pci virtconsole isa-debug-exit) -chardev (socket udp pty file pipe serial stdio null\n"
+"             virtio-serial-pci virtconsole virtserialport isa-debug-exit) -chardev (socket udp pty file pipe serial stdio null\n"
 "             ringbuf; mux=on on stdio) -serial (stdio mon:stdio pty null none file:\n"
 "             pipe: tcp: telnet: unix: udp: chardev: /dev/...) -monitor -qmp -qmp-pretty\n"
 "             -fsdev local -virtfs local -nographic -display none -nodefaults\n"
@@ -148,7 +148,6 @@ void compat_print_help(FILE *f)
 "             -no-acpi -no-shutdown -smbios -soundhw -audiodev -parallel\n"
 "             (silently: -no-hpet -msg -overcommit -uuid -L -full-screen)\n"
 "  refused with a reason: -object -gdb -s -M q35|isapc|... -cpu other models,\n"
-"             -device virtserialport (one virtconsole only),\n"
 "             -chardev vc|spice*|msmouse|braille, -fsdev proxy|synth, security_model=mapped-file,\n"
 "             every option not listed here\n");
 }
