@@ -124,6 +124,7 @@ static const int allowed[] = {
     /* memory */
     __NR_mmap, __NR_munmap, __NR_mprotect, __NR_mremap, __NR_madvise, __NR_brk, __NR_msync,
     __NR_mlock, __NR_munlock, __NR_membarrier, __NR_memfd_create, __NR_mincore,
+    __NR_shmget, __NR_shmat, __NR_shmdt, __NR_shmctl,   /* SDL's X11 shared-memory images */
     /* threads, signals, exit */
     __NR_set_robust_list, __NR_get_robust_list, __NR_set_tid_address, __NR_gettid,
     __NR_getpid, __NR_getppid, __NR_tgkill, __NR_tkill, __NR_sched_yield,
