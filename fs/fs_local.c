@@ -647,14 +647,23 @@ ssize_t fs_listxattr(struct fs_export *e, struct fs_node *n, char *buf, size_t s
     return (ssize_t)out;
 }
 
+/* What set and remove check first: a writable export, a name the guest
+ * may change, a node that is no symlink. */
+static int xattr_change_check(struct fs_export *e, struct fs_node *n, const char *name,
+                              char *proc, size_t len)
+{
+    if (e->readonly)
+        return -EROFS;
+    int err = xattr_name_check(e, name);
+    return err ? err : xattr_proc(n, proc, len);
+}
+
 int fs_setxattr(struct fs_export *e, struct fs_node *n, const char *name, const void *val,
                 size_t size, int flags)
 {
     char proc[64];
-    if (e->readonly)
-        return -EROFS;
-    int err = xattr_name_check(e, name);
-    if (err || (err = xattr_proc(n, proc, sizeof(proc))) < 0)
+    int err = xattr_change_check(e, n, name, proc, sizeof(proc));
+    if (err < 0)
         return err;
     if (size > FS_XATTR_SIZE_MAX || (flags & ~(XATTR_CREATE | XATTR_REPLACE)))
         return -EINVAL;
@@ -664,10 +673,8 @@ int fs_setxattr(struct fs_export *e, struct fs_node *n, const char *name, const 
 int fs_removexattr(struct fs_export *e, struct fs_node *n, const char *name)
 {
     char proc[64];
-    if (e->readonly)
-        return -EROFS;
-    int err = xattr_name_check(e, name);
-    if (err || (err = xattr_proc(n, proc, sizeof(proc))) < 0)
+    int err = xattr_change_check(e, n, name, proc, sizeof(proc));
+    if (err < 0)
         return err;
     return removexattr(proc, name) < 0 ? -errno : 0;
 }

@@ -11,6 +11,7 @@
  * fuzzer-made path never creates, deletes or truncates a host file, and no
  * packet leaves the machine. */
 #include "ui/chardev_opt.h"
+#include "tests/fuzz/fuzz_lines.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -74,38 +75,29 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
     return real(node, service, &h, res);
 }
 
+static void one_line(void *opaque, char kind, char *line)
+{
+    struct chardev_set *set = opaque;
+    char err[512];
+    bool mon;
+    struct isa_serial_req req;
+    switch (kind % 4) {
+    case 0: chardev_set_add_opts(set, line, err, sizeof(err)); break;
+    case 1: chardev_set_add_spec(set, line, "serial0", false, &mon, err, sizeof(err)); break;
+    case 2: chardev_set_add_spec(set, line, "compat_monitor0", true, NULL, err, sizeof(err)); break;
+    default: chardev_opt_isa_serial(set, line, &req, err, sizeof(err)); break;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 4096)
         return 0;
-    char *s = malloc(size + 1);
-    if (!s)
-        return 0;
-    memcpy(s, data, size);
-    s[size] = 0;
     static struct chardev_set set;
     memset(&set, 0, sizeof(set));
-    char err[512];
     faking = true;
-    for (char *line = s, *next; line; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = 0;
-        if (!*line)
-            continue;
-        char kind = *line++;
-        bool mon;
-        struct isa_serial_req req;
-        switch (kind % 4) {
-        case 0: chardev_set_add_opts(&set, line, err, sizeof(err)); break;
-        case 1: chardev_set_add_spec(&set, line, "serial0", false, &mon, err, sizeof(err)); break;
-        case 2: chardev_set_add_spec(&set, line, "compat_monitor0", true, NULL, err,
-                                     sizeof(err)); break;
-        default: chardev_opt_isa_serial(&set, line, &req, err, sizeof(err)); break;
-        }
-    }
+    fz_lines(data, size, one_line, &set);
     chardev_set_close_all(&set);
     faking = false;
-    free(s);
     return 0;
 }

@@ -47,31 +47,29 @@ static void jail_check_fd(int fd)
 
 /* The server's opens go through these (the executable's definitions win
  * over the C library's for the code linked into it). */
-int openat(int dfd, const char *path, int flags, ...)
+static int checked_openat(int dfd, const char *path, int flags, va_list ap)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
     int fd = (int)syscall(SYS_openat, dfd, path, flags, mode);
     jail_check_fd(fd);
     return fd;
 }
 
+int openat(int dfd, const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    int fd = checked_openat(dfd, path, flags, ap);
+    va_end(ap);
+    return fd;
+}
+
 int open(const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
-    jail_check_fd(fd);
+    va_list ap;
+    va_start(ap, flags);
+    int fd = checked_openat(AT_FDCWD, path, flags, ap);
+    va_end(ap);
     return fd;
 }
 
