@@ -28,8 +28,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * counters costs tens of milliseconds) and thousands of snapshots make
      * a few inputs cost as much as a thousand others, while what they
      * reach is the same code as a 1 MiB table: those limits are tested in
-     * tests/unit/test_qcow2.c (qcow2_bad_headers_refused). */
+     * tests/unit/test_qcow2.c (qcow2_bad_headers_refused). Clusters over
+     * 64 KiB likewise (every L2 table, cache entry and zero buffer is a
+     * cluster: 2 MiB each, touched on every open). */
     if (hdr32(data, size, 36) > (1u << 17) || hdr32(data, size, 60) > 64 ||
+        hdr32(data, size, 20) > 16 ||
         (uint64_t)hdr32(data, size, 56) << (hdr32(data, size, 20) & 31) > (1u << 20))
         return -1;
     static int fd = -1;
