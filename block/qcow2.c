@@ -1846,8 +1846,12 @@ static int check_copied(struct check_ctx *c, unsigned repair)
     int r = 0;
     for (uint32_t i = 0; !r && i < q->l1_size; i++) {
         uint64_t e1 = q->l1[i], o1 = e1 & L1E_OFFSET_MASK, rc;
-        if (!o1 || (o1 & (q->cs - 1)) || o1 >= q->file_end || hits_fixed_metadata(q, o1))
+        if (!o1 || (o1 & (q->cs - 1)) || o1 >= q->file_end)
             continue;
+        /* An L2 table that is also the header, the L1 or the refcount table
+         * is checked like any other (qemu-img reports its flags too), but
+         * its entries are never rewritten through it. */
+        bool meta = hits_fixed_metadata(q, o1);
         if ((r = get_refcount(bd, o1 >> q->cluster_bits, &rc)))
             break;
         if ((rc == 1) != !!(e1 & OFLAG_COPIED)) {
@@ -1876,7 +1880,7 @@ static int check_copied(struct check_ctx *c, unsigned repair)
                 break;
             if ((rc == 1) == !!(e & OFLAG_COPIED))
                 continue;
-            bool fix = (repair & QCOW2_REPAIR_ERRORS) && !bd->readonly;
+            bool fix = (repair & QCOW2_REPAIR_ERRORS) && !bd->readonly && !meta;
             if (c->rep)
                 fprintf(c->rep, "%s OFLAG_COPIED data cluster: l2_entry=%" PRIx64
                         " refcount=%" PRIu64 "\n", fix ? "Repairing" : "ERROR", e, rc);

@@ -644,3 +644,32 @@ TEST(qcow2_check_parity_header_size_and_far_refblock)
     CHECK(r.corruptions > 0);
     block_close(bd);
 }
+
+/* An L1 entry whose L2 table is the L1 table itself (seed 987 of the
+ * differential corpus): qemu-img checks its COPIED flags like any L2
+ * table's; the repair clears the flag on the L1 entry and writes nothing
+ * through the table that is also the L1. */
+TEST(qcow2_check_copied_on_l2_that_is_metadata)
+{
+    char p[512], err[512];
+    CHECK_EQ(mk("selfl2.qcow2", 1 << 20, 16, 3, NULL, NULL, p), 0);
+    int fd = open(p, O_RDWR);
+    uint64_t l1 = rd64(fd, 40);
+    wr64(fd, (off_t)l1, l1 | (1ULL << 63));
+    close(fd);
+    struct block_opts o = { .format = BLOCK_FMT_QCOW2, .flags = BLOCK_OPEN_QUIET | BLOCK_OPEN_CHECK };
+    struct block_dev *bd = block_open(p, &o, err, sizeof(err));
+    CHECK(bd);
+    if (!bd)
+        return;
+    struct qcow2_check_result r;
+    CHECK_EQ(qcow2_check(bd, 0, NULL, &r), 0);
+    CHECK(r.corruptions > 0);
+    CHECK_EQ(qcow2_check(bd, QCOW2_REPAIR_LEAKS | QCOW2_REPAIR_ERRORS, NULL, &r), 0);
+    CHECK_EQ(qcow2_check(bd, 0, NULL, &r), 0);
+    CHECK_EQ(r.corruptions, 0);
+    block_close(bd);
+    fd = open(p, O_RDONLY);
+    CHECK_EQ(rd64(fd, (off_t)l1), l1);              /* COPIED cleared: refcount is 3 */
+    close(fd);
+}
