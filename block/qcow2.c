@@ -1251,7 +1251,10 @@ int qcow2_open(struct block_dev *bd, char *err, size_t errlen)
 
     /* L1 table */
     uint64_t span = q->cs << q->l2_bits;           /* guest bytes per L1 entry */
-    uint64_t need = (bd->size + span - 1) / span;
+    /* from the header's size before rounding to sectors, as QEMU's
+     * "L1 table is too small" check (a 1-byte disk needs one entry) */
+    uint64_t hsize = be64(h + 24);
+    uint64_t need = hsize / span + (hsize % span != 0);
     if ((uint64_t)q->l1_size * 8 > MAX_L1_BYTES)
         BAD("'%s': L1 table too large (%u entries)", fn, q->l1_size);
     if (q->l1_size < need)
@@ -1786,9 +1789,13 @@ static void check_reftable(struct check_ctx *c)
         uint64_t e = q->rt[i], o = e & REFT_OFFSET_MASK;
         if (!e)
             continue;
-        /* like qemu-img, a block at a misaligned offset leaves the refcounts
-         * it covers unreadable: those clusters are internal errors below */
-        if ((o & (q->cs - 1)) && c->rt_unreadable)
+        /* like qemu-img, a block at a misaligned offset, or one past the
+         * largest offset QEMU's block layer reads (BDRV_MAX_LENGTH: INT64_MAX
+         * rounded down to 1 GiB; its reads there fail with EIO where reads
+         * past the end of the file give zeros), leaves the refcounts it
+         * covers unreadable: those clusters are internal errors below */
+        const uint64_t bdrv_max_length = 0x7fffffffc0000000ULL;
+        if (((o & (q->cs - 1)) || o > bdrv_max_length - q->cs) && c->rt_unreadable)
             c->rt_unreadable[i] = 1;
         if (e & 0x1ff)
             corruption(c, "ERROR refcount table entry %" PRIu64 " has reserved bits set\n", i);
@@ -1839,8 +1846,12 @@ static int check_copied(struct check_ctx *c, unsigned repair)
     int r = 0;
     for (uint32_t i = 0; !r && i < q->l1_size; i++) {
         uint64_t e1 = q->l1[i], o1 = e1 & L1E_OFFSET_MASK, rc;
-        if (!o1 || (o1 & (q->cs - 1)) || o1 >= q->file_end || hits_fixed_metadata(q, o1))
+        if (!o1 || (o1 & (q->cs - 1)) || o1 >= q->file_end)
             continue;
+        /* An L2 table that is also the header, the L1 or the refcount table
+         * is checked like any other (qemu-img reports its flags too), but
+         * its entries are never rewritten through it. */
+        bool meta = hits_fixed_metadata(q, o1);
         if ((r = get_refcount(bd, o1 >> q->cluster_bits, &rc)))
             break;
         if ((rc == 1) != !!(e1 & OFLAG_COPIED)) {
@@ -1869,7 +1880,7 @@ static int check_copied(struct check_ctx *c, unsigned repair)
                 break;
             if ((rc == 1) == !!(e & OFLAG_COPIED))
                 continue;
-            bool fix = (repair & QCOW2_REPAIR_ERRORS) && !bd->readonly;
+            bool fix = (repair & QCOW2_REPAIR_ERRORS) && !bd->readonly && !meta;
             if (c->rep)
                 fprintf(c->rep, "%s OFLAG_COPIED data cluster: l2_entry=%" PRIx64
                         " refcount=%" PRIu64 "\n", fix ? "Repairing" : "ERROR", e, rc);

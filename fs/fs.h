@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/types.h>
 
 enum fs_security_model {
     FS_SM_NONE,             /* host ownership; chown failures ignored (QEMU's "none") */
@@ -91,5 +92,31 @@ int fs_rename_node(struct fs_export *e, struct fs_node *n, struct fs_node *newdi
 int fs_statfs(struct fs_export *e, struct fs_node *n, struct statvfs *sv);
 /* A name the guest may use: one component, not "." or "..", no '/' or NUL. */
 bool fs_name_ok(const char *name);
+
+/* Extended attributes as the guest sees them (9P Txattrwalk/Txattrcreate):
+ * only the user.* namespace (a guest setting security.* or trusted.* on
+ * host files, e.g. file capabilities, would get a privilege the host never
+ * gave); under mapped-xattr the user.virtfs.* attributes holding the guest's
+ * owner and mode are invisible and untouchable, as in QEMU. Symlinks carry
+ * none. get/list: size 0 asks for the length; they return the length or
+ * -errno. list gives NUL-terminated names. */
+#define FS_XATTR_SIZE_MAX 65536
+ssize_t fs_getxattr(struct fs_export *e, struct fs_node *n, const char *name, void *buf,
+                    size_t size);
+ssize_t fs_listxattr(struct fs_export *e, struct fs_node *n, char *buf, size_t size);
+/* flags: XATTR_CREATE / XATTR_REPLACE (0: either). */
+int fs_setxattr(struct fs_export *e, struct fs_node *n, const char *name, const void *val,
+                size_t size, int flags);
+int fs_removexattr(struct fs_export *e, struct fs_node *n, const char *name);
+
+/* POSIX byte-range locks on a file opened with fs_open, as open file
+ * description locks (F_OFD_*): two fids conflict as two host processes
+ * would, host programs locking the same file see the guest's locks, and
+ * closing the fd drops them. type is F_RDLCK, F_WRLCK or F_UNLCK; len 0 is
+ * "to the end". fs_lock never waits: -EAGAIN when someone holds a
+ * conflicting lock. fs_getlock replaces *type with the first conflicting
+ * lock's (F_UNLCK when none) and its range. */
+int fs_lock(int fd, short type, uint64_t start, uint64_t len);
+int fs_getlock(int fd, short *type, uint64_t *start, uint64_t *len);
 
 #endif

@@ -576,3 +576,146 @@ int fs_rename_node(struct fs_export *e, struct fs_node *n, struct fs_node *newdi
     fs_release(e, p);
     return r;
 }
+
+/* ---- extended attributes and locks (see fs.h) ---- */
+
+static int xattr_name_check(struct fs_export *e, const char *name)
+{
+    if (strncmp(name, "user.", 5) || !name[5])
+        return -EOPNOTSUPP;
+    if (e->sm == FS_SM_MAPPED_XATTR && !strncmp(name, "user.virtfs.", 12))
+        return -EACCES;
+    return 0;
+}
+
+/* The node's inode as a path the *xattr calls take; symlinks refused (the
+ * magic link must never lead on to a symlink's target). */
+static int xattr_proc(struct fs_node *n, char *proc, size_t len)
+{
+    struct stat st;
+    if (fstatat(n->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+        return -errno;
+    if (S_ISLNK(st.st_mode))
+        return -EOPNOTSUPP;
+    snprintf(proc, len, "/proc/self/fd/%d", n->fd);
+    return 0;
+}
+
+ssize_t fs_getxattr(struct fs_export *e, struct fs_node *n, const char *name, void *buf,
+                    size_t size)
+{
+    char proc[64];
+    int err = xattr_name_check(e, name);
+    if (err)
+        return err == -EACCES ? -ENODATA : err;
+    if ((err = xattr_proc(n, proc, sizeof(proc))) < 0)
+        return err;
+    ssize_t r = getxattr(proc, name, buf, size);
+    return r < 0 ? -errno : r;
+}
+
+ssize_t fs_listxattr(struct fs_export *e, struct fs_node *n, char *buf, size_t size)
+{
+    char proc[64];
+    int err = xattr_proc(n, proc, sizeof(proc));
+    if (err < 0)
+        return err;
+    char *all = malloc(FS_XATTR_SIZE_MAX);
+    if (!all)
+        return -ENOMEM;
+    ssize_t len = listxattr(proc, all, FS_XATTR_SIZE_MAX);
+    if (len < 0) {
+        err = -errno;
+        free(all);
+        return err;
+    }
+    size_t out = 0;
+    for (ssize_t i = 0; i < len;) {
+        size_t l = strnlen(all + i, (size_t)(len - i));
+        if (l && (size_t)(len - i) > l && !xattr_name_check(e, all + i)) {
+            if (size && out + l + 1 > size) {
+                free(all);
+                return -ERANGE;
+            }
+            if (size)
+                memcpy(buf + out, all + i, l + 1);
+            out += l + 1;
+        }
+        i += (ssize_t)l + 1;
+    }
+    free(all);
+    return (ssize_t)out;
+}
+
+/* What set and remove check first: a writable export, a name the guest
+ * may change, a node that is no symlink. */
+static int xattr_change_check(struct fs_export *e, struct fs_node *n, const char *name,
+                              char *proc, size_t len)
+{
+    if (e->readonly)
+        return -EROFS;
+    int err = xattr_name_check(e, name);
+    return err ? err : xattr_proc(n, proc, len);
+}
+
+int fs_setxattr(struct fs_export *e, struct fs_node *n, const char *name, const void *val,
+                size_t size, int flags)
+{
+    char proc[64];
+    int err = xattr_change_check(e, n, name, proc, sizeof(proc));
+    if (err < 0)
+        return err;
+    if (size > FS_XATTR_SIZE_MAX || (flags & ~(XATTR_CREATE | XATTR_REPLACE)))
+        return -EINVAL;
+    return setxattr(proc, name, val, size, flags) < 0 ? -errno : 0;
+}
+
+int fs_removexattr(struct fs_export *e, struct fs_node *n, const char *name)
+{
+    char proc[64];
+    int err = xattr_change_check(e, n, name, proc, sizeof(proc));
+    if (err < 0)
+        return err;
+    return removexattr(proc, name) < 0 ? -errno : 0;
+}
+
+static int lock_range(struct flock *fl, short type, uint64_t start, uint64_t len)
+{
+    if (start > INT64_MAX || len > INT64_MAX || (len && start + len - 1 > INT64_MAX))
+        return -EINVAL;
+    if (type != F_RDLCK && type != F_WRLCK && type != F_UNLCK)
+        return -EINVAL;
+    memset(fl, 0, sizeof(*fl));
+    fl->l_type = type;
+    fl->l_whence = SEEK_SET;
+    fl->l_start = (off_t)start;
+    fl->l_len = (off_t)len;
+    return 0;
+}
+
+int fs_lock(int fd, short type, uint64_t start, uint64_t len)
+{
+    struct flock fl;
+    int err = lock_range(&fl, type, start, len);
+    if (err)
+        return err;
+    if (fcntl(fd, F_OFD_SETLK, &fl) < 0)
+        return errno == EACCES ? -EAGAIN : -errno;
+    return 0;
+}
+
+int fs_getlock(int fd, short *type, uint64_t *start, uint64_t *len)
+{
+    struct flock fl;
+    int err = lock_range(&fl, *type, *start, *len);
+    if (err)
+        return err;
+    if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+        return -errno;
+    *type = fl.l_type;
+    if (fl.l_type != F_UNLCK) {
+        *start = (uint64_t)fl.l_start;
+        *len = (uint64_t)fl.l_len;
+    }
+    return 0;
+}

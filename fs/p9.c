@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -33,7 +34,21 @@
 #define DOTL_EXCL 0200
 
 #define LOCK_SUCCESS 0
+#define LOCK_BLOCKED 1
+#define LOCK_TYPE_RDLCK 0
+#define LOCK_TYPE_WRLCK 1
 #define LOCK_TYPE_UNLCK 2
+
+/* A fid turned into an extended attribute (9P2000.L): after Txattrwalk it
+ * reads the value (or the name list); after Txattrcreate it collects the
+ * value written to it, set on the host at Tclunk (size 0: remove). */
+struct fid_xattr {
+    bool create;
+    int flags;
+    uint64_t len, copied;
+    char name[NAME_MAX_9P + 1];
+    uint8_t buf[];
+};
 
 struct fid {
     uint32_t id;
@@ -41,6 +56,7 @@ struct fid {
     struct fs_node *node;
     int fd;                         /* open for I/O (lopen/lcreate), -1 */
     bool is_dir;
+    struct fid_xattr *xa;           /* Txattrwalk value / Txattrcreate buffer */
     struct fid *next;
 };
 
@@ -167,6 +183,7 @@ static void fid_free(struct p9_server *s, struct fid *f)
     if (f->fd >= 0)
         close(f->fd);
     fs_release(s->e, f->node);
+    free(f->xa);
     free(f);
 }
 
@@ -365,7 +382,7 @@ static int op_lopen(struct p9_server *s, struct rd *r, struct wr *w)
     int err = need_fid(s, fid, &f);
     if (err)
         return err;
-    if (f->fd >= 0)
+    if (f->fd >= 0 || f->xa)
         return -EBADF;
     int hf = dotl_to_host(flags);
     if (hf < 0)
@@ -422,6 +439,48 @@ static int op_lcreate(struct p9_server *s, struct rd *r, struct wr *w)
     return 0;
 }
 
+/* ---- extended attributes on fids ---- */
+
+static int xattr_read(struct fid_xattr *xa, uint64_t off, uint32_t count, struct wr *w)
+{
+    if (xa->create)
+        return -EBADF;
+    if (off > xa->len)
+        return -EINVAL;
+    if (count > xa->len - off)
+        count = (uint32_t)(xa->len - off);
+    wr32(w, count);
+    wrn(w, xa->buf + off, count);
+    return 0;
+}
+
+static int xattr_write(struct fid_xattr *xa, uint64_t off, const uint8_t *data, uint32_t count,
+                       struct wr *w)
+{
+    if (!xa->create)
+        return -EBADF;
+    if (off > xa->len)
+        return -EINVAL;
+    if (count > xa->len - off)
+        count = (uint32_t)(xa->len - off);
+    memcpy(xa->buf + off, data, count);
+    xa->copied += count;
+    wr32(w, count);
+    return 0;
+}
+
+/* Tclunk of a Txattrcreate fid: as QEMU, a value not fully written is
+ * EINVAL, and size 0 removes the attribute. */
+static int xattr_commit(struct p9_server *s, struct fid *f)
+{
+    struct fid_xattr *xa = f->xa;
+    if (xa->copied != xa->len)
+        return -EINVAL;
+    if (!xa->len)
+        return fs_removexattr(s->e, f->node, xa->name);
+    return fs_setxattr(s->e, f->node, xa->name, xa->buf, xa->len, xa->flags);
+}
+
 static int op_read(struct p9_server *s, struct rd *r, struct wr *w)
 {
     uint32_t fid = rd32(r);
@@ -433,13 +492,15 @@ static int op_read(struct p9_server *s, struct rd *r, struct wr *w)
     int err = need_fid(s, fid, &f);
     if (err)
         return err;
+    size_t room = w->cap - w->off - 4;
+    if (count > room)
+        count = (uint32_t)room;
+    if (f->xa)
+        return xattr_read(f->xa, off, count, w);
     if (f->fd < 0 || f->is_dir)
         return f->is_dir ? -EISDIR : -EBADF;
     if (off > INT64_MAX)
         return -EINVAL;
-    size_t room = w->cap - w->off - 4;
-    if (count > room)
-        count = (uint32_t)room;
     size_t at = w->off + 4;
     ssize_t n;
     do {
@@ -463,6 +524,8 @@ static int op_write(struct p9_server *s, struct rd *r, struct wr *w)
     int err = need_fid(s, fid, &f);
     if (err)
         return err;
+    if (f->xa)
+        return xattr_write(f->xa, off, r->p + r->off, count, w);
     if (f->fd < 0 || f->is_dir)
         return f->is_dir ? -EISDIR : -EBADF;
     if (off > INT64_MAX || count > INT64_MAX - off)
@@ -487,7 +550,9 @@ static int op_clunk(struct p9_server *s, struct rd *r, struct wr *w, bool remove
     int err = need_fid(s, fid, &f);
     if (err)
         return err;
-    if (remove)
+    if (f->xa && f->xa->create)
+        err = xattr_commit(s, f);
+    if (remove && !err)
         err = fs_remove_node(s->e, f->node);
     fid_del(s, fid);                /* Tremove clunks even when it fails */
     return err;
@@ -817,39 +882,52 @@ static int op_fsync(struct p9_server *s, struct rd *r, struct wr *w)
 
 /* Locks: granted at once, as QEMU's server does (one client: the guest's
  * own kernel already arbitrates between its processes). */
+/* Tlock/Tgetlock: real host locks (fs_lock, open file description locks),
+ * so guests sharing a folder and host programs see each other's locks.
+ * A conflict is LOCK_BLOCKED: the Linux client sleeps and retries a
+ * blocking request itself (the server never waits). */
 static int op_lock(struct p9_server *s, struct rd *r, struct wr *w, bool get)
 {
     uint32_t fid = rd32(r);
     uint8_t type = rd8(r);
     if (!get)
-        rd32(r);                    /* flags */
+        rd32(r);                    /* flags: blocking or not, the client retries */
     uint64_t start = rd64(r), length = rd64(r);
     uint32_t proc = rd32(r);
     char client[NAME_MAX_9P + 1];
     rdstr(r, client, sizeof(client));
-    if (r->bad || type > 2)
+    if (r->bad || type > LOCK_TYPE_UNLCK)
         return -EINVAL;
     struct fid *f;
     int err = need_fid(s, fid, &f);
     if (err)
         return err;
+    if (f->fd < 0)
+        return -EBADF;
+    static const short host_type[] = {F_RDLCK, F_WRLCK, F_UNLCK};
+    short t = host_type[type];
     if (!get) {
-        wr8(w, LOCK_SUCCESS);
+        err = fs_lock(f->fd, t, start, length);
+        if (err && err != -EAGAIN)
+            return err;
+        wr8(w, err ? LOCK_BLOCKED : LOCK_SUCCESS);
         return 0;
     }
-    wr8(w, LOCK_TYPE_UNLCK);
+    if ((err = fs_getlock(f->fd, &t, &start, &length)) < 0)
+        return err;
+    wr8(w, t == F_RDLCK ? LOCK_TYPE_RDLCK : t == F_WRLCK ? LOCK_TYPE_WRLCK : LOCK_TYPE_UNLCK);
     wr64(w, start);
     wr64(w, length);
-    wr32(w, proc);
+    wr32(w, proc);                  /* the holder's pid is not the guest's business */
     wrstr(w, client);
     return 0;
 }
 
+/* Txattrwalk: newfid reads the attribute's value (name "": the list of
+ * names); the reply gives its size. */
 static int op_xattrwalk(struct p9_server *s, struct rd *r, struct wr *w)
 {
-    (void)w;
-    uint32_t fid = rd32(r);
-    rd32(r);
+    uint32_t fid = rd32(r), newfid = rd32(r);
     char name[NAME_MAX_9P + 1];
     rdstr(r, name, sizeof(name));
     if (r->bad)
@@ -858,7 +936,68 @@ static int op_xattrwalk(struct p9_server *s, struct rd *r, struct wr *w)
     int err = need_fid(s, fid, &f);
     if (err)
         return err;
-    return -EOPNOTSUPP;             /* no extended attributes through 9P */
+    ssize_t len = name[0] ? fs_getxattr(s->e, f->node, name, NULL, 0)
+                          : fs_listxattr(s->e, f->node, NULL, 0);
+    if (len < 0)
+        return (int)len;
+    if (len > FS_XATTR_SIZE_MAX)
+        return -E2BIG;
+    struct fid_xattr *xa = calloc(1, sizeof(*xa) + (size_t)len);
+    if (!xa)
+        return -ENOMEM;
+    if (len) {
+        ssize_t got = name[0] ? fs_getxattr(s->e, f->node, name, xa->buf, (size_t)len)
+                              : fs_listxattr(s->e, f->node, (char *)xa->buf, (size_t)len);
+        if (got < 0) {              /* changed in between (ERANGE): the client retries */
+            free(xa);
+            return (int)got;
+        }
+        len = got;
+    }
+    xa->len = (uint64_t)len;
+    struct fs_node *n = fs_dup(s->e, f->node, &err);
+    struct fid *nf;
+    if (!n || (err = fid_add(s, newfid, n, f->uid, &nf)) < 0) {
+        if (n)
+            fs_release(s->e, n);
+        free(xa);
+        return err ? err : -ENOMEM;
+    }
+    nf->xa = xa;
+    wr64(w, xa->len);
+    return 0;
+}
+
+/* Txattrcreate: fid becomes the attribute being written. */
+static int op_xattrcreate(struct p9_server *s, struct rd *r, struct wr *w)
+{
+    (void)w;
+    uint32_t fid = rd32(r);
+    char name[NAME_MAX_9P + 1];
+    rdstr(r, name, sizeof(name));
+    uint64_t size = rd64(r);
+    uint32_t flags = rd32(r);
+    if (r->bad || !name[0] || (flags & ~(uint32_t)(XATTR_CREATE | XATTR_REPLACE)))
+        return -EINVAL;
+    if (size > FS_XATTR_SIZE_MAX)
+        return -E2BIG;
+    struct fid *f;
+    int err = need_fid(s, fid, &f);
+    if (err)
+        return err;
+    if (f->fd >= 0 || f->xa)
+        return -EBADF;
+    if (fs_export_readonly(s->e))
+        return -EROFS;
+    struct fid_xattr *xa = calloc(1, sizeof(*xa) + (size_t)size);
+    if (!xa)
+        return -ENOMEM;
+    xa->create = true;
+    xa->flags = (int)flags;
+    xa->len = size;
+    memcpy(xa->name, name, sizeof(xa->name));
+    f->xa = xa;
+    return 0;
 }
 
 size_t p9_handle(struct p9_server *s, const uint8_t *req, size_t req_len, uint8_t *out,
@@ -907,7 +1046,7 @@ size_t p9_handle(struct p9_server *s, const uint8_t *req, size_t req_len, uint8_
         case P9_TLOCK: err = op_lock(s, &r, &w, false); break;
         case P9_TGETLOCK: err = op_lock(s, &r, &w, true); break;
         case P9_TXATTRWALK: err = op_xattrwalk(s, &r, &w); break;
-        case P9_TXATTRCREATE: err = -EOPNOTSUPP; break;
+        case P9_TXATTRCREATE: err = op_xattrcreate(s, &r, &w); break;
         case P9_TFLUSH: rd16(&r); err = r.bad ? -EINVAL : 0; break;
         case P9_TAUTH: err = -EOPNOTSUPP; break;
         default: err = -EOPNOTSUPP; break;

@@ -143,8 +143,10 @@ struct pc_pci *pc_pci_init(struct machine *m, const struct pci_devices_config *c
         if (!p->tablet || !add(p, virtio_input_dev(p->tablet), -1, mo))
             goto fail;
     }
-    if (cfg->console) {
-        p->con = virtio_console_create(cfg->console, &p->mem);
+    if (cfg->console || cfg->nconsole_ports) {
+        p->con = cfg->nconsole_ports
+                     ? virtio_console_create_ports(cfg->console_ports, cfg->nconsole_ports, &p->mem)
+                     : virtio_console_create(cfg->console, &p->mem);
         if (!p->con || !add(p, virtio_console_dev(p->con), -1, mo))
             goto fail;
     }

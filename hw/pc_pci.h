@@ -18,6 +18,7 @@
 #include "hw/virtio_blk.h"
 #include "hw/ide.h"
 #include "hw/chardev.h"
+#include "hw/virtio_console.h"
 #include "block/block.h"
 
 struct machine;
@@ -53,6 +54,10 @@ struct pci_devices_config {
     } p9[PC_PCI_MAX_9P];                /* -device virtio-9p-pci, -virtfs */
     int np9;
     struct chardev *console;            /* -device virtio-serial + virtconsole; NULL: none */
+    /* or, when nconsole_ports > 0, its ports by id (virtconsole and
+     * virtserialport,name=; console is then unused) */
+    struct virtio_console_port_cfg console_ports[VIRTIO_CONSOLE_MAX_PORTS];
+    int nconsole_ports;
     bool modern_only;                   /* disable-legacy=on for all */
     bool blk_iothread;                  /* disks served on their own threads (takes m->lock) */
     /* Optional: told about every device write into guest RAM, so the tcg

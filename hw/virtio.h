@@ -52,7 +52,7 @@ struct guest_mem {
 #define VIRTQ_USED_F_NO_NOTIFY     1
 
 #define VIRTQ_MAX_SIZE  1024     /* largest queue we offer; chains are at most this long */
-#define VIRTIO_MAX_QUEUES 8
+#define VIRTIO_MAX_QUEUES 16    /* virtio-serial: 2 control + 2 per port */
 #define VIRTIO_ISR_QUEUE  0x1
 #define VIRTIO_ISR_CONFIG 0x2
 

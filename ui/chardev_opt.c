@@ -657,19 +657,16 @@ int chardev_cmdline_device(struct chardev_cmdline *c, const char *arg, char *err
         c->virtio_serial = true;
         return 1;
     }
-    if (n == 11 && !strncmp(arg, "virtconsole", 11)) {
-        if (c->virtconsole) {
-            snprintf(err, errlen, "-device %s: tremu's virtio-serial has one port: one "
-                     "virtconsole", arg);
+    bool vcon = n == 11 && !strncmp(arg, "virtconsole", 11);
+    if (vcon || (n == 14 && !strncmp(arg, "virtserialport", 14))) {
+        if (c->nvport >= VIRTIO_CONSOLE_MAX_PORTS) {
+            snprintf(err, errlen, "-device %s: at most %d virtio-serial ports", arg,
+                     VIRTIO_CONSOLE_MAX_PORTS);
             return -1;
         }
-        c->virtconsole = arg;
+        c->vport_console[c->nvport] = vcon;
+        c->vport[c->nvport++] = arg;
         return 1;
-    }
-    if (n == 14 && !strncmp(arg, "virtserialport", 14)) {
-        snprintf(err, errlen, "-device %s: named virtio-serial ports are not supported; "
-                 "-device virtconsole,chardev=ID gives the guest /dev/hvc0", arg);
-        return -1;
     }
     if (!(n == 10 && !strncmp(arg, "isa-serial", 10)))
         return 0;
@@ -679,6 +676,108 @@ int chardev_cmdline_device(struct chardev_cmdline *c, const char *arg, char *err
     }
     c->isa_serial[c->nisa_serial++] = arg;
     return 1;
+}
+
+/* virtconsole / virtserialport: port ids as QEMU's virtio-serial-bus gives
+ * them (nr= if set; 0 is kept for the first console; otherwise the lowest
+ * free id from 1), each on its own chardev. */
+static int vports_finish(struct chardev_cmdline *c, struct machine_config *cfg, char *err,
+                         size_t errlen)
+{
+    struct chardev_set *s = &c->set;
+    if (!c->virtio_serial) {
+        snprintf(err, errlen, "-device %s: No 'virtio-serial-bus' bus found for device '%s' "
+                 "(add -device virtio-serial-pci)", c->vport[0],
+                 c->vport_console[0] ? "virtconsole" : "virtserialport");
+        return -1;
+    }
+    if (!cfg->pci) {
+        snprintf(err, errlen, "-device %s: no PCI bus", c->vport[0]);
+        return -1;
+    }
+    struct pci_devices_config *pc = cfg->pci;
+    memset(pc->console_ports, 0, sizeof(pc->console_ports));
+    pc->nconsole_ports = 0;
+    for (int i = 0; i < c->nvport; i++) {
+        const char *arg = c->vport[i], *drv = c->vport_console[i] ? "virtconsole" : "virtserialport";
+        struct kv kv[MAX_KV];
+        char e2[256];
+        int n = kv_split(arg, kv, MAX_KV, e2, sizeof(e2));
+        if (n < 0) {
+            snprintf(err, errlen, "-device %s: %s", arg, e2);
+            return -1;
+        }
+        kv[0].seen = true;
+        static const char *const keys[] = {"chardev", "name", "nr", "id", "bus", NULL};
+        for (int k = 1; k < n; k++) {
+            int j = 0;
+            while (keys[j] && strcmp(kv[k].key, keys[j]))
+                j++;
+            if (!keys[j]) {
+                snprintf(err, errlen, "-device %s: Property '%s.%s' not found", arg, drv,
+                         kv[k].key);
+                return -1;
+            }
+        }
+        const char *cid = kv_str(kv, n, "chardev"), *name = kv_str(kv, n, "name");
+        struct chardev_entry *e = cid ? chardev_set_find(s, cid) : NULL;
+        if (!e) {
+            snprintf(err, errlen, "-device %s: Property '%s.chardev' %s", arg, drv,
+                     cid ? "can't find the chardev" : "is required");
+            return -1;
+        }
+        if (e->used && !e->mux) {
+            snprintf(err, errlen, "-device %s: chardev '%s' is already in use", arg, cid);
+            return -1;
+        }
+        if (name && (!*name || strlen(name) > 127)) {
+            snprintf(err, errlen, "-device %s: name= must be 1 to 127 characters", arg);
+            return -1;
+        }
+        for (int j = 0; name && j < VIRTIO_CONSOLE_MAX_PORTS; j++)
+            if (pc->console_ports[j].name && !strcmp(pc->console_ports[j].name, name)) {
+                snprintf(err, errlen, "-device %s: virtio-serial-bus: A port already exists "
+                         "by name %s", arg, name);
+                return -1;
+            }
+        unsigned long nr;
+        int id = -1;
+        if (kv_find(kv, n, "nr")) {
+            if (kv_uint(kv, n, "nr", VIRTIO_CONSOLE_MAX_PORTS - 1, &nr, e2, sizeof(e2)) < 0) {
+                snprintf(err, errlen, "-device %s: %s (tremu has ports 0 to %d)", arg, e2,
+                         VIRTIO_CONSOLE_MAX_PORTS - 1);
+                return -1;
+            }
+            id = (int)nr;
+            if (id == 0 && !c->vport_console[i]) {
+                snprintf(err, errlen, "-device %s: Port number 0 on virtio-serial devices "
+                         "reserved for virtconsole devices for backward compatibility.", arg);
+                return -1;
+            }
+            if (pc->console_ports[id].chr) {
+                snprintf(err, errlen, "-device %s: virtio-serial-bus: A port already exists "
+                         "at id %d", arg, id);
+                return -1;
+            }
+        } else if (c->vport_console[i] && !pc->console_ports[0].chr) {
+            id = 0;
+        } else {
+            for (int j = 1; j < VIRTIO_CONSOLE_MAX_PORTS && id < 0; j++)
+                if (!pc->console_ports[j].chr)
+                    id = j;
+            if (id < 0) {
+                snprintf(err, errlen, "-device %s: virtio-serial-bus: Maximum port limit for "
+                         "this device reached", arg);
+                return -1;
+            }
+        }
+        e->used = true;
+        pc->console_ports[id] = (struct virtio_console_port_cfg){
+            .chr = e->chr, .console = c->vport_console[i], .name = name ? strdup(name) : NULL};
+        if (id + 1 > pc->nconsole_ports)
+            pc->nconsole_ports = id + 1;
+    }
+    return 0;
 }
 
 int chardev_cmdline_finish(struct chardev_cmdline *c, struct machine_config *cfg,
@@ -773,35 +872,8 @@ int chardev_cmdline_finish(struct chardev_cmdline *c, struct machine_config *cfg
         cfg->serial_iobase[idx] = r.iobase;
         cfg->serial_irqnum[idx] = r.irq;
     }
-    if (c->virtconsole) {
-        if (!c->virtio_serial) {
-            snprintf(err, errlen, "-device %s: No 'virtio-serial-bus' bus found for device "
-                     "'virtconsole' (add -device virtio-serial-pci)", c->virtconsole);
-            return -1;
-        }
-        struct kv kv[MAX_KV];
-        char e2[256];
-        int n = kv_split(c->virtconsole, kv, MAX_KV, e2, sizeof(e2));
-        const char *cid = n > 0 ? kv_str(kv, n, "chardev") : NULL;
-        struct chardev_entry *e = cid ? chardev_set_find(s, cid) : NULL;
-        if (!e) {
-            snprintf(err, errlen, "-device %s: %s", c->virtconsole,
-                     cid ? "Property 'virtconsole.chardev' can't find the chardev"
-                         : "Property 'virtconsole.chardev' is required");
-            return -1;
-        }
-        if (e->used && !e->mux) {
-            snprintf(err, errlen, "-device %s: chardev '%s' is already in use",
-                     c->virtconsole, cid);
-            return -1;
-        }
-        e->used = true;
-        if (!cfg->pci) {
-            snprintf(err, errlen, "-device %s: no PCI bus", c->virtconsole);
-            return -1;
-        }
-        cfg->pci->console = e->chr;
-    }
+    if (c->nvport && vports_finish(c, cfg, err, errlen) < 0)
+        return -1;
     for (int i = 0; i < c->nmon; i++) {
         char label[16];
         snprintf(label, sizeof(label), "compat_monitor%d", i);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ui/chardev_be.h"
+#include "hw/virtio_console.h"
 
 struct machine;
 struct machine_config;
@@ -34,7 +35,10 @@ struct chardev_cmdline {
     const char *isa_serial[CMDLINE_MAX_SERIAL];
     int nisa_serial;
     bool virtio_serial;             /* -device virtio-serial-pci seen */
-    const char *virtconsole;        /* -device virtconsole,chardev=ID */
+    /* -device virtconsole,chardev=ID / virtserialport,chardev=ID,name=N[,nr=] */
+    const char *vport[VIRTIO_CONSOLE_MAX_PORTS];
+    bool vport_console[VIRTIO_CONSOLE_MAX_PORTS];
+    int nvport;
     struct { const char *spec; bool qmp; bool pretty; } mon[CMDLINE_MAX_MON];
     int nmon;
     bool monitor_none;              /* -monitor none / /dev/null seen */

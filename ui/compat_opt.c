@@ -112,10 +112,12 @@ int compat_option(struct compat_opts *c, const char *opt, const char *arg, char 
         }
         if (strcmp(arg, "std") && strcmp(arg, "none"))
             warn_ignored(opt, arg, "only the standard VGA (std) or none exist in tremu");
+    } else if (!strcmp(opt, "-sandbox")) {
+        return sandbox_parse(&c->sandbox, arg, err, errlen) < 0 ? -1 : 1;
     } else if (!strcmp(opt, "-no-hpet") || !strcmp(opt, "-msg") || !strcmp(opt, "-L") ||
-               !strcmp(opt, "-overcommit") || !strcmp(opt, "-sandbox") ||
+               !strcmp(opt, "-overcommit") ||
                !strcmp(opt, "-uuid") || !strcmp(opt, "-full-screen")) {
-        /* nothing to do: tremu has no HPET, no seccomp, no ROM search path */
+        /* nothing to do: tremu has no HPET, no ROM search path */
     } else if (!strcmp(opt, "-no-acpi") || !strcmp(opt, "-no-shutdown") ||
                !strcmp(opt, "-smbios") || !strcmp(opt, "-soundhw") ||
                !strcmp(opt, "-audiodev") || !strcmp(opt, "-parallel")) {
@@ -152,21 +154,21 @@ void compat_print_help(FILE *f)
 "             -bios -no-reboot -drive -hda..-hdd -snapshot -netdev -nic -net -device\n"
 "             (virtio-blk-pci virtio-net-pci virtio-rng-pci virtio-9p-pci isa-serial\n"
 "             virtio-tablet-pci\n"
-"             virtio-serial-pci virtconsole isa-debug-exit) -chardev (socket udp pty file pipe serial stdio null\n"
+"             virtio-serial-pci virtconsole virtserialport isa-debug-exit) -chardev (socket udp pty file pipe serial stdio null\n"
 "             ringbuf; mux=on on stdio) -serial (stdio mon:stdio pty null none file:\n"
 "             pipe: tcp: telnet: unix: udp: chardev: /dev/...) -monitor -qmp -qmp-pretty\n"
 "             -fsdev local -virtfs local -nographic -display none -nodefaults\n"
 "             -no-user-config -name -pidfile -daemonize -S -cpu host|max|qemu64|kvm64\n"
 "             (max/host and +umip|-umip: UMIP on the software CPU)\n"
 "             -vga std|none -rtc base=utc -boot -d -D -version -h\n"
+"             -sandbox on|off[,obsolete=,elevateprivileges=,spawn=,resourcecontrol=]\n"
 "  accepted and ignored (one warning line when used):\n"
 "             -usb -usbdevice -device usb-mouse|usb-kbd|qemu-xhci|usb-ehci\n"
 "  replaced (one notice line): -device usb-tablet by virtio-tablet-pci\n"
 "             -global -k -rtc base=localtime|DATE -cpu MODEL,+flags (but umip) -vga virtio|cirrus|qxl\n"
 "             -no-acpi -no-shutdown -smbios -soundhw -audiodev -parallel\n"
-"             (silently: -no-hpet -msg -overcommit -sandbox -uuid -L -full-screen)\n"
+"             (silently: -no-hpet -msg -overcommit -uuid -L -full-screen)\n"
 "  refused with a reason: -object -gdb -s -M q35|isapc|... -cpu other models,\n"
-"             -device virtserialport (one virtconsole only),\n"
 "             -chardev vc|spice*|msmouse|braille, -fsdev proxy|synth, security_model=mapped-file,\n"
 "             every option not listed here\n");
 }

@@ -8,12 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "ui/sandbox.h"
 
 struct compat_opts {
     bool daemonize;
     bool start_paused;              /* -S */
     const char *name;
     uint32_t cpu_features;          /* -cpu max / +umip: CPU_FEAT_* (software CPU) */
+    struct sandbox_opts sandbox;    /* -sandbox */
 };
 
 /* Options: 1 taken (arg consumed when takes_arg), 0 not ours, -1 error. */

@@ -709,6 +709,8 @@ int main(int argc, char **argv)
     struct stats_reporter *stats;
     if (stats_report_start(&m, &stats) < 0)
         return 1;
+    if (sandbox_install(&compat.sandbox, err, sizeof(err)) < 0)
+        return die("%s", err);
     int status = machine_run(&m);
     display_finish(&m, &dopts);
     monitor_event_shutdown(true);

@@ -10,7 +10,7 @@
 #   - after tremu-img check -r leaks (image with leaks only) qemu-img check
 #     finds it clean; after -r all, tremu-img's exit code is what qemu-img
 #     check says of the repaired image (a repair never claims more than it did).
-# QCOW2DIFF_SEEDS=N (default 200; 1000 shows 3 residual seeds: 383 796 987) images; a failure names its seed.
+# QCOW2DIFF_SEEDS=N images (default 200; CI), a failure names its seed.
 # Ends with `qcow2diff: N passed, N failed[, N skipped]`.
 cd "$(dirname "$0")/../.." || exit 1
 T=$PWD/tools/tremu-img

@@ -598,9 +598,56 @@ TEST(chardev_isa_serial_ports)
     chardev_cmdline_option(&c, "-chardev", "ringbuf,id=hvc", err, sizeof(err));
     CHECK(chardev_cmdline_device(&c, "virtio-serial-pci,id=vs0", err, sizeof(err)) == 1);
     CHECK(chardev_cmdline_device(&c, "virtconsole,chardev=hvc,id=c0", err, sizeof(err)) == 1);
-    CHECK(chardev_cmdline_device(&c, "virtserialport,chardev=hvc,name=x", err, sizeof(err)) < 0);
     CHECK(chardev_cmdline_finish(&c, &cfg, false, true, true, err, sizeof(err)) == 0);
-    CHECK(pci.console == chardev_set_find(&c.set, "hvc")->chr);
+    CHECK(pci.nconsole_ports == 1 && pci.console_ports[0].console &&
+          pci.console_ports[0].chr == chardev_set_find(&c.set, "hvc")->chr);
+    chardev_set_close_all(&c.set);
+    /* virtserialport: ids as QEMU gives them, names, nr=, errors */
+    memset(&c, 0, sizeof(c));
+    memset(&pci, 0, sizeof(pci));
+    chardev_cmdline_option(&c, "-chardev", "ringbuf,id=a", err, sizeof(err));
+    chardev_cmdline_option(&c, "-chardev", "ringbuf,id=b", err, sizeof(err));
+    chardev_cmdline_option(&c, "-chardev", "ringbuf,id=h", err, sizeof(err));
+    CHECK(chardev_cmdline_device(&c, "virtio-serial-pci", err, sizeof(err)) == 1);
+    CHECK(chardev_cmdline_device(&c, "virtserialport,chardev=a,name=org.test.a", err,
+                                 sizeof(err)) == 1);
+    CHECK(chardev_cmdline_device(&c, "virtconsole,chardev=h", err, sizeof(err)) == 1);
+    CHECK(chardev_cmdline_device(&c, "virtserialport,chardev=b,name=b,nr=4", err,
+                                 sizeof(err)) == 1);
+    CHECK(chardev_cmdline_finish(&c, &cfg, false, true, true, err, sizeof(err)) == 0);
+    CHECK_EQ(pci.nconsole_ports, 5);
+    CHECK(pci.console_ports[0].console && pci.console_ports[0].chr ==
+          chardev_set_find(&c.set, "h")->chr);
+    CHECK(!pci.console_ports[1].console && pci.console_ports[1].name &&
+          !strcmp(pci.console_ports[1].name, "org.test.a"));
+    CHECK(pci.console_ports[4].chr == chardev_set_find(&c.set, "b")->chr);
+    CHECK(!pci.console_ports[2].chr && !pci.console_ports[3].chr);
+    chardev_set_close_all(&c.set);
+    static const char *const vbad[][2] = {
+        {"virtserialport,chardev=a,nr=0", "reserved for virtconsole"},
+        {"virtserialport,chardev=a,nr=99", "ports 0 to"},
+        {"virtserialport,chardev=a,speed=9", "Property 'virtserialport.speed' not found"},
+        {"virtserialport,name=x", "'virtserialport.chardev' is required"},
+        {"virtserialport,chardev=zz", "can't find the chardev"},
+    };
+    for (size_t i = 0; i < sizeof(vbad) / sizeof(vbad[0]); i++) {
+        memset(&c, 0, sizeof(c));
+        chardev_cmdline_option(&c, "-chardev", "ringbuf,id=a", err, sizeof(err));
+        chardev_cmdline_device(&c, "virtio-serial-pci", err, sizeof(err));
+        CHECK(chardev_cmdline_device(&c, vbad[i][0], err, sizeof(err)) == 1);
+        err[0] = 0;
+        CHECK(chardev_cmdline_finish(&c, &cfg, false, true, true, err, sizeof(err)) < 0);
+        if (!strstr(err, vbad[i][1]))
+            test_failf(__FILE__, __LINE__, "%s: got '%s'", vbad[i][0], err);
+        chardev_set_close_all(&c.set);
+    }
+    memset(&c, 0, sizeof(c));
+    chardev_cmdline_option(&c, "-chardev", "ringbuf,id=a", err, sizeof(err));
+    chardev_cmdline_device(&c, "virtio-serial-pci", err, sizeof(err));
+    chardev_cmdline_device(&c, "virtserialport,chardev=a,name=n", err, sizeof(err));
+    chardev_cmdline_device(&c, "virtserialport,chardev=a,name=n", err, sizeof(err));
+    CHECK(chardev_cmdline_finish(&c, &cfg, false, true, true, err, sizeof(err)) < 0);
+    CHECK(strstr(err, "in use") != NULL);
     chardev_set_close_all(&c.set);
 
     memset(&c, 0, sizeof(c));

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 struct msg {
@@ -374,8 +375,8 @@ TEST(p9_linux_client_session)
     CHECK(send_msg(s, &M, &e) == P9_RSTATFS);
     CHECK_EQ(r32(7), 0x01021997);
     m_start(&M, P9_TLOCK, 18);
-    m32(&M, 6); m8(&M, 1); m32(&M, 0); m64(&M, 0); m64(&M, 0); m32(&M, 42); mstr(&M, "guest");
-    CHECK(send_msg(s, &M, &e) == P9_RLOCK && rep[7] == 0);
+    m32(&M, 6); m8(&M, 0); m32(&M, 0); m64(&M, 0); m64(&M, 0); m32(&M, 42); mstr(&M, "guest");
+    CHECK(send_msg(s, &M, &e) == P9_RLOCK && rep[7] == 0);  /* a read lock on the directory */
     m_start(&M, P9_TGETLOCK, 19);
     m32(&M, 6); m8(&M, 1); m64(&M, 0); m64(&M, 0); m32(&M, 42); mstr(&M, "guest");
     CHECK(send_msg(s, &M, &e) == P9_RGETLOCK && rep[7] == 2);
@@ -666,4 +667,183 @@ TEST(p9_fuzz_parser)
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);
+}
+
+/* ---- locks and extended attributes ---- */
+
+static int p9lock(struct p9_server *s, uint32_t fid, uint8_t type, bool get, int *status)
+{
+    int e;
+    m_start(&M, get ? P9_TGETLOCK : P9_TLOCK, 30);
+    m32(&M, fid);
+    m8(&M, type);
+    if (!get)
+        m32(&M, 0);
+    m64(&M, 0);
+    m64(&M, 0);
+    m32(&M, 7);
+    mstr(&M, "guest");
+    int t = send_msg(s, &M, &e);
+    if (t != (get ? P9_RGETLOCK : P9_RLOCK))
+        return -e;
+    *status = rep[7];
+    return 0;
+}
+
+/* Txattrwalk from file (walked from dirfid) + Tread: the value (or list)
+ * into buf; its length or -errno. */
+static int xwalk(struct p9_server *s, uint32_t dirfid, const char *file, uint32_t newfid,
+                 const char *name, char *buf, uint32_t len)
+{
+    int e;
+    if (walk(s, dirfid, 91, file, NULL) != 1)
+        return -1000;
+    m_start(&M, P9_TXATTRWALK, 31);
+    m32(&M, 91);
+    m32(&M, newfid);
+    mstr(&M, name);
+    int t = send_msg(s, &M, &e);
+    clunk(s, 91);
+    if (t != P9_RXATTRWALK)
+        return -e;
+    uint64_t size = r64(7);
+    int n = p9read(s, newfid, 0, buf, len);
+    clunk(s, newfid);
+    return n < 0 ? n : (uint64_t)n == size ? n : -1000;
+}
+
+/* Txattrcreate, Twrite of value (NULL: none), Tclunk: the clunk's result. */
+static int xset(struct p9_server *s, uint32_t dirfid, const char *file, const char *name,
+                uint64_t size, const char *value)
+{
+    int e;
+    if (walk(s, dirfid, 90, file, NULL) != 1)
+        return -1000;
+    m_start(&M, P9_TXATTRCREATE, 32);
+    m32(&M, 90);
+    mstr(&M, name);
+    m64(&M, size);
+    m32(&M, 0);
+    if (send_msg(s, &M, &e) != P9_RXATTRCREATE) {
+        clunk(s, 90);
+        return -e;
+    }
+    if (value && p9write(s, 90, 0, value) != (int)strlen(value)) {
+        clunk(s, 90);
+        return -1001;
+    }
+    return clunk(s, 90);
+}
+
+TEST(p9_locks_are_host_locks)
+{
+    struct rig r;
+    CHECK(rig_open(&r, false) == 0);
+    struct p9_server *s = r.s;
+    CHECK(version(s, 8192, "9P2000.L") == 0);
+    CHECK(attach(s, 0) == 0);
+    CHECK_EQ(walk(s, 0, 1, "hello", NULL), 1);
+    CHECK_EQ(walk(s, 0, 2, "hello", NULL), 1);
+    CHECK(lopen(s, 1, O_RDWR) == 0);
+    CHECK(lopen(s, 2, O_RDWR) == 0);
+    int st = -1;
+    CHECK(p9lock(s, 1, 1, false, &st) == 0 && st == 0);     /* fid 1: write lock */
+    CHECK(p9lock(s, 2, 1, false, &st) == 0 && st == 1);     /* fid 2: BLOCKED */
+    CHECK(p9lock(s, 2, 0, true, &st) == 0 && st == 1);      /* getlock: a WRLCK holds it */
+    CHECK(p9lock(s, 1, 0, true, &st) == 0 && st == 2);      /* its own lock: no conflict */
+    /* the host sees the guest's lock */
+    char p[256];
+    snprintf(p, sizeof(p), "%s/hello", r.root);
+    int hfd = open(p, O_RDWR);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    CHECK(fcntl(hfd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_WRLCK);
+    CHECK(p9lock(s, 1, 2, false, &st) == 0 && st == 0);     /* unlock */
+    CHECK(p9lock(s, 2, 0, false, &st) == 0 && st == 0);     /* now fid 2 gets a read lock */
+    fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    CHECK(fcntl(hfd, F_OFD_SETLK, &fl) < 0 && (errno == EAGAIN || errno == EACCES));
+    CHECK(clunk(s, 2) == 0);                                /* closing drops it */
+    fl = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    CHECK(fcntl(hfd, F_OFD_SETLK, &fl) == 0);
+    CHECK(p9lock(s, 1, 0, false, &st) == 0 && st == 1);     /* the host holds it now */
+    close(hfd);
+    CHECK(p9lock(s, 1, 0, false, &st) == 0 && st == 0);
+    CHECK_EQ(walk(s, 0, 3, "hello", NULL), 1);              /* not opened: no lock */
+    CHECK(p9lock(s, 3, 1, false, &st) == -EBADF);
+    CHECK(p9lock(s, 1, 5, false, &st) == -EINVAL);          /* bad type */
+    rig_close(&r);
+}
+
+TEST(p9_xattrs)
+{
+    struct rig r;
+    CHECK(rig_open(&r, false) == 0);
+    char p[256], buf[256];
+    snprintf(p, sizeof(p), "%s/hello", r.root);
+    if (setxattr(p, "user.probe", "1", 1, 0) < 0) {
+        test_skip("the temporary folder's file system has no user xattrs");
+        rig_close(&r);
+        return;
+    }
+    removexattr(p, "user.probe");
+    struct p9_server *s = r.s;
+    CHECK(version(s, 8192, "9P2000.L") == 0);
+    CHECK(attach(s, 0) == 0);
+    CHECK(xset(s, 0, "hello", "user.test", 5, "abcde") == 0);
+    ssize_t n = getxattr(p, "user.test", buf, sizeof(buf));
+    CHECK(n == 5 && !memcmp(buf, "abcde", 5));
+    n = xwalk(s, 0, "hello", 4, "user.test", buf, sizeof(buf));
+    CHECK(n == 5 && !memcmp(buf, "abcde", 5));
+    n = xwalk(s, 0, "hello", 4, "", buf, sizeof(buf));      /* the list */
+    CHECK(n == 10 && !memcmp(buf, "user.test", 10));
+    CHECK(xwalk(s, 0, "hello", 4, "user.none", buf, sizeof(buf)) == -ENODATA);
+    /* a value not fully written is refused at clunk, the old one stays */
+    CHECK(xset(s, 0, "hello", "user.test", 5, "ab") == -EINVAL);
+    n = getxattr(p, "user.test", buf, sizeof(buf));
+    CHECK(n == 5 && !memcmp(buf, "abcde", 5));
+    /* namespaces the host would trust are not the guest's */
+    CHECK(xset(s, 0, "hello", "trusted.x", 1, "x") == -EOPNOTSUPP);
+    CHECK(xset(s, 0, "hello", "security.capability", 1, "x") == -EOPNOTSUPP);
+    CHECK(getxattr(p, "trusted.x", buf, sizeof(buf)) < 0);
+    CHECK(xset(s, 0, "hello", "user.big", FS_XATTR_SIZE_MAX + 1, NULL) == -E2BIG);
+    /* size 0 removes */
+    CHECK(xset(s, 0, "hello", "user.test", 0, NULL) == 0);
+    CHECK(getxattr(p, "user.test", buf, sizeof(buf)) < 0 && errno == ENODATA);
+    /* an xattr fid is no file: no lopen, no file reads */
+    CHECK_EQ(walk(s, 0, 5, "hello", NULL), 1);
+    m_start(&M, P9_TXATTRCREATE, 33);
+    m32(&M, 5); mstr(&M, "user.a"); m64(&M, 1); m32(&M, 0);
+    int e;
+    CHECK(send_msg(s, &M, &e) == P9_RXATTRCREATE);
+    CHECK(lopen(s, 5, O_RDONLY) == -EBADF);
+    CHECK(p9read(s, 5, 0, buf, 10) == -EBADF);
+    CHECK(clunk(s, 5) == -EINVAL);                          /* nothing written */
+    rig_close(&r);
+
+    /* mapped-xattr: the guest's owner/mode attributes are invisible */
+    CHECK(rig_open(&r, false) == 0);
+    p9_server_free(r.s);
+    fs_export_close(r.e);
+    char err[256];
+    r.e = fs_local_open(r.root, FS_SM_MAPPED_XATTR, false, err, sizeof(err));
+    r.s = r.e ? p9_server_new(r.e) : NULL;
+    CHECK(r.s != NULL);
+    if (!r.s) {
+        rig_close(&r);
+        return;
+    }
+    s = r.s;
+    CHECK(version(s, 8192, "9P2000.L") == 0);
+    CHECK(attach(s, 0) == 0);
+    CHECK_EQ(walk(s, 0, 6, NULL), 0);
+    CHECK(lcreate(s, 6, "mapped", O_RDWR | O_CREAT, 0640) == 0);
+    snprintf(p, sizeof(p), "%s/mapped", r.root);
+    CHECK(getxattr(p, "user.virtfs.mode", buf, sizeof(buf)) == 4);
+    CHECK(xset(s, 0, "mapped", "user.mine", 2, "ok") == 0);
+    n = xwalk(s, 0, "mapped", 4, "", buf, sizeof(buf));
+    CHECK(n == 10 && !memcmp(buf, "user.mine", 10));        /* user.virtfs.* hidden */
+    CHECK(xwalk(s, 0, "mapped", 4, "user.virtfs.mode", buf, sizeof(buf)) == -ENODATA);
+    CHECK(xset(s, 0, "mapped", "user.virtfs.uid", 4, "\0\0\0\0") < 0);
+    CHECK(xset(s, 0, "mapped", "user.virtfs.mode", 0, NULL) == -EACCES);
+    CHECK(getxattr(p, "user.virtfs.mode", buf, sizeof(buf)) == 4);
+    rig_close(&r);
 }
