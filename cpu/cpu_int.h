@@ -147,7 +147,13 @@ struct code_page {
 };
 
 #define BLOCK_HASH 65536
-#define INV_QUEUE 32
+#define INV_QUEUE 64
+/* A physical range written behind the CPU's back (DMA), queued for the
+ * vCPU's next block boundary. */
+struct inv_range {
+    uint64_t a, l;
+};
+unsigned inv_queue_add(struct inv_range *q, unsigned n, uint64_t paddr, uint64_t len);
 #define PAGE_HASH 4096
 
 struct cpu {
@@ -236,8 +242,7 @@ struct cpu {
     pthread_mutex_t inv_lock;
     _Atomic int inv_pending;
     unsigned ninv;
-    bool inv_all;
-    struct { uint64_t a, l; } inv[INV_QUEUE];
+    struct inv_range inv[INV_QUEUE];
 
     /* Binary translation (cpu/jit/). */
     enum cpu_jit_mode jit_mode;

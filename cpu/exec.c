@@ -869,33 +869,58 @@ static void invalidate_range(struct cpu *c, uint64_t paddr, uint64_t len)
  * cpu_invalidate_phys (any thread). */
 static void process_invalidations(struct cpu *c)
 {
-    struct { uint64_t a, l; } q[INV_QUEUE];
+    struct inv_range q[INV_QUEUE];
     pthread_mutex_lock(&c->inv_lock);
     unsigned n = c->ninv;
-    bool all = c->inv_all;
     memcpy(q, c->inv, n * sizeof(q[0]));
     c->ninv = 0;
-    c->inv_all = false;
     atomic_store_explicit(&c->inv_pending, 0, memory_order_relaxed);
     pthread_mutex_unlock(&c->inv_lock);
-    if (all) {
-        drop_all_code(c);
-        return;
-    }
     for (unsigned k = 0; k < n; k++)
         invalidate_range(c, q[k].a, q[k].l);
+}
+
+/* Queues [paddr, paddr+len) into q (n entries, INV_QUEUE at most): a
+ * range that touches or overlaps a queued one widens it; a full queue
+ * widens the entry whose gap to the new range is smallest. Widening only
+ * invalidates more than was written, which is safe; dropping every
+ * translation (what a full queue did before) cost a disk read through
+ * 255 scattered pages the whole code cache. Returns the new count. */
+unsigned inv_queue_add(struct inv_range *q, unsigned n, uint64_t paddr, uint64_t len)
+{
+    if (len == 0)
+        return n;
+    uint64_t end = paddr + len;
+    if (end < paddr)
+        end = ~0ULL;
+    unsigned best = 0;
+    uint64_t best_gap = ~0ULL;
+    for (unsigned k = n; k-- > 0;) {
+        uint64_t a = q[k].a, e = q[k].a + q[k].l;
+        uint64_t gap = end < a ? a - end : paddr > e ? paddr - e : 0;
+        if (gap < best_gap) {
+            best_gap = gap;
+            best = k;
+            if (!gap)
+                break;
+        }
+    }
+    if (best_gap == 0 || n == INV_QUEUE) {
+        uint64_t a = q[best].a < paddr ? q[best].a : paddr;
+        uint64_t e = q[best].a + q[best].l > end ? q[best].a + q[best].l : end;
+        q[best].a = a;
+        q[best].l = e - a;
+        return n;
+    }
+    q[n].a = paddr;
+    q[n].l = end - paddr;
+    return n + 1;
 }
 
 void cpu_invalidate_phys(struct cpu *c, uint64_t paddr, uint64_t len)
 {
     pthread_mutex_lock(&c->inv_lock);
-    if (c->ninv < INV_QUEUE) {
-        c->inv[c->ninv].a = paddr;
-        c->inv[c->ninv].l = len;
-        c->ninv++;
-    } else {
-        c->inv_all = true;
-    }
+    c->ninv = inv_queue_add(c->inv, c->ninv, paddr, len);
     atomic_store_explicit(&c->inv_pending, 1, memory_order_release);
     pthread_mutex_unlock(&c->inv_lock);
 }

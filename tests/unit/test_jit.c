@@ -577,6 +577,48 @@ TEST(jit_mul_matches_the_interpreter)
     lm_like_interpreter(code_mul, sizeof(code_mul), NULL, 0);
 }
 
+/* Devices report guest-RAM writes (DMA) to the CPU, which queues them
+ * for its next block boundary. Many scattered reports (a disk read into
+ * 255 page-cache pages) must neither drop translations they do not touch
+ * nor lose the one that does touch code. Real mode, code at 0x8000:
+ * mov al, 1; hlt. */
+TEST(jit_many_dma_reports_keep_untouched_code_and_drop_touched_code)
+{
+    /* l: mov al, 1; jmp l (run for 100 instructions at a time) */
+    static const uint8_t prog[] = {0xb0, 0x01, 0xeb, 0xfc};
+    FOR_MODES(f, 1u << 20) {
+        struct x86_state st;
+        memcpy(f->ram + 0x8000, prog, sizeof(prog));
+        x86_state_reset(&st);
+        st.seg[SEG_CS].sel = 0;
+        st.seg[SEG_CS].base = 0;
+        st.rip = 0x8000;
+        cpu_set_state(f->cpu, &st);
+        CHECK_EQ(cpu_run(f->cpu, 100, NULL), CPU_STOP_BUDGET);
+        uint64_t decoded = cpu_blocks_decoded(f->cpu);
+        /* 200 reports far from the code */
+        for (uint64_t k = 0; k < 200; k++)
+            cpu_invalidate_phys(f->cpu, 0x100000 + k * 0x3000, 0x1000);
+        CHECK_EQ(cpu_run(f->cpu, 100, NULL), CPU_STOP_BUDGET);
+        cpu_get_state(f->cpu, &st);
+        CHECK_EQ(st.gpr[R_EAX] & 0xff, 1);
+        CHECK_EQ(cpu_blocks_decoded(f->cpu), decoded);     /* nothing decoded again */
+        /* the code rewritten behind the CPU, reported among 200 others */
+        f->ram[0x8001] = 2;
+        for (uint64_t k = 0; k < 200; k++) {
+            if (k == 120)
+                cpu_invalidate_phys(f->cpu, 0x8001, 1);
+            cpu_invalidate_phys(f->cpu, 0x100000 + k * 0x3000, 0x1000);
+        }
+        CHECK_EQ(cpu_run(f->cpu, 100, NULL), CPU_STOP_BUDGET);
+        cpu_get_state(f->cpu, &st);
+        if ((st.gpr[R_EAX] & 0xff) != 2)
+            test_failf(__FILE__, __LINE__, "jit=%s: al = %llu, want 2", mode_names[mi_],
+                       (unsigned long long)(st.gpr[R_EAX] & 0xff));
+        CHECK(1);
+    }
+}
+
 /* Long mode, 4 KiB pages: the same call site runs ten times into the code
  * at linear 0x9000 (physical 0x9000: mov eax, 1; ret), by then linked
  * across pages; then the page is remapped to physical 0xa000 (mov eax, 2;
