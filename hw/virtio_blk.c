@@ -231,13 +231,13 @@ static void *blk_iothread(void *opaque)
             b->dev_unlock(b->lock_opaque);
             int64_t len = handle_request(b, &b->elem);
             b->dev_lock(b->lock_opaque);
-            if (gen != b->reset_gen) {
-                /* The written ranges still reach the CPU side: the copy happened. */
-                virtio_dma_flush(vd, DMA_RANGES_REQUEST);
-                break;
-            }
-            virtq_push(vd, vq, &b->elem, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+            /* The data is reported before the used entry that publishes it
+             * (also for a stale request: the copy happened). */
             virtio_dma_flush(vd, DMA_RANGES_REQUEST);
+            if (gen != b->reset_gen)
+                break;
+            virtq_push(vd, vq, &b->elem, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+            virtio_dma_flush(vd, 1);
             virtq_notify(vd, vq);
         }
         b->dev_unlock(b->lock_opaque);

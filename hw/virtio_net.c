@@ -17,7 +17,17 @@ struct virtio_net {
      * inside net_send, while a TX element is still being processed. */
     struct virtq_elem rx_elem, tx_elem;
     struct virtio_net_stats stats;
+    bool in_tx;                 /* handle_tx runs: frames received meanwhile are reported with its batch */
 };
+
+/* DMA reports (see struct virtio_dma_log): a received frame is one buffer,
+ * reported before the used entry that hands it over; frames the backend
+ * delivers while a TX batch runs on the notifying vCPU (the ACKs of what it
+ * sends) are reported with that batch, before the vCPU runs guest code
+ * again. Either way the engine's queue of pending invalidations (32 between
+ * two block boundaries) does not overflow into dropping all its code. */
+#define DMA_RANGES_FRAME 2
+#define DMA_RANGES_BATCH 24
 
 void virtio_net_default_mac(uint8_t mac[6], int index)
 {
@@ -70,7 +80,11 @@ static void net_receive(void *opaque, const uint8_t *frame, size_t len)
         le_st16(hdr + 10, 1);           /* num_buffers */
     virtq_elem_write(vd, &n->rx_elem, 0, hdr, hl);
     virtq_elem_write(vd, &n->rx_elem, hl, frame, len);
+    if (!n->in_tx)
+        virtio_dma_flush(vd, DMA_RANGES_FRAME);
     virtq_push(vd, vq, &n->rx_elem, (uint32_t)(hl + len));
+    if (!n->in_tx)
+        virtio_dma_flush(vd, 1);
     virtq_notify(vd, vq);
     n->stats.rx_frames++;
 }
@@ -88,6 +102,7 @@ static void handle_tx(struct virtio_dev *vd, struct virtq *vq)
     struct virtio_net *n = vd->opaque;
     unsigned hl = hdr_len(n);
     bool pushed = false;
+    n->in_tx = true;
     for (;;) {
         if (virtq_pop(vd, vq, &n->tx_elem) <= 0)
             break;
@@ -106,6 +121,8 @@ static void handle_tx(struct virtio_dev *vd, struct virtq *vq)
         virtq_push(vd, vq, &n->tx_elem, 0);
         pushed = true;
     }
+    n->in_tx = false;
+    virtio_dma_flush(vd, DMA_RANGES_BATCH);
     if (pushed)
         virtq_notify(vd, vq);
 }
@@ -155,6 +172,10 @@ struct virtio_net *virtio_net_create(struct net_backend *nb, const uint8_t mac[6
     virtio_init(&n->vd, "virtio-net", VIRTIO_ID_NET, f, n->config, CONFIG_LEN, mem, &net_ops, n);
     virtio_add_queue(&n->vd, VIRTIO_NET_QUEUE_SIZE, handle_rx);
     virtio_add_queue(&n->vd, VIRTIO_NET_QUEUE_SIZE, handle_tx);
+    if (virtio_dma_defer(&n->vd) < 0) {
+        free(n);
+        return NULL;
+    }
     if (nb) {
         struct net_client c = {.can_receive = net_can_receive, .receive = net_receive, .opaque = n};
         net_set_client(nb, &c);
@@ -188,5 +209,6 @@ void virtio_net_free(struct virtio_net *n)
         struct net_client none = {0};
         net_set_client(n->nb, &none);
     }
+    virtio_dma_free(&n->vd);
     free(n);
 }
