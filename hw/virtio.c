@@ -35,44 +35,6 @@ static void ring_st32(uint8_t *p, uint32_t v)
     memcpy(p, &v, 4);
 }
 
-/* ---- DMA reports (see struct virtio_dma_log) ---- */
-
-static int cmp_range(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Sorts, merges overlapping and adjacent ranges, then closes the smallest
- * gaps until at most max ranges are left. */
-static void dma_log_compact(struct virtio_dma_log *l, unsigned max)
-{
-    if (l->n < 2)
-        return;
-    qsort(l->r, l->n, sizeof(l->r[0]), cmp_range);
-    unsigned k = 0;
-    for (unsigned i = 1; i < l->n; i++) {
-        if (l->r[i].first <= l->r[k].last + 1) {
-            if (l->r[i].last > l->r[k].last)
-                l->r[k].last = l->r[i].last;
-        } else {
-            l->r[++k] = l->r[i];
-        }
-    }
-    l->n = k + 1;
-    if (max == 0)
-        max = 1;
-    while (l->n > max) {
-        unsigned best = 0;
-        for (unsigned i = 1; i + 1 < l->n; i++)
-            if (l->r[i + 1].first - l->r[i].last < l->r[best + 1].first - l->r[best].last)
-                best = i;
-        l->r[best].last = l->r[best + 1].last;
-        memmove(&l->r[best + 1], &l->r[best + 2], (l->n - best - 2) * sizeof(l->r[0]));
-        l->n--;
-    }
-}
-
 static void dma_written(struct virtio_dev *vd, uint64_t gpa, uint64_t len)
 {
     if (!vd->mem.written || len == 0)
@@ -81,19 +43,7 @@ static void dma_written(struct virtio_dev *vd, uint64_t gpa, uint64_t len)
         vd->mem.written(vd->mem.opaque, gpa, len);
         return;
     }
-    struct virtio_dma_log *l = vd->dma_log;
-    uint64_t first = gpa >> 12, last = (gpa + len - 1) >> 12;
-    /* The common case, consecutive segments of one buffer: extend in place. */
-    if (l->n && first <= l->r[l->n - 1].last + 1 && first >= l->r[l->n - 1].first) {
-        if (last > l->r[l->n - 1].last)
-            l->r[l->n - 1].last = last;
-        return;
-    }
-    if (l->n == VIRTIO_DMA_LOG_RAW)
-        dma_log_compact(l, VIRTIO_DMA_LOG_RAW / 2);
-    l->r[l->n].first = first;
-    l->r[l->n].last = last;
-    l->n++;
+    dma_log_add(vd->dma_log, gpa, len);
 }
 
 int virtio_dma_defer(struct virtio_dev *vd)
@@ -109,14 +59,8 @@ int virtio_dma_defer(struct virtio_dev *vd)
 
 void virtio_dma_flush(struct virtio_dev *vd, unsigned max_ranges)
 {
-    struct virtio_dma_log *l = vd->dma_log;
-    if (!vd->dma_defer || !l || !l->n)
-        return;
-    dma_log_compact(l, max_ranges);
-    for (unsigned i = 0; i < l->n; i++)
-        vd->mem.written(vd->mem.opaque, l->r[i].first << 12,
-                        (l->r[i].last - l->r[i].first + 1) << 12);
-    l->n = 0;
+    if (vd->dma_defer && vd->dma_log && vd->mem.written)
+        dma_log_flush(vd->dma_log, max_ranges, vd->mem.written, vd->mem.opaque);
 }
 
 void virtio_dma_free(struct virtio_dev *vd)

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "hw/dma_log.h"
 
 /* Guest RAM as devices see it: a host pointer to [gpa, gpa+len), or NULL
  * when that range is not entirely RAM (MMIO, hole, past the end, wraps). */
@@ -87,19 +88,6 @@ struct virtq_elem {
     struct virtq_iov iov[VIRTQ_MAX_SIZE];   /* out then in */
 };
 
-/* Device writes into guest RAM, kept as page ranges until the device says
- * they are complete, so the CPU side hears about a request's buffers as a
- * few merged ranges instead of one call per segment. A software CPU can
- * only queue a few invalidations between two of its block boundaries, and a
- * 1 MiB disk read has up to 256 one-page segments: reported one by one they
- * overflow that queue, which then drops all translated code (that alone
- * made virtio-blk reads ~10x slower under tcg). */
-#define VIRTIO_DMA_LOG_RAW 1040     /* pages ranges held before compacting */
-struct virtio_dma_log {
-    unsigned n;
-    struct { uint64_t first, last; } r[VIRTIO_DMA_LOG_RAW];    /* page numbers, inclusive */
-};
-
 struct virtio_dev_ops {
     void (*reset)(struct virtio_dev *vd);
     /* Device config space writes (offset inside the device config). */
@@ -133,7 +121,7 @@ struct virtio_dev {
     /* Set by a device that batches its DMA reports (virtio_dma_defer): the
      * writes go to dma_log until virtio_dma_flush. */
     bool dma_defer;
-    struct virtio_dma_log *dma_log;
+    struct dma_log *dma_log;
 };
 
 void virtio_init(struct virtio_dev *vd, const char *name, uint16_t device_id, uint64_t features,
@@ -176,7 +164,7 @@ void virtio_mark_broken(struct virtio_dev *vd, const char *why);
 void virtio_config_changed(struct virtio_dev *vd);
 
 /* DMA reports (guest_mem.written) of this device are collected from now on
- * and handed over merged by virtio_dma_flush. 0, or -1 (no memory). */
+ * (hw/dma_log.h) and handed over merged by virtio_dma_flush. 0, or -1 (no memory). */
 int virtio_dma_defer(struct virtio_dev *vd);
 /* Reports what was collected as at most max_ranges ranges (pages between
  * ranges may be merged in: reporting more than was written is safe). */
