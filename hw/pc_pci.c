@@ -105,6 +105,7 @@ struct pc_pci *pc_pci_init(struct machine *m, const struct pci_devices_config *c
             fprintf(stderr, "tremu: cannot create the IDE controller\n");
             goto fail;
         }
+        ide_set_dma_mem(p->ide, &p->mem);
         break;
     }
     bool mo = cfg->modern_only;
