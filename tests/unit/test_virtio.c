@@ -819,3 +819,42 @@ TEST(virtio_blk_iothread)
     CHECK(wait_used(d, 1));
     bfx_free(&f);
 }
+
+static void *release_hold(void *o)
+{
+    usleep(50000);
+    __atomic_store_n((int *)o, 0, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* Machine exit while a request is on the disk: stopping the I/O thread
+ * waits for it, and its completion is still pushed (nothing half done when
+ * the image is closed next). */
+TEST(virtio_blk_iothread_stop_drains)
+{
+    struct bfx f;
+    CHECK(bfx_init(&f, false, false));
+    struct vdrv *d = &f.d;
+    CHECK_EQ(virtio_blk_start_iothread(f.blk, dl, du, &devlock), 0);
+    pthread_mutex_lock(&devlock);
+    CHECK(vdrv_modern_init(d, ALL_FEATURES));
+    __atomic_store_n(&f.disk.entered, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&f.disk.hold, 1, __ATOMIC_SEQ_CST);
+    do_req(&f, VIRTIO_BLK_T_IN, 4, 512, true);
+    pthread_mutex_unlock(&devlock);
+    for (int i = 0; i < 20000 && !__atomic_load_n(&f.disk.entered, __ATOMIC_SEQ_CST); i++)
+        usleep(1000);
+    CHECK(__atomic_load_n(&f.disk.entered, __ATOMIC_SEQ_CST));
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, release_hold, &f.disk.hold), 0);
+    virtio_blk_stop_iothread(f.blk);
+    pthread_join(t, NULL);
+    CHECK_EQ(vdrv_used_idx(d, 0), 1);
+    CHECK_EQ(d->ram[STAT], VIRTIO_BLK_S_OK);
+    CHECK(memcmp(d->ram + DATA, f.disk.data + 4 * 512, 512) == 0);
+    CHECK(vdrv_reported(d, DATA, 512));
+    /* Requests run inline again afterwards. */
+    do_req(&f, VIRTIO_BLK_T_FLUSH, 0, 0, false);
+    CHECK_EQ(vdrv_used_idx(d, 0), 2);
+    bfx_free(&f);
+}
