@@ -327,24 +327,33 @@ static void ata_block_done(struct ide_channel *c, struct ide_drive *d)
     }
 }
 
-static void ata_rw(struct ide_channel *c, struct ide_drive *d, bool write, bool lba48, bool multiple)
+/* A read or write command's range from the task file, checked (out of
+ * range, write to a read-only disk: aborted, false). */
+static bool ata_begin(struct ide_channel *c, struct ide_drive *d, bool write, bool lba48)
 {
     uint64_t lba;
     uint32_t count;
+    if (!ata_address(c, d, lba48, &lba, &count)) {
+        cmd_abort(c, d, ER_IDNF | ER_ABRT);
+        return false;
+    }
+    if (write && d->be.readonly) {
+        cmd_abort(c, d, ER_ABRT);
+        return false;
+    }
+    d->lba = lba;
+    d->left = count;
+    return true;
+}
+
+static void ata_rw(struct ide_channel *c, struct ide_drive *d, bool write, bool lba48, bool multiple)
+{
     if (multiple && !d->mult) {
         cmd_abort(c, d, ER_ABRT);
         return;
     }
-    if (!ata_address(c, d, lba48, &lba, &count)) {
-        cmd_abort(c, d, ER_IDNF | ER_ABRT);
+    if (!ata_begin(c, d, write, lba48))
         return;
-    }
-    if (write && d->be.readonly) {
-        cmd_abort(c, d, ER_ABRT);
-        return;
-    }
-    d->lba = lba;
-    d->left = count;
     d->per = multiple ? (uint32_t)d->mult : 1;
     if (write) {
         /* PIO data-out: the first block is asked for without an interrupt. */
@@ -476,18 +485,8 @@ static void dma_run(struct ide_channel *c)
 /* READ DMA (EXT), WRITE DMA (EXT): the drive waits for the bus master. */
 static void ata_dma(struct ide_channel *c, struct ide_drive *d, bool write, bool lba48)
 {
-    uint64_t lba;
-    uint32_t count;
-    if (!ata_address(c, d, lba48, &lba, &count)) {
-        cmd_abort(c, d, ER_IDNF | ER_ABRT);
+    if (!ata_begin(c, d, write, lba48))
         return;
-    }
-    if (write && d->be.readonly) {
-        cmd_abort(c, d, ER_ABRT);
-        return;
-    }
-    d->lba = lba;
-    d->left = count;
     d->xfer = write ? X_DMA_OUT : X_DMA_IN;
     d->pos = d->end = 0;
     d->status = ST_DRDY | ST_DSC | ST_DRQ;

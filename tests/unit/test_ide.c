@@ -428,6 +428,23 @@ TEST(ide_bus_master_dma_read_write)
 
 /* Hostile tables: every one ends the command (no hang, no access outside
  * RAM), with BMISTA and the drive's status saying how. */
+/* READ DMA of count sectors at LBA 7 with the table at prdt and the bus
+ * master's direction bit dir: true when it ended in error as it must (BMISTA
+ * ERROR|INTR, not ACTIVE; the drive DRDY|ERR with ABRT). Leaves the bus
+ * master stopped and its status bits clear. */
+static bool dma_read_fails(uint16_t bm, uint32_t prdt, uint8_t count, uint8_t dir)
+{
+    iomap_write(&F.pio, bm + 4, prdt, 4);
+    out8(bm, dir);
+    lba28(0x1f0, 0, 7, count, 0xc8);
+    out8(bm, (uint8_t)(dir | 0x01));
+    bool ok = (in8(bm + 2) & 0x07) == 0x06;
+    ok = ok && in8(0x1f7) == 0x41 && in8(0x1f1) == 0x04;
+    out8(bm, 0x00);
+    out8(bm + 2, 0x06);
+    return ok;
+}
+
 TEST(ide_bus_master_dma_hostile_prd)
 {
     fx_init(false);
@@ -448,51 +465,25 @@ TEST(ide_bus_master_dma_hostile_prd)
     out8(bm + 2, 0x06);
     /* A region beyond RAM: ERROR + INTR, the command fails with ABRT. */
     prd(0x1000, 0xfff00000u, 512, true);
-    out8(bm, 0x08);
     int raises = F.raises[14];
-    lba28(0x1f0, 0, 7, 1, 0xc8);
-    out8(bm, 0x09);
+    CHECK(dma_read_fails(bm, 0x1000, 1, 0x08));
     CHECK_EQ(F.raises[14], raises + 1);
-    CHECK_EQ(in8(bm + 2) & 0x07, 0x06);
-    CHECK_EQ(in8(0x1f7), 0x41);            /* DRDY | ERR */
-    CHECK_EQ(in8(0x1f1), 0x04);
-    out8(bm, 0x00);
-    out8(bm + 2, 0x06);
     /* The table itself outside RAM. */
-    iomap_write(&F.pio, bm + 4, 0xfffffff0u, 4);
-    out8(bm, 0x08);
-    lba28(0x1f0, 0, 7, 1, 0xc8);
-    out8(bm, 0x09);
-    CHECK_EQ(in8(bm + 2) & 0x07, 0x06);
-    CHECK_EQ(in8(0x1f7), 0x41);            /* DRDY | ERR */
-    out8(bm, 0x00);
-    out8(bm + 2, 0x06);
+    CHECK(dma_read_fails(bm, 0xfffffff0u, 1, 0x08));
     /* An endless table (2-byte regions, no EOT, 64 KiB of entries and more)
-     * under a 128 KiB transfer: stops at the 64 KiB table limit. */
+     * under a 128 KiB transfer (count 0: 256 sectors): stops at the 64 KiB
+     * table limit. */
     for (uint32_t i = 0; i < 0x11000; i += 8)
         prd(0x80000 + i, 0x50000, 2, false);
-    iomap_write(&F.pio, bm + 4, 0x80000, 4);
-    out8(bm, 0x08);
-    lba28(0x1f0, 0, 0, 0, 0xc8);            /* count 0: 256 sectors */
-    out8(bm, 0x09);
-    CHECK_EQ(in8(bm + 2) & 0x07, 0x06);
-    CHECK_EQ(in8(0x1f7), 0x41);            /* DRDY | ERR */
-    out8(bm, 0x00);
-    out8(bm + 2, 0x06);
+    CHECK(dma_read_fails(bm, 0x80000, 0, 0x08));
     /* The bus master set up for the other direction than the command. */
     prd(0x1000, 0x40000, 512, true);
-    iomap_write(&F.pio, bm + 4, 0x1000, 4);
-    out8(bm, 0x00);
-    lba28(0x1f0, 0, 7, 1, 0xc8);
-    out8(bm, 0x01);
-    CHECK_EQ(in8(bm + 2) & 0x07, 0x06);
-    CHECK_EQ(in8(0x1f7), 0x41);            /* DRDY | ERR */
-    out8(bm, 0x00);
-    out8(bm + 2, 0x06);
+    CHECK(dma_read_fails(bm, 0x1000, 1, 0x00));
     /* Bus mastering off in PCI COMMAND: the command waits, nothing moves;
      * turned on, the next start runs it. */
     cfg_write16(0x04, 0x0001);
     memset(F.ram + 0x40000, 0, 512);
+    iomap_write(&F.pio, bm + 4, 0x1000, 4);
     out8(bm, 0x08);
     raises = F.raises[14];
     lba28(0x1f0, 0, 9, 1, 0xc8);

@@ -763,14 +763,34 @@ static bool wait_used(struct vdrv *d, uint16_t want)
     return false;
 }
 
+/* With the device lock held: a 512-byte read of sector that the I/O thread
+ * takes and then finds the disk stuck on (until disk.hold is cleared).
+ * Returns with the lock released, once the thread is inside the disk. */
+static bool read_on_held_disk(struct bfx *f, uint64_t sector)
+{
+    __atomic_store_n(&f->disk.entered, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&f->disk.hold, 1, __ATOMIC_SEQ_CST);
+    do_req(f, VIRTIO_BLK_T_IN, sector, 512, true);
+    pthread_mutex_unlock(&devlock);
+    for (int i = 0; i < 20000 && !__atomic_load_n(&f->disk.entered, __ATOMIC_SEQ_CST); i++)
+        usleep(1000);
+    return __atomic_load_n(&f->disk.entered, __ATOMIC_SEQ_CST);
+}
+
+/* A disk on its I/O thread, driver set up; returns with the device lock held. */
+static bool bfx_init_iothread(struct bfx *f)
+{
+    if (!bfx_init(f, false, false) || virtio_blk_start_iothread(f->blk, dl, du, &devlock) != 0)
+        return false;
+    pthread_mutex_lock(&devlock);
+    return vdrv_modern_init(&f->d, ALL_FEATURES);
+}
+
 TEST(virtio_blk_iothread)
 {
     struct bfx f;
-    CHECK(bfx_init(&f, false, false));
+    CHECK(bfx_init_iothread(&f));
     struct vdrv *d = &f.d;
-    CHECK_EQ(virtio_blk_start_iothread(f.blk, dl, du, &devlock), 0);
-    pthread_mutex_lock(&devlock);
-    CHECK(vdrv_modern_init(d, ALL_FEATURES));
     /* The disk is stuck: the kick still returns at once (no vCPU wait). */
     __atomic_store_n(&f.disk.hold, 1, __ATOMIC_SEQ_CST);
     do_req(&f, VIRTIO_BLK_T_IN, 2, 1024, true);
@@ -799,13 +819,7 @@ TEST(virtio_blk_iothread)
     /* A reset while a request is on the disk: its completion is stale and
      * must not land in the new queue. */
     pthread_mutex_lock(&devlock);
-    __atomic_store_n(&f.disk.entered, 0, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&f.disk.hold, 1, __ATOMIC_SEQ_CST);
-    do_req(&f, VIRTIO_BLK_T_IN, 0, 512, true);
-    pthread_mutex_unlock(&devlock);
-    for (int i = 0; i < 20000 && !__atomic_load_n(&f.disk.entered, __ATOMIC_SEQ_CST); i++)
-        usleep(1000);
-    CHECK(__atomic_load_n(&f.disk.entered, __ATOMIC_SEQ_CST));
+    CHECK(read_on_held_disk(&f, 0));
     pthread_mutex_lock(&devlock);
     CHECK(vdrv_modern_init(d, ALL_FEATURES));      /* reset + fresh rings */
     pthread_mutex_unlock(&devlock);
@@ -833,18 +847,9 @@ static void *release_hold(void *o)
 TEST(virtio_blk_iothread_stop_drains)
 {
     struct bfx f;
-    CHECK(bfx_init(&f, false, false));
+    CHECK(bfx_init_iothread(&f));
     struct vdrv *d = &f.d;
-    CHECK_EQ(virtio_blk_start_iothread(f.blk, dl, du, &devlock), 0);
-    pthread_mutex_lock(&devlock);
-    CHECK(vdrv_modern_init(d, ALL_FEATURES));
-    __atomic_store_n(&f.disk.entered, 0, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&f.disk.hold, 1, __ATOMIC_SEQ_CST);
-    do_req(&f, VIRTIO_BLK_T_IN, 4, 512, true);
-    pthread_mutex_unlock(&devlock);
-    for (int i = 0; i < 20000 && !__atomic_load_n(&f.disk.entered, __ATOMIC_SEQ_CST); i++)
-        usleep(1000);
-    CHECK(__atomic_load_n(&f.disk.entered, __ATOMIC_SEQ_CST));
+    CHECK(read_on_held_disk(&f, 4));
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, release_hold, &f.disk.hold), 0);
     virtio_blk_stop_iothread(f.blk);
