@@ -1,5 +1,6 @@
 /* PIIX3 IDE: ATA disks and ATAPI CD-ROMs on two legacy channels (see hw/ide.h). */
 #include "hw/ide.h"
+#include "hw/dma_log.h"
 #include "hw/pci.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,24 @@
 #define ASC_INV_FIELD 0x24
 #define ASC_READ_ERROR 0x11
 
-enum xfer { X_NONE, X_ATA_IN, X_ATA_OUT, X_PACKET, X_ATAPI_IN };
+/* Bus master IDE (SFF-8038i; 82371SB datasheet §2.6 "Bus Master IDE
+ * registers" and §3.3 "Bus master function"): per channel, at BAR4 + 0 / + 8. */
+#define BM_CMD     0            /* BMICOM */
+#define BM_STATUS  2            /* BMISTA */
+#define BM_PRDT    4            /* BMIDTP, 32 bits, dword aligned */
+#define BMC_START  0x01
+#define BMC_READ   0x08         /* bus master writes memory (a device read) */
+#define BMS_ACTIVE 0x01
+#define BMS_ERROR  0x02
+#define BMS_INTR   0x04
+#define BMS_CAP    0x60         /* drive 0/1 DMA capable: the driver's bits */
+#define PRD_EOT    0x80000000u
+/* A PRD table may not cross a 64 KiB boundary (SFF-8038i §3.1): at most
+ * 8192 entries, which also bounds what an endless table costs us. */
+#define PRD_MAX    8192
+#define DMA_RANGES 24           /* DMA reports per command (see hw/dma_log.h) */
+
+enum xfer { X_NONE, X_ATA_IN, X_ATA_OUT, X_PACKET, X_ATAPI_IN, X_DMA_IN, X_DMA_OUT };
 
 struct ide_drive {
     bool present, atapi;
@@ -60,6 +78,7 @@ struct ide_drive {
     uint32_t buf_len;                  /* bytes of response in buf */
     uint64_t cd_lba;
     uint32_t cd_left;                  /* CD sectors still to read into buf */
+    int mwdma;                         /* multiword DMA mode selected by SET FEATURES, -1: none */
 };
 
 struct ide_channel {
@@ -74,12 +93,16 @@ struct ide_channel {
     uint8_t devctl;
     bool irq_pending;
     uint16_t base, ctl;
+    uint8_t bm_cmd, bm_status;         /* bus master registers */
+    uint32_t bm_prdt;
 };
 
 struct ide {
     struct pci_device pci;
     struct iomap *pio;
     struct ide_channel ch[2];
+    struct guest_mem mem;              /* where bus-master DMA reaches (none: it fails) */
+    struct dma_log dlog;
 };
 
 /* ---- interrupts ---- */
@@ -174,7 +197,7 @@ static void identify_ata(struct ide_drive *d, uint8_t *b, int unit, int ch)
     id_string(w, 23, 4, "1.0");
     id_string(w, 27, 20, "TREMU HARDDISK");
     w[47] = 0x8000 | MAX_MULT;
-    w[49] = 0x0a00;                     /* LBA, IORDY; no DMA */
+    w[49] = 0x0b00;                     /* LBA, IORDY, DMA */
     w[50] = 0x4000;
     w[51] = 0x0200;                     /* PIO mode 2 timing */
     w[53] = 0x0003;                     /* words 54-58 and 64-70 valid */
@@ -186,6 +209,8 @@ static void identify_ata(struct ide_drive *d, uint8_t *b, int unit, int ch)
     w[58] = (uint16_t)(chs >> 16);
     w[59] = d->mult ? (uint16_t)(0x100 | d->mult) : 0;
     uint64_t lba28 = d->sectors < 0x0fffffff ? d->sectors : 0x0fffffff;
+    /* Multiword DMA 0-2, the PIIX3's modes; the one SET FEATURES chose. */
+    w[63] = 0x0007 | (d->mwdma >= 0 ? (uint16_t)(0x100 << d->mwdma) : 0);
     w[60] = (uint16_t)lba28;
     w[61] = (uint16_t)(lba28 >> 16);
     w[64] = 0x0003;                     /* PIO 3 and 4 */
@@ -302,24 +327,33 @@ static void ata_block_done(struct ide_channel *c, struct ide_drive *d)
     }
 }
 
-static void ata_rw(struct ide_channel *c, struct ide_drive *d, bool write, bool lba48, bool multiple)
+/* A read or write command's range from the task file, checked (out of
+ * range, write to a read-only disk: aborted, false). */
+static bool ata_begin(struct ide_channel *c, struct ide_drive *d, bool write, bool lba48)
 {
     uint64_t lba;
     uint32_t count;
+    if (!ata_address(c, d, lba48, &lba, &count)) {
+        cmd_abort(c, d, ER_IDNF | ER_ABRT);
+        return false;
+    }
+    if (write && d->be.readonly) {
+        cmd_abort(c, d, ER_ABRT);
+        return false;
+    }
+    d->lba = lba;
+    d->left = count;
+    return true;
+}
+
+static void ata_rw(struct ide_channel *c, struct ide_drive *d, bool write, bool lba48, bool multiple)
+{
     if (multiple && !d->mult) {
         cmd_abort(c, d, ER_ABRT);
         return;
     }
-    if (!ata_address(c, d, lba48, &lba, &count)) {
-        cmd_abort(c, d, ER_IDNF | ER_ABRT);
+    if (!ata_begin(c, d, write, lba48))
         return;
-    }
-    if (write && d->be.readonly) {
-        cmd_abort(c, d, ER_ABRT);
-        return;
-    }
-    d->lba = lba;
-    d->left = count;
     d->per = multiple ? (uint32_t)d->mult : 1;
     if (write) {
         /* PIO data-out: the first block is asked for without an interrupt. */
@@ -329,6 +363,196 @@ static void ata_rw(struct ide_channel *c, struct ide_drive *d, bool write, bool 
         d->xfer = X_ATA_IN;
         ata_read_block(c, d);
     }
+}
+
+/* ---- bus-master DMA ---- */
+
+/* Where the next bytes go in the PRD table's list of memory regions. */
+struct prd_cursor {
+    uint32_t next;                     /* address of the next entry */
+    uint32_t addr, left;               /* current region */
+    unsigned entries;
+    bool eot;                          /* the current region is the table's last */
+};
+
+/* Moves len bytes between buf and the regions (to_mem: into guest RAM).
+ * 0 done; 1 the table ended first (EOT reached); -1 an entry or a region
+ * is not RAM (a master abort on a real bus). */
+static int prd_copy(struct ide *ide, struct prd_cursor *pc, uint8_t *buf, uint32_t len, bool to_mem)
+{
+    while (len) {
+        if (pc->left == 0) {
+            if (pc->eot || pc->entries == PRD_MAX)
+                return 1;
+            const uint8_t *e = ide->mem.ptr ? ide->mem.ptr(ide->mem.opaque, pc->next, 8) : NULL;
+            if (!e)
+                return -1;
+            pc->addr = le_ld32(e) & ~1u;           /* bit 0 is reserved: even addresses */
+            uint32_t count = le_ld16(e + 4);
+            pc->left = count ? count & ~1u : 65536; /* 0 means 64 KiB */
+            pc->eot = le_ld32(e + 4) & PRD_EOT;
+            pc->next += 8;
+            pc->entries++;
+            continue;
+        }
+        uint32_t n = len < pc->left ? len : pc->left;
+        uint8_t *p = ide->mem.ptr(ide->mem.opaque, pc->addr, n);
+        if (!p)
+            return -1;
+        if (to_mem) {
+            memcpy(p, buf, n);
+            dma_log_add(&ide->dlog, pc->addr, n);
+        } else {
+            memcpy(buf, p, n);
+        }
+        pc->addr += n;
+        pc->left -= n;
+        buf += n;
+        len -= n;
+    }
+    return 0;
+}
+
+static void dma_end(struct ide_channel *c, uint8_t bm_bits)
+{
+    c->bm_status = (uint8_t)((c->bm_status & ~BMS_ACTIVE) | bm_bits);
+}
+
+/* Runs the DMA command of the selected drive once both halves are there:
+ * the command (READ/WRITE DMA) and the bus master's start bit, in either
+ * order, with bus mastering enabled in PCI COMMAND. The whole transfer
+ * happens here; then BMISTA and the drive's interrupt tell how it ended:
+ * INTR with ACTIVE clear when the table and the transfer ended together,
+ * INTR with ACTIVE still set when the table was longer (SFF-8038i table 2);
+ * a table that ends first, or an entry outside RAM, ends the command with
+ * ERR and BMISTA's ERROR bit, so a driver never waits for a transfer that
+ * cannot finish. */
+static void dma_run(struct ide_channel *c)
+{
+    struct ide *ide = c->ide;
+    struct ide_drive *d = &c->drive[c->cur];
+    if ((d->xfer != X_DMA_IN && d->xfer != X_DMA_OUT) || !(c->bm_cmd & BMC_START) ||
+        !(le_ld16(&ide->pci.config[PCI_COMMAND]) & PCI_CMD_MASTER))
+        return;
+    bool to_mem = d->xfer == X_DMA_IN;
+    if (!!(c->bm_cmd & BMC_READ) != to_mem) {
+        /* The bus master was set up for the other direction. */
+        dma_end(c, BMS_ERROR | BMS_INTR);
+        cmd_abort(c, d, ER_ABRT);
+        return;
+    }
+    struct prd_cursor pc = {.next = c->bm_prdt};
+    int r = 0;
+    while (d->left && r == 0) {
+        uint32_t n = d->left < BUF_SIZE / SECTOR ? d->left : BUF_SIZE / SECTOR;
+        uint64_t off = d->lba * SECTOR;
+        if (to_mem) {
+            if (d->be.read(d->be.opaque, off, d->buf, (size_t)n * SECTOR) < 0) {
+                r = 2;
+                break;
+            }
+            r = prd_copy(ide, &pc, d->buf, n * SECTOR, true);
+        } else {
+            r = prd_copy(ide, &pc, d->buf, n * SECTOR, false);
+            if (r == 0 && d->be.write(d->be.opaque, off, d->buf, (size_t)n * SECTOR) < 0)
+                r = 2;
+        }
+        if (r == 0) {
+            d->lba += n;
+            d->left -= n;
+        }
+    }
+    /* What reached guest RAM is reported before the interrupt that says so. */
+    if (ide->mem.written)
+        dma_log_flush(&ide->dlog, DMA_RANGES, ide->mem.written, ide->mem.opaque);
+    else
+        ide->dlog.n = 0;
+    if (r == 0) {
+        bool table_left = pc.left || !pc.eot;
+        c->bm_status = (uint8_t)(c->bm_status | BMS_INTR);
+        if (!table_left)
+            c->bm_status &= (uint8_t)~BMS_ACTIVE;
+        cmd_done(c, d);
+    } else if (r == 2) {
+        dma_end(c, BMS_INTR);
+        cmd_abort(c, d, to_mem ? (ER_UNC | ER_ABRT) : ER_ABRT);
+    } else {
+        dma_end(c, BMS_ERROR | BMS_INTR);
+        cmd_abort(c, d, ER_ABRT);
+    }
+}
+
+/* READ DMA (EXT), WRITE DMA (EXT): the drive waits for the bus master. */
+static void ata_dma(struct ide_channel *c, struct ide_drive *d, bool write, bool lba48)
+{
+    if (!ata_begin(c, d, write, lba48))
+        return;
+    d->xfer = write ? X_DMA_OUT : X_DMA_IN;
+    d->pos = d->end = 0;
+    d->status = ST_DRDY | ST_DSC | ST_DRQ;
+    dma_run(c);
+}
+
+static uint8_t bm_reg_read(struct ide_channel *c, unsigned off)
+{
+    switch (off) {
+    case BM_CMD: return c->bm_cmd;
+    case BM_STATUS: return c->bm_status;
+    case BM_PRDT: case BM_PRDT + 1: case BM_PRDT + 2: case BM_PRDT + 3:
+        return (uint8_t)(c->bm_prdt >> (8 * (off - BM_PRDT)));
+    default: return 0;
+    }
+}
+
+static void bm_reg_write(struct ide_channel *c, unsigned off, uint8_t v)
+{
+    switch (off) {
+    case BM_CMD: {
+        uint8_t old = c->bm_cmd;
+        c->bm_cmd = v & (BMC_START | BMC_READ);
+        if ((v & BMC_START) && !(old & BMC_START)) {
+            c->bm_status |= BMS_ACTIVE;
+            dma_run(c);
+        } else if (!(v & BMC_START)) {
+            /* Stop: whatever was not transferred is abandoned. */
+            c->bm_status &= (uint8_t)~BMS_ACTIVE;
+        }
+        return;
+    }
+    case BM_STATUS:
+        c->bm_status = (uint8_t)((c->bm_status & BMS_ACTIVE) | (v & BMS_CAP) |
+                                 (c->bm_status & ~v & (BMS_ERROR | BMS_INTR)));
+        return;
+    case BM_PRDT: case BM_PRDT + 1: case BM_PRDT + 2: case BM_PRDT + 3: {
+        unsigned sh = 8 * (off - BM_PRDT);
+        c->bm_prdt = (c->bm_prdt & ~(0xffu << sh)) | (uint32_t)v << sh;
+        c->bm_prdt &= ~3u;
+        return;
+    }
+    default:
+        return;
+    }
+}
+
+static uint64_t bm_read(void *opaque, uint64_t addr, unsigned size)
+{
+    struct ide *ide = opaque;
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size && addr + i < 16; i++)
+        v |= (uint64_t)bm_reg_read(&ide->ch[(addr + i) / 8], (unsigned)((addr + i) % 8)) << (8 * i);
+    return v;
+}
+
+static void bm_write(void *opaque, uint64_t addr, uint64_t val, unsigned size)
+{
+    struct ide *ide = opaque;
+    for (unsigned i = 0; i < size && addr + i < 16; i++)
+        bm_reg_write(&ide->ch[(addr + i) / 8], (unsigned)((addr + i) % 8), (uint8_t)(val >> (8 * i)));
+}
+
+void ide_set_dma_mem(struct ide *ide, const struct guest_mem *mem)
+{
+    ide->mem = *mem;
 }
 
 /* ---- ATAPI ---- */
@@ -622,6 +846,10 @@ static void execute(struct ide_channel *c, uint8_t cmd)
     case 0x34: ata_rw(c, d, true, true, false); return;                /* WRITE SECTORS EXT */
     case 0xc5: ata_rw(c, d, true, false, true); return;                /* WRITE MULTIPLE */
     case 0x39: ata_rw(c, d, true, true, true); return;                 /* WRITE MULTIPLE EXT */
+    case 0xc8: case 0xc9: ata_dma(c, d, false, false); return;         /* READ DMA */
+    case 0x25: ata_dma(c, d, false, true); return;                     /* READ DMA EXT */
+    case 0xca: case 0xcb: ata_dma(c, d, true, false); return;          /* WRITE DMA */
+    case 0x35: ata_dma(c, d, true, true); return;                      /* WRITE DMA EXT */
     case 0x40: case 0x41: case 0x42: {                                 /* READ VERIFY (EXT) */
         uint64_t lba;
         uint32_t n;
@@ -649,8 +877,21 @@ static void execute(struct ide_channel *c, uint8_t cmd)
     case 0x10: case 0x11: case 0x12: case 0x13: case 0x14: case 0x15: case 0x16: case 0x17:
     case 0x18: case 0x19: case 0x1a: case 0x1b: case 0x1c: case 0x1d: case 0x1e: case 0x1f:
     case 0xe0: case 0xe1: case 0xe2: case 0xe3: case 0xe6:    /* power management */
-    case 0xef:                      /* SET FEATURES: transfer mode, cache: accepted */
         cmd_done(c, d);
+        return;
+    case 0xef:                      /* SET FEATURES */
+        if (c->feature == 0x03 && !d->atapi) {
+            /* Set transfer mode (ATA-6 §8.46.11): PIO default/flow control,
+             * or multiword DMA 0-2; no Ultra DMA on a PIIX3. */
+            uint8_t m = c->nsector;
+            if ((m & 0xf8) == 0x20 && (m & 7) <= 2)
+                d->mwdma = m & 7;
+            else if (m <= 1 || (m & 0xf8) == 0x08)
+                d->mwdma = -1;
+            else
+                break;
+        }
+        cmd_done(c, d);     /* cache and the rest: accepted */
         return;
     case 0xe5:                      /* CHECK POWER MODE: active */
         c->nsector = 0xff;
@@ -814,6 +1055,7 @@ static void channel_reset(struct ide_channel *c)
         d->xfer = X_NONE;
         d->pos = d->end = 0;
         d->mult = 0;
+        d->mwdma = -1;
         d->error = 0x01;
         d->status = !d->present ? 0 : d->atapi ? 0 : (ST_DRDY | ST_DSC);
         atapi_sense(d, 0, 0);
@@ -857,6 +1099,8 @@ static void ide_pci_reset(struct pci_device *pd)
     struct ide *ide = pd->opaque;
     for (int i = 0; i < 2; i++) {
         ide->ch[i].devctl = 0;
+        ide->ch[i].bm_cmd = ide->ch[i].bm_status = 0;
+        ide->ch[i].bm_prdt = 0;
         channel_reset(&ide->ch[i]);
     }
 }
@@ -900,10 +1144,12 @@ struct ide *ide_create(struct pci_bus *bus, struct iomap *pio, const struct irq 
         }
     }
     /* 8086:7010, mass storage / IDE, prog-if 0x80: legacy mode on both
-     * channels, bus master capable (no BAR4 here: see hw/ide.h). */
+     * channels, bus master capable: the bus master registers in I/O BAR4. */
     pci_device_init(&ide->pci, "piix3-ide", 0x8086, 0x7010, 0x00, 0x010180, 0x1af4, 0x1100, 0);
     ide->pci.opaque = ide;
     ide->pci.reset = ide_pci_reset;
+    if (pci_device_set_bar(&ide->pci, 4, PCI_BAR_IO, 16, bm_read, bm_write, ide) < 0)
+        goto fail;
     /* IDETIM primary/secondary: IDE decode enable (bit 15), as SeaBIOS
      * programs it; Linux's ata_piix checks these enable bits. */
     ide->pci.config[0x41] = 0x80;

@@ -9,12 +9,16 @@
  * and IDENTIFY words; SFF-8020i / MMC-2 for the packet commands; Intel
  * 82371SB datasheet §2.4 (IDETIM: decode enable bit 15 at 0x40/0x42).
  *
- * No bus-master DMA: BAR4 is absent, which Linux's ata_piix takes as
- * "PIO only" and SeaBIOS never needs. A command completes inside the port
- * write that issues it (the image is read synchronously), so the guest sees
- * BSY only as an instant; interrupts follow ATA's PIO protocol (one per
- * DRQ block, and at completion), level-triggered while pending, cleared by
- * reading the Status register, masked by nIEN. */
+ * Bus-master DMA (SFF-8038i, Intel 82371SB datasheet: BMICOM/BMISTA/BMIDTP
+ * per channel in I/O BAR4, PRD tables of {le32 address, le16 count, EOT
+ * bit 31}) for READ/WRITE DMA (EXT), multiword DMA modes 0-2 in IDENTIFY,
+ * so Linux's ata_piix moves disk data by DMA; ATAPI stays PIO. A command
+ * completes inside the port write that issues it (or that sets the bus
+ * master's start bit), the image read synchronously, so the guest sees
+ * BSY only as an instant; interrupts follow ATA's protocols (PIO: one per
+ * DRQ block and at completion; DMA: one at the end, with BMISTA's INTR),
+ * level-triggered while pending, cleared by reading the Status register,
+ * masked by nIEN. */
 #ifndef HW_IDE_H
 #define HW_IDE_H
 
@@ -22,6 +26,7 @@
 #include <stdint.h>
 #include "hw/irq.h"
 #include "hw/virtio_blk.h"      /* struct virtio_blk_backend: the disk behind */
+#include "hw/virtio.h"          /* struct guest_mem: where DMA reaches */
 
 struct pci_bus;
 struct iomap;
@@ -39,6 +44,8 @@ struct ide_drive_config {
  * ISA lines (copied). NULL on failure (ports or devfn taken). */
 struct ide *ide_create(struct pci_bus *bus, struct iomap *pio, const struct irq *irq14,
                        const struct irq *irq15, const struct ide_drive_config drives[IDE_DRIVES]);
+/* Guest RAM for bus-master DMA (without it every DMA ends in an error). */
+void ide_set_dma_mem(struct ide *ide, const struct guest_mem *mem);
 void ide_reset(struct ide *ide);
 void ide_free(struct ide *ide);
 

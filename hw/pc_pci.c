@@ -107,6 +107,7 @@ struct pc_pci *pc_pci_init(struct machine *m, const struct pci_devices_config *c
             fprintf(stderr, "tremu: cannot create the IDE controller\n");
             goto fail;
         }
+        ide_set_dma_mem(p->ide, &p->mem);
         break;
     }
     bool mo = cfg->modern_only;
@@ -127,7 +128,7 @@ struct pc_pci *pc_pci_init(struct machine *m, const struct pci_devices_config *c
         p->blk[i] = virtio_blk_create(&cfg->disks[i].be, cfg->disks[i].serial, &p->mem);
         if (!p->blk[i] || !add(p, virtio_blk_dev(p->blk[i]), -1, mo))
             goto fail;
-        if (cfg->blk_iothread &&
+        if (!cfg->blk_inline &&
             virtio_blk_start_iothread(p->blk[i], pc_dev_lock, pc_dev_unlock, m) < 0) {
             fprintf(stderr, "tremu: cannot start the I/O thread of disk %d\n", i);
             goto fail;

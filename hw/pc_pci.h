@@ -59,7 +59,9 @@ struct pci_devices_config {
     struct virtio_console_port_cfg console_ports[VIRTIO_CONSOLE_MAX_PORTS];
     int nconsole_ports;
     bool modern_only;                   /* disable-legacy=on for all */
-    bool blk_iothread;                  /* disks served on their own threads (takes m->lock) */
+    /* Disks are served on their own I/O threads (taking m->lock around the
+     * queue) unless blk_inline: then on the notifying vCPU, synchronously. */
+    bool blk_inline;
     /* Optional: told about every device write into guest RAM, so the tcg
      * engine can drop translated code on those pages (NULL: nobody cares,
      * e.g. under KVM). Called with the device lock held. */

@@ -5,6 +5,7 @@
 #include "hw/virtio.h"
 #include <endian.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Ring indexes are written by other vCPUs while we read them: single
@@ -32,6 +33,41 @@ static void ring_st32(uint8_t *p, uint32_t v)
 {
     v = htole32(v);
     memcpy(p, &v, 4);
+}
+
+static void dma_written(struct virtio_dev *vd, uint64_t gpa, uint64_t len)
+{
+    if (!vd->mem.written || len == 0)
+        return;
+    if (!vd->dma_defer) {
+        vd->mem.written(vd->mem.opaque, gpa, len);
+        return;
+    }
+    dma_log_add(vd->dma_log, gpa, len);
+}
+
+int virtio_dma_defer(struct virtio_dev *vd)
+{
+    if (!vd->dma_log) {
+        vd->dma_log = calloc(1, sizeof(*vd->dma_log));
+        if (!vd->dma_log)
+            return -1;
+    }
+    vd->dma_defer = true;
+    return 0;
+}
+
+void virtio_dma_flush(struct virtio_dev *vd, unsigned max_ranges)
+{
+    if (vd->dma_defer && vd->dma_log && vd->mem.written)
+        dma_log_flush(vd->dma_log, max_ranges, vd->mem.written, vd->mem.opaque);
+}
+
+void virtio_dma_free(struct virtio_dev *vd)
+{
+    free(vd->dma_log);
+    vd->dma_log = NULL;
+    vd->dma_defer = false;
 }
 
 static uint8_t *gmem(struct virtio_dev *vd, uint64_t gpa, uint64_t len)
@@ -348,8 +384,7 @@ void virtq_push(struct virtio_dev *vd, struct virtq *vq, const struct virtq_elem
     __atomic_thread_fence(__ATOMIC_RELEASE);
     vq->used_idx++;
     ring_st16(used + 2, vq->used_idx);
-    if (vd->mem.written)
-        vd->mem.written(vd->mem.opaque, vq->used, 6 + 8ULL * vq->num);
+    dma_written(vd, vq->used, 6 + 8ULL * vq->num);
 }
 
 /* §2.7.10: interrupt only when used_idx crossed the driver's used_event. */
@@ -418,8 +453,7 @@ size_t virtq_elem_write(struct virtio_dev *vd, const struct virtq_elem *e, uint6
         if (n > len - done)
             n = len - done;
         memcpy(e->iov[i].base + skip, (const uint8_t *)buf + done, n);
-        if (vd->mem.written)
-            vd->mem.written(vd->mem.opaque, e->iov[i].gpa + skip, n);
+        dma_written(vd, e->iov[i].gpa + skip, n);
         done += n;
         skip = 0;
     }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "hw/dma_log.h"
 
 /* Guest RAM as devices see it: a host pointer to [gpa, gpa+len), or NULL
  * when that range is not entirely RAM (MMIO, hole, past the end, wraps). */
@@ -117,6 +118,10 @@ struct virtio_dev {
     /* The transport: the ISR changed (raise/lower INTx). */
     void (*update_irq)(struct virtio_dev *vd);
     void *transport;
+    /* Set by a device that batches its DMA reports (virtio_dma_defer): the
+     * writes go to dma_log until virtio_dma_flush. */
+    bool dma_defer;
+    struct dma_log *dma_log;
 };
 
 void virtio_init(struct virtio_dev *vd, const char *name, uint16_t device_id, uint64_t features,
@@ -157,6 +162,15 @@ bool virtq_has_avail(struct virtio_dev *vd, struct virtq *vq);
 void virtio_mark_broken(struct virtio_dev *vd, const char *why);
 /* Config space changed by the device: generation bump + config interrupt. */
 void virtio_config_changed(struct virtio_dev *vd);
+
+/* DMA reports (guest_mem.written) of this device are collected from now on
+ * (hw/dma_log.h) and handed over merged by virtio_dma_flush. 0, or -1 (no memory). */
+int virtio_dma_defer(struct virtio_dev *vd);
+/* Reports what was collected as at most max_ranges ranges (pages between
+ * ranges may be merged in: reporting more than was written is safe). */
+void virtio_dma_flush(struct virtio_dev *vd, unsigned max_ranges);
+/* Releases what virtio_dma_defer took (the device's destroy calls it). */
+void virtio_dma_free(struct virtio_dev *vd);
 
 /* Scatter-gather copies over an element's segments: from the out
  * segments, skipping `skip` bytes; into the in segments. Return bytes copied. */

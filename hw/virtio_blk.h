@@ -52,9 +52,10 @@ struct virtio_blk;
 struct virtio_blk *virtio_blk_create(const struct virtio_blk_backend *be, const char *serial,
                                      const struct guest_mem *mem);
 struct virtio_dev *virtio_blk_dev(struct virtio_blk *b);
-/* Optional: serve requests on an I/O thread of their own instead of in the
- * notifying vCPU. lock/unlock take and release the device lock (the one
- * held around every register access). Returns 0 or -1. */
+/* Serves requests on an I/O thread of their own (the board's default)
+ * instead of in the notifying vCPU: the notify only writes an eventfd.
+ * lock/unlock take and release the device lock (the one held around every
+ * register access). Returns 0 or -1. */
 int virtio_blk_start_iothread(struct virtio_blk *b, void (*lock)(void *), void (*unlock)(void *),
                               void *opaque);
 /* Joins the I/O thread (requests then run inline again); without the

@@ -17,7 +17,17 @@ struct virtio_net {
      * inside net_send, while a TX element is still being processed. */
     struct virtq_elem rx_elem, tx_elem;
     struct virtio_net_stats stats;
+    bool in_tx;                 /* handle_tx runs: frames received meanwhile are reported with its batch */
 };
+
+/* DMA reports (see struct virtio_dma_log): a received frame is one buffer,
+ * reported before the used entry that hands it over; frames the backend
+ * delivers while a TX batch runs on the notifying vCPU (the ACKs of what it
+ * sends) are reported with that batch, before the vCPU runs guest code
+ * again. Either way the engine's queue of pending invalidations (32 between
+ * two block boundaries) does not overflow into dropping all its code. */
+#define DMA_RANGES_FRAME 2
+#define DMA_RANGES_BATCH 24
 
 void virtio_net_default_mac(uint8_t mac[6], int index)
 {
@@ -66,13 +76,46 @@ static void net_receive(void *opaque, const uint8_t *frame, size_t len)
         return;
     }
     uint8_t hdr[12] = {0};
+    /* §5.1.6.4: with GUEST_CSUM, DATA_VALID says the checksums were
+     * checked; slirp's frames are built with correct ones, so the guest
+     * need not verify every byte it receives on the emulated CPU. */
+    if (virtio_has_feature(vd, VIRTIO_NET_F_GUEST_CSUM))
+        hdr[0] = VIRTIO_NET_HDR_F_DATA_VALID;
     if (hl == 12)
         le_st16(hdr + 10, 1);           /* num_buffers */
     virtq_elem_write(vd, &n->rx_elem, 0, hdr, hl);
     virtq_elem_write(vd, &n->rx_elem, hl, frame, len);
+    if (!n->in_tx)
+        virtio_dma_flush(vd, DMA_RANGES_FRAME);
     virtq_push(vd, vq, &n->rx_elem, (uint32_t)(hl + len));
+    if (!n->in_tx)
+        virtio_dma_flush(vd, 1);
     virtq_notify(vd, vq);
     n->stats.rx_frames++;
+}
+
+/* VIRTIO_NET_F_CSUM (§5.1.6.2): the driver left the checksum of the data
+ * from csum_start to the end (its pseudo-header sum already in place) to
+ * us; it goes at csum_start + csum_offset. What slirp's TCP/IP then
+ * verifies is what a NIC with checksum offload would have sent, and the
+ * guest no longer checksums every byte it sends on the emulated CPU.
+ * Returns false (frame left alone) when the offsets do not fit the frame. */
+static bool fill_csum(uint8_t *f, size_t len, uint16_t start, uint16_t off)
+{
+    if (start >= len || (size_t)start + off + 2 > len)
+        return false;
+    uint64_t sum = 0;
+    size_t i = start;
+    for (; i + 1 < len; i += 2)
+        sum += (uint32_t)f[i] << 8 | f[i + 1];
+    if (i < len)
+        sum += (uint32_t)f[i] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    uint16_t c = (uint16_t)~sum;
+    f[start + off] = (uint8_t)(c >> 8);
+    f[start + off + 1] = (uint8_t)c;
+    return true;
 }
 
 static void handle_rx(struct virtio_dev *vd, struct virtq *vq)
@@ -88,6 +131,7 @@ static void handle_tx(struct virtio_dev *vd, struct virtq *vq)
     struct virtio_net *n = vd->opaque;
     unsigned hl = hdr_len(n);
     bool pushed = false;
+    n->in_tx = true;
     for (;;) {
         if (virtq_pop(vd, vq, &n->tx_elem) <= 0)
             break;
@@ -96,9 +140,15 @@ static void handle_tx(struct virtio_dev *vd, struct virtq *vq)
             break;
         }
         uint64_t flen = n->tx_elem.out_len - hl;
-        /* The header asks for no offload we offered; it is skipped. */
         if (flen >= 14 && flen <= MAX_FRAME) {
+            uint8_t hdr[12];
+            virtq_elem_read(&n->tx_elem, 0, hdr, hl);
             virtq_elem_read(&n->tx_elem, hl, n->frame, (size_t)flen);
+            /* GSO was not offered, so a segmentation request is the
+             * driver's bug; the frame goes out as it is. */
+            if ((hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+                !fill_csum(n->frame, (size_t)flen, le_ld16(hdr + 6), le_ld16(hdr + 8)))
+                n->stats.tx_bad_csum++;
             if (n->nb)
                 net_send(n->nb, n->frame, (size_t)flen);
             n->stats.tx_frames++;
@@ -106,6 +156,8 @@ static void handle_tx(struct virtio_dev *vd, struct virtq *vq)
         virtq_push(vd, vq, &n->tx_elem, 0);
         pushed = true;
     }
+    n->in_tx = false;
+    virtio_dma_flush(vd, DMA_RANGES_BATCH);
     if (pushed)
         virtq_notify(vd, vq);
 }
@@ -151,10 +203,15 @@ struct virtio_net *virtio_net_create(struct net_backend *nb, const uint8_t mac[6
     le_st16(n->config + 6, VIRTIO_NET_S_LINK_UP);
     le_st16(n->config + 8, 1);
     uint64_t f = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
+                 (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
                  (1ULL << VIRTIO_F_RING_INDIRECT_DESC) | (1ULL << VIRTIO_F_RING_EVENT_IDX);
     virtio_init(&n->vd, "virtio-net", VIRTIO_ID_NET, f, n->config, CONFIG_LEN, mem, &net_ops, n);
     virtio_add_queue(&n->vd, VIRTIO_NET_QUEUE_SIZE, handle_rx);
     virtio_add_queue(&n->vd, VIRTIO_NET_QUEUE_SIZE, handle_tx);
+    if (virtio_dma_defer(&n->vd) < 0) {
+        free(n);
+        return NULL;
+    }
     if (nb) {
         struct net_client c = {.can_receive = net_can_receive, .receive = net_receive, .opaque = n};
         net_set_client(nb, &c);
@@ -188,5 +245,6 @@ void virtio_net_free(struct virtio_net *n)
         struct net_client none = {0};
         net_set_client(n->nb, &none);
     }
+    virtio_dma_free(&n->vd);
     free(n);
 }

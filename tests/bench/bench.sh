@@ -21,6 +21,7 @@
 #   BENCH_SKIP_LAB=1               never the lab machine (even with BENCH_LAB=1)
 #   BENCH_TIMEOUT=900              seconds before a run is killed (and failed)
 #   BENCH_SKIP_FW=1                leave out the GRUB disk through SeaBIOS
+#   BENCH_SKIP_IO=1                leave out disk and network I/O (tests/bench/io.sh)
 cd "$(dirname "$0")/../.." || exit 1
 export LC_ALL=C     # '.' decimals in $EPOCHREALTIME, printf and awk
 G=${CACHE:-$HOME/.cache/tremu}/guest
@@ -182,6 +183,9 @@ fi
 
 # The display's cost on a guest workload (no VGA / VGA unwatched / VNC viewer, alternating).
 bash tests/bench/display.sh
+
+# Issue 11: virtio-blk and TCP throughput against QEMU. BENCH_SKIP_IO=1 to leave it out.
+[ -z "${BENCH_SKIP_IO:-}" ] && bash tests/bench/io.sh
 
 # Issue 4: the course's lab machine (login:, first ssh, virtio disk
 # throughput). Each boot takes minutes under tcg: only with BENCH_LAB=1.

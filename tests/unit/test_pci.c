@@ -347,7 +347,6 @@ TEST(pc_pci_board_layout)
     }
     cfg.nnics = 1;                  /* slot left 0: auto, 00:03.0 */
     cfg.rng = true;
-    cfg.blk_iothread = true;
     struct pc_pci *p = pc_pci_init(&m, &cfg);
     CHECK(p != NULL);
     struct fx f;                    /* reuse the config helpers on m.pio */
