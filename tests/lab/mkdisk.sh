@@ -15,7 +15,8 @@
 # /boot/grub/grubenv picks the entry of the next boot (GRUB clears it through
 # a BIOS disk write), so a test can reboot into the second entry without
 # racing the menu's timeout. /etc/fstab names the root by UUID, so the same
-# disk boots as /dev/vda1 (virtio) or /dev/sda1 (IDE).
+# disk boots as /dev/vda1 (virtio) or /dev/sda1 (IDE); systemd's start and
+# device timeouts are 20 min (a loaded host, see below).
 #
 # OUTDIR is rebuilt when its STAMP does not match the inputs (the lab image's
 # STAMP, kernel, initrd, GRUB's images, these scripts). LABDIR is only read.
@@ -84,6 +85,15 @@ CFG
 # GRUB's environment block: exactly 1024 bytes, '#'-padded (grub-editenv's format).
 { printf '# GRUB Environment Block\n'; head -c $((1024 - 25)) /dev/zero | tr '\0' '#'; } > "$W/grubenv"
 echo "UUID=$uuid / ext4 errors=remount-ro 0 1" > "$W/fstab"
+# systemd waits 90 s (of wall time) for a device such as /dev/ttyS0 before
+# giving up on the units that need it (the serial getty: no `login:`). A
+# software CPU on a loaded shared host can take longer to get there.
+cat > "$W/timeouts.conf" <<CONF
+# tests/lab/mkdisk.sh: a loaded host running the software CPU is slow.
+[Manager]
+DefaultTimeoutStartSec=20min
+DefaultDeviceTimeoutSec=20min
+CONF
 
 grubdisk_core "$W/core.img" $MODULES
 
@@ -100,8 +110,10 @@ write $W/grub.cfg /boot/grub/grub.cfg
 write $W/grubenv /boot/grub/grubenv
 rm /etc/fstab
 write $W/fstab /etc/fstab
+mkdir /etc/systemd/system.conf.d
+write $W/timeouts.conf /etc/systemd/system.conf.d/timeouts.conf
 CMDS
-for f in /boot/grub/grub.cfg /boot/grub/grubenv /etc/fstab; do
+for f in /boot/grub/grub.cfg /boot/grub/grubenv /etc/fstab /etc/systemd/system.conf.d/timeouts.conf; do
     debugfs -R "dump $f $W/check" "$part" 2>/dev/null
     cmp -s "$W/check" "$W/$(basename "$f")" || {
         echo "mkdisk: $f not written:" >&2; cat "$W/debugfs.log" >&2; exit 1; }
