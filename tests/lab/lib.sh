@@ -60,9 +60,22 @@ port_or_free() {
 # use_port PORT: ssh (gssh) goes to root@127.0.0.1:PORT with the test key.
 use_port() {
     SSH=(ssh -q -i "$T/key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
-         -o ConnectTimeout=5 -o BatchMode=yes -o LogLevel=ERROR -p "$1" root@127.0.0.1)
+         -o ConnectTimeout=20 -o BatchMode=yes -o LogLevel=ERROR -p "$1" root@127.0.0.1)
 }
-gssh() { timeout "${SSH_TIMEOUT:-300}" "${SSH[@]}" "$@" </dev/null; }
+# gssh1 CMD: one ssh attempt (for commands that take the guest down).
+gssh1() { timeout "${SSH_TIMEOUT:-300}" "${SSH[@]}" "$@" </dev/null; }
+# gssh CMD: ssh, tried again when ssh itself fails (status 255: a guest
+# starved of CPU on a loaded host can miss the connection timeout); the
+# commands given are safe to run twice.
+gssh() {
+    local i rc
+    for i in 1 2 3; do
+        gssh1 "$@"; rc=$?
+        [ $rc -ne 255 ] && return $rc
+        sleep 2
+    done
+    return $rc
+}
 
 # start NAME CMD...: runs CMD in the background, its stdout (the serial
 # console with -nographic or -serial stdio) to $T/NAME.log, stderr to
@@ -92,7 +105,7 @@ wait_up() {
     LOGIN_S=; SSH_S=
     while [ $SECONDS -lt $end ]; do
         if [ -z "$LOGIN_S" ] && [ "$(console_count "login:")" -ge "$n" ]; then LOGIN_S=$(since); fi
-        if [ -n "$LOGIN_S" ] && SSH_TIMEOUT=60 gssh true 2>/dev/null; then SSH_S=$(since); return 0; fi
+        if [ -n "$LOGIN_S" ] && SSH_TIMEOUT=60 gssh1 true 2>/dev/null; then SSH_S=$(since); return 0; fi
         kill -0 "$QPID" 2>/dev/null || { echo "$TAG: the emulator exited early:"; tail -n 5 "$T/$CUR.out"; return 1; }
         sleep 1
     done
@@ -104,7 +117,7 @@ wait_up() {
 # after 600 s, then killed).
 vm_exit() {
     local rc
-    SSH_TIMEOUT=60 gssh "$@" 2>/dev/null
+    SSH_TIMEOUT=60 gssh1 "$@" 2>/dev/null
     for _ in $(seq 1 600); do kill -0 "$QPID" 2>/dev/null || break; sleep 1; done
     if kill -0 "$QPID" 2>/dev/null; then
         echo "$TAG: still running 600 s after '$*'; console tail:"

@@ -107,7 +107,7 @@ fi
 # Reboot into GRUB's second entry: next_entry in the environment block (as
 # grub-reboot writes it; the guest has no GRUB tools), written in place so
 # its blocks, which GRUB rewrites through int 13h, stay where they are.
-SSH_TIMEOUT=60 gssh "{ printf '# GRUB Environment Block\nnext_entry=1\n'; head -c 986 /dev/zero | tr '\0' '#'; } |
+SSH_TIMEOUT=60 gssh1 "{ printf '# GRUB Environment Block\nnext_entry=1\n'; head -c 986 /dev/zero | tr '\0' '#'; } |
       dd of=/boot/grub/grubenv conv=notrunc status=none && sync && reboot" >/dev/null 2>&1
 if wait_up 2; then
     ok "reboot: SeaBIOS ($(console_count "SeaBIOS (version") banners) -> GRUB -> login: again after $LOGIN_S s from the first start"
