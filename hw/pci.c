@@ -137,31 +137,57 @@ static bool bar_decodes(const struct pci_device *d, int i, uint64_t *base)
     return true;
 }
 
+/* Maps every BAR of d that decodes and is not mapped yet. A BAR that
+ * overlaps one already mapped stays undecoded (reads all-ones), never a
+ * crash; it is tried again whenever a range is released (see below). */
+static void pci_map_pending(struct pci_device *d)
+{
+    for (int i = 0; i < PCI_NUM_BARS; i++) {
+        struct pci_bar *b = &d->bar[i];
+        uint64_t base = 0;
+        if (b->type == PCI_BAR_NONE || b->mapped || !bar_decodes(d, i, &base))
+            continue;
+        struct iomap *map = b->type == PCI_BAR_IO ? d->bus->pio : d->bus->mmio;
+        if (iomap_register_ram(map, base, b->size, b->read, b->write, b->opaque, d->name,
+                               b->ram) == 0) {
+            b->mapped = true;
+            b->mapped_base = base;
+        }
+    }
+}
+
+/* A released range may be what kept another device's BAR undecoded: firmware
+ * moving BARs one at a time passes through overlaps (SeaBIOS placing
+ * device A where device B still sits, then moving B), and so does a reset
+ * restoring the devices in turn. The overlap is gone once all have moved,
+ * and on a real bus both then decode, so every pending BAR is tried again. */
+static void pci_bus_map_pending(struct pci_bus *bus)
+{
+    for (int i = 0; i < 256; i++)
+        if (bus->dev[i] && bus->dev[i]->registered)
+            pci_map_pending(bus->dev[i]);
+}
+
 static void pci_update_mappings(struct pci_device *d)
 {
     if (!d->bus || !d->registered)
         return;
+    bool released = false;
     for (int i = 0; i < PCI_NUM_BARS; i++) {
         struct pci_bar *b = &d->bar[i];
-        if (b->type == PCI_BAR_NONE)
-            continue;
-        struct iomap *map = b->type == PCI_BAR_IO ? d->bus->pio : d->bus->mmio;
         uint64_t base = 0;
-        bool on = bar_decodes(d, i, &base);
-        if (b->mapped && (!on || base != b->mapped_base)) {
-            iomap_unregister(map, b->mapped_base);
+        if (b->type == PCI_BAR_NONE || !b->mapped)
+            continue;
+        if (!bar_decodes(d, i, &base) || base != b->mapped_base) {
+            iomap_unregister(b->type == PCI_BAR_IO ? d->bus->pio : d->bus->mmio, b->mapped_base);
             b->mapped = false;
-        }
-        if (on && !b->mapped) {
-            /* A guest that overlaps two ranges gets the first one only;
-             * the second stays undecoded (reads all-ones), never a crash. */
-            if (iomap_register_ram(map, base, b->size, b->read, b->write, b->opaque, d->name,
-                                   b->ram) == 0) {
-                b->mapped = true;
-                b->mapped_base = base;
-            }
+            released = true;
         }
     }
+    if (released)
+        pci_bus_map_pending(d->bus);
+    else
+        pci_map_pending(d);
 }
 
 static void pci_unmap_all(struct pci_device *d)
@@ -534,6 +560,7 @@ void pci_device_unregister(struct pci_device *d)
     }
     bus->dev[d->devfn] = NULL;
     d->registered = false;
+    pci_bus_map_pending(bus);
 }
 
 void pci_bus_reset(struct pci_bus *bus)

@@ -198,13 +198,3 @@ else
     echo
     echo "lab machine (tests/lab/bench.sh, many minutes): skipped, BENCH_LAB=1 to run it"
 fi
-
-# Issue 11: the GRUB disk through SeaBIOS (virtio and IDE) against the direct
-# -kernel boot of the same kernel and initrd. BENCH_SKIP_FW=1 to leave it out.
-if [ -z "${BENCH_SKIP_FW:-}" ]; then
-    if command -v grub-mkimage >/dev/null && [ -r /usr/share/seabios/bios-256k.bin ]; then
-        bash tests/bench/firmware.sh
-    else
-        echo "firmware boot: needs grub-pc-bin and seabios (make deps), skipped"
-    fi
-fi

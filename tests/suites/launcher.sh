@@ -7,6 +7,9 @@
 # guest mounts `shared`, reads the host's file, writes one the host sees,
 # reads the sensor server's bytes from /dev/ttyS1 and answers, then powers
 # off and tremu exits 0.
+# This is the quick form for make check; the line run as is, against the lab
+# machine's disk through SeaBIOS and GRUB, logged in over ssh, is
+# tests/lab/launcher.sh in make check-lab (a whole boot of the lab machine).
 cd "$(dirname "$0")/../.." || exit 1
 C=${CACHE:-$HOME/.cache/tremu}
 G=$C/guest

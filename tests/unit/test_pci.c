@@ -190,6 +190,55 @@ TEST(pci_bars_sizing_and_moving)
     fx_free(&f);
 }
 
+/* SeaBIOS moves BARs one device at a time, so a device can pass through the
+ * place another still occupies (seen with virtio-blk and virtio-9p: the
+ * disk's BAR stayed undecoded and SeaBIOS read its config as all-ones).
+ * Once the other moves away, both decode; after a reset too. */
+TEST(pci_bar_overlap_resolves_when_the_other_moves)
+{
+    struct fx f;
+    fx_init(&f);
+    struct tdev a, b;
+    tdev_init(&a);
+    tdev_init(&b);
+    CHECK_EQ(pci_device_register(f.bus, &a.pci, -1, 0), PCI_DEVFN(4, 0));
+    CHECK_EQ(pci_device_register(f.bus, &b.pci, -1, 0), PCI_DEVFN(5, 0));
+    uint32_t a32 = cfg_rd(&f, 4, 0, 0x14, 4), b32 = cfg_rd(&f, 5, 0, 0x14, 4);
+    CHECK(a32 != b32);
+    /* A onto B's place: B keeps it, A is not decoded. */
+    cfg_wr(&f, 4, 0, 0x14, b32, 4);
+    a.reads = b.reads = 0;
+    CHECK_EQ(iomap_read(&f.mmio, b32, 4), 0x5a);
+    CHECK_EQ(b.reads, 1);
+    CHECK_EQ(a.reads, 0);
+    /* B moves away: A decodes at b32 now, B at its new place. */
+    cfg_wr(&f, 5, 0, 0x14, 0x90000000, 4);
+    a.reads = b.reads = 0;
+    CHECK_EQ(iomap_read(&f.mmio, b32, 4), 0x5a);
+    CHECK_EQ(a.reads, 1);
+    CHECK_EQ(iomap_read(&f.mmio, 0x90000000, 4), 0x5a);
+    CHECK_EQ(b.reads, 1);
+    /* Swap them through an overlap, then reset: the reset layout has both. */
+    cfg_wr(&f, 5, 0, 0x14, a32, 4);
+    cfg_wr(&f, 4, 0, 0x14, 0x90000000, 4);      /* A onto B's place first */
+    pci_bus_reset(f.bus);
+    a.reads = b.reads = 0;
+    CHECK_EQ(iomap_read(&f.mmio, a32, 4), 0x5a);
+    CHECK_EQ(iomap_read(&f.mmio, b32, 4), 0x5a);
+    CHECK_EQ(a.reads, 1);
+    CHECK_EQ(b.reads, 1);
+    /* A device leaving frees its ranges for a BAR waiting on them. */
+    cfg_wr(&f, 4, 0, 0x14, b32, 4);
+    a.reads = b.reads = 0;
+    CHECK_EQ(iomap_read(&f.mmio, b32, 4), 0x5a);
+    CHECK_EQ(b.reads, 1);
+    pci_device_unregister(&b.pci);
+    CHECK_EQ(iomap_read(&f.mmio, b32, 4), 0x5a);
+    CHECK_EQ(a.reads, 1);
+    pci_device_unregister(&a.pci);
+    fx_free(&f);
+}
+
 TEST(pci_command_status)
 {
     struct fx f;
