@@ -856,6 +856,43 @@ static int emit_arith2(struct em *e, const struct block *b, const struct insn *i
         *hostflags = 0;
         return 1;
     }
+    if ((g == op_shl || g == op_shr || g == op_sar) && i->mod3 && i->imm2 && i->rm < 16 &&
+        i->rm != R_ECX) {
+        /* shifts by CL: the host shifts by CL too (same masking); a zero
+         * count leaves the flags alone, so their stores are skipped then */
+        const unsigned bits = sz * 8;
+        const unsigned digit = g == op_shl ? 4 : g == op_shr ? 5 : 7;
+        ld_gpr(e, RCX, R_ECX, 4);
+        ld_gpr(e, RAX, i->rm, sz);
+        mov_rr(e, 1, RDX, RAX);
+        if (sz == 8)
+            e8(e, 0x48);
+        e8(e, 0xd3); e8(e, 0xc0 | digit << 3 | RDX);               /* shift edx/rdx, cl */
+        if (!dead) {
+            e8(e, 0x40); e8(e, 0x0f); e8(e, 0x92); e8(e, 0xc6);     /* setc sil */
+            e8(e, 0x40); e8(e, 0x0f); e8(e, 0xb6); e8(e, 0xf6);     /* movzx esi, sil */
+            if (g != op_sar) {
+                /* OF as the interpreter: SHL CF ^ MSB(result), SHR MSB(operand) */
+                mov_rr(e, 1, RDI, g == op_shl ? RDX : RAX);
+                shift_imm(e, 8, 5, RDI, bits - 1);                  /* shr rdi, bits-1 */
+                e8(e, 0x83); e8(e, 0xe7); e8(e, 1);                 /* and edi, 1 */
+                if (g == op_shl)
+                    op_rr(e, 0, 0x31, RSI, RDI);                    /* xor edi, esi */
+                shift_imm(e, 4, 4, RDI, 11);                        /* shl edi, 11 */
+                op_rr(e, 0, 0x09, RDI, RSI);                        /* or esi, edi */
+            }
+            e8(e, 0xf6); e8(e, 0xc1); e8(e, sz == 8 ? 63 : 31);     /* test cl, mask */
+            size_t zero = jcc_fwd(e, CC_E);
+            mov_store(e, 0, RSI, RBX, OFF(cc_cin));
+            mov_store(e, 1, RDX, RBX, OFF(cc_res));
+            mov_imm(e, RAX, (uint64_t)CC_SHIFT | (uint64_t)sz << 32);
+            mov_store(e, 1, RAX, RBX, OFF(cc_op));
+            patch(e, zero, pos(e));
+        }
+        st_gpr(e, RDX, i->rm, sz);
+        *hostflags = 0;
+        return 1;
+    }
     if ((g == op_rol || g == op_ror) && dead && i->mod3 && !i->imm2 && i->rm < 16) {
         /* rotates set CF and OF only, through the eager flags: when a
          * later instruction of the block overwrites them unread, the

@@ -619,6 +619,58 @@ TEST(jit_many_dma_reports_keep_untouched_code_and_drop_touched_code)
     }
 }
 
+/* Long mode, 70 passes over SHL/SHR/SAR by CL at 32 and 64 bits (counts
+ * 70 down to 1, so masked counts of 0 too), CF and OF read by ADC and
+ * SETO, and a zero count that must keep the carry of STC.
+ *     mov r15, 70
+ *     xor r14, r14
+ *     mov r13, 0x8badf00ddeadbeef
+ * lp:
+ *     mov ecx, r15d
+ *     mov rax, r13
+ *     shr rax, cl
+ *     adc r14, rax
+ *     mov edx, r13d
+ *     shl edx, cl
+ *     seto bl
+ *     adc r14, rdx
+ *     movzx ebx, bl
+ *     add r14, rbx
+ *     mov rsi, r13
+ *     sar rsi, cl
+ *     adc r14, rsi
+ *     xor ecx, ecx
+ *     stc
+ *     mov rdi, r14
+ *     shl rdi, cl
+ *     adc r14, rdi
+ *     mov cl, 33
+ *     mov r8d, r13d
+ *     shr r8d, cl
+ *     add r14, r8
+ *     rol r13, 3
+ *     dec r15
+ *     jnz lp
+ *     hlt
+ */
+static const uint8_t code_shcl[] = {
+    0x49, 0xc7, 0xc7, 0x46, 0x00, 0x00, 0x00, 0x4d, 0x31, 0xf6, 0x49, 0xbd,
+    0xef, 0xbe, 0xad, 0xde, 0x0d, 0xf0, 0xad, 0x8b, 0x44, 0x89, 0xf9, 0x4c,
+    0x89, 0xe8, 0x48, 0xd3, 0xe8, 0x49, 0x11, 0xc6, 0x44, 0x89, 0xea, 0xd3,
+    0xe2, 0x0f, 0x90, 0xc3, 0x49, 0x11, 0xd6, 0x0f, 0xb6, 0xdb, 0x49, 0x01,
+    0xde, 0x4c, 0x89, 0xee, 0x48, 0xd3, 0xfe, 0x49, 0x11, 0xf6, 0x31, 0xc9,
+    0xf9, 0x4c, 0x89, 0xf7, 0x48, 0xd3, 0xe7, 0x49, 0x11, 0xfe, 0xb1, 0x21,
+    0x45, 0x89, 0xe8, 0x41, 0xd3, 0xe8, 0x4d, 0x01, 0xc6, 0x49, 0xc1, 0xc5,
+    0x03, 0x49, 0xff, 0xcf, 0x75, 0xba, 0xf4,
+};
+
+TEST(jit_shifts_by_cl_match_the_interpreter)
+{
+    if (no_backend())
+        return;
+    lm_like_interpreter(code_shcl, sizeof(code_shcl), NULL, 0);
+}
+
 /* Long mode, 4 KiB pages: the same call site runs ten times into the code
  * at linear 0x9000 (physical 0x9000: mov eax, 1; ret), by then linked
  * across pages; then the page is remapped to physical 0xa000 (mov eax, 2;
