@@ -90,6 +90,11 @@ if [ ! -r /usr/share/seabios/vgabios-stdvga.bin ] && [ -z "$TREMU_VGABIOS" ]; th
     finish
 fi
 LINUX="-m 256 -kernel $G/vmlinuz -initrd $G/initramfs.cpio.gz"
+# A guest the test talks to through VNC or the monitor stays up until the
+# test kills it: without a command the busybox init powers off as soon as
+# its console shell cannot start (-serial none), which on a fast host came
+# before the last VNC login of the monitor part.
+STAY="tremu.cmd=sleep 3600"
 
 # wait_exit PID SECS: the process ended within SECS; its status in $rc.
 wait_exit() {
@@ -133,7 +138,7 @@ else
 
     # ---- unix socket, password=on ----
     sock="$tmp/vnc.sock"
-    TREMU_VNC_PASSWORD=s3cret $T $LINUX -append "console=ttyS0" -vnc "unix:$sock,password=on" \
+    TREMU_VNC_PASSWORD=s3cret $T $LINUX -append "console=ttyS0 $STAY" -vnc "unix:$sock,password=on" \
         -serial none >"$tmp/t2.out" 2>&1 </dev/null &
     tp=$!; pids="$pids $tp"
     n=0; while [ ! -S "$sock" ] && [ $n -lt 30 ]; do sleep 1; n=$((n + 1)); done
@@ -148,7 +153,7 @@ else
 
     # ---- no host: loopback only ----
     port=$(free_port)
-    $T $LINUX -append "console=ttyS0" -vnc ":$((port - 5900))" -serial none >"$tmp/t3.out" 2>&1 </dev/null &
+    $T $LINUX -append "console=ttyS0 $STAY" -vnc ":$((port - 5900))" -serial none >"$tmp/t3.out" 2>&1 </dev/null &
     tp=$!; pids="$pids $tp"
     n=0; while ! $C "127.0.0.1:$port" size >/dev/null 2>&1 && [ $n -lt 30 ]; do sleep 1; n=$((n + 1)); done
     hexport=$(printf '%04X' "$port")
@@ -169,7 +174,7 @@ elif [ ! -x $C ] || ! $T -vnc :0 -h >/dev/null 2>&1; then
     skipt monitor_display "needs VNC (libvncserver-dev)"
 else
     sock="$tmp/mv.sock"
-    $T $LINUX -append "console=ttyS0" -vnc "unix:$sock,password=on" -serial none \
+    $T $LINUX -append "console=ttyS0 $STAY" -vnc "unix:$sock,password=on" -serial none \
         -monitor "unix:$tmp/mon,server=on,wait=off" -qmp "unix:$tmp/qmp,server=on,wait=off" \
         >"$tmp/t6.out" 2>&1 </dev/null &
     tp=$!; pids="$pids $tp"
@@ -204,7 +209,7 @@ s3cret" >"$tmp/m1" 2>&1
     kill $tp 2>/dev/null; wait $tp 2>/dev/null
     # -display none with a VGA the guest writes to (console=tty0): the
     # renderer never runs at all.
-    $T $LINUX -append "console=ttyS0 console=tty0" -display none -vga std -serial none \
+    $T $LINUX -append "console=ttyS0 console=tty0 $STAY" -display none -vga std -serial none \
         -monitor "unix:$tmp/mon3,server=on,wait=off" >"$tmp/t9.out" 2>&1 </dev/null &
     tp=$!; pids="$pids $tp"
     sleep 5
@@ -213,7 +218,7 @@ s3cret" >"$tmp/m1" 2>&1
     kill $tp 2>/dev/null; wait $tp 2>/dev/null
     # Without password=on there is no password to change (QEMU refuses too).
     port=$(free_port)
-    $T $LINUX -append "console=ttyS0" -vnc "127.0.0.1:$((port - 5900))" -serial none \
+    $T $LINUX -append "console=ttyS0 $STAY" -vnc "127.0.0.1:$((port - 5900))" -serial none \
         -monitor "unix:$tmp/mon2,server=on,wait=off" >"$tmp/t7.out" 2>&1 </dev/null &
     tp=$!; pids="$pids $tp"
     timeout 60 $M hmp "$tmp/mon2" "change vnc password x" >"$tmp/m3" 2>&1
@@ -302,7 +307,7 @@ else
     xp=$!; pids="$pids $xp"
     n=0; while [ ! -s "$tmp/dispno" ] && [ $n -lt 20 ]; do sleep 1; n=$((n + 1)); done
     dn=$(cat "$tmp/dispno")
-    DISPLAY=":$dn" $T $LINUX -append "console=ttyS0" -name sdltest -serial none >"$tmp/t4.out" 2>&1 </dev/null &
+    DISPLAY=":$dn" $T $LINUX -append "console=ttyS0 $STAY" -name sdltest -serial none >"$tmp/t4.out" 2>&1 </dev/null &
     tp=$!; pids="$pids $tp"
     n=0; title=
     while [ $n -lt 30 ]; do
